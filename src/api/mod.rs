@@ -1,0 +1,1 @@
+//! api: see lib.rs for its place in the data flow.

@@ -1,0 +1,95 @@
+//! clap definitions: the global options and the subcommands. Each
+//! subcommand's own options live beside its code in `cmd/<name>.rs`.
+
+use super::cmd;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+const AFTER_HELP: &str = "\
+Environments:
+  With no API key configured, commands run against `local`: an emulator of
+  facturare.md started inside the process, its data in .facturare/local.db.
+
+Exit codes:
+  0  everything worked
+  1  some documents were rejected (the valid ones went through)
+  2  bad usage, configuration or mapping file
+  3  an input file could not be read
+  4  the API could not be reached, refused the credentials, or failed
+  130  interrupted; the work done is recorded (resume with `import --resume`)";
+
+/// Move invoices into and out of facturare.md (e-Cont.md).
+#[derive(Debug, Parser)]
+#[command(name = "facturare-etl", version, about, after_help = AFTER_HELP)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Target environment: local (embedded emulator), sandbox or production
+    #[arg(long, global = true, value_enum, env = "FACTURARE_ENV")]
+    pub env: Option<EnvName>,
+    /// Target an API at this base URL instead (HTTPS, or HTTP on loopback)
+    #[arg(long, global = true, value_name = "URL", env = "FACTURARE_API_URL")]
+    pub api_url: Option<String>,
+    /// Read the API key from this file (the key is never printed)
+    #[arg(long, global = true, value_name = "PATH")]
+    pub api_key_file: Option<PathBuf>,
+    /// Use this company's settings from the config file
+    #[arg(long, global = true, value_name = "NAME", env = "FACTURARE_PROFILE")]
+    pub profile: Option<String>,
+    /// Config file [default: .facturare/config.toml]
+    #[arg(long, global = true, value_name = "PATH", env = "FACTURARE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Where the ledger, bookmarks, tokens and local data live
+    #[arg(
+        long,
+        global = true,
+        value_name = "DIR",
+        env = "FACTURARE_DATA_DIR",
+        default_value = ".facturare"
+    )]
+    pub data_dir: PathBuf,
+    /// Print a machine-readable summary on stdout
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Print nothing on stderr but errors; no progress bars
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// More detail on stderr (-v, -vv)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EnvName {
+    Local,
+    Sandbox,
+    Production,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Read, map, validate and upload invoices, each exactly once
+    Import(cmd::import::Args),
+    /// Dry run: read, map and validate, report every problem, send nothing
+    Validate(cmd::validate::Args),
+    /// Export invoices, customers, credit notes or payments to XLSX, CSV or JSON Lines
+    Export(cmd::export::Args),
+    /// Check, test and start mapping files
+    #[command(subcommand)]
+    Mapping(cmd::mapping::Command),
+    /// List, inspect and roll back import runs
+    #[command(subcommand)]
+    Runs(cmd::runs::Command),
+    /// Log in with OAuth, show or forget stored tokens
+    #[command(subcommand)]
+    Auth(cmd::auth::Command),
+    /// Serve the local emulator of the facturare.md API on a port
+    Emulator(cmd::emulator::Args),
+}

@@ -1,0 +1,107 @@
+//! The command line: clap definitions ([`args`]), resolved settings, thin
+//! commands ([`cmd`]) that call one library function each, and output
+//! discipline ([`output`]). [`main`] is the only place that exits.
+
+pub mod args;
+pub mod cmd;
+pub mod output;
+
+use clap::Parser;
+use std::fmt::Write as _;
+
+/// Exit codes, documented in README and `--help`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Everything worked.
+    Ok = 0,
+    /// Some documents were rejected (the rest went through).
+    Rejected = 1,
+    /// Bad usage, configuration or mapping file.
+    Usage = 2,
+    /// An input file could not be read.
+    Input = 3,
+    /// The API could not be reached, refused the credentials, or failed.
+    Api = 4,
+    /// Interrupted (Ctrl-C); the work done is recorded and can be resumed.
+    Interrupted = 130,
+}
+
+impl From<Exit> for std::process::ExitCode {
+    fn from(e: Exit) -> Self {
+        std::process::ExitCode::from(e as u8)
+    }
+}
+
+/// A failed command: the error, the exit code it maps to, and an optional
+/// hint for the person at the terminal.
+#[derive(Debug)]
+pub struct CliError {
+    pub exit: Exit,
+    pub error: anyhow::Error,
+    pub hint: Option<String>,
+}
+
+impl CliError {
+    pub fn new(exit: Exit, error: impl Into<anyhow::Error>) -> Self {
+        CliError {
+            exit,
+            error: error.into(),
+            hint: None,
+        }
+    }
+
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+impl<E: Into<anyhow::Error>> From<E> for CliError {
+    fn from(e: E) -> Self {
+        CliError::new(Exit::Usage, e)
+    }
+}
+
+/// Attach an exit code to any error: `read(...).exit(Exit::Input)?`.
+pub trait ExitExt<T> {
+    fn exit(self, exit: Exit) -> Result<T, CliError>;
+}
+
+impl<T, E: Into<anyhow::Error>> ExitExt<T> for Result<T, E> {
+    fn exit(self, exit: Exit) -> Result<T, CliError> {
+        self.map_err(|e| CliError::new(exit, e))
+    }
+}
+
+/// What every command returns.
+pub type CmdResult = Result<Exit, CliError>;
+
+/// Render an error the house way: `error:`, then `Caused by:` lines, then `hint:`.
+pub fn render_error(err: &CliError) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "error: {}", err.error);
+    let mut causes = err.error.chain().skip(1).peekable();
+    if causes.peek().is_some() {
+        let _ = writeln!(out, "\nCaused by:");
+        for c in causes {
+            let _ = writeln!(out, "  {c}");
+        }
+    }
+    if let Some(h) = &err.hint {
+        let _ = writeln!(out, "\nhint: {h}");
+    }
+    out
+}
+
+/// Parse arguments, run the command, print any error, and exit.
+pub fn main() -> std::process::ExitCode {
+    let cli = args::Cli::parse();
+    output::init_tracing(&cli.global);
+    match cmd::run(cli) {
+        Ok(exit) => exit.into(),
+        Err(err) => {
+            eprint!("{}", render_error(&err));
+            err.exit.into()
+        }
+    }
+}

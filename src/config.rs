@@ -1,0 +1,1 @@
+//! Environments, profiles, key and token sources.

@@ -1,0 +1,1 @@
+//! emulator: see lib.rs for its place in the data flow.

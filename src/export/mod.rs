@@ -1,0 +1,1 @@
+//! export: see lib.rs for its place in the data flow.

@@ -1,0 +1,130 @@
+//! `std::fs` with the path in every error, and atomic writes.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// An I/O error that names the path it happened on.
+#[derive(Debug, thiserror::Error)]
+#[error("{action} {}", path.display())]
+pub struct FsError {
+    pub action: &'static str,
+    pub path: PathBuf,
+    #[source]
+    pub source: io::Error,
+}
+
+fn wrap<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> FsError + 'a {
+    move |source| FsError {
+        action,
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+pub fn read(path: impl AsRef<Path>) -> Result<Vec<u8>, FsError> {
+    let path = path.as_ref();
+    std::fs::read(path).map_err(wrap("failed to read", path))
+}
+
+pub fn read_to_string(path: impl AsRef<Path>) -> Result<String, FsError> {
+    let path = path.as_ref();
+    std::fs::read_to_string(path).map_err(wrap("failed to read", path))
+}
+
+pub fn open(path: impl AsRef<Path>) -> Result<std::fs::File, FsError> {
+    let path = path.as_ref();
+    std::fs::File::open(path).map_err(wrap("failed to open", path))
+}
+
+pub fn create_dir_all(path: impl AsRef<Path>) -> Result<(), FsError> {
+    let path = path.as_ref();
+    std::fs::create_dir_all(path).map_err(wrap("failed to create directory", path))
+}
+
+/// Write `contents` to `path` atomically: a temporary file beside the target,
+/// flushed and renamed into place. A crash leaves the old file untouched.
+pub fn write_atomic(path: impl AsRef<Path>, contents: &[u8]) -> Result<(), FsError> {
+    use std::io::Write;
+    let path = path.as_ref();
+    let mut tmp = temp_beside(path)?;
+    tmp.write_all(contents)
+        .and_then(|()| tmp.as_file().sync_all())
+        .map_err(wrap("failed to write", path))?;
+    persist(tmp, path)
+}
+
+/// A temporary file in the target's directory, to be [`persist`]ed when complete.
+pub fn temp_beside(path: &Path) -> Result<tempfile::NamedTempFile, FsError> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    create_dir_all(&dir)?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".partial")
+        .tempfile_in(&dir)
+        .map_err(wrap("failed to create a temporary file beside", path))
+}
+
+/// Rename a completed temporary file into place.
+pub fn persist(tmp: tempfile::NamedTempFile, path: &Path) -> Result<(), FsError> {
+    tmp.persist(path).map(|_| ()).map_err(|e| FsError {
+        action: "failed to move the finished file into place at",
+        path: path.to_path_buf(),
+        source: e.error,
+    })
+}
+
+/// Write a secret file readable by its owner only (mode 0600), atomically.
+pub fn write_secret(path: impl AsRef<Path>, contents: &[u8]) -> Result<(), FsError> {
+    use std::io::Write;
+    let path = path.as_ref();
+    let mut tmp = temp_beside(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o600))
+            .map_err(wrap("failed to restrict permissions of", path))?;
+    }
+    tmp.write_all(contents)
+        .and_then(|()| tmp.as_file().sync_all())
+        .map_err(wrap("failed to write", path))?;
+    persist(tmp, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_write_replaces_whole_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("out.txt");
+        write_atomic(&p, b"one").unwrap();
+        write_atomic(&p, b"two").unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"two");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn secret_files_are_0600() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("tokens.json");
+        write_secret(&p, b"{}").unwrap();
+        let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+
+    #[test]
+    fn errors_name_the_path() {
+        let err = read("/definitely/not/here.csv").unwrap_err();
+        assert!(err.to_string().contains("/definitely/not/here.csv"));
+    }
+}

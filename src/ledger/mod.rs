@@ -1,0 +1,1 @@
+//! ledger: see lib.rs for its place in the data flow.

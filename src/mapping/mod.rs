@@ -1,0 +1,1 @@
+//! mapping: see lib.rs for its place in the data flow.

@@ -1,0 +1,60 @@
+//! The API's objects with decimal money and real dates, plus the types that
+//! carry a row's address and its problems through the import pipeline.
+//!
+//! These types are the client's view of API.md: every field optional except
+//! where the API always sends it, read-only fields skipped when absent so a
+//! value built for a request never sends them. Money is [`Money`]
+//! (`rust_decimal`), serialized as an exact JSON number; calendar dates are
+//! [`chrono::NaiveDate`], sent as Unix seconds at 00:00 Europe/Chisinau.
+
+pub mod date;
+pub mod draft;
+pub mod idno;
+pub mod money;
+pub mod objects;
+pub mod problem;
+pub mod vat;
+
+pub use draft::{CellRef, Checks, DocKind, Draft, LineChecks, MatchOn, RowRef};
+pub use objects::*;
+pub use problem::{Problem, Severity};
+
+/// Money in major units (`51.15` MDL). Never a float.
+pub type Money = rust_decimal::Decimal;
+
+/// Metadata: at most 10 keys, keys ≤ 40 bytes, values ≤ 255 bytes; values
+/// read back are strings.
+pub type Metadata = std::collections::BTreeMap<String, String>;
+
+/// API.md's metadata limits, shared by validation and the emulator.
+pub mod limits {
+    pub const METADATA_MAX_KEYS: usize = 10;
+    pub const METADATA_KEY_MAX_BYTES: usize = 40;
+    pub const METADATA_VALUE_MAX_BYTES: usize = 255;
+    pub const NUMBER_MAX_CHARS: usize = 32;
+    pub const PER_PAGE_MAX: u32 = 100;
+    pub const IDEMPOTENCY_KEY_MIN: usize = 6;
+    pub const IDEMPOTENCY_KEY_MAX: usize = 64;
+}
+
+/// The metadata key that carries an invoice unit's stable import key.
+pub const IMPORT_KEY: &str = "import_key";
+
+/// Round money the API's way: 2 decimals, halves away from zero.
+pub fn round_money(value: Money) -> Money {
+    value.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    #[test]
+    fn rounds_halves_away_from_zero() {
+        assert_eq!(round_money(dec!(0.125)), dec!(0.13));
+        assert_eq!(round_money(dec!(-0.125)), dec!(-0.13));
+        assert_eq!(round_money(dec!(2.675)), dec!(2.68));
+        assert_eq!(round_money(dec!(1.004)), dec!(1.00));
+    }
+}

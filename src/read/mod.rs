@@ -1,0 +1,1 @@
+//! read: see lib.rs for its place in the data flow.

@@ -1,0 +1,1 @@
+//! report: see lib.rs for its place in the data flow.

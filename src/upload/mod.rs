@@ -1,0 +1,1 @@
+//! upload: see lib.rs for its place in the data flow.

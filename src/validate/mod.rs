@@ -1,0 +1,1 @@
+//! validate: see lib.rs for its place in the data flow.

@@ -1,0 +1,1 @@
+//! Shared test support: temp dirs, the emulator on loopback, the binary.
