@@ -1007,3 +1007,68 @@ fn auth_login_refuses_the_local_environment() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("needs no login"));
 }
+
+#[test]
+fn oauth_login_takes_a_pasted_redirect_and_checks_its_state() {
+    use std::io::Write;
+    let emu = TestEmulator::new();
+    let run = |tamper: bool| {
+        let dir = TestDir::new();
+        let mut child = std::process::Command::new(bin_path())
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("FACTURARE_DATA_DIR", dir.join(".facturare"))
+            .current_dir(dir.path())
+            .args([
+                "--api-url",
+                emu.url(),
+                "auth",
+                "login",
+                "--no-browser-listener",
+            ])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+        let url = loop {
+            let line = lines.next().expect("an authorize URL").unwrap();
+            if line.trim().starts_with("http") {
+                break line.trim().to_string();
+            }
+        };
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let location = rt.block_on(async {
+            let http = reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap();
+            let resp = http.get(&url).send().await.unwrap();
+            assert!(resp.status().is_redirection(), "{}", resp.status());
+            resp.headers()["location"].to_str().unwrap().to_string()
+        });
+        assert!(
+            location.starts_with("http://127.0.0.1/callback?"),
+            "{location}"
+        );
+        let pasted = if tamper {
+            location.replace("state=", "state=x")
+        } else {
+            location
+        };
+        let mut stdin = child.stdin.take().unwrap();
+        writeln!(stdin, "{pasted}").unwrap();
+        drop(stdin);
+        let rest: Vec<String> = lines.map_while(Result::ok).collect();
+        let status = child.wait().unwrap();
+        (status, rest.join("\n"), dir)
+    };
+    let (status, stderr, dir) = run(false);
+    assert!(status.success(), "{stderr}");
+    assert!(dir.join(".facturare/tokens.json").exists());
+    let (status, stderr, dir) = run(true);
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("state"), "{stderr}");
+    assert!(!dir.join(".facturare/tokens.json").exists());
+}
