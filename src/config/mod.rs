@@ -70,6 +70,12 @@ pub enum ConfigError {
     Fs(#[from] crate::fs::FsError),
     #[error("stored OAuth tokens: {0}")]
     Tokens(#[source] ApiError),
+    #[error("the OAuth tokens in {} were issued for {issued_for}, not {env}: run `facturare-etl auth login` for {env}, or use a profile per environment", path.display())]
+    TokensForOtherEnv {
+        path: PathBuf,
+        issued_for: String,
+        env: String,
+    },
     #[error(transparent)]
     Api(#[from] ApiError),
     #[error("could not start the local emulator (data in {}): {message}", db.display())]
@@ -506,7 +512,16 @@ fn resolve_credentials(
     }
     let tokens = loc.tokens_path();
     if tokens.exists() {
-        let source = TokenSource::load(&tokens).map_err(ConfigError::Tokens)?;
+        let file = api::TokenFile::read(&tokens).map_err(ConfigError::Tokens)?;
+        let env = loc.environment.label();
+        if let Some(issued_for) = file.env.as_deref().filter(|e| *e != env) {
+            return Err(ConfigError::TokensForOtherEnv {
+                path: tokens,
+                issued_for: issued_for.to_string(),
+                env,
+            });
+        }
+        let source = TokenSource::new(file, Some(tokens.clone())).map_err(ConfigError::Tokens)?;
         return Ok((
             Credentials::Bearer(source),
             CredentialSource::Tokens(tokens),

@@ -954,6 +954,18 @@ fn oauth_login_bearer_calls_refresh_with_rotation_and_logout() {
     );
     assert!(!text.contains(&now.client_secret), "{text}");
 
+    // Tokens of one environment are not sent to another.
+    let out = bin(dir.path())
+        .args(["--env", "sandbox", "auth", "status"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("issued for {}", emu.url())),
+        "{stderr}"
+    );
+
     bin(dir.path()).args(["auth", "logout"]).assert().success();
     assert!(!path.exists());
     let out = bin(dir.path())
