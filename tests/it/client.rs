@@ -18,7 +18,7 @@ use facturare_etl::model::{
 use futures::StreamExt;
 use rust_decimal_macros::dec;
 use std::io::BufRead;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 use url::Url;
 
@@ -842,7 +842,7 @@ fn cli_login(dir: &TestDir, emu: &TestEmulator) -> std::process::Output {
     out
 }
 
-fn tokens_of(path: &PathBuf) -> TokenFile {
+fn tokens_of(path: &Path) -> TokenFile {
     TokenFile::read(path).unwrap()
 }
 
