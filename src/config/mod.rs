@@ -637,3 +637,59 @@ pub async fn connect(settings: &Settings, opts: ConnectOptions) -> Result<Connec
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn oauth_hosts_follow_the_environment() {
+        let api = |e: &Environment| e.api_url().unwrap();
+        let url = |e: Environment| {
+            let base = e.oauth_url(&api(&e));
+            crate::api::oauth::authorize_url(
+                &base,
+                "app",
+                "http://127.0.0.1:5/callback",
+                "read",
+                "s1",
+            )
+            .unwrap()
+            .to_string()
+        };
+        assert!(url(Environment::Production)
+            .starts_with("https://facturare.md/oauth/authorize?response_type=code&client_id=app&"));
+        assert!(
+            url(Environment::Sandbox).starts_with("https://sandbox.facturare.md/oauth/authorize?")
+        );
+        let custom = Environment::Url(Url::parse("https://h.test/api").unwrap());
+        assert!(url(custom.clone()).starts_with("https://h.test/api/oauth/authorize?"));
+        assert_eq!(custom.label(), "https://h.test/api");
+        assert!(Environment::Local.api_url().is_none());
+    }
+
+    #[test]
+    fn api_urls_are_checked() {
+        assert!(parse_api_url("https://api.facturare.md", "t").is_ok());
+        assert!(matches!(
+            parse_api_url("http://api.facturare.md", "t"),
+            Err(ConfigError::InsecureUrl { .. })
+        ));
+        let err = parse_api_url("https://u:hunter2@h.test", "t")
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("hunter2"), "{err}");
+        assert!(parse_api_url("not a url", "--api-url")
+            .unwrap_err()
+            .to_string()
+            .contains("--api-url"));
+    }
+
+    #[test]
+    fn profile_names_are_path_safe() {
+        assert!(valid_profile_name("acme-2_x"));
+        for bad in ["", "..", "a/b", "a b", "ăcme"] {
+            assert!(!valid_profile_name(bad), "{bad}");
+        }
+    }
+}
