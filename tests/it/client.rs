@@ -290,6 +290,15 @@ async fn errors_are_decoded_with_status_type_message_and_param() {
     assert!(err.is_rejection() && !err.is_ambiguous() && !err.is_auth());
     assert_eq!(err.param(), Some("number"));
 
+    let before = c.stats().requests;
+    let err = c
+        .create_customer(&customer("B"), Some("bad\nkey"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ApiError::BadRequest { .. }), "{err:?}");
+    assert!(!err.is_ambiguous() && err.status().is_none());
+    assert_eq!(c.stats().requests, before, "nothing was sent");
+
     let err = c.get_invoice(987_654).await.unwrap_err();
     assert_eq!(err.status(), Some(404));
     assert!(err.is_rejection());
@@ -338,6 +347,10 @@ async fn non_json_replies_give_clear_errors() {
     assert_eq!(c.stats().retries, 1, "a GET is retried after a 5xx");
     let err = c.get::<Vec<Invoice>>("/invoices", &[]).await.unwrap_err();
     assert!(matches!(err, ApiError::Decode { .. }), "{err:?}");
+    assert!(
+        err.is_ambiguous(),
+        "a 2xx took effect; its result is unknown"
+    );
     assert!(err.to_string().contains("not json"), "{err}");
 }
 
