@@ -306,7 +306,19 @@ impl Store {
     pub fn write<R>(&self, f: impl FnOnce(&mut Data) -> R) -> (R, Commit) {
         let mut data = self.lock();
         let r = f(&mut data);
-        let ops = std::mem::take(&mut data.journal);
+        let mut ops = std::mem::take(&mut data.journal);
+        // A counter moved several times needs writing once, at its last value.
+        let mut seen = std::collections::HashSet::new();
+        let mut keep = vec![true; ops.len()];
+        for (i, op) in ops.iter().enumerate().rev() {
+            if let Op::Counter { company, name, .. } = op {
+                if !seen.insert((company.clone(), name.clone())) {
+                    keep[i] = false;
+                }
+            }
+        }
+        let mut flags = keep.into_iter();
+        ops.retain(|_| flags.next().unwrap_or(true));
         if ops.is_empty() {
             return (r, Commit(None));
         }
