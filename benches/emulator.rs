@@ -87,6 +87,7 @@ fn bare_server() -> (String, std::sync::mpsc::Sender<()>) {
     let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_multi_thread()
+            .thread_name("bare-worker")
             .enable_all()
             .build()
             .expect("runtime");
@@ -126,6 +127,7 @@ fn emulator_server(db: Option<std::path::PathBuf>) -> (String, std::sync::mpsc::
     let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_multi_thread()
+            .thread_name("emu-worker")
             .enable_all()
             .build()
             .expect("runtime");
@@ -163,6 +165,7 @@ fn main() {
     let (emu_url, emu_stop) = emulator_server(db);
 
     let rt = tokio::runtime::Builder::new_multi_thread()
+            .thread_name("client-worker")
         .enable_all()
         .build()
         .expect("runtime");

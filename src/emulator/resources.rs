@@ -9,6 +9,7 @@ use crate::model::{limits, round_money};
 use rust_decimal::Decimal;
 use serde_json::{Map, Number, Value};
 use std::str::FromStr;
+use std::sync::Arc;
 
 /// The resources, by path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -1419,7 +1420,12 @@ fn recredit(data: &mut Data, ctx: &Ctx, inv_id: i64) {
 }
 
 /// `POST /{kind}`.
-pub fn create(data: &mut Data, ctx: &Ctx, kind: Kind, body: &Value) -> Result<Value, ApiError> {
+pub fn create(
+    data: &mut Data,
+    ctx: &Ctx,
+    kind: Kind,
+    body: &Value,
+) -> Result<Arc<Value>, ApiError> {
     if kind == Kind::Event {
         return Err(ApiError::method("Events are read-only"));
     }
@@ -1480,7 +1486,7 @@ pub fn create(data: &mut Data, ctx: &Ctx, kind: Kind, body: &Value) -> Result<Va
     out.insert("updated_at".into(), Value::from(ctx.now));
     let v = Value::Object(out);
     emit(data, ctx, &format!("{}.created", kind.object()), &v);
-    data.put(ctx.company, kind, key.clone(), v.clone());
+    let v = data.put(ctx.company, kind, key.clone(), v);
     if kind == Kind::CreditNote {
         if let Some(inv) = v.get("invoice").and_then(Value::as_i64) {
             recredit(data, ctx, inv);
@@ -1530,7 +1536,7 @@ pub fn update(
     kind: Kind,
     key: &Key,
     body: &Value,
-) -> Result<Value, ApiError> {
+) -> Result<Arc<Value>, ApiError> {
     if kind == Kind::Event {
         return Err(ApiError::method("Events are read-only"));
     }
@@ -1556,7 +1562,7 @@ pub fn update(
     obj.insert("updated_at".into(), Value::from(ctx.now));
     let v = Value::Object(obj);
     emit(data, ctx, &format!("{}.updated", kind.object()), &v);
-    data.put(ctx.company, kind, key.clone(), v.clone());
+    let v = data.put(ctx.company, kind, key.clone(), v);
     if kind == Kind::CreditNote {
         for inv in [old.get("invoice"), v.get("invoice")]
             .into_iter()
@@ -1577,7 +1583,7 @@ pub fn delete(
     ctx: &Ctx,
     kind: Kind,
     key: &Key,
-) -> Result<Option<Value>, ApiError> {
+) -> Result<Option<Arc<Value>>, ApiError> {
     if kind == Kind::Event {
         return Err(ApiError::method("Events are read-only"));
     }
@@ -1597,8 +1603,7 @@ pub fn delete(
             obj.insert("updated_at".into(), Value::from(ctx.now));
             let v = Value::Object(obj);
             emit(data, ctx, "payment.updated", &v);
-            data.put(ctx.company, kind, key.clone(), v.clone());
-            return Ok(Some(v));
+            return Ok(Some(data.put(ctx.company, kind, key.clone(), v)));
         }
         Kind::Customer => {
             let id = old.get("id").and_then(Value::as_i64);
@@ -1636,7 +1641,7 @@ pub fn delete(
 }
 
 /// `POST /{invoices|credit_notes}/{id}/void`.
-pub fn void(data: &mut Data, ctx: &Ctx, kind: Kind, key: &Key) -> Result<Value, ApiError> {
+pub fn void(data: &mut Data, ctx: &Ctx, kind: Kind, key: &Key) -> Result<Arc<Value>, ApiError> {
     if !kind.is_document() {
         return Err(ApiError::not_found(format!(
             "No route: {}/{}/void",
@@ -1668,7 +1673,7 @@ pub fn void(data: &mut Data, ctx: &Ctx, kind: Kind, key: &Key) -> Result<Value, 
     obj.insert("updated_at".into(), Value::from(ctx.now));
     let v = Value::Object(obj);
     emit(data, ctx, &format!("{}.updated", kind.object()), &v);
-    data.put(ctx.company, kind, key.clone(), v.clone());
+    let v = data.put(ctx.company, kind, key.clone(), v);
     if kind == Kind::CreditNote {
         if let Some(inv) = old.get("invoice").and_then(Value::as_i64) {
             recredit(data, ctx, inv);
