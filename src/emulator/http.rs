@@ -447,7 +447,7 @@ async fn create_route(
         now: now(),
         base: &base,
     };
-    let (res, commit) = st.store.write(|d| resources::create(d, &ctx, kind, &body));
+    let (res, commit) = st.store.write(|d| resources::create(d, &ctx, kind, body));
     let v = res?;
     *st.created
         .lock()
@@ -478,7 +478,7 @@ async fn update_route(
     };
     let (res, commit) = st
         .store
-        .write(|d| resources::update(d, &ctx, kind, &key, &body));
+        .write(|d| resources::update(d, &ctx, kind, &key, body));
     let v = expanded(&st, &p.company, res?, raw.as_deref());
     commit.wait().await;
     Ok(json_response(StatusCode::OK, v.as_ref()))
