@@ -165,7 +165,7 @@ fn main() {
     let (emu_url, emu_stop) = emulator_server(db);
 
     let rt = tokio::runtime::Builder::new_multi_thread()
-            .thread_name("client-worker")
+        .thread_name("client-worker")
         .enable_all()
         .build()
         .expect("runtime");

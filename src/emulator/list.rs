@@ -326,17 +326,18 @@ pub fn list(
     q: &ListQuery,
     base: &str,
 ) -> Result<Page, ApiError> {
-    let mut hits: Vec<&Arc<Value>> = Vec::new();
-    if let Some(t) = company.and_then(|c| c.tables.get(&kind)) {
-        for v in t.rows.values() {
+    let table = company.and_then(|c| c.tables.get(&kind));
+    let mut hits: Vec<(&Key, &Arc<Value>)> = Vec::new();
+    if let Some(t) = table {
+        for (k, v) in &t.rows {
             if q.matches(kind, v)? {
-                hits.push(v);
+                hits.push((k, v));
             }
         }
     }
     if !q.sort.is_empty() {
         // Stable: rows come in id order, so `id asc` is the final tie-breaker.
-        hits.sort_by(|a, b| {
+        hits.sort_by(|(_, a), (_, b)| {
             for (f, asc) in &q.sort {
                 let o = cmp_values(a.get(f), b.get(f));
                 let o = if *asc { o } else { o.reverse() };
@@ -354,11 +355,15 @@ pub fn list(
         .into_iter()
         .skip(start)
         .take(q.per_page as usize)
-        .map(|v| {
+        .map(|(k, v)| {
+            let v = match table {
+                Some(t) => t.shown(k, v),
+                None => v.clone(),
+            };
             if q.expand.is_empty() {
-                return v.clone();
+                return v;
             }
-            let mut v = (**v).clone();
+            let mut v = (*v).clone();
             expand(company, &mut v, &q.expand);
             Arc::new(v)
         })

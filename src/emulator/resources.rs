@@ -623,8 +623,10 @@ fn apply_fields(
             }
             let converted = convert(data, ctx, &name, *f, &v)?;
             // Lists and free JSON are checked by reference and kept as sent.
-            let keep = matches!(f, F::Lines | F::Discounts | F::Taxes | F::AppliedTo | F::Json)
-                && !v.is_null();
+            let keep = matches!(
+                f,
+                F::Lines | F::Discounts | F::Taxes | F::AppliedTo | F::Json
+            ) && !v.is_null();
             obj.insert(name, if keep { v } else { converted });
         } else if read_only(kind).contains(&name.as_str()) {
             return Err(ApiError::param(
@@ -1007,18 +1009,16 @@ fn today(now: i64) -> i64 {
         .unwrap_or(now)
 }
 
-fn emit(data: &mut Data, ctx: &Ctx, kind: &str, object: &Value) {
+/// Record an event: `object` is the snapshot (shared, not copied).
+fn emit(data: &mut Data, ctx: &Ctx, kind: &str, object: &Arc<Value>) {
     let id = data.new_id();
-    let mut dat = Map::with_capacity(1);
-    dat.insert("object".into(), object.clone());
     let mut e = Map::with_capacity(6);
     e.insert("id".into(), Value::from(id));
     e.insert("object".into(), Value::from("event"));
     e.insert("type".into(), Value::from(kind));
     e.insert("timestamp".into(), Value::from(ctx.now));
-    e.insert("data".into(), Value::Object(dat));
     e.insert("updated_at".into(), Value::from(ctx.now));
-    data.put(ctx.company, Kind::Event, Key::Num(id), Value::Object(e));
+    data.put_event(ctx.company, Key::Num(id), Value::Object(e), object.clone());
 }
 
 fn check_number(
@@ -1373,9 +1373,8 @@ fn move_paid(data: &mut Data, ctx: &Ctx, inv_id: i64, delta: Decimal) {
     }
     settle_invoice(&mut inv, ctx.now);
     inv.insert("updated_at".into(), Value::from(ctx.now));
-    let v = Value::Object(inv);
+    let v = data.put(ctx.company, Kind::Invoice, key, Value::Object(inv));
     emit(data, ctx, "invoice.updated", &v);
-    data.put(ctx.company, Kind::Invoice, key, v);
 }
 
 /// Recompute what credit notes take off an invoice.
@@ -1413,18 +1412,12 @@ fn recredit(data: &mut Data, ctx: &Ctx, inv_id: i64) {
     inv.insert("amount_credited".into(), dec_value(credited));
     settle_invoice(&mut inv, ctx.now);
     inv.insert("updated_at".into(), Value::from(ctx.now));
-    let v = Value::Object(inv);
+    let v = data.put(ctx.company, Kind::Invoice, key, Value::Object(inv));
     emit(data, ctx, "invoice.updated", &v);
-    data.put(ctx.company, Kind::Invoice, key, v);
 }
 
 /// `POST /{kind}`.
-pub fn create(
-    data: &mut Data,
-    ctx: &Ctx,
-    kind: Kind,
-    body: Value,
-) -> Result<Arc<Value>, ApiError> {
+pub fn create(data: &mut Data, ctx: &Ctx, kind: Kind, body: Value) -> Result<Arc<Value>, ApiError> {
     if kind == Kind::Event {
         return Err(ApiError::method("Events are read-only"));
     }
@@ -1483,9 +1476,8 @@ pub fn create(
     }
     out.insert("created_at".into(), Value::from(ctx.now));
     out.insert("updated_at".into(), Value::from(ctx.now));
-    let v = Value::Object(out);
+    let v = data.put(ctx.company, kind, key.clone(), Value::Object(out));
     emit(data, ctx, &format!("{}.created", kind.object()), &v);
-    let v = data.put(ctx.company, kind, key.clone(), v);
     if kind == Kind::CreditNote {
         if let Some(inv) = v.get("invoice").and_then(Value::as_i64) {
             recredit(data, ctx, inv);
@@ -1559,9 +1551,8 @@ pub fn update(
         }
     }
     obj.insert("updated_at".into(), Value::from(ctx.now));
-    let v = Value::Object(obj);
+    let v = data.put(ctx.company, kind, key.clone(), Value::Object(obj));
     emit(data, ctx, &format!("{}.updated", kind.object()), &v);
-    let v = data.put(ctx.company, kind, key.clone(), v);
     if kind == Kind::CreditNote {
         for inv in [old.get("invoice"), v.get("invoice")]
             .into_iter()
@@ -1600,9 +1591,9 @@ pub fn delete(
             }
             obj.insert("voided".into(), Value::Bool(true));
             obj.insert("updated_at".into(), Value::from(ctx.now));
-            let v = Value::Object(obj);
+            let v = data.put(ctx.company, kind, key.clone(), Value::Object(obj));
             emit(data, ctx, "payment.updated", &v);
-            return Ok(Some(data.put(ctx.company, kind, key.clone(), v)));
+            return Ok(Some(v));
         }
         Kind::Customer => {
             let id = old.get("id").and_then(Value::as_i64);
@@ -1629,8 +1620,9 @@ pub fn delete(
         }
         _ => {}
     }
-    data.remove(ctx.company, kind, key);
-    emit(data, ctx, &format!("{}.deleted", kind.object()), &old);
+    if let Some(gone) = data.remove(ctx.company, kind, key) {
+        emit(data, ctx, &format!("{}.deleted", kind.object()), &gone);
+    }
     if kind == Kind::CreditNote {
         if let Some(inv) = old.get("invoice").and_then(Value::as_i64) {
             recredit(data, ctx, inv);
@@ -1670,9 +1662,8 @@ pub fn void(data: &mut Data, ctx: &Ctx, kind: Kind, key: &Key) -> Result<Arc<Val
         settle_credit_note(&mut obj);
     }
     obj.insert("updated_at".into(), Value::from(ctx.now));
-    let v = Value::Object(obj);
+    let v = data.put(ctx.company, kind, key.clone(), Value::Object(obj));
     emit(data, ctx, &format!("{}.updated", kind.object()), &v);
-    let v = data.put(ctx.company, kind, key.clone(), v);
     if kind == Kind::CreditNote {
         if let Some(inv) = old.get("invoice").and_then(Value::as_i64) {
             recredit(data, ctx, inv);

@@ -41,6 +41,30 @@ impl Key {
 pub struct Table {
     pub rows: BTreeMap<Key, Arc<Value>>,
     pub numbers: HashMap<String, Key>,
+    /// Events only: the object each event shows as `data.object`, shared
+    /// with the version of the object it recorded.
+    pub attached: HashMap<Key, Arc<Value>>,
+}
+
+impl Table {
+    /// An object as the API shows it (events get their `data.object`).
+    pub fn shown(&self, key: &Key, row: &Arc<Value>) -> Arc<Value> {
+        match self.attached.get(key) {
+            Some(object) => Arc::new(compose_event(row, object)),
+            None => row.clone(),
+        }
+    }
+}
+
+/// An event with its `data.object`.
+pub fn compose_event(event: &Value, object: &Arc<Value>) -> Value {
+    let mut e = event.clone();
+    if let Value::Object(m) = &mut e {
+        let mut data = serde_json::Map::with_capacity(1);
+        data.insert("object".into(), object.as_ref().clone());
+        m.insert("data".into(), Value::Object(data));
+    }
+    e
 }
 
 /// Everything one company owns.
@@ -62,9 +86,10 @@ impl Company {
             .map(|a| a.as_ref())
     }
 
-    /// The stored object itself, shared (no copy).
+    /// The stored object as the API shows it, shared (no copy).
     pub fn get_shared(&self, kind: Kind, key: &Key) -> Option<Arc<Value>> {
-        self.tables.get(&kind).and_then(|t| t.rows.get(key)).cloned()
+        let t = self.tables.get(&kind)?;
+        t.rows.get(key).map(|row| t.shown(key, row))
     }
 }
 
@@ -94,6 +119,12 @@ pub enum Op {
         kind: Kind,
         id: String,
         body: Arc<Value>,
+    },
+    PutEvent {
+        company: String,
+        id: String,
+        event: Arc<Value>,
+        object: Arc<Value>,
     },
     Delete {
         company: String,
@@ -193,6 +224,20 @@ impl Data {
         body
     }
 
+    /// Record an event whose `data.object` is `object` (shared).
+    pub fn put_event(&mut self, company: &str, key: Key, event: Value, object: Arc<Value>) {
+        let event = Arc::new(event);
+        self.push(Op::PutEvent {
+            company: company.to_string(),
+            id: key.to_db(),
+            event: event.clone(),
+            object: object.clone(),
+        });
+        let table = self.company(company).table(Kind::Event);
+        table.attached.insert(key.clone(), object);
+        table.rows.insert(key, event);
+    }
+
     fn push(&mut self, op: Op) {
         if self.journaling {
             self.journal.push(op);
@@ -268,7 +313,7 @@ impl Commit {
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS objects (
     company TEXT NOT NULL, kind TEXT NOT NULL, id TEXT NOT NULL, body TEXT NOT NULL,
-    PRIMARY KEY (company, kind, id)) WITHOUT ROWID;
+    UNIQUE (company, kind, id));
 CREATE TABLE IF NOT EXISTS counters (
     company TEXT NOT NULL, name TEXT NOT NULL, value INTEGER NOT NULL,
     PRIMARY KEY (company, name)) WITHOUT ROWID;
@@ -385,7 +430,7 @@ fn load(conn: &Connection, data: &mut Data, now: i64) -> anyhow::Result<()> {
         let Some(kind) = Kind::from_path(&kind) else {
             continue;
         };
-        let value: Value = serde_json::from_str(&body)
+        let mut value: Value = serde_json::from_str(&body)
             .with_context(|| format!("object {kind:?} {id} of {company} is not JSON"))?;
         let key = if kind.string_ids() {
             Key::Str(id)
@@ -398,6 +443,15 @@ fn load(conn: &Connection, data: &mut Data, now: i64) -> anyhow::Result<()> {
         let table = data.company(&company).table(kind);
         if let Some(n) = value.get("number").and_then(Value::as_str) {
             table.numbers.insert(n.to_lowercase(), key.clone());
+        }
+        if kind == Kind::Event {
+            let object = value
+                .as_object_mut()
+                .and_then(|m| m.remove("data"))
+                .and_then(|mut d| d.as_object_mut().and_then(|d| d.remove("object")));
+            if let Some(object) = object {
+                table.attached.insert(key.clone(), Arc::new(object));
+            }
         }
         table.rows.insert(key, Arc::new(value));
     }
@@ -467,10 +521,14 @@ fn write_loop(mut conn: Connection, rx: mpsc::Receiver<Msg>) {
                 continue;
             }
         };
+        // JSON text of the objects written in this batch, by address, so
+        // that an event recording one reuses it (all are alive until the
+        // batch is done, so addresses are not reused within it).
+        let mut texts: HashMap<usize, String> = HashMap::new();
         for msg in batch {
             match msg {
                 Msg::Op(op) => {
-                    if let Err(e) = apply(&tx, op) {
+                    if let Err(e) = apply(&tx, op, &mut texts) {
                         tracing::error!("emulator database: write failed: {e}");
                     }
                 }
@@ -491,7 +549,11 @@ fn write_loop(mut conn: Connection, rx: mpsc::Receiver<Msg>) {
     }
 }
 
-fn apply(tx: &rusqlite::Transaction<'_>, op: Op) -> rusqlite::Result<()> {
+fn apply(
+    tx: &rusqlite::Transaction<'_>,
+    op: Op,
+    texts: &mut HashMap<usize, String>,
+) -> rusqlite::Result<()> {
     match op {
         Op::Put {
             company,
@@ -499,11 +561,39 @@ fn apply(tx: &rusqlite::Transaction<'_>, op: Op) -> rusqlite::Result<()> {
             id,
             body,
         } => {
-            let text = body.to_string();
+            let text = serde_json::to_string(body.as_ref()).unwrap_or_default();
             tx.prepare_cached(
                 "INSERT OR REPLACE INTO objects (company, kind, id, body) VALUES (?1, ?2, ?3, ?4)",
             )?
-            .execute(params![company, kind.path(), id, text])?;
+            .execute(params![company, kind.path(), id, &text])?;
+            texts.insert(Arc::as_ptr(&body) as usize, text);
+        }
+        Op::PutEvent {
+            company,
+            id,
+            event,
+            object,
+        } => {
+            let mut text = serde_json::to_string(event.as_ref()).unwrap_or_default();
+            if text.ends_with('}') {
+                text.pop();
+                text.push_str(if text.len() > 1 {
+                    ",\"data\":{\"object\":"
+                } else {
+                    "\"data\":{\"object\":"
+                });
+                match texts.get(&(Arc::as_ptr(&object) as usize)) {
+                    Some(t) => text.push_str(t),
+                    None => {
+                        text.push_str(&serde_json::to_string(object.as_ref()).unwrap_or_default())
+                    }
+                }
+                text.push_str("}}");
+            }
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO objects (company, kind, id, body) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![company, Kind::Event.path(), id, text])?;
         }
         Op::Delete { company, kind, id } => {
             tx.prepare_cached("DELETE FROM objects WHERE company = ?1 AND kind = ?2 AND id = ?3")?

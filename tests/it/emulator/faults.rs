@@ -256,6 +256,11 @@ async fn data_survives_a_restart_with_a_db_file() {
         .await
         .unwrap();
     assert_eq!(replay["id"], inv["id"]);
-    let (_, h, _) = get_json(&api, "/events").await;
+    let (_, h, events) = get_json(&api, "/events").await;
     assert_eq!(h["x-total-count"], "4");
+    assert_eq!(events[2]["type"], "invoice.created");
+    assert_eq!(events[2]["data"]["object"], inv);
+    assert_eq!(events[3]["data"]["object"]["number"], "INV-00002");
+    let (_, _, e) = get_json(&api, &format!("/events/{}", events[2]["id"])).await;
+    assert_eq!(e, events[2]);
 }
