@@ -1421,7 +1421,7 @@ pub fn create(data: &mut Data, ctx: &Ctx, kind: Kind, body: Value) -> Result<Arc
     if kind == Kind::Event {
         return Err(ApiError::method("Events are read-only"));
     }
-    let mut obj = Map::new();
+    let mut obj = Map::with_capacity(40);
     apply_fields(data, ctx, kind, body, &mut obj, true)?;
     let key = if kind.string_ids() {
         let id = match obj.get("id").and_then(Value::as_str) {
