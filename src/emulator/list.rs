@@ -329,9 +329,26 @@ pub fn list(
     let table = company.and_then(|c| c.tables.get(&kind));
     let mut hits: Vec<(&Key, &Arc<Value>)> = Vec::new();
     if let Some(t) = table {
-        for (k, v) in &t.rows {
-            if q.matches(kind, v)? {
-                hits.push((k, v));
+        // `filter[number]` goes through the number index.
+        let by_number = q
+            .filters
+            .iter()
+            .find(|(f, _)| f == "number")
+            .map(|(_, n)| n.to_lowercase());
+        match by_number {
+            Some(n) if !t.numbers.is_empty() => {
+                if let Some((k, v)) = t.numbers.get(&n).and_then(|k| t.rows.get_key_value(k)) {
+                    if q.matches(kind, v)? {
+                        hits.push((k, v));
+                    }
+                }
+            }
+            _ => {
+                for (k, v) in &t.rows {
+                    if q.matches(kind, v)? {
+                        hits.push((k, v));
+                    }
+                }
             }
         }
     }
