@@ -166,6 +166,7 @@ pub struct Data {
     journal: Vec<Op>,
     /// Whether changes are journalled (only with a database file).
     journaling: bool,
+    next_id_dirty: bool,
 }
 
 impl Data {
@@ -176,15 +177,12 @@ impl Data {
         self.companies.get_mut(name).expect("inserted above")
     }
 
+    /// A new numeric id (unique across kinds and companies); persisted
+    /// once per write, not once per id.
     pub fn new_id(&mut self) -> i64 {
         self.next_id += 1;
-        let v = self.next_id;
-        self.push(Op::Counter {
-            company: String::new(),
-            name: "next_id".into(),
-            value: v,
-        });
-        v
+        self.next_id_dirty = self.journaling;
+        self.next_id
     }
 
     /// The next value of a per-company counter (document numbering).
@@ -372,18 +370,14 @@ impl Store {
         let mut data = self.lock();
         let r = f(&mut data);
         let mut ops = std::mem::take(&mut data.journal);
-        // A counter moved several times needs writing once, at its last value.
-        let mut seen = std::collections::HashSet::new();
-        let mut keep = vec![true; ops.len()];
-        for (i, op) in ops.iter().enumerate().rev() {
-            if let Op::Counter { company, name, .. } = op {
-                if !seen.insert((company.clone(), name.clone())) {
-                    keep[i] = false;
-                }
-            }
+        if data.next_id_dirty {
+            data.next_id_dirty = false;
+            ops.push(Op::Counter {
+                company: String::new(),
+                name: "next_id".into(),
+                value: data.next_id,
+            });
         }
-        let mut flags = keep.into_iter();
-        ops.retain(|_| flags.next().unwrap_or(true));
         if ops.is_empty() {
             return (r, Commit(None));
         }
