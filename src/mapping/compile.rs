@@ -644,13 +644,14 @@ impl Ctx<'_> {
                 ),
             ));
         }
-        let fits = match (&parse, ty) {
-            (None, _) | (_, Ty::Text) => true,
-            (Some(Parse::Date(_)), Ty::Date) => true,
-            (Some(Parse::Decimal(_) | Parse::Integer), Ty::Decimal) => true,
-            (Some(Parse::Bool(_)), Ty::Bool) => true,
-            _ => false,
-        };
+        let fits = matches!(
+            (&parse, ty),
+            (None, _)
+                | (_, Ty::Text)
+                | (Some(Parse::Date(_)), Ty::Date)
+                | (Some(Parse::Decimal(_) | Parse::Integer), Ty::Decimal)
+                | (Some(Parse::Bool(_)), Ty::Bool)
+        );
         if !fits {
             self.diags.push(Diag::at(
                 whole.clone(),
