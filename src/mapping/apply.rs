@@ -334,22 +334,37 @@ pub fn parse_kind(s: &str) -> Option<DocKind> {
 
 /// Map one row with a plan: document fields, line slots, problems.
 pub fn map_row(plan: &Plan, row: &SourceRow) -> RowOut {
-    let mut problems = Vec::new();
-    let mut header = Vec::with_capacity(plan.header.len());
-    for f in &plan.header {
-        match eval(f, row) {
-            Ok((Some(val), _)) => header.push(Some(Mapped {
-                val,
-                cell: origin(f, &row.at),
-            })),
-            Ok((None, _)) => header.push(None),
-            Err(e) => {
-                let cell = origin(f, &row.at);
-                problems.push(e.problem(&f.path, cell.as_ref(), &row.at));
-                header.push(None);
-            }
+    map_row_with(plan, row, true)
+}
+
+/// Map one document-level field of a row.
+pub fn map_header_field(f: &Field, row: &SourceRow, problems: &mut Vec<Problem>) -> Option<Mapped> {
+    match eval(f, row) {
+        Ok((Some(val), _)) => Some(Mapped {
+            val,
+            cell: origin(f, &row.at),
+        }),
+        Ok((None, _)) => None,
+        Err(e) => {
+            let cell = origin(f, &row.at);
+            problems.push(e.problem(&f.path, cell.as_ref(), &row.at));
+            None
         }
     }
+}
+
+/// As [`map_row`]; without `header`, document-level fields are left for
+/// the caller (a group's later rows repeat them).
+pub fn map_row_with(plan: &Plan, row: &SourceRow, header_fields: bool) -> RowOut {
+    let mut problems = Vec::new();
+    let header: Vec<Option<Mapped>> = if header_fields {
+        plan.header
+            .iter()
+            .map(|f| map_header_field(f, row, &mut problems))
+            .collect()
+    } else {
+        vec![None; plan.header.len()]
+    };
     let mut lines = Vec::new();
     for (slot, fields) in plan.lines.iter().enumerate() {
         let mut out = LineOut {

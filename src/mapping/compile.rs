@@ -109,6 +109,8 @@ pub struct Field {
     /// The payload path (`customer.tax_id`); for lines `{i}` stands for the
     /// item's index (`items[{i}].quantity`).
     pub path: String,
+    /// Where `{i}` is in `path`, for lines.
+    pub index_at: Option<usize>,
     /// What it sets (`number`, `customer.name`, `line.quantity`, ...).
     pub target: Target,
     pub ty: Ty,
@@ -122,6 +124,21 @@ pub struct Field {
 }
 
 impl Field {
+    /// The field's path for item `i` (`items[2].quantity`).
+    pub fn path_at(&self, i: usize) -> String {
+        match self.index_at {
+            Some(at) => {
+                use std::fmt::Write as _;
+                let mut p = String::with_capacity(self.path.len() + 4);
+                p.push_str(&self.path[..at]);
+                let _ = write!(p, "{i}");
+                p.push_str(&self.path[at + 3..]);
+                p
+            }
+            None => self.path.clone(),
+        }
+    }
+
     /// Whether the value comes from the row (not a constant).
     pub fn from_row(&self) -> bool {
         !matches!(self.src, Src::Const(_))
@@ -697,6 +714,7 @@ impl Ctx<'_> {
             return None;
         }
         Some(Field {
+            index_at: path.find("{i}"),
             path,
             target,
             ty,

@@ -579,7 +579,7 @@ pub fn guess(file: &Path) -> Result<String, ReadError> {
     let date_fmt = col("invoice.date").and_then(|i| {
         let candidates = ["%d.%m.%Y", "%Y-%m-%d", "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%y"];
         candidates.into_iter().find(|f| {
-            let fmt = [DateFormat::Pattern((*f).to_string())];
+            let fmt = [DateFormat::pattern(f)];
             let mut seen = 0;
             let ok = values(i).all(|c| match c {
                 Cell::Text(s) => {

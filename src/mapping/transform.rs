@@ -4,7 +4,6 @@
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
-use std::str::FromStr;
 
 /// A text transform.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,7 +52,14 @@ impl TextOp {
 
 /// Runs of whitespace to one space, trimmed.
 pub fn collapse_spaces(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+    let mut out = String::with_capacity(s.len());
+    for w in s.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(w);
+    }
+    out
 }
 
 /// Decimal notations.
@@ -167,18 +173,19 @@ pub fn parse_decimal(text: &str, locale: DecimalLocale) -> Option<Decimal> {
 /// Digits with one decimal separator and groups of three after each group
 /// separator.
 fn strict_digits(s: &str, decimal_sep: char, group: &[char], neg: bool) -> Option<Decimal> {
-    let mut out = String::with_capacity(s.len() + 1);
-    if neg {
-        out.push('-');
-    }
+    let mut mant: i128 = 0;
+    let mut scale: u32 = 0;
     let mut seen_sep = false;
     let mut digits = 0;
     let mut after_group = false;
     let mut grouped = false;
     let mut run = 0;
     for c in s.chars() {
-        if c.is_ascii_digit() {
-            out.push(c);
+        if let Some(d) = c.to_digit(10).filter(|_| c.is_ascii_digit()) {
+            mant = mant.checked_mul(10)?.checked_add(i128::from(d))?;
+            if seen_sep {
+                scale += 1;
+            }
             digits += 1;
             run += 1;
             after_group = false;
@@ -187,7 +194,6 @@ fn strict_digits(s: &str, decimal_sep: char, group: &[char], neg: bool) -> Optio
                 return None;
             }
             seen_sep = true;
-            out.push('.');
             after_group = false;
         } else if (is_group_space(c) || group.contains(&c))
             && !seen_sep
@@ -207,14 +213,51 @@ fn strict_digits(s: &str, decimal_sep: char, group: &[char], neg: bool) -> Optio
     if digits == 0 || after_group || (grouped && !seen_sep && run != 3) {
         return None;
     }
-    Decimal::from_str(&out).ok()
+    if neg {
+        mant = -mant;
+    }
+    Decimal::try_from_i128_with_scale(mant, scale).ok()
 }
 
 /// A date format: a strftime pattern, `iso`, or `excel` serials.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DateFormat {
-    Pattern(String),
+    Pattern(Pattern),
     Excel,
+}
+
+/// A strftime pattern, compiled once.
+#[derive(Debug, Clone)]
+pub struct Pattern {
+    pub text: String,
+    items: Vec<chrono::format::Item<'static>>,
+}
+
+impl PartialEq for Pattern {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Eq for Pattern {}
+
+impl Pattern {
+    pub fn new(text: &str) -> Pattern {
+        let items = chrono::format::StrftimeItems::new(text)
+            .parse_to_owned()
+            .unwrap_or_default();
+        Pattern {
+            text: text.to_string(),
+            items,
+        }
+    }
+
+    /// Parse a whole string as a date with this pattern.
+    pub fn parse(&self, s: &str) -> Option<NaiveDate> {
+        let mut parsed = chrono::format::Parsed::new();
+        chrono::format::parse(&mut parsed, s, self.items.iter()).ok()?;
+        parsed.to_naive_date().ok()
+    }
 }
 
 impl DateFormat {
@@ -222,7 +265,7 @@ impl DateFormat {
     pub fn parse(s: &str) -> Result<DateFormat, String> {
         match s {
             "excel" => return Ok(DateFormat::Excel),
-            "iso" => return Ok(DateFormat::Pattern("%Y-%m-%d".into())),
+            "iso" => return Ok(DateFormat::pattern("%Y-%m-%d")),
             _ => {}
         }
         use chrono::format::{Item, StrftimeItems};
@@ -237,12 +280,17 @@ impl DateFormat {
                 "the format does not name a full date (needs a day, a month and a year)".into(),
             );
         }
-        Ok(DateFormat::Pattern(s.to_string()))
+        Ok(DateFormat::pattern(s))
+    }
+
+    /// A compiled strftime pattern.
+    pub fn pattern(text: &str) -> DateFormat {
+        DateFormat::Pattern(Pattern::new(text))
     }
 
     pub fn describe(&self) -> String {
         match self {
-            DateFormat::Pattern(p) => p.clone(),
+            DateFormat::Pattern(p) => p.text.clone(),
             DateFormat::Excel => "an Excel serial number".into(),
         }
     }
@@ -251,9 +299,9 @@ impl DateFormat {
 /// The formats tried when a date field names none.
 pub fn default_date_formats() -> Vec<DateFormat> {
     vec![
-        DateFormat::Pattern("%Y-%m-%d".into()),
-        DateFormat::Pattern("%d.%m.%Y".into()),
-        DateFormat::Pattern("%d/%m/%Y".into()),
+        DateFormat::pattern("%Y-%m-%d"),
+        DateFormat::pattern("%d.%m.%Y"),
+        DateFormat::pattern("%d/%m/%Y"),
         DateFormat::Excel,
     ]
 }
@@ -288,13 +336,13 @@ pub fn parse_date(text: &str, formats: &[DateFormat]) -> Option<NaiveDate> {
     for f in formats {
         match f {
             DateFormat::Pattern(p) => {
-                if let Ok(d) = NaiveDate::parse_from_str(s, p) {
+                if let Some(d) = p.parse(s) {
                     return Some(d);
                 }
                 // A trailing time after the date.
                 if let Some((head, tail)) = s.split_once([' ', 'T']) {
                     if tail.contains(':') {
-                        if let Ok(d) = NaiveDate::parse_from_str(head, p) {
+                        if let Some(d) = p.parse(head) {
                             return Some(d);
                         }
                     }

@@ -25,6 +25,17 @@ pub const DELIMITERS: [u8; 4] = [b';', b',', b'\t', b'|'];
 
 type Input = Box<dyn Read + Send>;
 
+/// How cell bytes become text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Decode {
+    /// Raw UTF-8, validated per cell.
+    Utf8,
+    /// Raw bytes of a single-byte encoding, decoded per cell.
+    Cells(&'static Encoding),
+    /// The stream was decoded to UTF-8 as it was read (UTF-16 and others).
+    Stream,
+}
+
 /// A CSV file being read.
 pub struct CsvSource {
     rdr: csv::Reader<Input>,
@@ -36,8 +47,7 @@ pub struct CsvSource {
     /// Lines end in CRLF: a record's own line break is consumed with the next record.
     crlf: bool,
     projection: Projection,
-    /// Whether bytes arrive undecoded and must be checked as UTF-8.
-    check_utf8: bool,
+    decode: Decode,
     done: bool,
 }
 
@@ -176,9 +186,18 @@ impl CsvSource {
             text.contains("\r\n")
         };
         let chained = Cursor::new(sample).chain(file);
-        let input: Input = if utf8 {
+        // UTF-8 and single-byte encodings keep the CSV structure in ASCII
+        // bytes: parse the raw bytes and decode only the cells wanted.
+        let decode = if utf8 {
+            Decode::Utf8
+        } else if encoding.is_single_byte() {
+            Decode::Cells(encoding)
+        } else {
+            Decode::Stream
+        };
+        let input: Input = if decode != Decode::Stream {
             let mut c = chained;
-            // Skip a UTF-8 BOM.
+            // Skip a BOM.
             let mut skip = vec![0u8; bom_len];
             let _ = c.read_exact(&mut skip);
             Box::new(TrailingNewline::new(c, crlf))
@@ -214,7 +233,7 @@ impl CsvSource {
             record: csv::ByteRecord::new(),
             crlf,
             projection,
-            check_utf8: utf8,
+            decode,
             done: false,
         };
         // Skip title lines, then read the header.
@@ -256,15 +275,22 @@ impl CsvSource {
     }
 
     fn text(&self, bytes: &[u8], line: u64) -> Result<String, ReadError> {
-        if self.check_utf8 {
-            String::from_utf8(bytes.to_vec()).map_err(|_| ReadError::Encoding {
-                file: self.path.display().to_string(),
-                line,
-                encoding: "UTF-8",
-            })
-        } else {
+        match self.decode {
+            Decode::Cells(enc) => Ok(enc.decode_without_bom_handling(bytes).0.into_owned()),
+            Decode::Utf8 => {
+                std::str::from_utf8(bytes)
+                    .map(str::to_owned)
+                    .map_err(|_| ReadError::Encoding {
+                        file: self.path.display().to_string(),
+                        line,
+                        encoding: "UTF-8",
+                    })
+            }
             // Decoded by encoding_rs: always UTF-8.
-            Ok(String::from_utf8_lossy(bytes).into_owned())
+            Decode::Stream => Ok(match std::str::from_utf8(bytes) {
+                Ok(s) => s.to_owned(),
+                Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+            }),
         }
     }
 
