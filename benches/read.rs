@@ -137,7 +137,7 @@ fn main() {
     let _ = SourceSpec::default();
 
     let t = Clock::start();
-    let mut d = drafts(&m, &[file.clone()]).expect("compile");
+    let mut d = drafts(&m, std::slice::from_ref(&file)).expect("compile");
     let mut docs = 0u64;
     let mut problems = 0u64;
     for x in d.by_ref() {

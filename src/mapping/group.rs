@@ -238,18 +238,18 @@ impl Grouper {
                 .at_row(Some(&row.at))
                 .found(format!("{found} cells"))
                 .expected(format!("{expected} cells"));
-                (*row, Some(p))
+                (*row, Some(Box::new(p)))
             }
             Err(ReadError::Row { at, message }) => {
                 stats.rows_read += 1;
                 stats.row_errors += 1;
                 let p = Problem::error("unreadable_row", "", message).at_row(Some(&at));
-                return Ok(Some(Step::Ready(Draft {
+                return Ok(Some(Step::Ready(Box::new(Draft {
                     source_key: row_key(&at),
                     rows: vec![at],
                     problems: vec![p],
                     ..Default::default()
-                })));
+                }))));
             }
             Err(fatal) => return Err(fatal),
         };
@@ -320,7 +320,7 @@ impl Grouper {
         use rayon::prelude::*;
         let plan = &self.plan;
         let fin = |d: Done| match d {
-            Done::Draft(d) => d,
+            Done::Draft(d) => *d,
             Done::Acc(acc, key) => finalize(plan, acc, key),
         };
         if done.len() >= PAR_MIN {
@@ -340,7 +340,7 @@ impl Grouper {
             extra,
             first,
         } = p;
-        mapped.problems.extend(extra);
+        mapped.problems.extend(extra.map(|p| *p));
         let n = self.plan.header.len();
         match (&self.mode, class) {
             (Mode::Key, Class::Keyed(k)) => {
@@ -446,7 +446,7 @@ struct Prepared {
     i: u64,
     row: SourceRow,
     class: Class,
-    extra: Option<Problem>,
+    extra: Option<Box<Problem>>,
     /// The first row of its group (or not grouped): map document fields.
     first: bool,
 }
@@ -454,12 +454,12 @@ struct Prepared {
 enum Step {
     Row(Prepared),
     /// A row that could not be read: its own draft.
-    Ready(Draft),
+    Ready(Box<Draft>),
 }
 
 /// A completed document, to assemble.
 enum Done {
-    Draft(Draft),
+    Draft(Box<Draft>),
     Acc(Acc, String),
 }
 
