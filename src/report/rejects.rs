@@ -36,6 +36,9 @@ pub enum ReportCell {
     Empty,
     Text(String),
     Number(f64),
+    /// A number with the exact text the source holds (CSV keeps the text,
+    /// XLSX writes the number).
+    NumberText(f64, String),
     Bool(bool),
     Date(NaiveDate),
     DateTime(NaiveDateTime),
@@ -48,6 +51,7 @@ impl ReportCell {
             ReportCell::Empty => String::new(),
             ReportCell::Text(s) => s.clone(),
             ReportCell::Number(n) => n.to_string(),
+            ReportCell::NumberText(_, s) => s.clone(),
             ReportCell::Bool(b) => b.to_string(),
             ReportCell::Date(d) => d.format("%Y-%m-%d").to_string(),
             ReportCell::DateTime(t) => t.format("%Y-%m-%d %H:%M:%S").to_string(),
@@ -136,10 +140,15 @@ impl RejectsWriter {
         &self.path
     }
 
+    /// The report column of a cell: its index when the header there has its
+    /// name, else the column with its name (files of one mapping may order
+    /// columns differently), else its index.
     fn column_of(&self, column: &str, col_idx: Option<usize>) -> Option<usize> {
+        let headers = &self.layout.headers;
         col_idx
-            .filter(|i| *i < self.layout.headers.len())
-            .or_else(|| self.layout.headers.iter().position(|h| h == column))
+            .filter(|i| headers.get(*i).is_some_and(|h| h == column))
+            .or_else(|| headers.iter().position(|h| h == column))
+            .or_else(|| col_idx.filter(|i| *i < headers.len()))
     }
 
     /// Record a rejected document: all its rows, its bad cells and notes.
@@ -423,7 +432,7 @@ impl RejectsFile {
                         ReportCell::Text(s) => {
                             ws.write_string_with_format(r, col, s, f).map_err(x)?;
                         }
-                        ReportCell::Number(n) => {
+                        ReportCell::Number(n) | ReportCell::NumberText(n, _) => {
                             ws.write_number_with_format(r, col, *n, f).map_err(x)?;
                         }
                         ReportCell::Bool(b) => {
