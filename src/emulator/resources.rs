@@ -357,14 +357,7 @@ pub fn not_found(kind: Kind, id: &str) -> ApiError {
 }
 
 /// Check and convert one input field.
-fn convert(
-    data: &Data,
-    ctx: &Ctx,
-    kind: Kind,
-    name: &str,
-    f: F,
-    v: &Value,
-) -> Result<Value, ApiError> {
+fn convert(data: &Data, ctx: &Ctx, name: &str, f: F, v: &Value) -> Result<Value, ApiError> {
     let bad = |expected: &str| {
         ApiError::param(
             format!("Invalid value for {name}: expected {expected}, found {v}"),
@@ -479,48 +472,44 @@ fn convert(
             _ => return Err(bad("a list of tax rate ids")),
         },
         // Checked and applied in context by `finish`.
-        F::Lines => {
-            match v {
-                Value::Array(lines) => {
-                    for (i, line) in lines.iter().enumerate() {
-                        let Value::Object(l) = line else {
-                            return Err(ApiError::param(
-                                format!("Invalid items[{i}]: expected an object, found {line}"),
-                                "items",
-                            ));
-                        };
-                        for k in l.keys() {
-                            match k.as_str() {
-                                "id" | "object" => {}
-                                "amount" => return Err(ApiError::param(
+        F::Lines => match v {
+            Value::Array(lines) => {
+                for (i, line) in lines.iter().enumerate() {
+                    let Value::Object(l) = line else {
+                        return Err(ApiError::param(
+                            format!("Invalid items[{i}]: expected an object, found {line}"),
+                            "items",
+                        ));
+                    };
+                    for k in l.keys() {
+                        match k.as_str() {
+                            "id" | "object" => {}
+                            "amount" => {
+                                return Err(ApiError::param(
                                     format!(
                                         "items[{i}].amount is read-only: the server computes it"
                                     ),
                                     "items",
-                                )),
-                                k if LINE_FIELDS.contains(&k) => {}
-                                _ => {
-                                    return Err(ApiError::param(
-                                        format!("Unknown parameter: items[{i}].{k}"),
-                                        "request",
-                                    ))
-                                }
+                                ))
+                            }
+                            k if LINE_FIELDS.contains(&k) => {}
+                            _ => {
+                                return Err(ApiError::param(
+                                    format!("Unknown parameter: items[{i}].{k}"),
+                                    "request",
+                                ))
                             }
                         }
                     }
-                    v.clone()
                 }
-                _ => return Err(bad("a list")),
+                v.clone()
             }
-        }
+            _ => return Err(bad("a list")),
+        },
         F::Discounts | F::Taxes | F::AppliedTo => match v {
             Value::Array(_) => v.clone(),
             _ => return Err(bad("a list")),
         },
-    })
-    .map(|out| {
-        let _ = kind;
-        out
     })
 }
 
@@ -631,7 +620,7 @@ fn apply_fields(
                     "id",
                 ));
             }
-            let converted = convert(data, ctx, kind, name, *f, v)?;
+            let converted = convert(data, ctx, name, *f, v)?;
             obj.insert(name.clone(), converted);
         } else if read_only(kind).contains(&name.as_str()) {
             return Err(ApiError::param(
@@ -1629,12 +1618,10 @@ pub fn delete(
                 ));
             }
         }
-        Kind::Invoice => {
-            if dec_field(&old, "amount_paid") > Decimal::ZERO {
-                return Err(ApiError::bad(
-                    "This invoice has payments applied; void them before deleting it",
-                ));
-            }
+        Kind::Invoice if dec_field(&old, "amount_paid") > Decimal::ZERO => {
+            return Err(ApiError::bad(
+                "This invoice has payments applied; void them before deleting it",
+            ));
         }
         _ => {}
     }
