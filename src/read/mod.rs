@@ -194,6 +194,9 @@ pub struct Detected {
     pub confidence: Option<&'static str>,
     pub delimiter: Option<u8>,
     pub sheet: Option<String>,
+    /// The row the header was found on (the first non-empty row at or
+    /// below `header_row`).
+    pub header_row: Option<u64>,
 }
 
 /// Which columns a pass needs; others may be left [`Cell::Empty`].
@@ -205,6 +208,15 @@ pub trait RecordSource: Iterator<Item = Result<SourceRow, ReadError>> {
     fn headers(&self) -> &[String];
     /// What was detected about the file (encoding, delimiter, sheet).
     fn detected(&self) -> &Detected;
+}
+
+impl fmt::Debug for dyn RecordSource + Send {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RecordSource")
+            .field("headers", &self.headers())
+            .field("detected", self.detected())
+            .finish()
+    }
 }
 
 /// Why a file or a row could not be read.

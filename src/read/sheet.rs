@@ -21,7 +21,7 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 
 enum Msg {
-    Header(Result<(Vec<String>, String), ReadError>),
+    Header(Result<(Vec<String>, String, u64), ReadError>),
     Row(Result<SourceRow, ReadError>),
 }
 
@@ -89,20 +89,32 @@ impl SheetSource {
             .name("read-sheet".into())
             .spawn(move || {
                 let mut asm = Assembler::new(&path_buf, header_row, tx.clone());
-                let result = match format {
-                    Format::Xlsx => stream_xlsx(&path_buf, sel.as_ref(), &mut asm),
-                    _ => load_sheet(&path_buf, sel.as_ref(), &mut asm),
-                };
+                // A damaged workbook must give an error, never take the program down.
+                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    let r = match format {
+                        Format::Xlsx => stream_xlsx(&path_buf, sel.as_ref(), &mut asm),
+                        _ => load_sheet(&path_buf, sel.as_ref(), &mut asm),
+                    };
+                    (r, asm)
+                }));
                 match result {
-                    Ok(()) => asm.finish(),
-                    Err(e) => asm.fail(e),
+                    Ok((Ok(()), asm)) => asm.finish(),
+                    Ok((Err(e), asm)) => asm.fail(e),
+                    Err(_) => {
+                        let e = ReadError::file(
+                            &path_buf,
+                            "the workbook is damaged: its reader failed on it",
+                            None,
+                        );
+                        let _ = tx.send(Msg::Header(Err(e)));
+                    }
                 }
             })
             .map_err(|e| {
                 ReadError::file(path, "failed to start a reader thread", Some(Box::new(e)))
             })?;
         match rx.recv() {
-            Ok(Msg::Header(Ok((headers, sheet)))) => Ok(SheetSource {
+            Ok(Msg::Header(Ok((headers, sheet, row)))) => Ok(SheetSource {
                 rx,
                 headers,
                 detected: Detected {
@@ -111,6 +123,7 @@ impl SheetSource {
                     confidence: None,
                     delimiter: None,
                     sheet: Some(sheet),
+                    header_row: Some(row),
                 },
                 done: false,
             }),
@@ -394,7 +407,11 @@ impl Assembler {
                 });
                 self.headers = Some(width);
                 let sheet = self.sheet.to_string();
-                self.send(Msg::Header(Ok((normalize_headers(raw), sheet))));
+                self.send(Msg::Header(Ok((
+                    normalize_headers(raw),
+                    sheet,
+                    u64::from(r) + 1,
+                ))));
                 return;
             }
         };
