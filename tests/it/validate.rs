@@ -530,14 +530,15 @@ fn every_sample_with_its_mapping() {
     let mut ran = 0;
     for (sample, mapping) in sample_pairs() {
         let case = Case::new();
+        // No extension: the rejects come in the input's own format.
         let rejects = case.path("rejects");
         let (code, stdout, stderr) = case.validate(&[
             sample.to_str().unwrap(),
             "--mapping",
             mapping.to_str().unwrap(),
             "--json",
-            "--errors",
-            rejects.with_extension("errors.csv").to_str().unwrap(),
+            "--rejects",
+            rejects.to_str().unwrap(),
         ]);
         let s = json(&stdout);
         let n = |k: &str| s[k].as_u64().unwrap_or_else(|| panic!("{k} in {s}"));
@@ -569,10 +570,39 @@ fn every_sample_with_its_mapping() {
         for code in s["by_code"].as_object().unwrap().keys() {
             assert!(stderr.contains(&format!("  {code} ")), "{code} in {stderr}");
         }
+        let errors = std::fs::read_to_string(case.path("rejects.errors.csv")).unwrap();
+        assert_eq!(
+            errors.lines().count() as u64,
+            1 + n("errors") + n("warnings"),
+            "one line per problem: {errors}"
+        );
+        // CSV and spreadsheet rejects are read by the same mapping: the same
+        // documents, all still rejected (JSON rejects are flattened rows, for
+        // reading only).
+        let is_json = sample
+            .extension()
+            .is_some_and(|e| e.to_string_lossy().starts_with("json"));
+        if n("rejected") > 0 && !is_json {
+            let (code, stdout, stderr) = case.validate(&[
+                rejects.to_str().unwrap(),
+                "--mapping",
+                mapping.to_str().unwrap(),
+                "--json",
+            ]);
+            assert_eq!(code, 1, "{}: {stderr}", sample.display());
+            let again = json(&stdout);
+            assert_eq!(
+                again["rejected"],
+                s["rejected"],
+                "{}: {again}",
+                sample.display()
+            );
+            assert_eq!(again["valid"], 0, "{}: {again}", sample.display());
+        }
         ran += 1;
     }
     assert!(
-        ran >= 1,
+        ran >= 3,
         "samples with mappings in {}: {ran}",
         samples.display()
     );
