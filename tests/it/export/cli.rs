@@ -1,0 +1,1 @@
+//! The binary end to end (filled once the command is wired).
