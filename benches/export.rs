@@ -45,7 +45,11 @@ fn vm_hwm_kb() -> u64 {
 
 fn client(url: &str) -> Client {
     let url = url::Url::parse(url).expect("emulator URL");
-    Client::new(ClientConfig::new(url, Credentials::ApiKey(ApiKey::new(KEY)))).expect("client")
+    Client::new(ClientConfig::new(
+        url,
+        Credentials::ApiKey(ApiKey::new(KEY)),
+    ))
+    .expect("client")
 }
 
 fn request(out: &Path) -> ExportRequest {
@@ -66,7 +70,9 @@ async fn child_export(url: &str, out: &Path) -> Value {
         .expect("valid request");
     let client = client(url);
     let start = Instant::now();
-    let s = run_export(&client, &opts, &NoProgress).await.expect("export");
+    let s = run_export(&client, &opts, &NoProgress)
+        .await
+        .expect("export");
     let secs = start.elapsed().as_secs_f64();
     json!({"secs": secs, "objects": s.objects, "rows": s.rows, "sheets": s.sheets.len(),
            "vm_hwm_kb": vm_hwm_kb()})
@@ -90,7 +96,9 @@ async fn child_baseline(url: &str, out: &Path) -> Value {
         for doc in page.expect("page").items {
             for (i, t) in tables.iter().enumerate() {
                 let items: Vec<Option<&Value>> = match doc.get("items").and_then(Value::as_array) {
-                    Some(items) if t.per_line && !items.is_empty() => items.iter().map(Some).collect(),
+                    Some(items) if t.per_line && !items.is_empty() => {
+                        items.iter().map(Some).collect()
+                    }
                     _ => vec![None],
                 };
                 for line in items {
@@ -137,7 +145,12 @@ fn write_plain(
                         ws.write_string_with_format(r, c, s, &text)?;
                     }
                     Cell::Money(d) => {
-                        ws.write_number_with_format(r, c, d.to_string().parse::<f64>().unwrap_or(0.0), &money)?;
+                        ws.write_number_with_format(
+                            r,
+                            c,
+                            d.to_string().parse::<f64>().unwrap_or(0.0),
+                            &money,
+                        )?;
                     }
                     Cell::Decimal(d) => {
                         ws.write_number(r, c, d.to_string().parse::<f64>().unwrap_or(0.0))?;
@@ -146,12 +159,24 @@ fn write_plain(
                         ws.write_number(r, c, *i as f64)?;
                     }
                     Cell::Date(d) => {
-                        let x = ExcelDateTime::from_ymd(d.year() as u16, d.month() as u8, d.day() as u8)?;
+                        let x = ExcelDateTime::from_ymd(
+                            d.year() as u16,
+                            d.month() as u8,
+                            d.day() as u8,
+                        )?;
                         ws.write_datetime_with_format(r, c, &x, &date)?;
                     }
                     Cell::DateTime(t) => {
-                        let x = ExcelDateTime::from_ymd(t.year() as u16, t.month() as u8, t.day() as u8)?
-                            .and_hms(t.hour() as u16, t.minute() as u8, t.second())?;
+                        let x = ExcelDateTime::from_ymd(
+                            t.year() as u16,
+                            t.month() as u8,
+                            t.day() as u8,
+                        )?
+                        .and_hms(
+                            t.hour() as u16,
+                            t.minute() as u8,
+                            t.second(),
+                        )?;
                         ws.write_datetime_with_format(r, c, &x, &datetime)?;
                     }
                     Cell::Bool(b) => {
@@ -248,7 +273,8 @@ fn main() {
         .expect("runtime");
     if let Ok(role) = std::env::var("EXPORT_BENCH_ROLE") {
         let url = std::env::var("EXPORT_BENCH_URL").expect("EXPORT_BENCH_URL");
-        let out = std::path::PathBuf::from(std::env::var("EXPORT_BENCH_OUT").expect("EXPORT_BENCH_OUT"));
+        let out =
+            std::path::PathBuf::from(std::env::var("EXPORT_BENCH_OUT").expect("EXPORT_BENCH_OUT"));
         let v = rt.block_on(async {
             match role.as_str() {
                 "export" => child_export(&url, &out).await,
@@ -279,7 +305,10 @@ fn main() {
             let running = emulator::start(config).await.expect("emulator starts");
             let seeded = Instant::now();
             seed(&running.url(), n).await;
-            eprintln!("seeded {n} invoices in {:.1}s", seeded.elapsed().as_secs_f64());
+            eprintln!(
+                "seeded {n} invoices in {:.1}s",
+                seeded.elapsed().as_secs_f64()
+            );
             running
         });
         let url = running.url();
@@ -289,7 +318,11 @@ fn main() {
         let b = run_child("baseline", &url, &base_out);
         let secs = e["secs"].as_f64().unwrap_or(0.0);
         let base = b["secs"].as_f64().unwrap_or(0.0);
-        assert_eq!(e["objects"].as_u64(), Some(n as u64), "every invoice exported");
+        assert_eq!(
+            e["objects"].as_u64(),
+            Some(n as u64),
+            "every invoice exported"
+        );
         assert_eq!(e["rows"], b["rows"], "the baseline wrote the same rows");
         println!(
             "{:>9} {:>9} {:>11.2} {:>9.0} {:>12.1} {:>9.2} {:>7.2}",

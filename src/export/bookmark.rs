@@ -106,7 +106,13 @@ mod tests {
             t.saw(id, at);
         }
         let w = t.finish().unwrap();
-        assert_eq!(w, Watermark { updated_at: 105, ids: vec![2, 3] });
+        assert_eq!(
+            w,
+            Watermark {
+                updated_at: 105,
+                ids: vec![2, 3]
+            }
+        );
         assert_eq!(w.updated_after(), 104);
         // Run 2: the server returns what is strictly after 104: 2 and 3 again.
         let t = Tracker::new(Some(w.clone()));
@@ -118,14 +124,29 @@ mod tests {
         t.saw(1, 105);
         assert!(!t.skip(4, 107));
         t.saw(4, 107);
-        assert_eq!(t.finish(), Some(Watermark { updated_at: 107, ids: vec![4] }));
+        assert_eq!(
+            t.finish(),
+            Some(Watermark {
+                updated_at: 107,
+                ids: vec![4]
+            })
+        );
     }
 
     #[test]
     fn same_second_merges_ids() {
-        let prev = Watermark { updated_at: 50, ids: vec![7] };
+        let prev = Watermark {
+            updated_at: 50,
+            ids: vec![7],
+        };
         let mut t = Tracker::new(Some(prev));
         t.saw(9, 50);
-        assert_eq!(t.finish(), Some(Watermark { updated_at: 50, ids: vec![7, 9] }));
+        assert_eq!(
+            t.finish(),
+            Some(Watermark {
+                updated_at: 50,
+                ids: vec![7, 9]
+            })
+        );
     }
 }

@@ -211,10 +211,17 @@ fn item_text(v: &Value) -> String {
     let Value::Object(map) = v else {
         return value_text(v);
     };
-    let name = ["tax_rate", "coupon", "invoice", "credit_note", "catalog_item", "id"]
-        .iter()
-        .find_map(|k| map.get(*k).filter(|v| !v.is_null()))
-        .map(value_text);
+    let name = [
+        "tax_rate",
+        "coupon",
+        "invoice",
+        "credit_note",
+        "catalog_item",
+        "id",
+    ]
+    .iter()
+    .find_map(|k| map.get(*k).filter(|v| !v.is_null()))
+    .map(value_text);
     let label = match (map.get("type").and_then(Value::as_str), name) {
         (Some(kind), Some(name)) if map.contains_key(kind) => format!("{kind} {name}"),
         (_, Some(name)) => name,
@@ -324,7 +331,10 @@ mod tests {
         assert_eq!(p("customer.id").get(&doc, None), Some(&json!(9)));
         assert_eq!(p("customer.id").get(&plain, None), Some(&json!(9)));
         assert_eq!(p("customer.name").get(&plain, None), None);
-        assert_eq!(to_cell(p("customer").get(&doc, None), Format::Text), Cell::Text("9".into()));
+        assert_eq!(
+            to_cell(p("customer").get(&doc, None), Format::Text),
+            Cell::Text("9".into())
+        );
         assert_eq!(p("metadata.source").get(&doc, None), Some(&json!("1c")));
         assert_eq!(p("metadata.nope").get(&doc, None), None);
         let line = json!({"name": "Pâine", "quantity": 2});
@@ -352,11 +362,26 @@ mod tests {
                     .unwrap()
             )
         );
-        assert_eq!(to_cell(Some(&json!("0012")), Format::Text), Cell::Text("0012".into()));
-        assert_eq!(to_cell(Some(&json!(42)), Format::Text), Cell::Text("42".into()));
-        assert_eq!(to_cell(Some(&json!("42")), Format::Integer), Cell::Integer(42));
-        assert_eq!(to_cell(Some(&json!("n/a")), Format::Money), Cell::Text("n/a".into()));
-        assert_eq!(to_cell(Some(&json!(true)), Format::Boolean), Cell::Bool(true));
+        assert_eq!(
+            to_cell(Some(&json!("0012")), Format::Text),
+            Cell::Text("0012".into())
+        );
+        assert_eq!(
+            to_cell(Some(&json!(42)), Format::Text),
+            Cell::Text("42".into())
+        );
+        assert_eq!(
+            to_cell(Some(&json!("42")), Format::Integer),
+            Cell::Integer(42)
+        );
+        assert_eq!(
+            to_cell(Some(&json!("n/a")), Format::Money),
+            Cell::Text("n/a".into())
+        );
+        assert_eq!(
+            to_cell(Some(&json!(true)), Format::Boolean),
+            Cell::Bool(true)
+        );
         assert_eq!(to_cell(None, Format::Money), Cell::Empty);
         assert_eq!(to_cell(Some(&Value::Null), Format::Text), Cell::Empty);
         assert_eq!(
@@ -371,7 +396,14 @@ mod tests {
 
     #[test]
     fn formulas_are_neutralised() {
-        for f in ["=HYPERLINK(\"http://x\")", "+1", "-2+3", "@SUM(A1)", "\tx", "\rx"] {
+        for f in [
+            "=HYPERLINK(\"http://x\")",
+            "+1",
+            "-2+3",
+            "@SUM(A1)",
+            "\tx",
+            "\rx",
+        ] {
             assert!(looks_like_formula(f));
             assert_eq!(neutralise(f), format!("'{f}"));
         }

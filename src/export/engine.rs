@@ -388,10 +388,17 @@ mod tests {
         let written = drive(futures::stream::iter(ps), w, &NoProgress, &cancel)
             .await
             .unwrap();
-        assert_eq!((written.objects, written.repeats, written.stats.rows), (3, 1, 3));
+        assert_eq!(
+            (written.objects, written.repeats, written.stats.rows),
+            (3, 1, 3)
+        );
         let text = std::fs::read_to_string(&out).unwrap();
         assert_eq!(text.lines().count(), 4);
-        assert!(text.lines().nth(1).unwrap().starts_with("1,INV-0001,2024-01-05,"));
+        assert!(text
+            .lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("1,INV-0001,2024-01-05,"));
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 
@@ -401,9 +408,14 @@ mod tests {
         let out = dir.path().join("x.csv");
         let w = PageWriter::new(&out, tables(true, false), csv_opts(), None).unwrap();
         let cancel = tokio_util::sync::CancellationToken::new();
-        let written = drive(futures::stream::iter(pages(&[1, 2], 1)), w, &NoProgress, &cancel)
-            .await
-            .unwrap();
+        let written = drive(
+            futures::stream::iter(pages(&[1, 2], 1)),
+            w,
+            &NoProgress,
+            &cancel,
+        )
+        .await
+        .unwrap();
         assert_eq!(written.stats.rows, 4);
         let text = std::fs::read_to_string(&out).unwrap();
         let lines: Vec<_> = text.lines().collect();
@@ -455,16 +467,33 @@ mod tests {
         };
         let cancel = tokio_util::sync::CancellationToken::new();
         let w = PageWriter::new(&out, tables(false, false), opts.clone(), Some(None)).unwrap();
-        let first = drive(futures::stream::iter(pages(&[1, 2, 3], 2)), w, &NoProgress, &cancel)
-            .await
-            .unwrap();
+        let first = drive(
+            futures::stream::iter(pages(&[1, 2, 3], 2)),
+            w,
+            &NoProgress,
+            &cancel,
+        )
+        .await
+        .unwrap();
         let mark = first.watermark.clone().unwrap();
-        assert_eq!(mark, Watermark { updated_at: 103, ids: vec![3] });
-        let w = PageWriter::new(&out, tables(false, false), opts, Some(Some(mark.clone()))).unwrap();
+        assert_eq!(
+            mark,
+            Watermark {
+                updated_at: 103,
+                ids: vec![3]
+            }
+        );
+        let w =
+            PageWriter::new(&out, tables(false, false), opts, Some(Some(mark.clone()))).unwrap();
         // The server answers updated_after = 102: object 3 again.
-        let second = drive(futures::stream::iter(pages(&[3], 2)), w, &NoProgress, &cancel)
-            .await
-            .unwrap();
+        let second = drive(
+            futures::stream::iter(pages(&[3], 2)),
+            w,
+            &NoProgress,
+            &cancel,
+        )
+        .await
+        .unwrap();
         assert_eq!((second.objects, second.already_exported), (0, 1));
         assert_eq!(second.watermark, Some(mark));
         assert_eq!(std::fs::read_to_string(&out).unwrap(), "");

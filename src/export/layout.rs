@@ -149,12 +149,10 @@ fn field_format(resource: Resource, path: &FieldPath) -> Result<Format, String> 
     let segs = &path.segments;
     if path.line {
         if !resource.has_lines() {
-            return Err(format!(
-                "`{}`: {resource} have no line items",
-                path.text()
-            ));
+            return Err(format!("`{}`: {resource} have no line items", path.text()));
         }
-        let f = lookup(LINE_FIELDS, &segs[0]).ok_or_else(|| suggest(LINE_FIELDS, &segs[0], "line."))?;
+        let f =
+            lookup(LINE_FIELDS, &segs[0]).ok_or_else(|| suggest(LINE_FIELDS, &segs[0], "line."))?;
         return Ok(if segs.len() > 1 { Format::Text } else { f });
     }
     let fields = resource.fields();
@@ -183,8 +181,12 @@ fn compile_column(
         index,
         message,
     };
-    let field = FieldPath::parse(&spec.field)
-        .ok_or_else(|| err(format!("invalid field path `{}`: expected names joined by dots", spec.field)))?;
+    let field = FieldPath::parse(&spec.field).ok_or_else(|| {
+        err(format!(
+            "invalid field path `{}`: expected names joined by dots",
+            spec.field
+        ))
+    })?;
     let natural = field_format(resource, &field).map_err(err)?;
     if let Some(w) = spec.width {
         if !(0.0..=255.0).contains(&w) {
@@ -209,15 +211,16 @@ pub fn parse_columns_flag(s: &str) -> Result<Vec<ColumnSpec>, LayoutError> {
         let (field, format) = match part.split_once(':') {
             None => (part, None),
             Some((f, fmt)) => {
-                let format = serde_json::from_value::<Format>(serde_json::Value::String(fmt.trim().into()))
-                    .map_err(|_| LayoutError::Field {
-                        origin: Origin::ColumnsFlag,
-                        index: i + 1,
-                        message: format!(
-                            "unknown format `{fmt}` for `{f}`: expected one of {}",
-                            Format::NAMES.join(", ")
-                        ),
-                    })?;
+                let format =
+                    serde_json::from_value::<Format>(serde_json::Value::String(fmt.trim().into()))
+                        .map_err(|_| LayoutError::Field {
+                            origin: Origin::ColumnsFlag,
+                            index: i + 1,
+                            message: format!(
+                                "unknown format `{fmt}` for `{f}`: expected one of {}",
+                                Format::NAMES.join(", ")
+                            ),
+                        })?;
                 (f, Some(format))
             }
         };
@@ -271,7 +274,8 @@ impl Layout {
         } else if let Some(cols) = &req.columns {
             (Origin::ColumnsFlag, parse_columns_flag(cols)?, req.lines)
         } else {
-            let mut fields = resource.default_fields(req.expand_customer && resource.has_customer());
+            let mut fields =
+                resource.default_fields(req.expand_customer && resource.has_customer());
             if req.lines && resource.has_lines() {
                 fields.extend(resource.default_line_fields());
             }
@@ -390,7 +394,11 @@ mod tests {
         )
         .unwrap();
         assert!(l.needs_customer);
-        let tax = l.doc_columns.iter().find(|c| c.header == "customer.tax_id").unwrap();
+        let tax = l
+            .doc_columns
+            .iter()
+            .find(|c| c.header == "customer.tax_id")
+            .unwrap();
         assert_eq!(tax.format, Format::Text);
         let total = l.doc_columns.iter().find(|c| c.header == "total").unwrap();
         assert_eq!(total.format, Format::Money);
@@ -407,7 +415,10 @@ mod tests {
         )
         .unwrap();
         let headers: Vec<_> = l.doc_columns.iter().map(|c| c.header.as_str()).collect();
-        assert_eq!(headers, ["number", "customer.name", "total", "metadata.source"]);
+        assert_eq!(
+            headers,
+            ["number", "customer.name", "total", "metadata.source"]
+        );
         assert_eq!(l.doc_columns[2].format, Format::Text);
         assert!(l.needs_customer);
         let e = Layout::build(
@@ -419,7 +430,10 @@ mod tests {
         )
         .unwrap_err()
         .to_string();
-        assert_eq!(e, "--columns: column 2: unknown field `totl` (did you mean `total`?)");
+        assert_eq!(
+            e,
+            "--columns: column 2: unknown field `totl` (did you mean `total`?)"
+        );
         let e = Layout::build(
             Resource::Invoices,
             &LayoutRequest {
@@ -456,7 +470,10 @@ mod tests {
         assert_eq!(t.len(), 2);
         assert_eq!(t[0].name, "Invoices");
         assert_eq!(t[1].name, "Lines");
-        assert_eq!(t[1].columns.len(), l.doc_columns.len() + l.line_columns.len());
+        assert_eq!(
+            t[1].columns.len(),
+            l.doc_columns.len() + l.line_columns.len()
+        );
         assert_eq!(l.tables(false).len(), 1);
         assert!(l.tables(false)[0].per_line);
         assert!(matches!(
@@ -494,9 +511,12 @@ format = "decimal"
         )
         .unwrap();
         assert_eq!(spec.columns.len(), 3);
-        let e = parse_spec(p, "version = 1\n[[column]]\nfield = \"number\"\nheadr = \"x\"\n")
-            .unwrap_err()
-            .to_string();
+        let e = parse_spec(
+            p,
+            "version = 1\n[[column]]\nfield = \"number\"\nheadr = \"x\"\n",
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("export-test.toml") && e.contains("headr"), "{e}");
         let e = parse_spec(p, "version = 2\n").unwrap_err().to_string();
         assert!(e.contains("version 2"), "{e}");

@@ -34,12 +34,12 @@ pub mod xlsx;
 
 pub use engine::{ExportProgress, NoProgress};
 pub use layout::{Layout, LayoutRequest};
-pub use resource::Resource;
-pub use sink::{OutputFormat, SinkOptions};
 pub use options::{
     BookmarkSummary, ErrorKind, ExportError, ExportOptions, ExportRequest, ExportSummary,
     Incremental,
 };
+pub use resource::Resource;
+pub use sink::{OutputFormat, SinkOptions};
 
 use crate::api::{Client, ListQuery};
 use crate::ledger::{Bookmark, Ledger};

@@ -205,7 +205,9 @@ impl ExportError {
 fn parse_delimiter(s: &str) -> Result<u8, ExportError> {
     match s {
         "tab" | "\\t" | "\t" => Ok(b'\t'),
-        _ if s.len() == 1 && s.is_ascii() && s != "\"" && s != "\n" && s != "\r" => Ok(s.as_bytes()[0]),
+        _ if s.len() == 1 && s.is_ascii() && s != "\"" && s != "\n" && s != "\r" => {
+            Ok(s.as_bytes()[0])
+        }
         _ => Err(ExportError::Delimiter(s.to_string())),
     }
 }
@@ -340,7 +342,10 @@ mod tests {
         assert_eq!(kind(r).kind(), ErrorKind::Usage);
         let mut r = ExportRequest::new(Resource::Invoices, "out.csv");
         r.delimiter = Some("tab".into());
-        assert_eq!(r.resolve(today(), Path::new("l")).unwrap().sink.delimiter, b'\t');
+        assert_eq!(
+            r.resolve(today(), Path::new("l")).unwrap().sink.delimiter,
+            b'\t'
+        );
         let mut r = ExportRequest::new(Resource::Invoices, "out.csv");
         r.filters = vec!["colour=red".into()];
         assert!(kind(r).to_string().contains("filterable: number, customer"));
@@ -352,9 +357,19 @@ mod tests {
     #[test]
     fn jsonl_writes_objects_unless_shaped() {
         let r = ExportRequest::new(Resource::Payments, "p.jsonl");
-        assert!(r.resolve(today(), Path::new("l")).unwrap().sink.jsonl_objects);
+        assert!(
+            r.resolve(today(), Path::new("l"))
+                .unwrap()
+                .sink
+                .jsonl_objects
+        );
         let mut r = ExportRequest::new(Resource::Payments, "p.jsonl");
         r.columns = Some("id,amount".into());
-        assert!(!r.resolve(today(), Path::new("l")).unwrap().sink.jsonl_objects);
+        assert!(
+            !r.resolve(today(), Path::new("l"))
+                .unwrap()
+                .sink
+                .jsonl_objects
+        );
     }
 }

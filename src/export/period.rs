@@ -200,7 +200,10 @@ mod tests {
     fn absolute_periods() {
         let today = d(2026, 11, 28);
         let r = parse_period("2026-10", today).unwrap();
-        assert_eq!((r.from, r.to), (Some(d(2026, 10, 1)), Some(d(2026, 10, 31))));
+        assert_eq!(
+            (r.from, r.to),
+            (Some(d(2026, 10, 1)), Some(d(2026, 10, 31)))
+        );
         assert_eq!(r.label, "2026-10");
         let r = parse_period("2024-02", today).unwrap();
         assert_eq!(r.to, Some(d(2024, 2, 29)));
@@ -216,7 +219,10 @@ mod tests {
     #[test]
     fn relative_periods() {
         let r = parse_period("last-month", d(2026, 1, 15)).unwrap();
-        assert_eq!((r.from, r.to), (Some(d(2025, 12, 1)), Some(d(2025, 12, 31))));
+        assert_eq!(
+            (r.from, r.to),
+            (Some(d(2025, 12, 1)), Some(d(2025, 12, 31)))
+        );
         assert_eq!(r.label, "2025-12");
         let r = parse_period("this-month", d(2026, 3, 31)).unwrap();
         assert_eq!(r.label, "2026-03");
@@ -229,7 +235,9 @@ mod tests {
 
     #[test]
     fn bad_periods_are_named() {
-        for bad in ["2026-13", "2026-Q5", "26-10", "2026-1x", "october", "2026-Q", "2026-00"] {
+        for bad in [
+            "2026-13", "2026-Q5", "26-10", "2026-1x", "october", "2026-Q", "2026-00",
+        ] {
             let e = parse_period(bad, d(2026, 1, 1)).unwrap_err();
             assert!(e.to_string().contains(bad), "{e}");
         }

@@ -58,7 +58,11 @@ const MONEY_FILTERS: &[&str] = &["total", "balance", "amount"];
 
 /// Check a filter against the resource's filterable fields and put its value
 /// in the API's form (booleans `0`/`1`, dates as Unix seconds).
-pub fn check_filter(resource: Resource, key: &str, value: &str) -> Result<(String, String), QueryError> {
+pub fn check_filter(
+    resource: Resource,
+    key: &str,
+    value: &str,
+) -> Result<(String, String), QueryError> {
     let allowed = resource.filterable();
     if !allowed.contains(&key) {
         return Err(QueryError::NotFilterable {
@@ -241,12 +245,20 @@ mod tests {
         let r = Resource::Invoices;
         assert_eq!(check_filter(r, "paid", "true").unwrap().1, "1");
         assert_eq!(check_filter(r, "closed", "0").unwrap().1, "0");
-        assert_eq!(check_filter(r, "date", "2024-01-05").unwrap().1, "1704405600");
+        assert_eq!(
+            check_filter(r, "date", "2024-01-05").unwrap().1,
+            "1704405600"
+        );
         assert_eq!(check_filter(r, "currency", "mdl").unwrap().1, "mdl");
         let e = check_filter(r, "stauts", "paid").unwrap_err().to_string();
         assert!(e.starts_with("invoices cannot be filtered by `stauts` (did you mean `status`?); filterable: number, customer, paid"), "{e}");
-        let e = check_filter(Resource::Customers, "paid", "1").unwrap_err().to_string();
-        assert!(e.contains("filterable: number, name, email, tax_id, country, type"), "{e}");
+        let e = check_filter(Resource::Customers, "paid", "1")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("filterable: number, name, email, tax_id, country, type"),
+            "{e}"
+        );
         assert!(check_filter(r, "paid", "maybe").is_err());
         assert!(check_filter(r, "customer", "SRL").is_err());
         assert!(check_filter(r, "total", "12,5").is_err());
@@ -254,10 +266,19 @@ mod tests {
 
     #[test]
     fn pairs_and_sort() {
-        assert_eq!(parse_pair("--filter", "a=b=c").unwrap(), ("a".into(), "b=c".into()));
+        assert_eq!(
+            parse_pair("--filter", "a=b=c").unwrap(),
+            ("a".into(), "b=c".into())
+        );
         assert!(parse_pair("--filter", "novalue").is_err());
-        assert_eq!(check_sort(Resource::Invoices, "date asc, number DESC").unwrap(), "date asc,number desc");
-        assert!(check_sort(Resource::Invoices, "dat asc").unwrap_err().to_string().contains("did you mean `date`"));
+        assert_eq!(
+            check_sort(Resource::Invoices, "date asc, number DESC").unwrap(),
+            "date asc,number desc"
+        );
+        assert!(check_sort(Resource::Invoices, "dat asc")
+            .unwrap_err()
+            .to_string()
+            .contains("did you mean `date`"));
         assert!(check_sort(Resource::Invoices, "date up").is_err());
         let q = QuerySpec::build(
             Resource::Invoices,
@@ -277,6 +298,14 @@ mod tests {
                 ("sort".into(), "date desc".into()),
             ]
         );
-        assert!(QuerySpec::build(Resource::Customers, &[], &[], &["customer".into()], None, &DateRange::all()).is_err());
+        assert!(QuerySpec::build(
+            Resource::Customers,
+            &[],
+            &[],
+            &["customer".into()],
+            None,
+            &DateRange::all()
+        )
+        .is_err());
     }
 }

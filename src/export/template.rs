@@ -78,11 +78,26 @@ mod tests {
             expand("x/{from}_{to}_{date}.csv", &vars).unwrap(),
             PathBuf::from("x/2026-10-01_2026-10-31_2026-11-28.csv")
         );
-        assert_eq!(expand("plain.csv", &vars).unwrap(), PathBuf::from("plain.csv"));
+        assert_eq!(
+            expand("plain.csv", &vars).unwrap(),
+            PathBuf::from("plain.csv")
+        );
         let all = DateRange::all();
-        let vars = TemplateVars { range: &all, ..vars };
-        assert_eq!(expand("{period}-{from}", &vars).unwrap(), PathBuf::from("all-all"));
-        assert!(expand("{month}.csv", &vars).unwrap_err().to_string().contains("`{month}`"));
-        assert!(matches!(expand("{period.csv", &vars), Err(TemplateError::Unclosed { .. })));
+        let vars = TemplateVars {
+            range: &all,
+            ..vars
+        };
+        assert_eq!(
+            expand("{period}-{from}", &vars).unwrap(),
+            PathBuf::from("all-all")
+        );
+        assert!(expand("{month}.csv", &vars)
+            .unwrap_err()
+            .to_string()
+            .contains("`{month}`"));
+        assert!(matches!(
+            expand("{period.csv", &vars),
+            Err(TemplateError::Unclosed { .. })
+        ));
     }
 }

@@ -131,7 +131,10 @@ impl XlsxSink {
         let path = self.path.clone();
         let e = xerr(&path);
         self.close_sheet(table)?;
-        let mut ws = self.workbook.new_worksheet_with_constant_memory().map_err(&e)?;
+        let mut ws = self
+            .workbook
+            .new_worksheet_with_constant_memory()
+            .map_err(&e)?;
         let t = &mut self.tables[table];
         let n = t.sheets.len() + 1;
         let name = if n == 1 {
@@ -182,12 +185,17 @@ impl Sink for XlsxSink {
                 Cell::Empty => {}
                 Cell::Text(s) => {
                     let s = fit(s);
-                    let fmt = if looks_like_formula(&s) { &f.quoted } else { &f.text };
+                    let fmt = if looks_like_formula(&s) {
+                        &f.quoted
+                    } else {
+                        &f.text
+                    };
                     ws.write_string_with_format(row, col, s, fmt).map_err(&e)?;
                 }
                 Cell::Money(d) => {
                     let v: f64 = d.to_string().parse().unwrap_or(f64::NAN);
-                    ws.write_number_with_format(row, col, v, &f.money).map_err(&e)?;
+                    ws.write_number_with_format(row, col, v, &f.money)
+                        .map_err(&e)?;
                 }
                 Cell::Decimal(d) => {
                     let v: f64 = d.to_string().parse().unwrap_or(f64::NAN);
@@ -199,7 +207,8 @@ impl Sink for XlsxSink {
                 }
                 Cell::Date(d) => match excel_date(*d) {
                     Some(x) => {
-                        ws.write_datetime_with_format(row, col, &x, &f.date).map_err(&e)?;
+                        ws.write_datetime_with_format(row, col, &x, &f.date)
+                            .map_err(&e)?;
                     }
                     None => {
                         ws.write_string(row, col, cell.to_text()).map_err(&e)?;
@@ -259,7 +268,11 @@ pub fn fitted_width(header: &str, format: ColFormat, samples: impl Iterator<Item
         ColFormat::Money => 10,
         _ => 6,
     };
-    let widest = samples.max().unwrap_or(0).max(header.chars().count() + 2).max(min);
+    let widest = samples
+        .max()
+        .unwrap_or(0)
+        .max(header.chars().count() + 2)
+        .max(min);
     (widest.min(60) as f64) + 1.0
 }
 
@@ -297,7 +310,14 @@ mod tests {
         };
         let file = std::fs::File::create(&path).unwrap();
         let mut sink: Box<dyn Sink> = Box::new(
-            XlsxSink::new(file, &path, std::slice::from_ref(&table), &[vec![12.0; 5]], 2).unwrap(),
+            XlsxSink::new(
+                file,
+                &path,
+                std::slice::from_ref(&table),
+                &[vec![12.0; 5]],
+                2,
+            )
+            .unwrap(),
         );
         let d = NaiveDate::from_ymd_opt(2026, 10, 31).unwrap();
         for i in 0..5 {
@@ -318,7 +338,10 @@ mod tests {
         assert_eq!(stats.sheets, ["Invoices", "Invoices (2)", "Invoices (3)"]);
 
         let mut wb: Xlsx<_> = open_workbook(&path).unwrap();
-        assert_eq!(wb.sheet_names(), ["Invoices", "Invoices (2)", "Invoices (3)"]);
+        assert_eq!(
+            wb.sheet_names(),
+            ["Invoices", "Invoices (2)", "Invoices (3)"]
+        );
         let r = wb.worksheet_range("Invoices").unwrap();
         assert_eq!(r.get_size(), (3, 5));
         assert_eq!(r.get((0, 0)), Some(&Data::String("number".into())));

@@ -31,9 +31,13 @@ async fn counts_across_page_boundaries_are_exact() {
         let c = seed::customer(&api, json!({"name": "SRL Alfa"})).await;
         seed::invoices(&api, c["id"].as_i64().unwrap(), n, day(2026, 10, 5)).await;
         let out = dir.join("out.csv");
-        let s = export(&emu, &dir, ExportRequest::new(Resource::Invoices, out.to_str().unwrap()))
-            .await
-            .unwrap();
+        let s = export(
+            &emu,
+            &dir,
+            ExportRequest::new(Resource::Invoices, out.to_str().unwrap()),
+        )
+        .await
+        .unwrap();
         let (header, rows) = csv_rows(&out);
         assert_eq!(header[0], "id");
         assert_eq!(rows.len(), n, "rows for {n} invoices");
@@ -108,7 +112,11 @@ async fn filters_metadata_and_expand() {
     ];
     for (filters, metadata, expected) in cases {
         let s = export(&emu, &dir, with(&filters, &metadata)).await.unwrap();
-        assert_eq!(numbers(&s), expected, "filters {filters:?} metadata {metadata:?}");
+        assert_eq!(
+            numbers(&s),
+            expected,
+            "filters {filters:?} metadata {metadata:?}"
+        );
     }
 
     // Expanded customers fill their columns; unexpanded, only the id is known.
@@ -116,7 +124,12 @@ async fn filters_metadata_and_expand() {
     r.expand = vec!["customer".into()];
     let s = export(&emu, &dir, r).await.unwrap();
     let (header, rows) = csv_rows(&s.path);
-    let col = |h: &str| header.iter().position(|x| x == h).unwrap_or_else(|| panic!("{h} in {header:?}"));
+    let col = |h: &str| {
+        header
+            .iter()
+            .position(|x| x == h)
+            .unwrap_or_else(|| panic!("{h} in {header:?}"))
+    };
     assert_eq!(rows.len(), 2);
     for row in &rows {
         assert_eq!(row[col("customer.id")], a.to_string());
@@ -172,11 +185,17 @@ async fn periods_follow_chisinau_days() {
     // "last-month" on 2026-11-28 is October too.
     let mut r = ExportRequest::new(Resource::Invoices, out.to_str().unwrap());
     r.period = Some("last-month".into());
-    assert_eq!(numbers(&export(&emu, &dir, r).await.unwrap()), ["dst-end", "first", "last"]);
+    assert_eq!(
+        numbers(&export(&emu, &dir, r).await.unwrap()),
+        ["dst-end", "first", "last"]
+    );
     let mut r = ExportRequest::new(Resource::Invoices, out.to_str().unwrap());
     r.from = Some("2026-10-31".into());
     r.to = Some("2026-11-01".into());
-    assert_eq!(numbers(&export(&emu, &dir, r).await.unwrap()), ["after", "last"]);
+    assert_eq!(
+        numbers(&export(&emu, &dir, r).await.unwrap()),
+        ["after", "last"]
+    );
     // The dates read back are the Chisinau days they were sent as.
     let (header, rows) = csv_rows(&dir.join("p-2026-10-31_2026-11-01.csv"));
     let date = header.iter().position(|h| h == "date").unwrap();
@@ -215,14 +234,23 @@ async fn incremental_exports_only_what_changed() {
 
     let second = export(&emu, &dir, req()).await.unwrap();
     assert_eq!((second.objects, second.rows), (0, 0));
-    assert!(second.already_exported > 0, "the last second's objects came again and were dropped");
-    assert_eq!(second.bookmark.as_ref().unwrap().updated_at, mark.updated_at);
+    assert!(
+        second.already_exported > 0,
+        "the last second's objects came again and were dropped"
+    );
+    assert_eq!(
+        second.bookmark.as_ref().unwrap().updated_at,
+        mark.updated_at
+    );
     assert_eq!(std::fs::read_to_string(&out).unwrap(), "");
 
     next_second().await;
     let target = &made[41];
     let resp = api
-        .patch(&format!("/invoices/{}", target["id"]), &json!({"notes": "corrected"}))
+        .patch(
+            &format!("/invoices/{}", target["id"]),
+            &json!({"notes": "corrected"}),
+        )
         .send()
         .await
         .unwrap();
@@ -247,7 +275,11 @@ async fn xlsx_cells_are_typed_and_formulas_neutralised() {
     let api = emu.api();
     let dir = TestDir::new();
     let evil = "=HYPERLINK(\"http://evil.example\",\"click\")";
-    let c = seed::customer(&api, json!({"name": evil, "tax_id": "0012345678901", "number": "007"})).await;
+    let c = seed::customer(
+        &api,
+        json!({"name": evil, "tax_id": "0012345678901", "number": "007"}),
+    )
+    .await;
     let mut body = seed::invoice_body(c["id"].as_i64().unwrap(), "000123", day(2026, 10, 31));
     body["notes"] = json!("+40 7xx");
     api.create("/invoices", body).await;
@@ -258,11 +290,25 @@ async fn xlsx_cells_are_typed_and_formulas_neutralised() {
     assert_eq!(s.sheets, ["Invoices"]);
     let mut wb: Xlsx<_> = open_workbook(&out).unwrap();
     let range = wb.worksheet_range("Invoices").unwrap();
-    let header: Vec<String> = range.rows().next().unwrap().iter().map(|c| c.to_string()).collect();
-    let col = |h: &str| header.iter().position(|x| x == h).unwrap_or_else(|| panic!("{h} in {header:?}"));
+    let header: Vec<String> = range
+        .rows()
+        .next()
+        .unwrap()
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    let col = |h: &str| {
+        header
+            .iter()
+            .position(|x| x == h)
+            .unwrap_or_else(|| panic!("{h} in {header:?}"))
+    };
     let row = range.rows().nth(1).unwrap();
     assert_eq!(row[col("number")], Data::String("000123".into()));
-    assert_eq!(row[col("customer.tax_id")], Data::String("0012345678901".into()));
+    assert_eq!(
+        row[col("customer.tax_id")],
+        Data::String("0012345678901".into())
+    );
     assert_eq!(row[col("customer.number")], Data::String("007".into()));
     assert_eq!(row[col("customer.name")], Data::String(evil.into()));
     match &row[col("date")] {
@@ -275,7 +321,10 @@ async fn xlsx_cells_are_typed_and_formulas_neutralised() {
     assert!(matches!(row[col("updated_at")], Data::DateTime(_)));
     assert_eq!(row[col("draft")], Data::Bool(false));
     let formulas = wb.worksheet_formula("Invoices").unwrap();
-    assert!(formulas.used_cells().all(|(_, _, f)| f.is_empty()), "no cell is a formula");
+    assert!(
+        formulas.used_cells().all(|(_, _, f)| f.is_empty()),
+        "no cell is a formula"
+    );
 
     // The same in CSV: the text gets a leading apostrophe, numbers do not.
     let csv = dir.join("t.csv");
@@ -283,7 +332,10 @@ async fn xlsx_cells_are_typed_and_formulas_neutralised() {
     r.columns = Some("number,customer.name,notes,total".into());
     export(&emu, &dir, r).await.unwrap();
     let (_, rows) = csv_rows(&csv);
-    assert_eq!(rows[0], ["000123", &format!("'{evil}"), "'+40 7xx", "339.40"]);
+    assert_eq!(
+        rows[0],
+        ["000123", &format!("'{evil}"), "'+40 7xx", "339.40"]
+    );
 }
 
 #[tokio::test]
@@ -303,7 +355,11 @@ async fn sheets_split_and_lines_get_their_own_sheet() {
     for (name, n) in [("Invoices", 40), ("Invoices (2)", 40), ("Invoices (3)", 21)] {
         let range = wb.worksheet_range(name).unwrap();
         assert_eq!(range.height(), n + 1, "{name}: header and {n} rows");
-        assert_eq!(range.get((0, 0)), Some(&Data::String("id".into())), "{name} has the header");
+        assert_eq!(
+            range.get((0, 0)),
+            Some(&Data::String("id".into())),
+            "{name} has the header"
+        );
         for row in range.rows().skip(1) {
             assert!(ids.insert(row[0].to_string()));
         }
@@ -320,26 +376,51 @@ async fn sheets_split_and_lines_get_their_own_sheet() {
     assert_eq!(s.rows, 101 + 303);
     let mut wb: Xlsx<_> = open_workbook(&out).unwrap();
     let lines = wb.worksheet_range("Lines").unwrap();
-    let header: Vec<String> = lines.rows().next().unwrap().iter().map(|c| c.to_string()).collect();
+    let header: Vec<String> = lines
+        .rows()
+        .next()
+        .unwrap()
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
     let col = |h: &str| header.iter().position(|x| x == h).unwrap();
     let first = lines.rows().nth(1).unwrap();
     assert_eq!(first[col("line.name")], Data::String("Pâine".into()));
     assert_eq!(first[col("line.quantity")], Data::Float(2.0));
     assert_eq!(first[col("line.amount")], Data::Float(20.5));
     let second = lines.rows().nth(2).unwrap();
-    assert_eq!(first[col("number")], second[col("number")], "the invoice's columns repeat");
-    assert_eq!(wb.worksheet_range("Lines (2)").unwrap().height(), 303 - 250 + 1);
+    assert_eq!(
+        first[col("number")],
+        second[col("number")],
+        "the invoice's columns repeat"
+    );
+    assert_eq!(
+        wb.worksheet_range("Lines (2)").unwrap().height(),
+        303 - 250 + 1
+    );
 
     // The shipped mapping: renamed columns in its order.
     let out = dir.join("mapped.csv");
     let mut r = ExportRequest::new(Resource::Invoices, out.to_str().unwrap());
-    r.mapping = Some(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("mappings/export-invoice-lines.toml"));
+    r.mapping = Some(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("mappings/export-invoice-lines.toml"),
+    );
     let s = export(&emu, &dir, r).await.unwrap();
     assert_eq!(s.rows, 303);
     let (header, rows) = csv_rows(&out);
     assert_eq!(
         header,
-        ["Invoice", "Date", "Customer", "IDNO", "Item", "Quantity", "Unit price", "Amount", "VAT"]
+        [
+            "Invoice",
+            "Date",
+            "Customer",
+            "IDNO",
+            "Item",
+            "Quantity",
+            "Unit price",
+            "Amount",
+            "VAT"
+        ]
     );
     assert_eq!(rows[0][2], "SRL Alfa");
     assert_eq!(&rows[0][4..8], ["Pâine", "2", "10.25", "20.50"]);
@@ -350,7 +431,11 @@ async fn csv_bom_and_delimiter() {
     let emu = TestEmulator::new();
     let api = emu.api();
     let dir = TestDir::new();
-    seed::customer(&api, json!({"name": "SRL \"Alfa\"; Chișinău", "number": "0042"})).await;
+    seed::customer(
+        &api,
+        json!({"name": "SRL \"Alfa\"; Chișinău", "number": "0042"}),
+    )
+    .await;
     let out = dir.join("c.csv");
     let mut r = ExportRequest::new(Resource::Customers, out.to_str().unwrap());
     r.bom = true;
@@ -414,18 +499,26 @@ async fn an_interrupted_export_leaves_the_previous_file() {
     // Cancelled after the first page (Ctrl-C).
     let mut r = ExportRequest::new(Resource::Invoices, out.to_str().unwrap());
     r.incremental = Some("monthly".into());
-    let opts = r.resolve(day(2026, 11, 28), &dir.join("ledger.db")).unwrap();
+    let opts = r
+        .resolve(day(2026, 11, 28), &dir.join("ledger.db"))
+        .unwrap();
     let progress = CancelAfter {
         after: 100,
         seen: AtomicU64::new(0),
         token: opts.cancel.clone(),
     };
-    let err = run_export(&client(&emu), &opts, &progress).await.unwrap_err();
+    let err = run_export(&client(&emu), &opts, &progress)
+        .await
+        .unwrap_err();
     assert!(matches!(err, ExportError::Interrupted(_)), "{err}");
     assert_eq!(std::fs::read(&out).unwrap(), b"the previous export");
     assert_eq!(files_in(out.parent().unwrap()), ["monthly.xlsx"]);
     let ledger = facturare_etl::ledger::Ledger::open(dir.join("ledger.db")).unwrap();
-    assert_eq!(ledger.bookmark("monthly").unwrap(), None, "no bookmark for a failed run");
+    assert_eq!(
+        ledger.bookmark("monthly").unwrap(),
+        None,
+        "no bookmark for a failed run"
+    );
 
     // The API goes away after the first page: an API error, same guarantees.
     let client = client(&emu);
@@ -436,7 +529,9 @@ async fn an_interrupted_export_leaves_the_previous_file() {
     };
     let mut r = ExportRequest::new(Resource::Invoices, out.to_str().unwrap());
     r.incremental = Some("monthly".into());
-    let opts = r.resolve(day(2026, 11, 28), &dir.join("ledger.db")).unwrap();
+    let opts = r
+        .resolve(day(2026, 11, 28), &dir.join("ledger.db"))
+        .unwrap();
     let err = run_export(&client, &opts, &progress).await.unwrap_err();
     assert!(matches!(err, ExportError::Api { .. }), "{err}");
     assert_eq!(std::fs::read(&out).unwrap(), b"the previous export");

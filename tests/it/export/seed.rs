@@ -62,7 +62,12 @@ pub fn csv_rows(path: &std::path::Path) -> (Vec<String>, Vec<Vec<String>>) {
     let mut r = csv::ReaderBuilder::new()
         .from_path(path)
         .unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
-    let header = r.headers().expect("a header").iter().map(str::to_string).collect();
+    let header = r
+        .headers()
+        .expect("a header")
+        .iter()
+        .map(str::to_string)
+        .collect();
     let rows = r
         .records()
         .map(|rec| rec.expect("a record").iter().map(str::to_string).collect())
