@@ -50,6 +50,21 @@ async fn counts_across_page_boundaries_are_exact() {
         if n > 0 {
             assert!(numbers.contains(format!("INV-{n:05}").as_str()));
         }
+        // The same in XLSX: the header and exactly n rows.
+        let xlsx = dir.join("out.xlsx");
+        let s = export(
+            &emu,
+            &dir,
+            ExportRequest::new(Resource::Invoices, xlsx.to_str().unwrap()),
+        )
+        .await
+        .unwrap();
+        assert_eq!(s.rows, n as u64);
+        let mut wb: Xlsx<_> = open_workbook(&xlsx).unwrap();
+        let range = wb.worksheet_range("Invoices").unwrap();
+        assert_eq!(range.height(), n + 1, "xlsx rows for {n} invoices");
+        let ids: HashSet<String> = range.rows().skip(1).map(|r| r[0].to_string()).collect();
+        assert_eq!(ids.len(), n);
     }
 }
 
@@ -537,4 +552,58 @@ async fn an_interrupted_export_leaves_the_previous_file() {
     assert_eq!(std::fs::read(&out).unwrap(), b"the previous export");
     assert_eq!(files_in(out.parent().unwrap()), ["monthly.xlsx"]);
     assert_eq!(ledger.bookmark("monthly").unwrap(), None);
+}
+
+/// Creates `n` invoices once the first page has arrived, shifting the pages
+/// that follow.
+struct InsertAfterFirstPage {
+    api: crate::support::Api,
+    customer: i64,
+    done: std::sync::atomic::AtomicBool,
+}
+
+impl ExportProgress for InsertAfterFirstPage {
+    fn advance(&self, _n: u64) {
+        if self.done.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        tokio::task::block_in_place(|| {
+            tokio::runtime::Handle::current().block_on(async {
+                for i in 0..10 {
+                    let body =
+                        seed::invoice_body(self.customer, &format!("NEW-{i}"), day(2026, 10, 6));
+                    self.api.create("/invoices", body).await;
+                }
+            })
+        });
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shifted_pages_repeat_objects_that_are_written_once() {
+    let emu = TestEmulator::new();
+    let api = emu.api();
+    let dir = TestDir::new();
+    let c = seed::customer(&api, json!({"name": "SRL Alfa"})).await;
+    let c = c["id"].as_i64().unwrap();
+    seed::invoices(&api, c, 250, day(2026, 10, 5)).await;
+    let out = dir.join("shift.csv");
+    // Newest first: ten new invoices push ten of page 1 onto page 2.
+    let mut r = ExportRequest::new(Resource::Invoices, out.to_str().unwrap());
+    r.sort = Some("id desc".into());
+    let opts = r
+        .resolve(day(2026, 11, 28), &dir.join("ledger.db"))
+        .unwrap();
+    let progress = InsertAfterFirstPage {
+        api: api.clone(),
+        customer: c,
+        done: false.into(),
+    };
+    let s = run_export(&client(&emu), &opts, &progress).await.unwrap();
+    assert_eq!(s.repeats, 10, "page 2 began with the end of page 1");
+    assert_eq!((s.objects, s.rows), (250, 250));
+    let (_, rows) = csv_rows(&out);
+    let ids: HashSet<&str> = rows.iter().map(|r| r[0].as_str()).collect();
+    assert_eq!(ids.len(), 250);
+    assert!(rows.iter().all(|r| r[1].starts_with("INV-")));
 }
