@@ -10,6 +10,7 @@ use super::store::{Company, Key};
 use crate::model::limits::PER_PAGE_MAX;
 use serde_json::Value;
 use std::cmp::Ordering;
+use std::sync::Arc;
 
 /// A parsed list query.
 #[derive(Debug, Default)]
@@ -313,7 +314,7 @@ pub fn expand(company: Option<&Company>, obj: &mut Value, expands: &[String]) {
 
 /// One page of a list.
 pub struct Page {
-    pub items: Vec<Value>,
+    pub items: Vec<Arc<Value>>,
     pub total: usize,
     pub link: String,
 }
@@ -325,17 +326,18 @@ pub fn list(
     q: &ListQuery,
     base: &str,
 ) -> Result<Page, ApiError> {
-    let mut hits: Vec<&Value> = Vec::new();
-    if let Some(t) = company.and_then(|c| c.tables.get(&kind)) {
-        for v in t.rows.values() {
+    let table = company.and_then(|c| c.tables.get(&kind));
+    let mut hits: Vec<(&Key, &Arc<Value>)> = Vec::new();
+    if let Some(t) = table {
+        for (k, v) in &t.rows {
             if q.matches(kind, v)? {
-                hits.push(v);
+                hits.push((k, v));
             }
         }
     }
     if !q.sort.is_empty() {
         // Stable: rows come in id order, so `id asc` is the final tie-breaker.
-        hits.sort_by(|a, b| {
+        hits.sort_by(|(_, a), (_, b)| {
             for (f, asc) in &q.sort {
                 let o = cmp_values(a.get(f), b.get(f));
                 let o = if *asc { o } else { o.reverse() };
@@ -353,10 +355,17 @@ pub fn list(
         .into_iter()
         .skip(start)
         .take(q.per_page as usize)
-        .map(|v| {
-            let mut v = v.clone();
+        .map(|(k, v)| {
+            let v = match table {
+                Some(t) => t.shown(k, v),
+                None => v.clone(),
+            };
+            if q.expand.is_empty() {
+                return v;
+            }
+            let mut v = (*v).clone();
             expand(company, &mut v, &q.expand);
-            v
+            Arc::new(v)
         })
         .collect();
     Ok(Page {

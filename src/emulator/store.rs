@@ -10,7 +10,7 @@ use rusqlite::{params, Connection};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-use std::sync::{mpsc, Mutex, MutexGuard};
+use std::sync::{mpsc, Arc, Mutex, MutexGuard};
 
 /// An object's id: numeric for documents, chosen strings for items and rates.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -39,8 +39,32 @@ impl Key {
 /// lower-cased numbers for the uniqueness check.
 #[derive(Debug, Default)]
 pub struct Table {
-    pub rows: BTreeMap<Key, Value>,
+    pub rows: BTreeMap<Key, Arc<Value>>,
     pub numbers: HashMap<String, Key>,
+    /// Events only: the object each event shows as `data.object`, shared
+    /// with the version of the object it recorded.
+    pub attached: HashMap<Key, Arc<Value>>,
+}
+
+impl Table {
+    /// An object as the API shows it (events get their `data.object`).
+    pub fn shown(&self, key: &Key, row: &Arc<Value>) -> Arc<Value> {
+        match self.attached.get(key) {
+            Some(object) => Arc::new(compose_event(row, object)),
+            None => row.clone(),
+        }
+    }
+}
+
+/// An event with its `data.object`.
+pub fn compose_event(event: &Value, object: &Arc<Value>) -> Value {
+    let mut e = event.clone();
+    if let Value::Object(m) = &mut e {
+        let mut data = serde_json::Map::with_capacity(1);
+        data.insert("object".into(), object.as_ref().clone());
+        m.insert("data".into(), Value::Object(data));
+    }
+    e
 }
 
 /// Everything one company owns.
@@ -56,7 +80,16 @@ impl Company {
     }
 
     pub fn get(&self, kind: Kind, key: &Key) -> Option<&Value> {
-        self.tables.get(&kind).and_then(|t| t.rows.get(key))
+        self.tables
+            .get(&kind)
+            .and_then(|t| t.rows.get(key))
+            .map(|a| a.as_ref())
+    }
+
+    /// The stored object as the API shows it, shared (no copy).
+    pub fn get_shared(&self, kind: Kind, key: &Key) -> Option<Arc<Value>> {
+        let t = self.tables.get(&kind)?;
+        t.rows.get(key).map(|row| t.shown(key, row))
     }
 }
 
@@ -85,7 +118,13 @@ pub enum Op {
         company: String,
         kind: Kind,
         id: String,
-        body: Value,
+        body: Arc<Value>,
+    },
+    PutEvent {
+        company: String,
+        id: String,
+        event: Arc<Value>,
+        object: Arc<Value>,
     },
     Delete {
         company: String,
@@ -125,6 +164,8 @@ pub struct Data {
     pub idem: HashMap<(String, String), IdemReply>,
     pub tokens: HashMap<String, Token>,
     journal: Vec<Op>,
+    /// Whether changes are journalled (only with a database file).
+    journaling: bool,
 }
 
 impl Data {
@@ -138,7 +179,7 @@ impl Data {
     pub fn new_id(&mut self) -> i64 {
         self.next_id += 1;
         let v = self.next_id;
-        self.journal.push(Op::Counter {
+        self.push(Op::Counter {
             company: String::new(),
             name: "next_id".into(),
             value: v,
@@ -152,7 +193,7 @@ impl Data {
         let v = c.counters.entry(name.to_string()).or_insert(0);
         *v += 1;
         let value = *v;
-        self.journal.push(Op::Counter {
+        self.push(Op::Counter {
             company: company.to_string(),
             name: name.to_string(),
             value,
@@ -160,9 +201,11 @@ impl Data {
         value
     }
 
-    /// Insert or replace an object (and its number index) and journal it.
-    pub fn put(&mut self, company: &str, kind: Kind, key: Key, body: Value) {
-        self.journal.push(Op::Put {
+    /// Insert or replace an object (and its number index) and journal it;
+    /// the stored object, shared.
+    pub fn put(&mut self, company: &str, kind: Kind, key: Key, body: Value) -> Arc<Value> {
+        let body = Arc::new(body);
+        self.push(Op::Put {
             company: company.to_string(),
             kind,
             id: key.to_db(),
@@ -177,16 +220,37 @@ impl Data {
         if let Some(n) = body.get("number").and_then(Value::as_str) {
             table.numbers.insert(n.to_lowercase(), key.clone());
         }
-        table.rows.insert(key, body);
+        table.rows.insert(key, body.clone());
+        body
     }
 
-    pub fn remove(&mut self, company: &str, kind: Kind, key: &Key) -> Option<Value> {
+    /// Record an event whose `data.object` is `object` (shared).
+    pub fn put_event(&mut self, company: &str, key: Key, event: Value, object: Arc<Value>) {
+        let event = Arc::new(event);
+        self.push(Op::PutEvent {
+            company: company.to_string(),
+            id: key.to_db(),
+            event: event.clone(),
+            object: object.clone(),
+        });
+        let table = self.company(company).table(Kind::Event);
+        table.attached.insert(key.clone(), object);
+        table.rows.insert(key, event);
+    }
+
+    fn push(&mut self, op: Op) {
+        if self.journaling {
+            self.journal.push(op);
+        }
+    }
+
+    pub fn remove(&mut self, company: &str, kind: Kind, key: &Key) -> Option<Arc<Value>> {
         let table = self.company(company).table(kind);
         let old = table.rows.remove(key)?;
         if let Some(n) = old.get("number").and_then(Value::as_str) {
             table.numbers.remove(&n.to_lowercase());
         }
-        self.journal.push(Op::Delete {
+        self.push(Op::Delete {
             company: company.to_string(),
             kind,
             id: key.to_db(),
@@ -199,7 +263,7 @@ impl Data {
         if self.idem.contains_key(&k) {
             return;
         }
-        self.journal.push(Op::Idem {
+        self.push(Op::Idem {
             company: company.to_string(),
             key: key.to_string(),
             reply: reply.clone(),
@@ -208,7 +272,7 @@ impl Data {
     }
 
     pub fn put_token(&mut self, hash: String, token: Token) {
-        self.journal.push(Op::PutToken {
+        self.push(Op::PutToken {
             hash: hash.clone(),
             token: token.clone(),
         });
@@ -217,7 +281,7 @@ impl Data {
 
     pub fn remove_token(&mut self, hash: &str) -> Option<Token> {
         let t = self.tokens.remove(hash)?;
-        self.journal.push(Op::DeleteToken {
+        self.push(Op::DeleteToken {
             hash: hash.to_string(),
         });
         Some(t)
@@ -249,7 +313,7 @@ impl Commit {
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS objects (
     company TEXT NOT NULL, kind TEXT NOT NULL, id TEXT NOT NULL, body TEXT NOT NULL,
-    PRIMARY KEY (company, kind, id)) WITHOUT ROWID;
+    UNIQUE (company, kind, id));
 CREATE TABLE IF NOT EXISTS counters (
     company TEXT NOT NULL, name TEXT NOT NULL, value INTEGER NOT NULL,
     PRIMARY KEY (company, name)) WITHOUT ROWID;
@@ -280,6 +344,7 @@ impl Store {
                     .with_context(|| format!("failed to set up the database {}", path.display()))?;
                 load(&conn, &mut data, now)
                     .with_context(|| format!("failed to read the database {}", path.display()))?;
+                data.journaling = true;
                 let (tx, rx) = mpsc::channel();
                 let thread = std::thread::Builder::new()
                     .name("emulator-db".into())
@@ -306,7 +371,19 @@ impl Store {
     pub fn write<R>(&self, f: impl FnOnce(&mut Data) -> R) -> (R, Commit) {
         let mut data = self.lock();
         let r = f(&mut data);
-        let ops = std::mem::take(&mut data.journal);
+        let mut ops = std::mem::take(&mut data.journal);
+        // A counter moved several times needs writing once, at its last value.
+        let mut seen = std::collections::HashSet::new();
+        let mut keep = vec![true; ops.len()];
+        for (i, op) in ops.iter().enumerate().rev() {
+            if let Op::Counter { company, name, .. } = op {
+                if !seen.insert((company.clone(), name.clone())) {
+                    keep[i] = false;
+                }
+            }
+        }
+        let mut flags = keep.into_iter();
+        ops.retain(|_| flags.next().unwrap_or(true));
         if ops.is_empty() {
             return (r, Commit(None));
         }
@@ -353,7 +430,7 @@ fn load(conn: &Connection, data: &mut Data, now: i64) -> anyhow::Result<()> {
         let Some(kind) = Kind::from_path(&kind) else {
             continue;
         };
-        let value: Value = serde_json::from_str(&body)
+        let mut value: Value = serde_json::from_str(&body)
             .with_context(|| format!("object {kind:?} {id} of {company} is not JSON"))?;
         let key = if kind.string_ids() {
             Key::Str(id)
@@ -367,7 +444,16 @@ fn load(conn: &Connection, data: &mut Data, now: i64) -> anyhow::Result<()> {
         if let Some(n) = value.get("number").and_then(Value::as_str) {
             table.numbers.insert(n.to_lowercase(), key.clone());
         }
-        table.rows.insert(key, value);
+        if kind == Kind::Event {
+            let object = value
+                .as_object_mut()
+                .and_then(|m| m.remove("data"))
+                .and_then(|mut d| d.as_object_mut().and_then(|d| d.remove("object")));
+            if let Some(object) = object {
+                table.attached.insert(key.clone(), Arc::new(object));
+            }
+        }
+        table.rows.insert(key, Arc::new(value));
     }
     let mut stmt = conn.prepare("SELECT company, name, value FROM counters")?;
     let mut rows = stmt.query([])?;
@@ -435,10 +521,14 @@ fn write_loop(mut conn: Connection, rx: mpsc::Receiver<Msg>) {
                 continue;
             }
         };
+        // JSON text of the objects written in this batch, by address, so
+        // that an event recording one reuses it (all are alive until the
+        // batch is done, so addresses are not reused within it).
+        let mut texts: HashMap<usize, String> = HashMap::new();
         for msg in batch {
             match msg {
                 Msg::Op(op) => {
-                    if let Err(e) = apply(&tx, op) {
+                    if let Err(e) = apply(&tx, op, &mut texts) {
                         tracing::error!("emulator database: write failed: {e}");
                     }
                 }
@@ -459,7 +549,11 @@ fn write_loop(mut conn: Connection, rx: mpsc::Receiver<Msg>) {
     }
 }
 
-fn apply(tx: &rusqlite::Transaction<'_>, op: Op) -> rusqlite::Result<()> {
+fn apply(
+    tx: &rusqlite::Transaction<'_>,
+    op: Op,
+    texts: &mut HashMap<usize, String>,
+) -> rusqlite::Result<()> {
     match op {
         Op::Put {
             company,
@@ -467,11 +561,39 @@ fn apply(tx: &rusqlite::Transaction<'_>, op: Op) -> rusqlite::Result<()> {
             id,
             body,
         } => {
-            let text = body.to_string();
+            let text = serde_json::to_string(body.as_ref()).unwrap_or_default();
             tx.prepare_cached(
                 "INSERT OR REPLACE INTO objects (company, kind, id, body) VALUES (?1, ?2, ?3, ?4)",
             )?
-            .execute(params![company, kind.path(), id, text])?;
+            .execute(params![company, kind.path(), id, &text])?;
+            texts.insert(Arc::as_ptr(&body) as usize, text);
+        }
+        Op::PutEvent {
+            company,
+            id,
+            event,
+            object,
+        } => {
+            let mut text = serde_json::to_string(event.as_ref()).unwrap_or_default();
+            if text.ends_with('}') {
+                text.pop();
+                text.push_str(if text.len() > 1 {
+                    ",\"data\":{\"object\":"
+                } else {
+                    "\"data\":{\"object\":"
+                });
+                match texts.get(&(Arc::as_ptr(&object) as usize)) {
+                    Some(t) => text.push_str(t),
+                    None => {
+                        text.push_str(&serde_json::to_string(object.as_ref()).unwrap_or_default())
+                    }
+                }
+                text.push_str("}}");
+            }
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO objects (company, kind, id, body) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![company, Kind::Event.path(), id, text])?;
         }
         Op::Delete { company, kind, id } => {
             tx.prepare_cached("DELETE FROM objects WHERE company = ?1 AND kind = ?2 AND id = ?3")?

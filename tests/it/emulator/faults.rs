@@ -32,7 +32,7 @@ async fn burst(api: &Api, n: usize) -> Vec<(u16, Option<String>)> {
 async fn too_many_in_flight_is_429_without_retry_after() {
     let emu = TestEmulator::start(Config {
         max_in_flight: 2,
-        latency: Duration::from_millis(400),
+        latency: Duration::from_millis(1000),
         ..Config::default()
     });
     let out = burst(&emu.api(), 8).await;
@@ -256,6 +256,11 @@ async fn data_survives_a_restart_with_a_db_file() {
         .await
         .unwrap();
     assert_eq!(replay["id"], inv["id"]);
-    let (_, h, _) = get_json(&api, "/events").await;
+    let (_, h, events) = get_json(&api, "/events").await;
     assert_eq!(h["x-total-count"], "4");
+    assert_eq!(events[2]["type"], "invoice.created");
+    assert_eq!(events[2]["data"]["object"], inv);
+    assert_eq!(events[3]["data"]["object"]["number"], "INV-00002");
+    let (_, _, e) = get_json(&api, &format!("/events/{}", events[2]["id"])).await;
+    assert_eq!(e, events[2]);
 }
