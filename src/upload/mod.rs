@@ -3,6 +3,13 @@
 //!
 //! - [`keys`]: import keys, payload hashes, idempotency keys.
 //! - [`protocol`]: the protocol's decisions as pure functions.
+//! - [`remote`]: what the engine needs from the account.
+//! - [`engine`]: the async workers that follow the protocol.
 
 pub mod keys;
 pub mod protocol;
+pub mod engine;
+pub mod remote;
+
+pub use engine::{CountsSnapshot, Engine, EngineConfig, OnExisting, Stop};
+pub use remote::{FailKind, Found, Remote, RemoteError};
