@@ -8,6 +8,7 @@
 
 pub mod keys;
 pub mod protocol;
+pub mod client_remote;
 pub mod engine;
 pub mod remote;
 
