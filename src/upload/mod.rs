@@ -14,3 +14,6 @@ pub mod remote;
 
 pub use engine::{CountsSnapshot, Engine, EngineConfig, OnExisting, Stop};
 pub use remote::{FailKind, Found, Remote, RemoteError};
+
+#[cfg(test)]
+mod model_test;
