@@ -1,0 +1,361 @@
+//! Credentials: HTTP Basic with an API key (empty password), and OAuth 2.0
+//! (RFC 6749 authorization-code grant): `/oauth/authorize` approves at once
+//! and redirects with a code; `/oauth/access_token` trades a code or a
+//! refresh token for a Bearer token and a new refresh token (the old one
+//! stops working). Tokens are kept by their SHA-256, never in clear.
+
+use super::http::{ApiError, AppState};
+use super::list::pairs;
+use super::store::Token;
+use axum::http::{header, HeaderMap};
+use base64::Engine as _;
+use rand::RngCore;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+/// An authenticated caller: its company and the credential the limits count.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub company: String,
+    pub credential: String,
+}
+
+/// An authorization code waiting to be exchanged.
+#[derive(Debug, Clone)]
+pub struct Code {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub company: String,
+    pub expires_at: i64,
+}
+
+const CODE_TTL_SECS: i64 = 600;
+
+/// `abcd…` → `********wxyz`: enough to tell keys apart, never the key.
+pub fn mask(secret: &str) -> String {
+    let n = secret.chars().count();
+    if n >= 12 {
+        let tail: String = secret.chars().skip(n - 4).collect();
+        format!("{}{tail}", "*".repeat(n - 4))
+    } else {
+        "*".repeat(n.max(4))
+    }
+}
+
+pub fn hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+fn random_token(prefix: &str) -> String {
+    let mut bytes = [0u8; 24];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    format!("{prefix}{}", hex::encode(bytes))
+}
+
+/// Who sent this request, or a 401.
+pub fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+    now: i64,
+) -> Result<Principal, ApiError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Err(ApiError::unauthorized(
+            "No API key given: send it as the Basic auth user name with an empty password",
+        ));
+    };
+    let value = value.to_str().unwrap_or("");
+    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
+    if scheme.eq_ignore_ascii_case("basic") {
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(rest.trim())
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .ok_or_else(|| ApiError::unauthorized("Malformed Basic credentials"))?;
+        let key = decoded.split_once(':').map_or(decoded.as_str(), |(u, _)| u);
+        return match state.keys.get(key) {
+            Some(company) => Ok(Principal {
+                company: company.clone(),
+                credential: format!("key:{key}"),
+            }),
+            None => Err(ApiError::unauthorized(format!(
+                "Invalid API key: {}",
+                mask(key)
+            ))),
+        };
+    }
+    if scheme.eq_ignore_ascii_case("bearer") {
+        let token = rest.trim();
+        let h = hash(token);
+        let data = state.store.lock();
+        return match data.tokens.get(&h) {
+            Some(t) if t.kind == "access" && now < t.expires_at => Ok(Principal {
+                company: t.company.clone(),
+                credential: format!("company:{}", t.company),
+            }),
+            Some(t) if t.kind == "access" => Err(ApiError::unauthorized(format!(
+                "The access token {} has expired: refresh it",
+                mask(token)
+            ))),
+            _ => Err(ApiError::unauthorized(format!(
+                "Invalid access token: {}",
+                mask(token)
+            ))),
+        };
+    }
+    Err(ApiError::unauthorized(
+        "Unsupported Authorization scheme: expected Basic or Bearer",
+    ))
+}
+
+fn oauth_error(status: u16, error: &str, message: impl Into<String>) -> ApiError {
+    let message = message.into();
+    let mut e = if status == 401 {
+        ApiError::unauthorized(message.clone())
+    } else {
+        ApiError::bad(message.clone())
+    };
+    e.extra = Some(json!({ "error": error, "error_description": message }));
+    e
+}
+
+/// `GET /oauth/authorize`: approve at once and redirect with a code.
+pub fn authorize(state: &AppState, raw_query: &str, now: i64) -> Result<String, ApiError> {
+    let q = pairs(raw_query);
+    let get = |k: &str| q.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    if get("response_type") != Some("code") {
+        return Err(oauth_error(
+            400,
+            "unsupported_response_type",
+            "response_type must be code",
+        ));
+    }
+    let client_id = get("client_id").unwrap_or("");
+    if !state
+        .config
+        .oauth_clients
+        .iter()
+        .any(|(id, _)| id == client_id)
+    {
+        return Err(oauth_error(
+            400,
+            "invalid_client",
+            format!("Unknown client_id: {client_id:?}"),
+        ));
+    }
+    let Some(redirect_uri) = get("redirect_uri").filter(|r| !r.is_empty()) else {
+        return Err(oauth_error(
+            400,
+            "invalid_request",
+            "redirect_uri is required",
+        ));
+    };
+    if url::Url::parse(redirect_uri).is_err() {
+        return Err(oauth_error(
+            400,
+            "invalid_request",
+            format!("redirect_uri is not an absolute URL: {redirect_uri:?}"),
+        ));
+    }
+    let company = match get("company") {
+        Some(c) => {
+            if !state.keys.values().any(|k| k == c) {
+                return Err(oauth_error(
+                    400,
+                    "invalid_request",
+                    format!("Unknown company: {c:?}"),
+                ));
+            }
+            c.to_string()
+        }
+        None => match state.config.keys.first() {
+            Some(k) => k.company.clone(),
+            None => {
+                return Err(oauth_error(
+                    400,
+                    "invalid_request",
+                    "The emulator has no company to authorize (start it with --key)",
+                ))
+            }
+        },
+    };
+    let code = random_token("code_");
+    state
+        .codes
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(
+            code.clone(),
+            Code {
+                client_id: client_id.to_string(),
+                redirect_uri: redirect_uri.to_string(),
+                company,
+                expires_at: now + CODE_TTL_SECS,
+            },
+        );
+    let mut ser = url::form_urlencoded::Serializer::new(String::new());
+    ser.append_pair("code", &code);
+    if let Some(s) = get("state") {
+        ser.append_pair("state", s);
+    }
+    let sep = if redirect_uri.contains('?') { '&' } else { '?' };
+    Ok(format!("{redirect_uri}{sep}{}", ser.finish()))
+}
+
+/// `POST /oauth/access_token`: the token reply, or an error.
+pub fn access_token(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+    now: i64,
+) -> Result<(serde_json::Value, super::store::Commit), ApiError> {
+    let form = pairs(std::str::from_utf8(body).unwrap_or(""));
+    let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    // Client credentials in the form, or as HTTP Basic (RFC 6749 2.3.1).
+    let (mut client_id, mut secret) = (get("client_id"), get("client_secret"));
+    if let Some(v) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        if let Some(b) = v
+            .strip_prefix("Basic ")
+            .or_else(|| v.strip_prefix("basic "))
+        {
+            if let Some(dec) = base64::engine::general_purpose::STANDARD
+                .decode(b.trim())
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+            {
+                if let Some((i, s)) = dec.split_once(':') {
+                    client_id.get_or_insert(i.to_string());
+                    secret.get_or_insert(s.to_string());
+                }
+            }
+        }
+    }
+    let client_id = client_id.unwrap_or_default();
+    let secret = secret.unwrap_or_default();
+    let known = state
+        .config
+        .oauth_clients
+        .iter()
+        .any(|(id, s)| *id == client_id && *s == secret);
+    if !known {
+        return Err(oauth_error(
+            401,
+            "invalid_client",
+            format!("Unknown client or wrong secret for client_id {client_id:?}"),
+        ));
+    }
+    let company = match get("grant_type").as_deref() {
+        Some("authorization_code") => {
+            let code = get("code").unwrap_or_default();
+            let grant = state
+                .codes
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&code);
+            let Some(grant) = grant.filter(|g| g.expires_at > now) else {
+                return Err(oauth_error(
+                    400,
+                    "invalid_grant",
+                    "The authorization code is invalid, expired or already used",
+                ));
+            };
+            if grant.client_id != client_id {
+                return Err(oauth_error(
+                    400,
+                    "invalid_grant",
+                    "The authorization code was issued to another client",
+                ));
+            }
+            if let Some(r) = get("redirect_uri") {
+                if r != grant.redirect_uri {
+                    return Err(oauth_error(
+                        400,
+                        "invalid_grant",
+                        "redirect_uri does not match the one authorized",
+                    ));
+                }
+            }
+            grant.company
+        }
+        Some("refresh_token") => {
+            let token = get("refresh_token").unwrap_or_default();
+            let h = hash(&token);
+            // Rotation: the refresh token is spent here, whatever happens next.
+            let (found, _) = state.store.write(|d| match d.tokens.get(&h) {
+                Some(t) if t.kind == "refresh" && t.client_id == client_id => {
+                    let company = t.company.clone();
+                    d.remove_token(&h);
+                    Some(company)
+                }
+                _ => None,
+            });
+            found.ok_or_else(|| {
+                oauth_error(
+                    400,
+                    "invalid_grant",
+                    format!(
+                        "The refresh token {} is invalid or was already used",
+                        mask(&token)
+                    ),
+                )
+            })?
+        }
+        other => {
+            return Err(oauth_error(
+                400,
+                "unsupported_grant_type",
+                format!(
+                    "grant_type must be authorization_code or refresh_token, found {:?}",
+                    other.unwrap_or("")
+                ),
+            ))
+        }
+    };
+    let ttl = state.config.token_ttl.as_secs() as i64;
+    let access = random_token("at_");
+    let refresh = random_token("rt_");
+    let ((), commit) = state.store.write(|d| {
+        d.put_token(
+            hash(&access),
+            Token {
+                kind: "access".into(),
+                company: company.clone(),
+                client_id: client_id.clone(),
+                expires_at: now + ttl,
+            },
+        );
+        d.put_token(
+            hash(&refresh),
+            Token {
+                kind: "refresh".into(),
+                company: company.clone(),
+                client_id: client_id.clone(),
+                expires_at: i64::MAX,
+            },
+        );
+    });
+    Ok((
+        json!({
+            "token_type": "Bearer",
+            "access_token": access,
+            "refresh_token": refresh,
+            "expires_in": ttl,
+            "scope": "read_write",
+        }),
+        commit,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_keys() {
+        assert_eq!(mask("sk_live_1234567890"), "**************7890");
+        assert_eq!(mask("demo"), "****");
+        assert!(!mask("test_key_1").contains("test"));
+    }
+}

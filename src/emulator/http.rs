@@ -1,0 +1,655 @@
+//! The routes and the request pipeline: count, authenticate, admit (429),
+//! delay, maybe fail (500), replay an `Idempotency-Key`, do the work, maybe
+//! drop the connection. Errors are `{type, message, param?}` JSON.
+
+use super::auth::{self, Code, Principal};
+use super::faults::{Faults, Limiter};
+use super::list::{self, ListQuery};
+use super::resources::{self, Ctx, Kind};
+use super::store::{IdemReply, Store};
+use super::{Config, Stats};
+use axum::body::{Body, Bytes};
+use axum::extract::connect_info::{ConnectInfo, Connected};
+use axum::extract::{Path, RawQuery, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Router};
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+/// How long a first reply to an `Idempotency-Key` is replayed.
+pub const IDEMPOTENCY_TTL_SECS: i64 = 24 * 3600;
+
+const MAX_BODY: usize = 16 * 1024 * 1024;
+
+/// An error reply: `{type, message, param?}` (plus OAuth's fields).
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub kind: &'static str,
+    pub message: String,
+    pub param: Option<String>,
+    pub extra: Option<Value>,
+    pub retry_after: Option<u64>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, kind: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            kind,
+            message: message.into(),
+            param: None,
+            extra: None,
+            retry_after: None,
+        }
+    }
+
+    pub fn bad(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_request", message)
+    }
+
+    pub fn param(message: impl Into<String>, param: impl Into<String>) -> Self {
+        let mut e = Self::bad(message);
+        e.param = Some(param.into());
+        e
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "invalid_request", message)
+    }
+
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "invalid_request", message)
+    }
+
+    pub fn method(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::METHOD_NOT_ALLOWED, "invalid_request", message)
+    }
+
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "api_error", message)
+    }
+
+    fn rate_limited(retry_after: Option<u64>) -> Self {
+        let mut e = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limit_error",
+            "Too many requests: slow down",
+        );
+        e.retry_after = retry_after;
+        e
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut body = json!({ "type": self.kind, "message": self.message });
+        if let Some(p) = self.param {
+            body["param"] = Value::from(p);
+        }
+        if let Some(Value::Object(extra)) = self.extra {
+            for (k, v) in extra {
+                body[k] = v;
+            }
+        }
+        let mut resp = json_response(self.status, &body);
+        let h = resp.headers_mut();
+        if self.status == StatusCode::UNAUTHORIZED {
+            h.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"facturare.md\""),
+            );
+        }
+        if let Some(s) = self.retry_after {
+            h.insert(header::RETRY_AFTER, HeaderValue::from(s));
+        }
+        resp
+    }
+}
+
+fn json_response(status: StatusCode, body: &impl serde::Serialize) -> Response {
+    let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
+    let mut resp = Response::new(Body::from(bytes));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    resp
+}
+
+/// The shared state behind every route.
+pub struct AppState {
+    pub config: Config,
+    /// key → company.
+    pub keys: HashMap<String, String>,
+    pub store: Store,
+    pub codes: Mutex<HashMap<String, Code>>,
+    limiter: Arc<Limiter>,
+    faults: Faults,
+    requests: AtomicU64,
+    rate_limited: AtomicU64,
+    failed: AtomicU64,
+    dropped: AtomicU64,
+    created: Mutex<BTreeMap<String, u64>>,
+}
+
+/// Unix seconds now.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+impl AppState {
+    /// Check the config and open the store.
+    pub async fn open(config: Config) -> anyhow::Result<Arc<AppState>> {
+        for (name, p) in [
+            ("fail rate", config.fail_rate),
+            ("drop rate", config.drop_rate),
+        ] {
+            if !(0.0..=1.0).contains(&p) {
+                anyhow::bail!("the {name} must be between 0 and 1, found {p}");
+            }
+        }
+        let db = config.db.clone();
+        let store = tokio::task::spawn_blocking(move || Store::open(db.as_deref(), now()))
+            .await
+            .map_err(|e| anyhow::anyhow!("the database thread failed: {e}"))??;
+        let keys = config
+            .keys
+            .iter()
+            .map(|k| (k.key.clone(), k.company.clone()))
+            .collect();
+        Ok(Arc::new(AppState {
+            limiter: Arc::new(Limiter::new(config.max_in_flight, config.rate_per_sec)),
+            faults: Faults::new(config.seed, config.fail_rate, config.drop_rate),
+            keys,
+            store,
+            codes: Mutex::new(HashMap::new()),
+            requests: AtomicU64::new(0),
+            rate_limited: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
+            dropped: AtomicU64::new(0),
+            created: Mutex::new(BTreeMap::new()),
+            config,
+        }))
+    }
+
+    pub fn stats(&self) -> Stats {
+        Stats {
+            requests: self.requests.load(Ordering::Relaxed),
+            rate_limited: self.rate_limited.load(Ordering::Relaxed),
+            failed: self.failed.load(Ordering::Relaxed),
+            dropped: self.dropped.load(Ordering::Relaxed),
+            max_per_second: self.limiter.max_per_second(),
+            created: self
+                .created
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
+        }
+    }
+
+    /// Flush and close the database file.
+    pub async fn close(self: &Arc<Self>) {
+        let st = self.clone();
+        let _ = tokio::task::spawn_blocking(move || st.store.close()).await;
+    }
+}
+
+/// The routes over `state` (serve them with [`ConnKill`] connect info to
+/// make drops close the connection; without it a drop is a plain reply).
+pub fn router(state: Arc<AppState>) -> Router {
+    let api = Router::new()
+        .route("/{resource}", get(list_route).post(create_route))
+        .route(
+            "/{resource}/{id}",
+            get(get_route).patch(update_route).delete(delete_route),
+        )
+        .route("/{resource}/{id}/void", post(void_route))
+        .route_layer(middleware::from_fn_with_state(state.clone(), pipeline));
+    Router::new()
+        .route("/oauth/authorize", get(authorize_route))
+        .route("/oauth/access_token", post(token_route))
+        .route("/_emulator/stats", get(stats_route))
+        .merge(api)
+        .fallback(|method: Method, uri: axum::http::Uri| async move {
+            ApiError::not_found(format!("No such route: {method} {}", uri.path()))
+        })
+        .method_not_allowed_fallback(|method: Method, uri: axum::http::Uri| async move {
+            ApiError::method(format!("{method} is not allowed on {}", uri.path()))
+        })
+        .with_state(state)
+}
+
+async fn pipeline(State(st): State<Arc<AppState>>, mut req: Request, next: Next) -> Response {
+    st.requests.fetch_add(1, Ordering::Relaxed);
+    let now = now();
+    let principal = match auth::authenticate(&st, req.headers(), now) {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    let Some(_permit) = st.limiter.acquire(&principal.credential) else {
+        st.rate_limited.fetch_add(1, Ordering::Relaxed);
+        return ApiError::rate_limited(st.config.retry_after).into_response();
+    };
+    if !st.config.latency.is_zero() {
+        tokio::time::sleep(st.config.latency).await;
+    }
+    let roll = st.faults.roll();
+    if roll.fail {
+        st.failed.fetch_add(1, Ordering::Relaxed);
+        return ApiError::internal("Injected failure: nothing was done").into_response();
+    }
+    let idem = if matches!(*req.method(), Method::POST | Method::PATCH) {
+        match req.headers().get("idempotency-key") {
+            None => None,
+            Some(v) => {
+                let k = v.to_str().unwrap_or("").to_string();
+                let n = k.chars().count();
+                let (min, max) = (
+                    crate::model::limits::IDEMPOTENCY_KEY_MIN,
+                    crate::model::limits::IDEMPOTENCY_KEY_MAX,
+                );
+                if n < min || n > max {
+                    return ApiError::param(
+                        format!("Invalid Idempotency-Key: expected {min} to {max} characters, found {n}"),
+                        "Idempotency-Key",
+                    )
+                    .into_response();
+                }
+                Some(k)
+            }
+        }
+    } else {
+        None
+    };
+    let kill = req
+        .extensions()
+        .get::<ConnectInfo<ConnKill>>()
+        .map(|c| c.0.clone());
+    if let Some(k) = &idem {
+        let hit = {
+            let data = st.store.lock();
+            data.idem
+                .get(&(principal.company.clone(), k.clone()))
+                .filter(|r| now - r.at < IDEMPOTENCY_TTL_SECS)
+                .cloned()
+        };
+        if let Some(r) = hit {
+            let mut resp = Response::new(Body::from(r.body));
+            *resp.status_mut() = StatusCode::from_u16(r.status).unwrap_or(StatusCode::OK);
+            let h = resp.headers_mut();
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            h.insert("idempotent-replayed", HeaderValue::from_static("true"));
+            return finish_drop(&st, roll.drop, kill, resp);
+        }
+    }
+    let company = principal.company.clone();
+    req.extensions_mut().insert(principal);
+    let resp = next.run(req).await;
+    let resp = match idem {
+        Some(k) if !resp.status().is_server_error() => {
+            let (parts, body) = resp.into_parts();
+            let bytes = axum::body::to_bytes(body, MAX_BODY)
+                .await
+                .unwrap_or_default();
+            let reply = IdemReply {
+                at: now,
+                status: parts.status.as_u16(),
+                body: bytes.clone(),
+            };
+            let ((), commit) = st.store.write(|d| d.put_idem(&company, &k, reply));
+            commit.wait().await;
+            Response::from_parts(parts, Body::from(bytes))
+        }
+        _ => resp,
+    };
+    finish_drop(&st, roll.drop, kill, resp)
+}
+
+fn finish_drop(st: &AppState, drop: bool, kill: Option<ConnKill>, resp: Response) -> Response {
+    if drop {
+        if let Some(k) = kill {
+            st.dropped.fetch_add(1, Ordering::Relaxed);
+            k.0.store(true, Ordering::SeqCst);
+        }
+    }
+    resp
+}
+
+fn base_url(headers: &HeaderMap) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1");
+    format!("http://{host}")
+}
+
+fn kind_of(resource: &str) -> Result<Kind, ApiError> {
+    Kind::from_path(resource)
+        .ok_or_else(|| ApiError::not_found(format!("No such route: /{resource}")))
+}
+
+fn parse_body(body: &Bytes) -> Result<Value, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Value::Object(Default::default()));
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::param(
+            format!("The request body is not valid JSON: {e}"),
+            "request",
+        )
+    })
+}
+
+fn expanded(st: &AppState, company: &str, mut v: Value, raw: Option<&str>) -> Value {
+    let ex = list::expand_of(raw.unwrap_or(""));
+    if !ex.is_empty() {
+        let data = st.store.lock();
+        list::expand(data.companies.get(company), &mut v, &ex);
+    }
+    v
+}
+
+async fn list_route(
+    State(st): State<Arc<AppState>>,
+    Extension(p): Extension<Principal>,
+    Path(resource): Path<String>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let kind = kind_of(&resource)?;
+    let q = ListQuery::parse(kind, raw.as_deref().unwrap_or(""))?;
+    let base = format!("{}/{}", base_url(&headers), kind.path());
+    let page = {
+        let data = st.store.lock();
+        list::list(data.companies.get(&p.company), kind, &q, &base)?
+    };
+    let mut resp = json_response(StatusCode::OK, &page.items);
+    let h = resp.headers_mut();
+    h.insert("x-total-count", HeaderValue::from(page.total));
+    if let Ok(v) = HeaderValue::from_str(&page.link) {
+        h.insert(header::LINK, v);
+    }
+    Ok(resp)
+}
+
+async fn get_route(
+    State(st): State<Arc<AppState>>,
+    Extension(p): Extension<Principal>,
+    Path((resource, id)): Path<(String, String)>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let kind = kind_of(&resource)?;
+    let key = resources::parse_key(kind, &id)?;
+    let mut v = {
+        let data = st.store.lock();
+        data.companies
+            .get(&p.company)
+            .and_then(|c| c.get(kind, &key))
+            .cloned()
+            .ok_or_else(|| resources::not_found(kind, &id))?
+    };
+    v = expanded(&st, &p.company, v, raw.as_deref());
+    Ok(json_response(StatusCode::OK, &v))
+}
+
+async fn create_route(
+    State(st): State<Arc<AppState>>,
+    Extension(p): Extension<Principal>,
+    Path(resource): Path<String>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let kind = kind_of(&resource)?;
+    let body = parse_body(&body)?;
+    let base = base_url(&headers);
+    let ctx = Ctx {
+        company: &p.company,
+        now: now(),
+        base: &base,
+    };
+    let (res, commit) = st.store.write(|d| resources::create(d, &ctx, kind, &body));
+    let v = res?;
+    *st.created
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .entry(kind.path().to_string())
+        .or_insert(0) += 1;
+    let v = expanded(&st, &p.company, v, raw.as_deref());
+    commit.wait().await;
+    Ok(json_response(StatusCode::CREATED, &v))
+}
+
+async fn update_route(
+    State(st): State<Arc<AppState>>,
+    Extension(p): Extension<Principal>,
+    Path((resource, id)): Path<(String, String)>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let kind = kind_of(&resource)?;
+    let key = resources::parse_key(kind, &id)?;
+    let body = parse_body(&body)?;
+    let base = base_url(&headers);
+    let ctx = Ctx {
+        company: &p.company,
+        now: now(),
+        base: &base,
+    };
+    let (res, commit) = st
+        .store
+        .write(|d| resources::update(d, &ctx, kind, &key, &body));
+    let v = expanded(&st, &p.company, res?, raw.as_deref());
+    commit.wait().await;
+    Ok(json_response(StatusCode::OK, &v))
+}
+
+async fn delete_route(
+    State(st): State<Arc<AppState>>,
+    Extension(p): Extension<Principal>,
+    Path((resource, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let kind = kind_of(&resource)?;
+    let key = resources::parse_key(kind, &id)?;
+    let base = base_url(&headers);
+    let ctx = Ctx {
+        company: &p.company,
+        now: now(),
+        base: &base,
+    };
+    let (res, commit) = st.store.write(|d| resources::delete(d, &ctx, kind, &key));
+    let v = res?;
+    commit.wait().await;
+    Ok(match v {
+        Some(v) => json_response(StatusCode::OK, &v),
+        None => StatusCode::NO_CONTENT.into_response(),
+    })
+}
+
+async fn void_route(
+    State(st): State<Arc<AppState>>,
+    Extension(p): Extension<Principal>,
+    Path((resource, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let kind = kind_of(&resource)?;
+    let key = resources::parse_key(kind, &id)?;
+    let base = base_url(&headers);
+    let ctx = Ctx {
+        company: &p.company,
+        now: now(),
+        base: &base,
+    };
+    let (res, commit) = st.store.write(|d| resources::void(d, &ctx, kind, &key));
+    let v = res?;
+    commit.wait().await;
+    Ok(json_response(StatusCode::OK, &v))
+}
+
+async fn authorize_route(
+    State(st): State<Arc<AppState>>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let location = auth::authorize(&st, raw.as_deref().unwrap_or(""), now())?;
+    let mut resp = StatusCode::FOUND.into_response();
+    let v = HeaderValue::from_str(&location)
+        .map_err(|_| ApiError::bad("redirect_uri cannot be used in a Location header"))?;
+    resp.headers_mut().insert(header::LOCATION, v);
+    Ok(resp)
+}
+
+async fn token_route(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let (v, commit) = auth::access_token(&st, &headers, &body, now())?;
+    commit.wait().await;
+    let mut resp = json_response(StatusCode::OK, &v);
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(resp)
+}
+
+async fn stats_route(State(st): State<Arc<AppState>>) -> Response {
+    json_response(StatusCode::OK, &st.stats())
+}
+
+/// Connect info: the switch that makes a connection refuse to write, so a
+/// dropped request's reply never leaves and the client sees the connection
+/// close.
+#[derive(Clone, Debug)]
+pub struct ConnKill(Arc<AtomicBool>);
+
+/// A TCP listener whose connections can be cut by their [`ConnKill`].
+pub struct KillListener(pub tokio::net::TcpListener);
+
+/// A TCP stream that fails every read and write once killed.
+pub struct KillIo {
+    inner: tokio::net::TcpStream,
+    killed: Arc<AtomicBool>,
+}
+
+fn aborted() -> io::Error {
+    io::Error::new(io::ErrorKind::ConnectionAborted, "dropped by the emulator")
+}
+
+impl AsyncRead for KillIo {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        if self.killed.load(Ordering::SeqCst) {
+            return Poll::Ready(Err(aborted()));
+        }
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for KillIo {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        if self.killed.load(Ordering::SeqCst) {
+            return Poll::Ready(Err(aborted()));
+        }
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        if self.killed.load(Ordering::SeqCst) {
+            return Poll::Ready(Err(aborted()));
+        }
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+impl axum::serve::Listener for KillListener {
+    type Io = KillIo;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            match self.0.accept().await {
+                Ok((stream, addr)) => {
+                    let _ = stream.set_nodelay(true);
+                    return (
+                        KillIo {
+                            inner: stream,
+                            killed: Arc::new(AtomicBool::new(false)),
+                        },
+                        addr,
+                    );
+                }
+                // Out of file descriptors and the like: wait, then go on.
+                Err(e) => {
+                    tracing::warn!("emulator: accept failed: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+            }
+        }
+    }
+
+    fn local_addr(&self) -> io::Result<Self::Addr> {
+        self.0.local_addr()
+    }
+}
+
+impl Connected<axum::serve::IncomingStream<'_, KillListener>> for ConnKill {
+    fn connect_info(stream: axum::serve::IncomingStream<'_, KillListener>) -> Self {
+        ConnKill(stream.io().killed.clone())
+    }
+}
+
+/// Serve `state` on `listener` until `shutdown` resolves.
+pub(crate) async fn serve_state(
+    listener: tokio::net::TcpListener,
+    state: Arc<AppState>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let app = router(state).into_make_service_with_connect_info::<ConnKill>();
+    axum::serve(KillListener(listener), app)
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    Ok(())
+}

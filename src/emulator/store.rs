@@ -1,0 +1,512 @@
+//! Storage: the in-memory tables are the source of truth while the server
+//! runs; every change is also journalled to an optional SQLite file (WAL) by
+//! one writer thread that commits in groups, and a reply waits for its
+//! group's commit. On start the file is read back whole, so data survives a
+//! restart. Objects are stored as JSON text keyed by company, kind and id.
+
+use super::resources::Kind;
+use anyhow::Context as _;
+use rusqlite::{params, Connection};
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::{mpsc, Mutex, MutexGuard};
+
+/// An object's id: numeric for documents, chosen strings for items and rates.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Key {
+    Num(i64),
+    Str(String),
+}
+
+impl Key {
+    pub fn to_db(&self) -> String {
+        match self {
+            Key::Num(n) => n.to_string(),
+            Key::Str(s) => s.clone(),
+        }
+    }
+
+    pub fn to_json(&self) -> Value {
+        match self {
+            Key::Num(n) => Value::from(*n),
+            Key::Str(s) => Value::from(s.clone()),
+        }
+    }
+}
+
+/// One resource's objects for one company, in id order, with the
+/// lower-cased numbers for the uniqueness check.
+#[derive(Debug, Default)]
+pub struct Table {
+    pub rows: BTreeMap<Key, Value>,
+    pub numbers: HashMap<String, Key>,
+}
+
+/// Everything one company owns.
+#[derive(Debug, Default)]
+pub struct Company {
+    pub tables: HashMap<Kind, Table>,
+    pub counters: HashMap<String, i64>,
+}
+
+impl Company {
+    pub fn table(&mut self, kind: Kind) -> &mut Table {
+        self.tables.entry(kind).or_default()
+    }
+
+    pub fn get(&self, kind: Kind, key: &Key) -> Option<&Value> {
+        self.tables.get(&kind).and_then(|t| t.rows.get(key))
+    }
+}
+
+/// A stored first reply to an `Idempotency-Key`.
+#[derive(Debug, Clone)]
+pub struct IdemReply {
+    pub at: i64,
+    pub status: u16,
+    pub body: bytes::Bytes,
+}
+
+/// An OAuth token, stored by the SHA-256 of its text.
+#[derive(Debug, Clone)]
+pub struct Token {
+    /// `access` or `refresh`.
+    pub kind: String,
+    pub company: String,
+    pub client_id: String,
+    pub expires_at: i64,
+}
+
+/// A change to persist.
+#[derive(Debug)]
+pub enum Op {
+    Put {
+        company: String,
+        kind: Kind,
+        id: String,
+        body: Value,
+    },
+    Delete {
+        company: String,
+        kind: Kind,
+        id: String,
+    },
+    Counter {
+        company: String,
+        name: String,
+        value: i64,
+    },
+    Idem {
+        company: String,
+        key: String,
+        reply: IdemReply,
+    },
+    PutToken {
+        hash: String,
+        token: Token,
+    },
+    DeleteToken {
+        hash: String,
+    },
+}
+
+enum Msg {
+    Op(Op),
+    Ack(tokio::sync::oneshot::Sender<()>),
+    Close(mpsc::Sender<()>),
+}
+
+/// All the state, behind one mutex.
+#[derive(Debug, Default)]
+pub struct Data {
+    pub next_id: i64,
+    pub companies: HashMap<String, Company>,
+    pub idem: HashMap<(String, String), IdemReply>,
+    pub tokens: HashMap<String, Token>,
+    journal: Vec<Op>,
+}
+
+impl Data {
+    pub fn company(&mut self, name: &str) -> &mut Company {
+        if !self.companies.contains_key(name) {
+            self.companies.insert(name.to_string(), Company::default());
+        }
+        self.companies.get_mut(name).expect("inserted above")
+    }
+
+    pub fn new_id(&mut self) -> i64 {
+        self.next_id += 1;
+        let v = self.next_id;
+        self.journal.push(Op::Counter {
+            company: String::new(),
+            name: "next_id".into(),
+            value: v,
+        });
+        v
+    }
+
+    /// The next value of a per-company counter (document numbering).
+    pub fn bump(&mut self, company: &str, name: &str) -> i64 {
+        let c = self.company(company);
+        let v = c.counters.entry(name.to_string()).or_insert(0);
+        *v += 1;
+        let value = *v;
+        self.journal.push(Op::Counter {
+            company: company.to_string(),
+            name: name.to_string(),
+            value,
+        });
+        value
+    }
+
+    /// Insert or replace an object (and its number index) and journal it.
+    pub fn put(&mut self, company: &str, kind: Kind, key: Key, body: Value) {
+        self.journal.push(Op::Put {
+            company: company.to_string(),
+            kind,
+            id: key.to_db(),
+            body: body.clone(),
+        });
+        let table = self.company(company).table(kind);
+        if let Some(old) = table.rows.get(&key) {
+            if let Some(n) = old.get("number").and_then(Value::as_str) {
+                table.numbers.remove(&n.to_lowercase());
+            }
+        }
+        if let Some(n) = body.get("number").and_then(Value::as_str) {
+            table.numbers.insert(n.to_lowercase(), key.clone());
+        }
+        table.rows.insert(key, body);
+    }
+
+    pub fn remove(&mut self, company: &str, kind: Kind, key: &Key) -> Option<Value> {
+        let table = self.company(company).table(kind);
+        let old = table.rows.remove(key)?;
+        if let Some(n) = old.get("number").and_then(Value::as_str) {
+            table.numbers.remove(&n.to_lowercase());
+        }
+        self.journal.push(Op::Delete {
+            company: company.to_string(),
+            kind,
+            id: key.to_db(),
+        });
+        Some(old)
+    }
+
+    pub fn put_idem(&mut self, company: &str, key: &str, reply: IdemReply) {
+        let k = (company.to_string(), key.to_string());
+        if self.idem.contains_key(&k) {
+            return;
+        }
+        self.journal.push(Op::Idem {
+            company: company.to_string(),
+            key: key.to_string(),
+            reply: reply.clone(),
+        });
+        self.idem.insert(k, reply);
+    }
+
+    pub fn put_token(&mut self, hash: String, token: Token) {
+        self.journal.push(Op::PutToken {
+            hash: hash.clone(),
+            token: token.clone(),
+        });
+        self.tokens.insert(hash, token);
+    }
+
+    pub fn remove_token(&mut self, hash: &str) -> Option<Token> {
+        let t = self.tokens.remove(hash)?;
+        self.journal.push(Op::DeleteToken {
+            hash: hash.to_string(),
+        });
+        Some(t)
+    }
+}
+
+/// The state and its optional writer.
+pub struct Store {
+    data: Mutex<Data>,
+    writer: Mutex<Option<Writer>>,
+}
+
+struct Writer {
+    tx: mpsc::Sender<Msg>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// Wait for a write to be durable (resolves at once without a file).
+pub struct Commit(Option<tokio::sync::oneshot::Receiver<()>>);
+
+impl Commit {
+    pub async fn wait(self) {
+        if let Some(rx) = self.0 {
+            let _ = rx.await;
+        }
+    }
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS objects (
+    company TEXT NOT NULL, kind TEXT NOT NULL, id TEXT NOT NULL, body TEXT NOT NULL,
+    PRIMARY KEY (company, kind, id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS counters (
+    company TEXT NOT NULL, name TEXT NOT NULL, value INTEGER NOT NULL,
+    PRIMARY KEY (company, name)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS idempotency (
+    company TEXT NOT NULL, key TEXT NOT NULL, at INTEGER NOT NULL, status INTEGER NOT NULL,
+    body BLOB NOT NULL, PRIMARY KEY (company, key)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS tokens (
+    hash TEXT PRIMARY KEY, kind TEXT NOT NULL, company TEXT NOT NULL, client_id TEXT NOT NULL,
+    expires_at INTEGER NOT NULL) WITHOUT ROWID;
+PRAGMA user_version = 1;
+";
+
+impl Store {
+    /// Open (and read back) the file, or start empty in memory.
+    pub fn open(db: Option<&Path>, now: i64) -> anyhow::Result<Store> {
+        let mut data = Data::default();
+        let writer = match db {
+            None => None,
+            Some(path) => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    crate::fs::create_dir_all(dir)?;
+                }
+                let conn = Connection::open(path)
+                    .with_context(|| format!("failed to open the database {}", path.display()))?;
+                conn.pragma_update(None, "journal_mode", "WAL")
+                    .and_then(|_| conn.pragma_update(None, "synchronous", "NORMAL"))
+                    .and_then(|_| conn.execute_batch(SCHEMA))
+                    .with_context(|| format!("failed to set up the database {}", path.display()))?;
+                load(&conn, &mut data, now)
+                    .with_context(|| format!("failed to read the database {}", path.display()))?;
+                let (tx, rx) = mpsc::channel();
+                let thread = std::thread::Builder::new()
+                    .name("emulator-db".into())
+                    .spawn(move || write_loop(conn, rx))
+                    .context("failed to start the database thread")?;
+                Some(Writer {
+                    tx,
+                    thread: Some(thread),
+                })
+            }
+        };
+        Ok(Store {
+            data: Mutex::new(data),
+            writer: Mutex::new(writer),
+        })
+    }
+
+    pub fn lock(&self) -> MutexGuard<'_, Data> {
+        self.data.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Run a change under the lock and hand its journal to the writer, in
+    /// order; the returned [`Commit`] resolves once it is on disk.
+    pub fn write<R>(&self, f: impl FnOnce(&mut Data) -> R) -> (R, Commit) {
+        let mut data = self.lock();
+        let r = f(&mut data);
+        let ops = std::mem::take(&mut data.journal);
+        if ops.is_empty() {
+            return (r, Commit(None));
+        }
+        let writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(w) = writer.as_ref() else {
+            return (r, Commit(None));
+        };
+        for op in ops {
+            let _ = w.tx.send(Msg::Op(op));
+        }
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let _ = w.tx.send(Msg::Ack(tx));
+        (r, Commit(Some(rx)))
+    }
+
+    /// Flush and close the file (idempotent).
+    pub fn close(&self) {
+        let taken = self.writer.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(mut w) = taken {
+            let (tx, rx) = mpsc::channel();
+            let _ = w.tx.send(Msg::Close(tx));
+            let _ = rx.recv();
+            if let Some(t) = w.thread.take() {
+                let _ = t.join();
+            }
+        }
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+fn load(conn: &Connection, data: &mut Data, now: i64) -> anyhow::Result<()> {
+    let mut stmt = conn.prepare("SELECT company, kind, id, body FROM objects")?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let company: String = row.get(0)?;
+        let kind: String = row.get(1)?;
+        let id: String = row.get(2)?;
+        let body: String = row.get(3)?;
+        let Some(kind) = Kind::from_path(&kind) else {
+            continue;
+        };
+        let value: Value = serde_json::from_str(&body)
+            .with_context(|| format!("object {kind:?} {id} of {company} is not JSON"))?;
+        let key = if kind.string_ids() {
+            Key::Str(id)
+        } else {
+            Key::Num(id.parse().with_context(|| format!("bad id {id}"))?)
+        };
+        if let Key::Num(n) = key {
+            data.next_id = data.next_id.max(n);
+        }
+        let table = data.company(&company).table(kind);
+        if let Some(n) = value.get("number").and_then(Value::as_str) {
+            table.numbers.insert(n.to_lowercase(), key.clone());
+        }
+        table.rows.insert(key, value);
+    }
+    let mut stmt = conn.prepare("SELECT company, name, value FROM counters")?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let company: String = row.get(0)?;
+        let name: String = row.get(1)?;
+        let value: i64 = row.get(2)?;
+        if company.is_empty() && name == "next_id" {
+            data.next_id = data.next_id.max(value);
+        } else {
+            data.company(&company).counters.insert(name, value);
+        }
+    }
+    let mut stmt = conn.prepare("SELECT company, key, at, status, body FROM idempotency")?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let at: i64 = row.get(2)?;
+        if now - at > super::http::IDEMPOTENCY_TTL_SECS {
+            continue;
+        }
+        let body: Vec<u8> = row.get(4)?;
+        data.idem.insert(
+            (row.get(0)?, row.get(1)?),
+            IdemReply {
+                at,
+                status: row.get(3)?,
+                body: body.into(),
+            },
+        );
+    }
+    let mut stmt = conn.prepare("SELECT hash, kind, company, client_id, expires_at FROM tokens")?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        data.tokens.insert(
+            row.get(0)?,
+            Token {
+                kind: row.get(1)?,
+                company: row.get(2)?,
+                client_id: row.get(3)?,
+                expires_at: row.get(4)?,
+            },
+        );
+    }
+    Ok(())
+}
+
+const GROUP_MAX: usize = 4096;
+
+fn write_loop(mut conn: Connection, rx: mpsc::Receiver<Msg>) {
+    let mut acks = Vec::new();
+    let mut close = None;
+    while close.is_none() {
+        let Ok(first) = rx.recv() else { break };
+        let mut batch = vec![first];
+        while batch.len() < GROUP_MAX {
+            match rx.try_recv() {
+                Ok(m) => batch.push(m),
+                Err(_) => break,
+            }
+        }
+        let tx = match conn.transaction() {
+            Ok(tx) => tx,
+            Err(e) => {
+                tracing::error!("emulator database: cannot begin: {e}");
+                continue;
+            }
+        };
+        for msg in batch {
+            match msg {
+                Msg::Op(op) => {
+                    if let Err(e) = apply(&tx, op) {
+                        tracing::error!("emulator database: write failed: {e}");
+                    }
+                }
+                Msg::Ack(a) => acks.push(a),
+                Msg::Close(c) => close = Some(c),
+            }
+        }
+        if let Err(e) = tx.commit() {
+            tracing::error!("emulator database: commit failed: {e}");
+        }
+        for a in acks.drain(..) {
+            let _ = a.send(());
+        }
+    }
+    drop(conn);
+    if let Some(c) = close {
+        let _ = c.send(());
+    }
+}
+
+fn apply(tx: &rusqlite::Transaction<'_>, op: Op) -> rusqlite::Result<()> {
+    match op {
+        Op::Put {
+            company,
+            kind,
+            id,
+            body,
+        } => {
+            let text = body.to_string();
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO objects (company, kind, id, body) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![company, kind.path(), id, text])?;
+        }
+        Op::Delete { company, kind, id } => {
+            tx.prepare_cached("DELETE FROM objects WHERE company = ?1 AND kind = ?2 AND id = ?3")?
+                .execute(params![company, kind.path(), id])?;
+        }
+        Op::Counter {
+            company,
+            name,
+            value,
+        } => {
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO counters (company, name, value) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![company, name, value])?;
+        }
+        Op::Idem {
+            company,
+            key,
+            reply,
+        } => {
+            tx.prepare_cached(
+                "INSERT OR IGNORE INTO idempotency (company, key, at, status, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![company, key, reply.at, reply.status, reply.body.as_ref()])?;
+        }
+        Op::PutToken { hash, token } => {
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO tokens (hash, kind, company, client_id, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![hash, token.kind, token.company, token.client_id, token.expires_at])?;
+        }
+        Op::DeleteToken { hash } => {
+            tx.prepare_cached("DELETE FROM tokens WHERE hash = ?1")?
+                .execute(params![hash])?;
+        }
+    }
+    Ok(())
+}
