@@ -1,1 +1,67 @@
-//! report: see lib.rs for its place in the data flow.
+//! Reports for people fixing their data: the rejects report in the input's
+//! own layout (CSV, or XLSX with the bad cells filled and annotated), the
+//! errors list (one CSV line per problem), and the run [`Summary`] (text on
+//! stderr, JSON on stdout with `--json`).
+
+pub mod errors;
+pub mod rejects;
+pub mod summary;
+
+pub use errors::{errors_path_for, ErrorsWriter};
+pub use rejects::{
+    RejectsFile, RejectsFormat, RejectsLayout, RejectsReport, RejectsWriter, ReportCell,
+};
+pub use summary::Summary;
+
+use std::path::{Path, PathBuf};
+
+/// Why a report could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error(transparent)]
+    Fs(#[from] crate::fs::FsError),
+    #[error("failed to write {}", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("failed to write CSV to {}", path.display())]
+    Csv {
+        path: PathBuf,
+        #[source]
+        source: csv::Error,
+    },
+    #[error("failed to write the workbook {}", path.display())]
+    Xlsx {
+        path: PathBuf,
+        #[source]
+        source: rust_xlsxwriter::XlsxError,
+    },
+}
+
+impl ReportError {
+    pub(crate) fn write(path: &Path, source: std::io::Error) -> Self {
+        ReportError::Write {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    pub(crate) fn csv(path: &Path, source: csv::Error) -> Self {
+        ReportError::Csv {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    pub(crate) fn xlsx(path: &Path, source: rust_xlsxwriter::XlsxError) -> Self {
+        ReportError::Xlsx {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

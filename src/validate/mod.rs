@@ -1,1 +1,301 @@
-//! validate: see lib.rs for its place in the data flow.
+//! Validation: every rule on every draft (all problems, not the first), in
+//! parallel over chunks with `rayon`, results in input order, in bounded
+//! memory. The only place that builds a [`Valid`] value, so the uploader can
+//! take nothing else.
+//!
+//! The per-draft rules live in [`rules`]; one rule needs the whole input:
+//! duplicate document numbers (case-insensitive, as the API compares them),
+//! checked in order on the output side of [`validate_all`] with a map from
+//! each number to the row it first appeared on.
+
+pub mod currency;
+pub mod rules;
+pub mod totals;
+
+use crate::model::vat::VatTable;
+use crate::model::{DocKind, Draft, MatchOn, Problem, RowRef};
+use rayon::prelude::*;
+use std::collections::{HashMap, HashSet};
+use std::ops::Deref;
+use std::path::{Path, PathBuf};
+
+pub use rules::codes;
+
+/// A value that passed validation. Only this module can build one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Valid<T>(T);
+
+impl<T> Valid<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+
+    pub fn get(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> Deref for Valid<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl Valid<Draft> {
+    /// The warnings found (a valid draft's `problems` hold warnings only).
+    pub fn warnings(&self) -> &[Problem] {
+        &self.0.problems
+    }
+}
+
+/// A draft with at least one error. `problems` holds every problem found,
+/// mapping-stage and rules, errors and warnings; `draft.problems` the same.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rejection {
+    pub draft: Draft,
+    pub problems: Vec<Problem>,
+}
+
+impl Rejection {
+    pub fn errors(&self) -> impl Iterator<Item = &Problem> {
+        self.problems.iter().filter(|p| p.is_error())
+    }
+}
+
+/// What validation makes of one draft.
+pub type Outcome = Result<Valid<Draft>, Rejection>;
+
+/// The customers that exist on the target account (`--preflight`), by
+/// number and by tax id, lower case.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct KnownCustomers {
+    pub numbers: HashSet<String>,
+    pub tax_ids: HashSet<String>,
+}
+
+/// What the rules check against.
+#[derive(Debug, Clone)]
+pub struct Rules {
+    /// The dated VAT table (API.md's, extended with `--vat-table`).
+    pub vat: VatTable,
+    /// The account's tax-rate ids, when `--preflight` listed them: any other
+    /// id is an error (the API silently drops unknown ones). When `None`,
+    /// ids must be in the VAT table.
+    pub known_tax_rates: Option<HashSet<String>>,
+    /// The account's customers, when `--preflight` listed them: those not
+    /// found are created on import (reported, not an error).
+    pub known_customers: Option<KnownCustomers>,
+    /// "Today" in Chisinau, for dates in the future.
+    pub today: chrono::NaiveDate,
+    /// Drafts validated per parallel chunk.
+    pub chunk_size: usize,
+}
+
+impl Default for Rules {
+    fn default() -> Self {
+        Rules {
+            vat: VatTable::default(),
+            known_tax_rates: None,
+            known_customers: None,
+            today: chrono::Utc::now()
+                .with_timezone(&crate::model::date::TZ)
+                .date_naive(),
+            chunk_size: 1024,
+        }
+    }
+}
+
+/// Why the rules could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum RulesError {
+    #[error(transparent)]
+    Read(#[from] crate::fs::FsError),
+    #[error("the VAT table {} is not valid: {source}", path.display())]
+    VatTable {
+        path: PathBuf,
+        #[source]
+        source: toml::de::Error,
+    },
+}
+
+impl Rules {
+    /// Add the rates of a user's VAT table (TOML, `[[rates]]` with `id`,
+    /// `value`, optional `from`, `until`, `note`).
+    pub fn extend_vat_table(&mut self, path: &Path) -> Result<(), RulesError> {
+        let text = crate::fs::read_to_string(path)?;
+        self.vat
+            .extend_from_toml(&text)
+            .map_err(|source| RulesError::VatTable {
+                path: path.to_path_buf(),
+                source,
+            })
+    }
+
+    /// Whether the draft's customer exists on the account, when known.
+    pub fn customer_exists(&self, draft: &Draft) -> Option<bool> {
+        let known = self.known_customers.as_ref()?;
+        let c = &draft.customer;
+        let by_number = c
+            .number
+            .as_deref()
+            .map(|n| known.numbers.contains(&n.trim().to_lowercase()));
+        let by_tax_id = c
+            .tax_id
+            .as_deref()
+            .map(|t| known.tax_ids.contains(&t.trim().to_lowercase()));
+        Some(match draft.match_on {
+            MatchOn::Number => by_number.unwrap_or(false),
+            MatchOn::TaxId => by_tax_id.unwrap_or(false),
+        })
+    }
+}
+
+/// Validate one draft: its mapping-stage problems plus every rule's.
+pub fn validate_one(mut draft: Draft, rules: &Rules) -> Outcome {
+    let mut check = rules::Check::new(&draft, rules);
+    rules::run(&mut check);
+    let found = check.problems;
+    draft.problems.extend(found);
+    finish(draft)
+}
+
+fn finish(draft: Draft) -> Outcome {
+    if draft.problems.iter().any(Problem::is_error) {
+        let problems = draft.problems.clone();
+        Err(Rejection { draft, problems })
+    } else {
+        Ok(Valid(draft))
+    }
+}
+
+/// Validate a stream of drafts in parallel, yielding outcomes in input order.
+///
+/// Drafts are taken in chunks of `rules.chunk_size`; while one chunk is
+/// validated across the rayon pool, the next is read from `drafts` (which
+/// reads and maps the source), so both cores work. At most two chunks are
+/// held at a time, whatever the input's size.
+pub fn validate_all<'r, I>(drafts: I, rules: &'r Rules) -> ValidateAll<'r, I>
+where
+    I: Iterator<Item = Draft> + Send,
+{
+    ValidateAll {
+        input: drafts,
+        rules,
+        pending: None,
+        ready: Vec::new().into_iter(),
+        seen: Duplicates::default(),
+    }
+}
+
+/// The iterator [`validate_all`] returns.
+pub struct ValidateAll<'r, I> {
+    input: I,
+    rules: &'r Rules,
+    /// The chunk read and not yet validated; `Some(empty)` at the end.
+    pending: Option<Vec<Draft>>,
+    ready: std::vec::IntoIter<Outcome>,
+    seen: Duplicates,
+}
+
+fn read_chunk<I: Iterator<Item = Draft>>(input: &mut I, n: usize) -> Vec<Draft> {
+    input.by_ref().take(n.max(1)).collect()
+}
+
+impl<I> Iterator for ValidateAll<'_, I>
+where
+    I: Iterator<Item = Draft> + Send,
+{
+    type Item = Outcome;
+
+    fn next(&mut self) -> Option<Outcome> {
+        loop {
+            if let Some(o) = self.ready.next() {
+                return Some(self.seen.check(o));
+            }
+            let n = self.rules.chunk_size;
+            let chunk = match self.pending.take() {
+                Some(c) => c,
+                None => read_chunk(&mut self.input, n),
+            };
+            if chunk.is_empty() {
+                self.pending = Some(chunk);
+                return None;
+            }
+            let rules = self.rules;
+            let input = &mut self.input;
+            let (next, done) = rayon::join(
+                || read_chunk(input, n),
+                || {
+                    chunk
+                        .into_par_iter()
+                        .with_min_len(16)
+                        .map(|d| validate_one(d, rules))
+                        .collect::<Vec<_>>()
+                },
+            );
+            self.pending = Some(next);
+            self.ready = done.into_iter();
+        }
+    }
+}
+
+/// The duplicate-number check: each document number (per kind, lower case)
+/// and the row it first appeared on.
+#[derive(Debug, Default)]
+pub struct Duplicates {
+    first: HashMap<(bool, Box<str>), RowRef>,
+}
+
+impl Duplicates {
+    /// Record the outcome's number; a repeat becomes a rejection.
+    pub fn check(&mut self, outcome: Outcome) -> Outcome {
+        let draft = match &outcome {
+            Ok(v) => v.get(),
+            Err(r) => &r.draft,
+        };
+        let Some(number) = draft
+            .invoice
+            .number
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+        else {
+            return outcome;
+        };
+        let key = (
+            draft.kind == DocKind::CreditNote,
+            number.to_lowercase().into_boxed_str(),
+        );
+        let Some(row) = draft.first_row().cloned() else {
+            return outcome;
+        };
+        let first = match self.first.get(&key) {
+            None => {
+                self.first.insert(key, row);
+                return outcome;
+            }
+            Some(first) => first.clone(),
+        };
+        let number = number.to_string();
+        let mut draft = match outcome {
+            Ok(v) => v.into_inner(),
+            Err(r) => r.draft,
+        };
+        let cell = draft.origin("number").cloned();
+        let p = Problem::error(
+            codes::DUPLICATE_NUMBER,
+            "number",
+            format!("the number was already used at {first} (numbers are compared ignoring case)"),
+        )
+        .found(number)
+        .expected("a number not used elsewhere in the input")
+        .at(cell.as_ref())
+        .at_row(Some(&row));
+        draft.problems.push(p);
+        finish(draft)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,107 @@
+//! The errors list: one CSV line per problem (UTF-8 with a BOM so Excel
+//! reads it), written as outcomes stream in and moved into place when
+//! finished, so an interrupted run leaves no half-written file.
+
+use super::ReportError;
+use crate::model::{Problem, Severity};
+use crate::validate::Outcome;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+/// The errors list's columns.
+pub const COLUMNS: [&str; 11] = [
+    "file", "sheet", "row", "column", "field", "code", "severity", "message", "found", "expected",
+    "document",
+];
+
+/// The default errors list beside a rejects report: `bad.xlsx` →
+/// `bad.errors.csv`.
+pub fn errors_path_for(rejects: &Path) -> PathBuf {
+    let stem = rejects
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "rejects".into());
+    rejects.with_file_name(format!("{stem}.errors.csv"))
+}
+
+/// Streams problems to a CSV file.
+pub struct ErrorsWriter {
+    path: PathBuf,
+    out: csv::Writer<BufWriter<tempfile::NamedTempFile>>,
+    pub written: u64,
+}
+
+impl ErrorsWriter {
+    pub fn create(path: &Path) -> Result<Self, ReportError> {
+        let tmp = crate::fs::temp_beside(path)?;
+        let mut buf = BufWriter::new(tmp);
+        buf.write_all(b"\xEF\xBB\xBF")
+            .map_err(|e| ReportError::write(path, e))?;
+        let mut out = csv::Writer::from_writer(buf);
+        out.write_record(COLUMNS)
+            .map_err(|e| ReportError::csv(path, e))?;
+        Ok(ErrorsWriter {
+            path: path.to_path_buf(),
+            out,
+            written: 0,
+        })
+    }
+
+    /// Write every problem of an outcome (a valid one's warnings too).
+    pub fn push(&mut self, outcome: &Outcome) -> Result<(), ReportError> {
+        let (draft, problems) = match outcome {
+            Ok(v) => (v.get(), v.warnings()),
+            Err(r) => (&r.draft, &r.problems[..]),
+        };
+        let doc = draft
+            .invoice
+            .number
+            .clone()
+            .unwrap_or_else(|| draft.source_key.clone());
+        for p in problems {
+            self.problem(p, &doc)?;
+        }
+        Ok(())
+    }
+
+    /// Write one problem.
+    pub fn problem(&mut self, p: &Problem, document: &str) -> Result<(), ReportError> {
+        let row = p.row.as_ref().or(p.cell.as_ref().map(|c| &c.row));
+        let row_no = row.map(|r| r.row.to_string()).unwrap_or_default();
+        let severity = match p.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        self.out
+            .write_record([
+                row.map(|r| &*r.file).unwrap_or(""),
+                row.and_then(|r| r.sheet.as_deref()).unwrap_or(""),
+                &row_no,
+                p.cell.as_ref().map(|c| &*c.column).unwrap_or(""),
+                &p.field,
+                p.code,
+                severity,
+                &p.message,
+                p.found.as_deref().unwrap_or(""),
+                p.expected.as_deref().unwrap_or(""),
+                document,
+            ])
+            .map_err(|e| ReportError::csv(&self.path, e))?;
+        self.written += 1;
+        Ok(())
+    }
+
+    /// Flush and move the file into place.
+    pub fn finish(self) -> Result<PathBuf, ReportError> {
+        let path = self.path;
+        let buf = self
+            .out
+            .into_inner()
+            .map_err(|e| ReportError::write(&path, e.into_error()))?;
+        let tmp = buf
+            .into_inner()
+            .map_err(|e| ReportError::write(&path, e.into_error()))?;
+        crate::fs::persist(tmp, &path)?;
+        Ok(path)
+    }
+}
