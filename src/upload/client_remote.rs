@@ -129,9 +129,17 @@ impl Remote for Client {
     }
 
     async fn undo(&self, kind: UnitKind, id: i64) -> RemoteResult<()> {
+        // Documents are deleted, so that their numbers are free for a later
+        // import; where the server refuses to delete one, it is voided.
         let r = match kind {
-            UnitKind::Invoice => self.void_invoice(id).await.map(|_| ()),
-            UnitKind::CreditNote => self.void_credit_note(id).await.map(|_| ()),
+            UnitKind::Invoice => match self.delete_invoice(id).await {
+                Err(e) if e.status() == Some(400) => self.void_invoice(id).await.map(|_| ()),
+                r => r,
+            },
+            UnitKind::CreditNote => match self.delete_credit_note(id).await {
+                Err(e) if e.status() == Some(400) => self.void_credit_note(id).await.map(|_| ()),
+                r => r,
+            },
             UnitKind::Payment => self.void_payment(id).await.map(|_| ()),
             UnitKind::Customer => self.delete_customer(id).await,
         };
@@ -140,7 +148,7 @@ impl Remote for Client {
             // Gone already: a repeated rollback, or removed by hand.
             Err(e) if e.status() == Some(404) => Ok(()),
             // Voided already (a repeated rollback after a lost reply).
-            Err(e) if e.status() == Some(400) && e.to_string().contains("void") => {
+            Err(e) if e.status() == Some(400) && e.to_string().contains("already voided") => {
                 Ok(())
             }
             Err(e) => Err(classify(&e)),

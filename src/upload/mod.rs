@@ -11,6 +11,7 @@ pub mod protocol;
 pub mod client_remote;
 pub mod engine;
 pub mod remote;
+pub mod rollback;
 
 pub use engine::{CountsSnapshot, Engine, EngineConfig, OnExisting, Stop};
 pub use remote::{FailKind, Found, Remote, RemoteError};

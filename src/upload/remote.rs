@@ -104,8 +104,9 @@ pub trait Remote: Clone + Send + Sync + 'static {
         value: &str,
     ) -> impl Future<Output = RemoteResult<Option<Found>>> + Send;
 
-    /// Undo a created object: void an invoice, credit note or payment,
-    /// delete a customer. Already undone (or gone) is success.
+    /// Undo a created object: delete an invoice or credit note (void it
+    /// where the server refuses), void a payment, delete a customer.
+    /// Already undone (or gone) is success.
     fn undo(&self, kind: UnitKind, id: i64) -> impl Future<Output = RemoteResult<()>> + Send;
 
     /// 429 replies the client has seen so far (for the counters).
