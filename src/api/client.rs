@@ -131,7 +131,7 @@ pub fn is_loopback(url: &Url) -> bool {
 }
 
 /// A URL for messages: without any user name or password in it.
-pub(crate) fn display_url(url: &Url) -> String {
+pub fn display_url(url: &Url) -> String {
     let mut u = url.clone();
     let _ = u.set_username("");
     let _ = u.set_password(None);
@@ -147,14 +147,12 @@ pub(crate) fn transport_error(
 ) -> ApiError {
     if e.is_timeout() {
         ApiError::Timeout {
-            method: method.to_string(),
-            url: url.to_string(),
+            request: format!("{method} {url}"),
             timeout,
         }
     } else {
         ApiError::Network {
-            method: method.to_string(),
-            url: url.to_string(),
+            request: format!("{method} {url}"),
             connect: e.is_connect(),
             source: e.without_url(),
         }
@@ -415,8 +413,7 @@ impl Client {
                         inner.limits.succeeded();
                     }
                     ApiError::Api {
-                        method: method_s.clone(),
-                        url: url_s.clone(),
+                        request: format!("{method_s} {url_s}"),
                         status,
                         kind,
                         message,
@@ -453,8 +450,7 @@ fn encode<B: Serialize + ?Sized>(method: &str, url: &Url, body: &B) -> Result<By
     serde_json::to_vec(body)
         .map(Bytes::from)
         .map_err(|source| ApiError::Decode {
-            method: method.to_string(),
-            url: display_url(url),
+            request: format!("{method} {}", display_url(url)),
             snippet: "(the request body could not be encoded as JSON)".into(),
             source,
         })
@@ -467,8 +463,7 @@ pub(crate) fn decode<T: DeserializeOwned>(method: &str, reply: &Reply) -> Result
         &reply.body
     };
     serde_json::from_slice(body).map_err(|source| ApiError::Decode {
-        method: method.to_string(),
-        url: reply.url.clone(),
+        request: format!("{method} {}", reply.url),
         snippet: snippet(&reply.body),
         source,
     })

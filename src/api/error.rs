@@ -9,13 +9,10 @@ use std::time::Duration;
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     /// The server answered with a non-2xx status and (usually) an error object.
-    #[error(
-        "{method} {url} failed: {status} {kind}: {message}{}",
-        param_suffix(param)
-    )]
+    #[error("{request} failed: {status} {kind}: {message}{}", param_suffix(param))]
     Api {
-        method: String,
-        url: String,
+        /// `METHOD URL` (no credentials in it).
+        request: String,
         status: u16,
         /// The error object's `type` (`invalid_request`, `rate_limit_error`, `api_error`).
         kind: String,
@@ -26,27 +23,21 @@ pub enum ApiError {
         retry_after: Option<Duration>,
     },
     /// The request could not be sent or the connection broke before a reply.
-    #[error("{method} {url}: {}", if *connect { "could not connect" } else { "the connection broke before a reply (the request may or may not have taken effect)" })]
+    #[error("{request}: {}", if *connect { "could not connect" } else { "the connection broke before a reply (the request may or may not have taken effect)" })]
     Network {
-        method: String,
-        url: String,
+        request: String,
         /// The connection was never established: the request was not sent.
         connect: bool,
         #[source]
         source: reqwest::Error,
     },
     /// No reply within the timeout.
-    #[error("{method} {url} timed out after {}s (the request may or may not have taken effect)", timeout.as_secs_f64())]
-    Timeout {
-        method: String,
-        url: String,
-        timeout: Duration,
-    },
+    #[error("{request} timed out after {}s (the request may or may not have taken effect)", timeout.as_secs_f64())]
+    Timeout { request: String, timeout: Duration },
     /// A 2xx reply whose body is not what the API documents.
-    #[error("could not read the reply to {method} {url}: {snippet}")]
+    #[error("could not read the reply to {request}: {snippet}")]
     Decode {
-        method: String,
-        url: String,
+        request: String,
         /// The start of the body, for a person to recognise it.
         snippet: String,
         #[source]
@@ -221,8 +212,7 @@ mod tests {
     #[test]
     fn classifies_errors() {
         let api = |status| ApiError::Api {
-            method: "GET".into(),
-            url: "u".into(),
+            request: "GET u".into(),
             status,
             kind: "k".into(),
             message: "m".into(),
@@ -234,8 +224,7 @@ mod tests {
         assert!(!api(429).is_rejection() && api(429).is_rate_limited());
         assert!(api(401).is_auth() && api(403).is_auth() && !api(404).is_auth());
         let t = ApiError::Timeout {
-            method: "POST".into(),
-            url: "u".into(),
+            request: "POST u".into(),
             timeout: Duration::from_secs(1),
         };
         assert!(t.is_ambiguous());

@@ -6,6 +6,7 @@
 pub mod client;
 pub mod error;
 pub mod limit;
+pub mod login;
 pub mod oauth;
 pub mod pagination;
 pub mod resources;

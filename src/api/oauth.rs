@@ -4,7 +4,7 @@
 //! once after a 401, keeps the newest (rotated) refresh token, and writes the
 //! tokens back to their 0600 file.
 
-use super::error::{decode_error_body, snippet, ApiError};
+use super::error::{decode_error_body, ApiError};
 use super::secret::Secret;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -231,8 +231,7 @@ async fn token_request(
             message = super::secret::scrub(&message, s);
         }
         return Err(ApiError::Api {
-            method,
-            url,
+            request: format!("{method} {url}"),
             status,
             kind,
             message,
@@ -240,15 +239,14 @@ async fn token_request(
             retry_after: None,
         });
     }
-    serde_json::from_slice(&body).map_err(|source| ApiError::Decode {
-        method,
-        url,
-        snippet: if body.len() > 0 {
-            "(a token reply; not shown)".to_string()
-        } else {
-            snippet(&body)
-        },
-        source,
+    // Not `Decode`: serde's message could quote a token from the body.
+    serde_json::from_slice(&body).map_err(|e| {
+        ApiError::Auth(format!(
+            "could not read the token reply from {url} (line {}, column {}: {:?})",
+            e.line(),
+            e.column(),
+            e.classify()
+        ))
     })
 }
 
