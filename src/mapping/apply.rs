@@ -1,0 +1,393 @@
+//! Row → fields: each compiled field takes its raw value (a cell, a
+//! constant or a template), runs its steps, and parses to its type. A cell
+//! that does not parse becomes a problem naming the cell, what was found and
+//! what was expected; the row goes on.
+
+use super::compile::{Field, Parse, Part, Plan, Replace, Src, Target, Ty};
+use super::transform::{self, parse_bool, parse_date, parse_decimal, parse_integer, DecimalLocale};
+use crate::model::{CellRef, DocKind, Problem, RowRef};
+use crate::read::{Cell, SourceRow};
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use std::borrow::Cow;
+use std::fmt;
+use std::str::FromStr;
+
+/// A typed value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Val {
+    Text(String),
+    Date(NaiveDate),
+    Dec(Decimal),
+    Bool(bool),
+    Rates(Vec<String>),
+    Kind(DocKind),
+}
+
+impl fmt::Display for Val {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Val::Text(s) => f.write_str(s),
+            Val::Date(d) => write!(f, "{}", d.format("%Y-%m-%d")),
+            Val::Dec(d) => write!(f, "{}", d.normalize()),
+            Val::Bool(b) => write!(f, "{b}"),
+            Val::Rates(r) => f.write_str(&r.join(",")),
+            Val::Kind(DocKind::Invoice) => f.write_str("invoice"),
+            Val::Kind(DocKind::CreditNote) => f.write_str("credit_note"),
+        }
+    }
+}
+
+/// A field's value and the cell it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mapped {
+    pub val: Val,
+    pub cell: Option<CellRef>,
+}
+
+/// Why a field's value could not be made.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldErr {
+    pub code: &'static str,
+    pub message: String,
+    pub found: String,
+    pub expected: String,
+}
+
+impl FieldErr {
+    pub fn problem(&self, path: &str, cell: Option<&CellRef>, row: &RowRef) -> Problem {
+        Problem::error(self.code, path, self.message.clone())
+            .at(cell)
+            .at_row(Some(row))
+            .found(self.found.clone())
+            .expected(self.expected.clone())
+    }
+}
+
+/// One line slot's values.
+#[derive(Debug, Clone)]
+pub struct LineOut {
+    pub slot: usize,
+    pub fields: Vec<Option<Mapped>>,
+    /// (field index in the slot, error, cell).
+    pub errors: Vec<(usize, FieldErr, Option<CellRef>)>,
+}
+
+/// A mapped row.
+#[derive(Debug, Clone)]
+pub struct RowOut {
+    pub at: RowRef,
+    pub header: Vec<Option<Mapped>>,
+    pub lines: Vec<LineOut>,
+    pub problems: Vec<Problem>,
+}
+
+/// The cell a field's value comes from.
+pub fn origin(f: &Field, at: &RowRef) -> Option<CellRef> {
+    let (idx, name) = match &f.src {
+        Src::Column { idx, name } => (*idx, name),
+        Src::Template(parts) => parts.iter().find_map(|p| match p {
+            Part::Col { idx, name } => Some((*idx, name)),
+            Part::Lit(_) => None,
+        })?,
+        Src::Const(_) => return None,
+    };
+    Some(CellRef {
+        row: at.clone(),
+        column: name.clone(),
+        col_idx: Some(idx),
+    })
+}
+
+/// Evaluate a field on a row: `Ok(None)` when empty; the bool tells whether
+/// the row held anything for it (before defaults).
+pub fn eval(f: &Field, row: &SourceRow) -> Result<(Option<Val>, bool), FieldErr> {
+    let raw: Cow<'_, Cell> = match &f.src {
+        Src::Column { idx, .. } => Cow::Borrowed(row.cell(*idx)),
+        Src::Const(c) => Cow::Borrowed(c),
+        Src::Template(parts) => {
+            let mut s = String::new();
+            let mut any = false;
+            for p in parts {
+                match p {
+                    Part::Lit(l) => s.push_str(l),
+                    Part::Col { idx, .. } => {
+                        let c = row.cell(*idx);
+                        if !c.is_blank() {
+                            any = true;
+                        }
+                        s.push_str(c.as_text().trim());
+                    }
+                }
+            }
+            Cow::Owned(if any { Cell::Text(s) } else { Cell::Empty })
+        }
+    };
+    let nonblank = f.from_row() && !raw.is_blank();
+    let needs_text =
+        !f.ops.is_empty() || !f.replace.is_empty() || f.capture.is_some() || f.lookup.is_some();
+    let mut cell: Cow<'_, Cell> = raw;
+    if needs_text && !cell.is_empty() {
+        let mut s: String = match cell.as_ref() {
+            Cell::Text(s) => s.clone(),
+            other => other.as_text().into_owned(),
+        };
+        for op in &f.ops {
+            s = op.apply(s);
+        }
+        for r in &f.replace {
+            s = match r {
+                Replace::Plain(from, to) if !from.is_empty() => s.replace(from.as_str(), to),
+                Replace::Plain(..) => s,
+                Replace::Regex(re, to) => re.replace_all(&s, to.as_str()).into_owned(),
+            };
+        }
+        if let Some(re) = &f.capture {
+            if !s.trim().is_empty() {
+                match re.captures(&s) {
+                    Some(c) => {
+                        s = c
+                            .get(1)
+                            .or_else(|| c.get(0))
+                            .map(|m| m.as_str().to_string())
+                            .unwrap_or_default()
+                    }
+                    None => {
+                        return Err(FieldErr {
+                            code: "no_match",
+                            message: "the value does not match the mapping's pattern".into(),
+                            found: s,
+                            expected: format!("text matching /{}/", re.as_str()),
+                        })
+                    }
+                }
+            }
+        }
+        cell = Cow::Owned(if s.is_empty() {
+            Cell::Empty
+        } else {
+            Cell::Text(s)
+        });
+    }
+    if cell.is_blank() {
+        match &f.default {
+            Some(d) => cell = Cow::Owned(d.clone()),
+            None => return Ok((None, nonblank)),
+        }
+    }
+    if let Some(l) = &f.lookup {
+        let key = cell.as_text();
+        match l.get(&key) {
+            Some(v) => cell = Cow::Owned(Cell::Text(v.to_string())),
+            None => {
+                return Err(FieldErr {
+                    code: "not_in_lookup",
+                    message: "the value is not in the mapping's lookup table".into(),
+                    found: key.into_owned(),
+                    expected: l.keys_hint(),
+                })
+            }
+        }
+    }
+    let val = typed(f, &cell)?;
+    Ok((val, nonblank))
+}
+
+fn number_cell(s: &str) -> Option<Decimal> {
+    Decimal::from_str(s)
+        .ok()
+        .or_else(|| Decimal::from_scientific(s).ok())
+}
+
+fn typed(f: &Field, cell: &Cell) -> Result<Option<Val>, FieldErr> {
+    let text = || cell.as_text().trim().to_string();
+    let v = match &f.parse {
+        Parse::Text => {
+            let s = match cell {
+                Cell::Text(s) => s.clone(),
+                other => other.as_text().into_owned(),
+            };
+            match f.ty {
+                Ty::Rates => Val::Rates(
+                    s.split([',', ';'])
+                        .map(str::trim)
+                        .filter(|x| !x.is_empty())
+                        .map(String::from)
+                        .collect(),
+                ),
+                Ty::Kind => Val::Kind(parse_kind(&s).ok_or_else(|| FieldErr {
+                    code: "bad_kind",
+                    message: "the document kind is not known".into(),
+                    found: s.clone(),
+                    expected: "invoice or credit_note".into(),
+                })?),
+                _ => Val::Text(s),
+            }
+        }
+        Parse::Date(formats) => {
+            let d = match cell {
+                Cell::Date(d) => Some(*d),
+                Cell::DateTime(t) => Some(t.date()),
+                Cell::Number(n) if formats.contains(&transform::DateFormat::Excel) => {
+                    n.parse::<f64>().ok().and_then(transform::excel_serial)
+                }
+                Cell::Text(s) => parse_date(s, formats),
+                _ => None,
+            };
+            match d {
+                Some(d) if f.ty == Ty::Date => Val::Date(d),
+                Some(d) => Val::Text(d.format("%Y-%m-%d").to_string()),
+                None => {
+                    return Err(FieldErr {
+                        code: "bad_date",
+                        message: "the value is not a date".into(),
+                        found: cell.as_text().into_owned(),
+                        expected: format!(
+                            "a date as {}",
+                            formats
+                                .iter()
+                                .map(|f| f.describe())
+                                .collect::<Vec<_>>()
+                                .join(" or ")
+                        ),
+                    })
+                }
+            }
+        }
+        Parse::Decimal(loc) => {
+            let d = match cell {
+                Cell::Number(n) => number_cell(n),
+                Cell::Text(s) => parse_decimal(s, *loc),
+                _ => None,
+            };
+            match d {
+                Some(d) if f.ty == Ty::Decimal => Val::Dec(d),
+                Some(d) => Val::Text(d.normalize().to_string()),
+                None => {
+                    return Err(FieldErr {
+                        code: "bad_decimal",
+                        message: "the value is not a number".into(),
+                        found: text(),
+                        expected: loc.example().into(),
+                    })
+                }
+            }
+        }
+        Parse::Integer => {
+            let i = match cell {
+                Cell::Number(n) => number_cell(n)
+                    .filter(|d| d.fract().is_zero())
+                    .and_then(|d| i64::try_from(d).ok()),
+                Cell::Text(s) => parse_integer(s),
+                _ => None,
+            };
+            match i {
+                Some(i) if f.ty == Ty::Decimal => Val::Dec(Decimal::from(i)),
+                Some(i) => Val::Text(i.to_string()),
+                None => {
+                    return Err(FieldErr {
+                        code: "bad_integer",
+                        message: "the value is not a whole number".into(),
+                        found: text(),
+                        expected: "a whole number such as 12".into(),
+                    })
+                }
+            }
+        }
+        Parse::Bool(lang) => {
+            let b = match cell {
+                Cell::Bool(b) => Some(*b),
+                Cell::Number(n) if n == "1" || n == "0" => Some(n == "1"),
+                other => parse_bool(&other.as_text(), *lang),
+            };
+            match b {
+                Some(b) if f.ty == Ty::Bool => Val::Bool(b),
+                Some(b) => Val::Text(b.to_string()),
+                None => {
+                    let (yes, no) = lang.words();
+                    return Err(FieldErr {
+                        code: "bad_bool",
+                        message: "the value is not a yes/no word".into(),
+                        found: text(),
+                        expected: format!("one of {} or {}", yes.join("/"), no.join("/")),
+                    });
+                }
+            }
+        }
+    };
+    Ok(Some(v))
+}
+
+/// `invoice` / `credit_note` and common spellings.
+pub fn parse_kind(s: &str) -> Option<DocKind> {
+    let k = s.trim().to_lowercase().replace(['-', ' '], "_");
+    match k.as_str() {
+        "invoice" | "factura" | "счет" | "счёт" | "реализация" => {
+            Some(DocKind::Invoice)
+        }
+        "credit_note" | "creditnote" | "credit" | "nota_de_credit" | "возврат" => {
+            Some(DocKind::CreditNote)
+        }
+        _ => None,
+    }
+}
+
+/// Map one row with a plan: document fields, line slots, problems.
+pub fn map_row(plan: &Plan, row: &SourceRow) -> RowOut {
+    let mut problems = Vec::new();
+    let mut header = Vec::with_capacity(plan.header.len());
+    for f in &plan.header {
+        match eval(f, row) {
+            Ok((Some(val), _)) => header.push(Some(Mapped {
+                val,
+                cell: origin(f, &row.at),
+            })),
+            Ok((None, _)) => header.push(None),
+            Err(e) => {
+                let cell = origin(f, &row.at);
+                problems.push(e.problem(&f.path, cell.as_ref(), &row.at));
+                header.push(None);
+            }
+        }
+    }
+    let mut lines = Vec::new();
+    for (slot, fields) in plan.lines.iter().enumerate() {
+        let mut out = LineOut {
+            slot,
+            fields: Vec::with_capacity(fields.len()),
+            errors: Vec::new(),
+        };
+        let mut content = false;
+        for (j, f) in fields.iter().enumerate() {
+            let is_content = matches!(f.target, Target::Line(_));
+            match eval(f, row) {
+                Ok((v, nonblank)) => {
+                    content |= nonblank && is_content;
+                    out.fields.push(v.map(|val| Mapped {
+                        val,
+                        cell: origin(f, &row.at),
+                    }));
+                }
+                Err(e) => {
+                    content = true;
+                    out.errors.push((j, e, origin(f, &row.at)));
+                    out.fields.push(None);
+                }
+            }
+        }
+        if content {
+            lines.push(out);
+        }
+    }
+    RowOut {
+        at: row.at.clone(),
+        header,
+        lines,
+        problems,
+    }
+}
+
+/// Whether a cell's text makes a decimal in this notation (for tests and `init`).
+pub fn looks_decimal(s: &str, loc: DecimalLocale) -> bool {
+    parse_decimal(s, loc).is_some()
+}

@@ -1,0 +1,607 @@
+//! The mapping file as written (TOML, `version = 1`): plain serde data with
+//! unknown keys rejected and spans kept on every name and pattern, so that
+//! a compile error can point at the text. The doc comments here are the
+//! format's reference; `mappings/README.md` is written from them.
+
+use serde::{Deserialize, Deserializer};
+use std::collections::BTreeMap;
+use toml::Spanned;
+
+/// One value or a list of them (`group_by = "Nr"` or `["Serie", "Nr"]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OneOrMany<T>(pub Vec<T>);
+
+impl<T> Default for OneOrMany<T> {
+    fn default() -> Self {
+        OneOrMany(Vec::new())
+    }
+}
+
+// Not `#[serde(untagged)]`: that buffers the value and loses TOML spans.
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for OneOrMany<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for V<T> {
+            type Value = OneOrMany<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a table or a list of tables")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::new();
+                while let Some(v) = seq.next_element::<T>()? {
+                    out.push(v);
+                }
+                Ok(OneOrMany(out))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<Self::Value, A::Error> {
+                let v = T::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                Ok(OneOrMany(vec![v]))
+            }
+        }
+        d.deserialize_any(V(std::marker::PhantomData))
+    }
+}
+
+/// A string or a list of strings, with the span of the whole value
+/// (`group_by = "Nr"`, `transform = ["trim", "upper"]`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StrList {
+    pub span: std::ops::Range<usize>,
+    pub items: Vec<String>,
+}
+
+impl<'de> Deserialize<'de> for StrList {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let v = Spanned::<toml::Value>::deserialize(d)?;
+        let span = v.span();
+        let items = match v.into_inner() {
+            toml::Value::String(s) => vec![s],
+            toml::Value::Array(a) => a
+                .into_iter()
+                .map(|x| match x {
+                    toml::Value::String(s) => Ok(s),
+                    other => Err(D::Error::custom(format!(
+                        "expected a string in the list, found {}",
+                        other.type_str()
+                    ))),
+                })
+                .collect::<Result<_, _>>()?,
+            other => {
+                return Err(D::Error::custom(format!(
+                    "expected a string or a list of strings, found {}",
+                    other.type_str()
+                )))
+            }
+        };
+        Ok(StrList { span, items })
+    }
+}
+
+/// The whole file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MappingSpec {
+    /// The format's version: always `1`.
+    pub version: Spanned<i64>,
+    /// A name for people; defaults to the file's name without `.toml`.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// How to read the input files.
+    #[serde(default)]
+    pub source: SourceTable,
+    /// The document: grouping, header fields, document-level totals, metadata.
+    #[serde(default)]
+    pub invoice: InvoiceSpec,
+    /// The customer the document is for.
+    #[serde(default)]
+    pub customer: CustomerSpec,
+    /// The line items: one per row (or per group row), or several per row
+    /// with `wide`.
+    #[serde(default)]
+    pub line: LineSpec,
+    /// Payments already made on legacy invoices (`[[payment]]`, any number).
+    #[serde(default)]
+    pub payment: Vec<PaymentSpec>,
+    /// Examples: input rows and the payload they must produce (`mapping test`).
+    #[serde(default)]
+    pub example: Vec<ExampleSpec>,
+}
+
+/// `[source]`: how to read the input.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceTable {
+    /// `csv`, `tsv`, `xlsx` (also `xlsm`), `xls`, `ods`, `json` or `jsonl`;
+    /// default: from the file's extension.
+    pub format: Option<Spanned<String>>,
+    /// CSV text encoding: `utf-8`, `utf-16` (with a BOM), `windows-1251`,
+    /// `cp866`, `koi8-r`, `windows-1250`, `windows-1252` or any WHATWG label;
+    /// `auto` or absent: detected (BOM, valid UTF-8, else a statistical
+    /// guess whose confidence is logged with `-v`).
+    pub encoding: Option<Spanned<String>>,
+    /// CSV delimiter: one character (`";"`, `","`, `"\t"` or `"tab"`, `"|"`);
+    /// `auto` or absent: detected among those four.
+    pub delimiter: Option<Spanned<String>>,
+    /// CSV quote character (default `"`).
+    pub quote: Option<Spanned<String>>,
+    /// The 1-based row holding the column names (CSV: the physical line;
+    /// spreadsheets: the row number Excel shows). Rows above it are titles
+    /// and are skipped. Default 1.
+    pub header_row: Option<Spanned<i64>>,
+    /// Spreadsheets: the sheet, by name (`"Invoices"`) or 1-based position
+    /// (`2`). Default: the first sheet.
+    pub sheet: Option<Spanned<SheetValue>>,
+    /// JSON: dotted path to the array of records (`"orders"`,
+    /// `"data.orders"`). Default: the document itself is the array.
+    pub records: Option<Spanned<String>>,
+    /// JSON: path inside each record to its array of lines (`"lines"`).
+    /// Each line becomes a row with the record's fields plus the line's
+    /// fields under `line.` (`line.qty`); rows of one record form one
+    /// document unless `invoice.group_by` says otherwise.
+    pub lines: Option<Spanned<String>>,
+    /// Rows to skip (totals, subtotals, separators): a table or a list of
+    /// tables `{ column = "Nr", regex = "^Total" }`; without `column`, a row
+    /// is skipped when any cell matches. Blank rows are always skipped.
+    #[serde(default)]
+    pub skip_rows_matching: OneOrMany<SkipSpec>,
+}
+
+/// A sheet by name or 1-based position.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum SheetValue {
+    Index(i64),
+    Name(String),
+}
+
+/// A rule that skips rows.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SkipSpec {
+    /// The column to test; absent: any column.
+    pub column: Option<Spanned<String>>,
+    /// A regular expression (Rust `regex` syntax) searched in the cell's text.
+    pub regex: Spanned<String>,
+}
+
+/// `[invoice]`: the document's own fields.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InvoiceSpec {
+    /// Column(s) whose values identify a document: rows sharing them become
+    /// one document with many lines, in any row order. Absent: one row per
+    /// document (or one JSON record per document with `source.lines`).
+    #[serde(default)]
+    pub group_by: StrList,
+    /// `invoice` or `credit_note` (after transforms and lookup; also
+    /// `credit note`, `credit-note`). Absent: an invoice.
+    pub kind: Option<FieldSpec>,
+    /// When true, a document whose total is negative becomes a credit note
+    /// and the signs of its quantities and checked totals are flipped.
+    #[serde(default)]
+    pub credit_note_when_negative: bool,
+    /// The document number (≤ 32 characters).
+    pub number: Option<FieldSpec>,
+    /// The document's title.
+    pub name: Option<FieldSpec>,
+    /// ISO 4217 code (`MDL`, `EUR`).
+    pub currency: Option<FieldSpec>,
+    /// The document date.
+    pub date: Option<FieldSpec>,
+    /// The due date.
+    pub due_date: Option<FieldSpec>,
+    /// `NET 30` and the like.
+    pub payment_terms: Option<FieldSpec>,
+    pub purchase_order: Option<FieldSpec>,
+    pub notes: Option<FieldSpec>,
+    /// Whether the document stays a draft (yes/no words).
+    pub draft: Option<FieldSpec>,
+    /// Whether the document is marked sent (yes/no words).
+    pub sent: Option<FieldSpec>,
+    /// Document-level taxes: tax-rate ids (usually via `lookup`); several
+    /// ids may be separated by `,`.
+    pub taxes: Option<FieldSpec>,
+    /// A document-level discount amount (a decimal).
+    pub discount: Option<FieldSpec>,
+    /// The document's subtotal as the source states it (checked, not sent).
+    pub check_subtotal: Option<FieldSpec>,
+    /// The document's VAT as the source states it (checked, not sent).
+    pub check_tax: Option<FieldSpec>,
+    /// The document's total as the source states it (checked, not sent).
+    pub check_total: Option<FieldSpec>,
+    /// Metadata keys and their fields (`[invoice.metadata] source = { value = "1c" }`).
+    #[serde(default)]
+    pub metadata: BTreeMap<String, FieldSpec>,
+}
+
+/// `[customer]`: who the document is for; looked up on the account and
+/// created when missing.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerSpec {
+    /// How to find the customer on the account: `number` (default) or `tax_id`.
+    pub match_on: Option<Spanned<String>>,
+    /// The customer's number on the account (≤ 32 characters).
+    pub number: Option<FieldSpec>,
+    pub name: Option<FieldSpec>,
+    /// `company`, `person`, `government` or `non_profit`.
+    #[serde(rename = "type")]
+    pub kind: Option<FieldSpec>,
+    /// The IDNO (13 digits) for Moldovan companies.
+    pub tax_id: Option<FieldSpec>,
+    pub email: Option<FieldSpec>,
+    pub phone: Option<FieldSpec>,
+    pub address1: Option<FieldSpec>,
+    pub address2: Option<FieldSpec>,
+    pub city: Option<FieldSpec>,
+    pub state: Option<FieldSpec>,
+    pub postal_code: Option<FieldSpec>,
+    /// ISO 3166-1 alpha-2 (`MD`).
+    pub country: Option<FieldSpec>,
+    pub language: Option<FieldSpec>,
+    pub currency: Option<FieldSpec>,
+    pub payment_terms: Option<FieldSpec>,
+    pub notes: Option<FieldSpec>,
+    #[serde(default)]
+    pub metadata: BTreeMap<String, FieldSpec>,
+}
+
+/// `[line]`: a line item.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LineSpec {
+    /// Wide layouts: several lines per row, their column names holding
+    /// `{n}` (`"Item{n} Qty"`), for n from `from` to `to` (absent `to`:
+    /// while the columns exist). Slots whose fields are all empty are dropped.
+    pub wide: Option<WideSpec>,
+    pub name: Option<FieldSpec>,
+    pub description: Option<FieldSpec>,
+    /// A catalog item id.
+    pub catalog_item: Option<FieldSpec>,
+    /// The line's type (`product`, `service`).
+    #[serde(rename = "type")]
+    pub kind: Option<FieldSpec>,
+    /// A decimal; the API's default is 1.
+    pub quantity: Option<FieldSpec>,
+    /// A decimal price per unit, VAT excluded.
+    pub unit_cost: Option<FieldSpec>,
+    /// Tax-rate ids (usually via `lookup`, e.g. `"20%" = "tva20"`); several
+    /// may be separated by `,`. The id `exempt` makes the line non-taxable
+    /// with `metadata.vat = "exempt"`.
+    pub taxes: Option<FieldSpec>,
+    /// A discount amount on the line.
+    pub discount: Option<FieldSpec>,
+    /// A discount in percent of quantity × unit cost (rounded to 2 decimals).
+    pub discount_percent: Option<FieldSpec>,
+    /// Yes/no.
+    pub taxable: Option<FieldSpec>,
+    /// Yes/no.
+    pub discountable: Option<FieldSpec>,
+    /// The line's net amount as the source states it (checked, not sent).
+    pub check_net: Option<FieldSpec>,
+    /// The line's VAT as the source states it (checked, not sent).
+    pub check_vat: Option<FieldSpec>,
+    /// The line's gross amount as the source states it (checked, not sent).
+    pub check_gross: Option<FieldSpec>,
+    #[serde(default)]
+    pub metadata: BTreeMap<String, FieldSpec>,
+}
+
+/// `[line.wide]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WideSpec {
+    /// The first n (default 1).
+    pub from: Option<Spanned<i64>>,
+    /// The last n; absent: as long as the columns exist.
+    pub to: Option<Spanned<i64>>,
+}
+
+/// `[[payment]]`: a payment already made; made only when its amount is
+/// present and not zero.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentSpec {
+    pub amount: Option<FieldSpec>,
+    pub date: Option<FieldSpec>,
+    /// `cash`, `check`, `wire_transfer`, `credit_card`, `other`, ...
+    pub method: Option<FieldSpec>,
+    pub reference: Option<FieldSpec>,
+    pub notes: Option<FieldSpec>,
+    /// Default: the document's currency.
+    pub currency: Option<FieldSpec>,
+}
+
+/// `[[example]]`: rows in, the payload subset expected out.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExampleSpec {
+    /// A name for the report.
+    pub name: Option<String>,
+    /// The input rows: tables of column name → value.
+    pub rows: Vec<toml::Table>,
+    /// What the documents must contain: a table (exactly one document) or a
+    /// list of tables (one per document, in order). Only the keys given are
+    /// compared; lists must have the same length; dates as `"YYYY-MM-DD"`;
+    /// numbers compare as decimals (`"1000.50"` = `1000.5`).
+    pub expect: Option<toml::Value>,
+    /// Problem codes the documents must carry (`["bad_decimal"]`); when
+    /// absent, the example must produce no problems.
+    pub problems: Option<Vec<String>>,
+    /// Rows the example must skip (skip rules, blank rows).
+    pub skipped: Option<u64>,
+}
+
+/// How a field gets its value: exactly one of `column`, `value` or
+/// `template`, then the steps in this order: `transform`, `replace`,
+/// `regex`, `default`, `lookup`/`lookup_file`, then parsing to the field's
+/// type (`date`, `decimal`, `integer`, `bool`). A bare string is a column:
+/// `number = "Nr"` is `number = { column = "Nr" }`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldTable {
+    /// The column (header name) to read.
+    pub column: Option<Spanned<String>>,
+    /// A constant (string, number, boolean or date).
+    pub value: Option<Spanned<toml::Value>>,
+    /// Text with `{Column}` placeholders (`"{Serie}-{Nr}"`); `{{`/`}}` for braces.
+    pub template: Option<Spanned<String>>,
+    /// Text transforms in order: `trim`, `upper`, `lower`, `collapse_spaces`
+    /// (runs of whitespace to one space), `digits` (keep digits only),
+    /// `strip_quotes`.
+    #[serde(default)]
+    pub transform: StrList,
+    /// Replacements: `{ from = "x", to = "y" }` or a list of them; with
+    /// `regex = true`, `from` is a regular expression and `to` may use `$1`.
+    #[serde(default)]
+    pub replace: OneOrMany<ReplaceSpec>,
+    /// A regular expression: the value becomes its first capture group (or
+    /// the whole match); no match is a problem `no_match`.
+    pub regex: Option<Spanned<String>>,
+    /// The value used when the cell is empty.
+    pub default: Option<Spanned<toml::Value>>,
+    /// An inline lookup table (`{ "20%" = "tva20", "Да" = "yes" }`); matched
+    /// exactly, then ignoring case and surrounding spaces; a value not in the
+    /// table is a problem `not_in_lookup`.
+    pub lookup: Option<Spanned<BTreeMap<String, String>>>,
+    /// A lookup table in a CSV file (UTF-8, header row, path relative to the
+    /// mapping file).
+    pub lookup_file: Option<Spanned<LookupFileSpec>>,
+    /// Date formats tried in order (chrono `strftime` syntax, `%d.%m.%Y`),
+    /// plus `excel` for Excel serial numbers (`45296`) and `iso` for
+    /// `YYYY-MM-DD`. Default for date fields: `iso`, `%d.%m.%Y`, `%d/%m/%Y`,
+    /// `excel`. Spreadsheet date cells need no format.
+    pub date: Option<StrList>,
+    /// Decimal notation: `ru` (`1 234,56`), `ro` (`1.234,56`), `en`
+    /// (`1,234.56`), `comma` / `dot` (decimal separator only, spaces
+    /// grouping), or `auto` (the default: the last of `,` `.` is the decimal
+    /// separator). Spreadsheet numbers need no locale.
+    pub decimal: Option<Spanned<String>>,
+    /// Parse as a whole number (`12`, `12.0`).
+    #[serde(default)]
+    pub integer: bool,
+    /// Yes/no words: `ro` (da/nu), `ru` (да/нет), `en` (yes/no, true/false),
+    /// or `any` (the default for yes/no fields: all of them, plus 1/0).
+    pub bool: Option<Spanned<String>>,
+}
+
+/// `lookup_file = { path = "rates.csv", key = "code", value = "id" }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LookupFileSpec {
+    pub path: String,
+    /// The column holding the keys.
+    pub key: String,
+    /// The column holding the values.
+    pub value: String,
+}
+
+/// One replacement.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplaceSpec {
+    pub from: Spanned<String>,
+    pub to: String,
+    /// Treat `from` as a regular expression.
+    #[serde(default)]
+    pub regex: bool,
+}
+
+/// A field: a column name, or a [`FieldTable`].
+#[derive(Debug, Clone)]
+pub struct FieldSpec(pub Spanned<FieldTable>);
+
+impl<'de> Deserialize<'de> for FieldSpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let spanned = Spanned::<FieldRepr>::deserialize(d)?;
+        let span = spanned.span();
+        let table = match spanned.into_inner() {
+            FieldRepr(FieldReprInner::Column(c)) => FieldTable {
+                column: Some(Spanned::new(span.clone(), c.into_inner())),
+                ..Default::default()
+            },
+            FieldRepr(FieldReprInner::Table(t)) => *t,
+        };
+        Ok(FieldSpec(Spanned::new(span, table)))
+    }
+}
+
+struct FieldRepr(FieldReprInner);
+
+enum FieldReprInner {
+    Column(Spanned<String>),
+    Table(Box<FieldTable>),
+}
+
+impl<'de> Deserialize<'de> for FieldRepr {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = FieldRepr;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a column name or a table such as { column = \"Nr\" }")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<FieldRepr, E> {
+                // Spans for a bare string are the whole field's span.
+                Ok(FieldRepr(FieldReprInner::Column(Spanned::new(
+                    0..0,
+                    v.to_string(),
+                ))))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<FieldRepr, A::Error> {
+                let t = FieldTable::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                Ok(FieldRepr(FieldReprInner::Table(Box::new(t))))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Every key the format knows, by table, for the reference test and for
+/// "did you mean" on unknown keys.
+pub const KEYS: &[(&str, &[&str])] = &[
+    (
+        "top",
+        &[
+            "version", "name", "source", "invoice", "customer", "line", "payment", "example",
+        ],
+    ),
+    (
+        "source",
+        &[
+            "format",
+            "encoding",
+            "delimiter",
+            "quote",
+            "header_row",
+            "sheet",
+            "records",
+            "lines",
+            "skip_rows_matching",
+        ],
+    ),
+    ("skip_rows_matching", &["column", "regex"]),
+    (
+        "invoice",
+        &[
+            "group_by",
+            "kind",
+            "credit_note_when_negative",
+            "number",
+            "name",
+            "currency",
+            "date",
+            "due_date",
+            "payment_terms",
+            "purchase_order",
+            "notes",
+            "draft",
+            "sent",
+            "taxes",
+            "discount",
+            "check_subtotal",
+            "check_tax",
+            "check_total",
+            "metadata",
+        ],
+    ),
+    (
+        "customer",
+        &[
+            "match_on",
+            "number",
+            "name",
+            "type",
+            "tax_id",
+            "email",
+            "phone",
+            "address1",
+            "address2",
+            "city",
+            "state",
+            "postal_code",
+            "country",
+            "language",
+            "currency",
+            "payment_terms",
+            "notes",
+            "metadata",
+        ],
+    ),
+    (
+        "line",
+        &[
+            "wide",
+            "name",
+            "description",
+            "catalog_item",
+            "type",
+            "quantity",
+            "unit_cost",
+            "taxes",
+            "discount",
+            "discount_percent",
+            "taxable",
+            "discountable",
+            "check_net",
+            "check_vat",
+            "check_gross",
+            "metadata",
+        ],
+    ),
+    ("wide", &["from", "to"]),
+    (
+        "payment",
+        &["amount", "date", "method", "reference", "notes", "currency"],
+    ),
+    (
+        "example",
+        &["name", "rows", "expect", "problems", "skipped"],
+    ),
+    (
+        "field",
+        &[
+            "column",
+            "value",
+            "template",
+            "transform",
+            "replace",
+            "regex",
+            "default",
+            "lookup",
+            "lookup_file",
+            "date",
+            "decimal",
+            "integer",
+            "bool",
+        ],
+    ),
+    ("lookup_file", &["path", "key", "value"]),
+    ("replace", &["from", "to", "regex"]),
+];
+
+/// The named text transforms.
+pub const TRANSFORMS: &[&str] = &[
+    "trim",
+    "upper",
+    "lower",
+    "collapse_spaces",
+    "digits",
+    "strip_quotes",
+];
+
+/// The decimal notations.
+pub const DECIMAL_LOCALES: &[&str] = &["auto", "ru", "ro", "en", "comma", "dot"];
+
+/// The yes/no word sets.
+pub const BOOL_LANGS: &[&str] = &["any", "ro", "ru", "en"];

@@ -1,0 +1,492 @@
+//! The named transforms as pure functions: text clean-up, decimals in a
+//! locale's notation, dates in several formats and Excel serials, whole
+//! numbers, and yes/no words in Romanian, Russian and English.
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use std::str::FromStr;
+
+/// A text transform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextOp {
+    Trim,
+    Upper,
+    Lower,
+    CollapseSpaces,
+    Digits,
+    StripQuotes,
+}
+
+impl TextOp {
+    pub fn parse(name: &str) -> Option<TextOp> {
+        Some(match name {
+            "trim" => TextOp::Trim,
+            "upper" => TextOp::Upper,
+            "lower" => TextOp::Lower,
+            "collapse_spaces" => TextOp::CollapseSpaces,
+            "digits" => TextOp::Digits,
+            "strip_quotes" => TextOp::StripQuotes,
+            _ => return None,
+        })
+    }
+
+    pub fn apply(self, s: String) -> String {
+        match self {
+            TextOp::Trim => {
+                let t = s.trim();
+                if t.len() == s.len() {
+                    s
+                } else {
+                    t.to_string()
+                }
+            }
+            TextOp::Upper => s.to_uppercase(),
+            TextOp::Lower => s.to_lowercase(),
+            TextOp::CollapseSpaces => collapse_spaces(&s),
+            TextOp::Digits => s.chars().filter(char::is_ascii_digit).collect(),
+            TextOp::StripQuotes => s
+                .trim_matches(|c| matches!(c, '"' | '\'' | '«' | '»' | '„' | '“' | '”'))
+                .to_string(),
+        }
+    }
+}
+
+/// Runs of whitespace to one space, trimmed.
+pub fn collapse_spaces(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Decimal notations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecimalLocale {
+    /// The last of `,` and `.` is the decimal separator.
+    Auto,
+    /// `1 234,56`: comma decimal, spaces group (a lone `.` is also decimal).
+    Ru,
+    /// `1.234,56`: comma decimal, dots and spaces group.
+    Ro,
+    /// `1,234.56`: dot decimal, commas and spaces group.
+    En,
+    /// Comma decimal, spaces group.
+    Comma,
+    /// Dot decimal, spaces group.
+    Dot,
+}
+
+impl DecimalLocale {
+    pub fn parse(name: &str) -> Option<DecimalLocale> {
+        Some(match name {
+            "auto" => DecimalLocale::Auto,
+            "ru" => DecimalLocale::Ru,
+            "ro" => DecimalLocale::Ro,
+            "en" => DecimalLocale::En,
+            "comma" => DecimalLocale::Comma,
+            "dot" => DecimalLocale::Dot,
+            _ => return None,
+        })
+    }
+
+    /// How people write numbers in this notation, for "expected" in messages.
+    pub fn example(self) -> &'static str {
+        match self {
+            DecimalLocale::Auto => "a number such as 1234.56 or 1 234,56",
+            DecimalLocale::Ru | DecimalLocale::Comma => "a number such as 1 234,56",
+            DecimalLocale::Ro => "a number such as 1.234,56",
+            DecimalLocale::En | DecimalLocale::Dot => "a number such as 1,234.56",
+        }
+    }
+}
+
+fn is_group_space(c: char) -> bool {
+    matches!(c, ' ' | '\u{a0}' | '\u{202f}' | '\u{2009}' | '\'')
+}
+
+/// Parse a decimal written in `locale`'s notation. Accepts a leading sign,
+/// a trailing `-` (some ledgers), parentheses for negatives, and a trailing
+/// `%`.
+pub fn parse_decimal(text: &str, locale: DecimalLocale) -> Option<Decimal> {
+    let mut s = text.trim();
+    if s.is_empty() {
+        return None;
+    }
+    let mut neg = false;
+    if s.starts_with('(') && s.ends_with(')') {
+        neg = true;
+        s = s[1..s.len() - 1].trim();
+    }
+    if let Some(rest) = s.strip_suffix('%') {
+        s = rest.trim_end();
+    }
+    if let Some(rest) = s.strip_suffix('-') {
+        neg = !neg;
+        s = rest.trim_end();
+    } else if let Some(rest) = s.strip_prefix('-').or_else(|| s.strip_prefix('−')) {
+        neg = !neg;
+        s = rest.trim_start();
+    } else if let Some(rest) = s.strip_prefix('+') {
+        s = rest.trim_start();
+    }
+    let (decimal_sep, group): (char, &[char]) = match locale {
+        DecimalLocale::Auto => {
+            let last = s.rfind([',', '.']);
+            match last {
+                Some(i) => {
+                    let sep = s[i..].chars().next().unwrap_or('.');
+                    let other = if sep == ',' { '.' } else { ',' };
+                    // One separator kind only, appearing more than once: grouping.
+                    if !s.contains(other) && s.matches(sep).count() > 1 {
+                        (other, if sep == ',' { &[','] } else { &['.'] })
+                    } else if sep == ',' {
+                        (',', &['.'])
+                    } else {
+                        ('.', &[','])
+                    }
+                }
+                None => ('.', &[]),
+            }
+        }
+        DecimalLocale::Ru | DecimalLocale::Comma => {
+            if s.contains(',') {
+                (',', &[])
+            } else {
+                ('.', &[])
+            }
+        }
+        DecimalLocale::Ro => (',', &['.']),
+        DecimalLocale::En => ('.', &[',']),
+        DecimalLocale::Dot => ('.', &[]),
+    };
+    let mut out = String::with_capacity(s.len() + 1);
+    if neg {
+        out.push('-');
+    }
+    let mut seen_sep = false;
+    let mut digits = 0;
+    let mut after_group = false;
+    for c in s.chars() {
+        if c.is_ascii_digit() {
+            out.push(c);
+            digits += 1;
+            after_group = false;
+        } else if c == decimal_sep && !seen_sep {
+            seen_sep = true;
+            out.push('.');
+            after_group = false;
+        } else if (is_group_space(c) || group.contains(&c))
+            && !seen_sep
+            && digits > 0
+            && !after_group
+        {
+            after_group = true;
+        } else {
+            return None;
+        }
+    }
+    if digits == 0 || after_group {
+        return None;
+    }
+    Decimal::from_str(&out).ok()
+}
+
+/// A date format: a strftime pattern, `iso`, or `excel` serials.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DateFormat {
+    Pattern(String),
+    Excel,
+}
+
+impl DateFormat {
+    /// Parse and check a format; a pattern must be able to make a date.
+    pub fn parse(s: &str) -> Result<DateFormat, String> {
+        match s {
+            "excel" => return Ok(DateFormat::Excel),
+            "iso" => return Ok(DateFormat::Pattern("%Y-%m-%d".into())),
+            _ => {}
+        }
+        use chrono::format::{Item, StrftimeItems};
+        if StrftimeItems::new(s).any(|i| matches!(i, Item::Error)) {
+            return Err("not a valid date format (chrono strftime syntax, e.g. %d.%m.%Y)".into());
+        }
+        // The format must round-trip a date.
+        let probe = NaiveDate::from_ymd_opt(2024, 11, 23).unwrap_or_default();
+        let text = probe.format(s).to_string();
+        if NaiveDate::parse_from_str(&text, s).ok() != Some(probe) {
+            return Err(
+                "the format does not name a full date (needs a day, a month and a year)".into(),
+            );
+        }
+        Ok(DateFormat::Pattern(s.to_string()))
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            DateFormat::Pattern(p) => p.clone(),
+            DateFormat::Excel => "an Excel serial number".into(),
+        }
+    }
+}
+
+/// The formats tried when a date field names none.
+pub fn default_date_formats() -> Vec<DateFormat> {
+    vec![
+        DateFormat::Pattern("%Y-%m-%d".into()),
+        DateFormat::Pattern("%d.%m.%Y".into()),
+        DateFormat::Pattern("%d/%m/%Y".into()),
+        DateFormat::Excel,
+    ]
+}
+
+/// An Excel serial day number (1900 system) as a date.
+pub fn excel_serial(serial: f64) -> Option<NaiveDate> {
+    if !(1.0..2_958_466.0).contains(&serial) {
+        return None;
+    }
+    let days = serial.floor() as i64;
+    // Excel counts 1900-02-29, which did not exist.
+    let epoch = NaiveDate::from_ymd_opt(1899, 12, 30)?;
+    let days = if days < 60 { days + 1 } else { days };
+    epoch.checked_add_signed(chrono::Duration::days(days))
+}
+
+/// The Excel serial number of a date (1900 system).
+pub fn to_excel_serial(d: NaiveDate) -> i64 {
+    let epoch = NaiveDate::from_ymd_opt(1899, 12, 30).unwrap_or_default();
+    let days = (d - epoch).num_days();
+    if days < 61 {
+        days - 1
+    } else {
+        days
+    }
+}
+
+/// Parse a date with the first format that fits. A date and time keeps
+/// only the date (`05.01.2024 0:00:00` in 1C exports).
+pub fn parse_date(text: &str, formats: &[DateFormat]) -> Option<NaiveDate> {
+    let s = text.trim();
+    for f in formats {
+        match f {
+            DateFormat::Pattern(p) => {
+                if let Ok(d) = NaiveDate::parse_from_str(s, p) {
+                    return Some(d);
+                }
+                // A trailing time after the date.
+                if let Some((head, tail)) = s.split_once([' ', 'T']) {
+                    if tail.contains(':') {
+                        if let Ok(d) = NaiveDate::parse_from_str(head, p) {
+                            return Some(d);
+                        }
+                    }
+                }
+            }
+            DateFormat::Excel => {
+                if !s.is_empty() && s.chars().all(|c| c.is_ascii_digit() || c == '.') {
+                    if let Ok(v) = s.parse::<f64>() {
+                        if let Some(d) = excel_serial(v) {
+                            return Some(d);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    None
+}
+
+/// A whole number, allowing `12.0` and spaces grouping.
+pub fn parse_integer(text: &str) -> Option<i64> {
+    let d = parse_decimal(text, DecimalLocale::Auto)?;
+    if d.fract().is_zero() {
+        i64::try_from(d.trunc()).ok()
+    } else {
+        None
+    }
+}
+
+/// Yes/no word sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BoolLang {
+    Any,
+    Ro,
+    Ru,
+    En,
+}
+
+impl BoolLang {
+    pub fn parse(name: &str) -> Option<BoolLang> {
+        Some(match name {
+            "any" => BoolLang::Any,
+            "ro" => BoolLang::Ro,
+            "ru" => BoolLang::Ru,
+            "en" => BoolLang::En,
+            _ => return None,
+        })
+    }
+
+    pub fn words(self) -> (&'static [&'static str], &'static [&'static str]) {
+        const RO: (&[&str], &[&str]) = (&["da", "d", "adevărat", "adevarat"], &["nu", "n", "fals"]);
+        const RU: (&[&str], &[&str]) = (&["да", "д", "истина"], &["нет", "н", "ложь"]);
+        const EN: (&[&str], &[&str]) = (&["yes", "y", "true", "t"], &["no", "n", "false", "f"]);
+        const ANY: (&[&str], &[&str]) = (
+            &[
+                "1",
+                "yes",
+                "y",
+                "true",
+                "t",
+                "da",
+                "adevărat",
+                "adevarat",
+                "да",
+                "истина",
+                "x",
+                "+",
+            ],
+            &[
+                "0", "no", "n", "false", "f", "nu", "fals", "нет", "ложь", "-",
+            ],
+        );
+        match self {
+            BoolLang::Any => ANY,
+            BoolLang::Ro => RO,
+            BoolLang::Ru => RU,
+            BoolLang::En => EN,
+        }
+    }
+}
+
+/// A yes/no word in `lang`.
+pub fn parse_bool(text: &str, lang: BoolLang) -> Option<bool> {
+    let s = text.trim().to_lowercase();
+    let (yes, no) = lang.words();
+    if yes.contains(&s.as_str()) {
+        Some(true)
+    } else if no.contains(&s.as_str()) {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use rust_decimal_macros::dec;
+
+    #[test]
+    fn decimals_in_each_locale() {
+        use DecimalLocale::*;
+        assert_eq!(parse_decimal("1 234,56", Ru), Some(dec!(1234.56)));
+        assert_eq!(parse_decimal("1\u{a0}234,5", Ru), Some(dec!(1234.5)));
+        assert_eq!(parse_decimal("12.5", Ru), Some(dec!(12.5)));
+        assert_eq!(parse_decimal("1.234,56", Ro), Some(dec!(1234.56)));
+        assert_eq!(parse_decimal("1,234.56", En), Some(dec!(1234.56)));
+        assert_eq!(parse_decimal("-0,5", Comma), Some(dec!(-0.5)));
+        assert_eq!(parse_decimal("100-", Comma), Some(dec!(-100)));
+        assert_eq!(parse_decimal("(3.50)", Dot), Some(dec!(-3.50)));
+        assert_eq!(parse_decimal("20%", Auto), Some(dec!(20)));
+        assert_eq!(parse_decimal("1,234.56", Auto), Some(dec!(1234.56)));
+        assert_eq!(parse_decimal("1.234,56", Auto), Some(dec!(1234.56)));
+        assert_eq!(parse_decimal("1.234.567", Auto), Some(dec!(1234567)));
+        assert_eq!(parse_decimal("12,5", Auto), Some(dec!(12.5)));
+        assert_eq!(parse_decimal("abc", Auto), None);
+        assert_eq!(parse_decimal("1,2,3", En), None);
+        assert_eq!(parse_decimal("1 234,56", En), None);
+        assert_eq!(parse_decimal("", Auto), None);
+        assert_eq!(parse_decimal("-", Auto), None);
+        assert_eq!(parse_decimal("1..2", Dot), None);
+    }
+
+    #[test]
+    fn dates_and_serials() {
+        let f = default_date_formats();
+        let d = NaiveDate::from_ymd_opt(2024, 1, 5).unwrap();
+        assert_eq!(parse_date("05.01.2024", &f), Some(d));
+        assert_eq!(parse_date("2024-01-05", &f), Some(d));
+        assert_eq!(parse_date("05.01.2024 0:00:00", &f), Some(d));
+        assert_eq!(parse_date("45296", &f), Some(d));
+        assert_eq!(to_excel_serial(d), 45296);
+        assert_eq!(parse_date("31.02.2024", &f), None);
+        assert_eq!(excel_serial(61.0), NaiveDate::from_ymd_opt(1900, 3, 1));
+        assert_eq!(excel_serial(59.0), NaiveDate::from_ymd_opt(1900, 2, 28));
+        assert!(DateFormat::parse("%d.%m").is_err());
+        assert!(DateFormat::parse("%Q").is_err());
+    }
+
+    #[test]
+    fn yes_no_words() {
+        assert_eq!(parse_bool("Da", BoolLang::Ro), Some(true));
+        assert_eq!(parse_bool("нет", BoolLang::Ru), Some(false));
+        assert_eq!(parse_bool("YES", BoolLang::En), Some(true));
+        assert_eq!(parse_bool("да", BoolLang::En), None);
+        assert_eq!(parse_bool("1", BoolLang::Any), Some(true));
+    }
+
+    #[test]
+    fn text_ops() {
+        assert_eq!(
+            TextOp::CollapseSpaces.apply("  SRL   Alfa \t Beta ".into()),
+            "SRL Alfa Beta"
+        );
+        assert_eq!(
+            TextOp::Digits.apply("IDNO: 1008-6000-38413".into()),
+            "1008600038413"
+        );
+        assert_eq!(TextOp::StripQuotes.apply("«Alfa»".into()), "Alfa");
+        assert_eq!(parse_integer("12.0"), Some(12));
+        assert_eq!(parse_integer("12.5"), None);
+    }
+
+    fn group(int: &str, sep: &str) -> String {
+        let mut out = String::new();
+        for (i, c) in int.chars().enumerate() {
+            if i > 0 && (int.len() - i) % 3 == 0 {
+                out.push_str(sep);
+            }
+            out.push(c);
+        }
+        out
+    }
+
+    proptest! {
+        #[test]
+        fn decimal_locales_round_trip(units in 0u64..1_000_000_000_000, cents in 0u32..100, neg: bool, grouped: bool) {
+            let value = Decimal::new(units as i64 * 100 + cents as i64, 2) * if neg { Decimal::NEGATIVE_ONE } else { Decimal::ONE };
+            let int = units.to_string();
+            let frac = format!("{cents:02}");
+            let sign = if neg { "-" } else { "" };
+            let cases = [
+                (DecimalLocale::Ru, if grouped { group(&int, " ") } else { int.clone() }, ","),
+                (DecimalLocale::Ro, if grouped { group(&int, ".") } else { int.clone() }, ","),
+                (DecimalLocale::En, if grouped { group(&int, ",") } else { int.clone() }, "."),
+                (DecimalLocale::Comma, if grouped { group(&int, "\u{a0}") } else { int.clone() }, ","),
+                (DecimalLocale::Dot, int.clone(), "."),
+            ];
+            for (loc, i, sep) in cases {
+                let text = format!("{sign}{i}{sep}{frac}");
+                prop_assert_eq!(parse_decimal(&text, loc), Some(value), "{} in {:?}", text, loc);
+                // Auto reads every notation whose last separator is the decimal one.
+                prop_assert_eq!(parse_decimal(&text, DecimalLocale::Auto), Some(value), "{} auto", text);
+            }
+        }
+
+        #[test]
+        fn date_formats_round_trip(days in 0i64..60_000, fmt_idx in 0usize..5) {
+            let d = NaiveDate::from_ymd_opt(1950, 1, 1).unwrap() + chrono::Duration::days(days);
+            let fmts = ["%d.%m.%Y", "%Y-%m-%d", "%d/%m/%Y", "%m/%d/%Y", "%d-%b-%Y"];
+            let f = fmts[fmt_idx];
+            let text = d.format(f).to_string();
+            prop_assert_eq!(parse_date(&text, &[DateFormat::parse(f).unwrap()]), Some(d));
+            let serial = to_excel_serial(d);
+            prop_assert_eq!(parse_date(&serial.to_string(), &[DateFormat::Excel]), Some(d));
+        }
+
+        #[test]
+        fn decimal_parsing_never_panics(s in "\\PC{0,20}") {
+            for loc in [DecimalLocale::Auto, DecimalLocale::Ru, DecimalLocale::Ro, DecimalLocale::En] {
+                let _ = parse_decimal(&s, loc);
+            }
+            let _ = parse_date(&s, &default_date_formats());
+        }
+    }
+}
