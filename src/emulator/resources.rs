@@ -479,40 +479,40 @@ fn convert(
             _ => return Err(bad("a list of tax rate ids")),
         },
         // Checked and applied in context by `finish`.
-        F::Lines => {
-            match v {
-                Value::Array(lines) => {
-                    for (i, line) in lines.iter().enumerate() {
-                        let Value::Object(l) = line else {
-                            return Err(ApiError::param(
-                                format!("Invalid items[{i}]: expected an object, found {line}"),
-                                "items",
-                            ));
-                        };
-                        for k in l.keys() {
-                            match k.as_str() {
-                                "id" | "object" => {}
-                                "amount" => return Err(ApiError::param(
+        F::Lines => match v {
+            Value::Array(lines) => {
+                for (i, line) in lines.iter().enumerate() {
+                    let Value::Object(l) = line else {
+                        return Err(ApiError::param(
+                            format!("Invalid items[{i}]: expected an object, found {line}"),
+                            "items",
+                        ));
+                    };
+                    for k in l.keys() {
+                        match k.as_str() {
+                            "id" | "object" => {}
+                            "amount" => {
+                                return Err(ApiError::param(
                                     format!(
                                         "items[{i}].amount is read-only: the server computes it"
                                     ),
                                     "items",
-                                )),
-                                k if LINE_FIELDS.contains(&k) => {}
-                                _ => {
-                                    return Err(ApiError::param(
-                                        format!("Unknown parameter: items[{i}].{k}"),
-                                        "request",
-                                    ))
-                                }
+                                ))
+                            }
+                            k if LINE_FIELDS.contains(&k) => {}
+                            _ => {
+                                return Err(ApiError::param(
+                                    format!("Unknown parameter: items[{i}].{k}"),
+                                    "request",
+                                ))
                             }
                         }
                     }
-                    v.clone()
                 }
-                _ => return Err(bad("a list")),
+                v.clone()
             }
-        }
+            _ => return Err(bad("a list")),
+        },
         F::Discounts | F::Taxes | F::AppliedTo => match v {
             Value::Array(_) => v.clone(),
             _ => return Err(bad("a list")),
