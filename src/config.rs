@@ -1,1 +1,0 @@
-//! Environments, profiles, key and token sources.
