@@ -5,6 +5,7 @@
 
 pub mod errors;
 pub mod rejects;
+pub mod run;
 pub mod summary;
 
 pub use errors::{errors_path_for, ErrorsWriter};

@@ -327,6 +327,10 @@ impl CsvSink {
     }
 
     fn record(&mut self, fields: &[String]) -> std::io::Result<()> {
+        if fields.iter().all(String::is_empty) {
+            let bytes = self.encode("\r\n");
+            return self.out.write_all(&bytes);
+        }
         let mut w = csv::WriterBuilder::new()
             .delimiter(self.delimiter)
             .flexible(true)
@@ -337,15 +341,18 @@ impl CsvSink {
             .into_inner()
             .map_err(|e| std::io::Error::other(e.to_string()))?;
         let text = String::from_utf8_lossy(&line);
+        let bytes = self.encode(&text);
+        self.out.write_all(&bytes)
+    }
+
+    fn encode(&self, text: &str) -> Vec<u8> {
         if self.encoding == encoding_rs::UTF_8 {
-            self.out.write_all(text.as_bytes())
+            text.as_bytes().to_vec()
         } else if self.encoding == encoding_rs::UTF_16LE || self.encoding == encoding_rs::UTF_16BE {
-            let bytes: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
-            self.out.write_all(&bytes)
+            text.encode_utf16().flat_map(u16::to_le_bytes).collect()
         } else {
-            let text = ascii_symbols(&text);
-            let (bytes, _, _) = self.encoding.encode(&text);
-            self.out.write_all(&bytes)
+            let text = ascii_symbols(text);
+            self.encoding.encode(&text).0.into_owned()
         }
     }
 }

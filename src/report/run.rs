@@ -65,7 +65,10 @@ impl RunError {
 
 /// The rules for a run: API.md's VAT table plus the user's, and what the
 /// preflight found.
-pub fn rules_for(vat_table: Option<&Path>, preflight: Option<&Preflight>) -> Result<Rules, RulesError> {
+pub fn rules_for(
+    vat_table: Option<&Path>,
+    preflight: Option<&Preflight>,
+) -> Result<Rules, RulesError> {
     let mut rules = Rules::default();
     if let Some(path) = vat_table {
         rules.extend_vat_table(path)?;
@@ -95,7 +98,7 @@ pub fn dry_run(opts: &DryRunOptions, out: &Output) -> Result<Summary, RunError> 
         reports.summary.account_tax_rates = Some(rates);
     }
     let bar = out.spinner("validating");
-    let mut failure: Option<MappingError> = None;
+    let mut failure: Option<ReadError> = None;
     {
         let input = StopOnError {
             inner: &mut source,
@@ -115,12 +118,12 @@ pub fn dry_run(opts: &DryRunOptions, out: &Output) -> Result<Summary, RunError> 
 }
 
 /// Drafts until the first file-level error, which is kept for the caller.
-struct StopOnError<'a, I> {
-    inner: &'a mut I,
-    error: &'a mut Option<MappingError>,
+pub struct StopOnError<'a, I, E> {
+    pub inner: &'a mut I,
+    pub error: &'a mut Option<E>,
 }
 
-impl<I: Iterator<Item = Result<Draft, MappingError>>> Iterator for StopOnError<'_, I> {
+impl<I: Iterator<Item = Result<Draft, E>>, E> Iterator for StopOnError<'_, I, E> {
     type Item = Draft;
     fn next(&mut self) -> Option<Draft> {
         if self.error.is_some() {
@@ -213,9 +216,9 @@ impl Reports {
         stats: &DraftStats,
         out: &Output,
     ) -> Result<Summary, RunError> {
-        self.summary.rows_read = stats.rows_read as u64;
-        self.summary.rows_skipped = stats.rows_skipped as u64;
-        self.summary.row_errors = stats.row_errors as u64;
+        self.summary.rows_read = stats.rows_read;
+        self.summary.rows_skipped = stats.rows_skipped;
+        self.summary.row_errors = stats.row_errors;
         if self.summary.account_tax_rates.is_some() || !self.new_customers.is_empty() {
             self.summary.customers_to_create = Some(self.new_customers.len() as u64);
         }
@@ -341,10 +344,15 @@ pub fn layout_for(
             sheet: detected.sheet.clone().unwrap_or_else(|| "rejects".into()),
         }
     } else if same_family(input_format) {
-        let delimiter = detected
-            .delimiter
-            .or(spec.delimiter)
-            .unwrap_or(if input_format == Format::Tsv { b'\t' } else { b',' });
+        let delimiter =
+            detected
+                .delimiter
+                .or(spec.delimiter)
+                .unwrap_or(if input_format == Format::Tsv {
+                    b'\t'
+                } else {
+                    b','
+                });
         let encoding = detected
             .encoding
             .and_then(|l| encoding_rs::Encoding::for_label(l.as_bytes()))
@@ -355,7 +363,11 @@ pub fn layout_for(
             encoding,
         }
     } else {
-        let delimiter = if ext.as_deref() == Some("tsv") { b'\t' } else { b',' };
+        let delimiter = if ext.as_deref() == Some("tsv") {
+            b'\t'
+        } else {
+            b','
+        };
         RejectsFormat::Csv {
             delimiter,
             encoding: encoding_rs::UTF_8,

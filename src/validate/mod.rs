@@ -15,6 +15,7 @@ pub mod totals;
 use crate::model::vat::VatTable;
 use crate::model::{DocKind, Draft, MatchOn, Problem, RowRef};
 use rayon::prelude::*;
+use serde::Deserialize;
 use std::collections::{HashMap, HashSet};
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
@@ -124,12 +125,16 @@ impl Rules {
     /// `value`, optional `from`, `until`, `note`).
     pub fn extend_vat_table(&mut self, path: &Path) -> Result<(), RulesError> {
         let text = crate::fs::read_to_string(path)?;
-        self.vat
-            .extend_from_toml(&text)
-            .map_err(|source| RulesError::VatTable {
-                path: path.to_path_buf(),
-                source,
-            })
+        let err = |source| RulesError::VatTable {
+            path: path.to_path_buf(),
+            source,
+        };
+        // TOML dates (`from = 2024-01-01`) become the strings chrono reads.
+        let mut value: toml::Value = toml::from_str(&text).map_err(err)?;
+        dates_to_strings(&mut value);
+        let extra = VatTable::deserialize(value).map_err(err)?;
+        self.vat.rates.extend(extra.rates);
+        Ok(())
     }
 
     /// Whether the draft's customer exists on the account, when known.
@@ -148,6 +153,15 @@ impl Rules {
             MatchOn::Number => by_number.unwrap_or(false),
             MatchOn::TaxId => by_tax_id.unwrap_or(false),
         })
+    }
+}
+
+fn dates_to_strings(v: &mut toml::Value) {
+    match v {
+        toml::Value::Datetime(d) => *v = toml::Value::String(d.to_string()),
+        toml::Value::Array(a) => a.iter_mut().for_each(dates_to_strings),
+        toml::Value::Table(t) => t.iter_mut().for_each(|(_, v)| dates_to_strings(v)),
+        _ => {}
     }
 }
 

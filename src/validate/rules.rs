@@ -532,7 +532,21 @@ pub(super) fn compute(c: &Check) -> Totals {
 pub(super) fn reconciliation(c: &mut Check, t: &Totals) {
     let d = c.draft;
     let checks = &d.checks;
+    // A line whose cells would not map is already reported: its totals
+    // (computed with defaults) would only repeat the problem.
+    let unmapped: Vec<usize> = d
+        .problems
+        .iter()
+        .filter(|p| p.is_error())
+        .filter_map(|p| {
+            let rest = p.field.strip_prefix("items[")?;
+            rest[..rest.find(']')?].parse().ok()
+        })
+        .collect();
     for (i, (lc, lt)) in checks.lines.iter().zip(&t.lines).enumerate() {
+        if unmapped.contains(&i) {
+            continue;
+        }
         let line = &d.invoice.items[i];
         let q = line.quantity.unwrap_or(Decimal::ONE);
         let p = line.unit_cost.unwrap_or(Decimal::ZERO);
@@ -575,6 +589,9 @@ pub(super) fn reconciliation(c: &mut Check, t: &Totals) {
             lt.gross,
             "net + VAT".into(),
         );
+    }
+    if !unmapped.is_empty() {
+        return;
     }
     reconcile(
         c,

@@ -1,0 +1,265 @@
+//! Benchmark: `validate` (read + map + validate, through the library) over a
+//! generated 1C-style CSV export, against the bare `csv` crate reading the
+//! same file with a `StringRecord` loop, in the same run.
+//!
+//! The file: Windows-1251, `;`, decimal commas, `dd.mm.yyyy`, two title
+//! lines, one row per line item (1 to 4 per invoice), a totals row; about
+//! 200 bytes a line. `BENCH_LINES` sets its size (default 1,000,000).
+//!
+//! ```text
+//! BENCH_LINES=1000000 cargo bench --bench validate
+//! ```
+//!
+//! Prints rows/s for both, their ratio (target ≥ 1/3), the process's peak
+//! memory (VmHWM; target < 300 MB) and CPU use during validation
+//! ((user + sys) / wall; target > 1.5 on two cores).
+
+use facturare_etl::cli::output::Output;
+use facturare_etl::model::idno::check_digit;
+use facturare_etl::model::round_money;
+use facturare_etl::report::run::{dry_run, DryRunOptions};
+use rust_decimal::Decimal;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+use std::time::Instant;
+
+const HEADER: &str = "Номер;Дата;Код контрагента;Контрагент;IDNO;Номенклатура;Ед.;Количество;Цена;Ставка НДС;Сумма без НДС;Сумма НДС;Всего;Валюта;Комментарий";
+
+const MAPPING: &str = r#"version = 1
+name = "bench-1c"
+
+[source]
+format = "csv"
+encoding = "windows-1251"
+delimiter = ";"
+header_row = 3
+skip_rows_matching = { column = "Номер", regex = "^Итого" }
+
+[invoice]
+group_by = "Номер"
+number = "Номер"
+date = { column = "Дата", date = ["%d.%m.%Y"] }
+currency = { column = "Валюта", default = "MDL" }
+metadata.source = { value = "1c" }
+
+[customer]
+number = "Код контрагента"
+name = { column = "Контрагент", transform = ["trim", "collapse_spaces"] }
+tax_id = "IDNO"
+
+[line]
+name = "Номенклатура"
+quantity = { column = "Количество", decimal = "ru" }
+unit_cost = { column = "Цена", decimal = "ru" }
+taxes = { column = "Ставка НДС", lookup = { "20%" = "tva20", "8%" = "tva8", "0%" = "tva0" } }
+check_net = { column = "Сумма без НДС", decimal = "ru" }
+check_vat = { column = "Сумма НДС", decimal = "ru" }
+check_gross = { column = "Всего", decimal = "ru" }
+"#;
+
+const GOODS: [&str; 8] = [
+    "Хлеб пшеничный нарезной 400 г",
+    "Молоко пастеризованное 2,5% 1 л",
+    "Сыр твёрдый «Российский» весовой",
+    "Услуги по доставке товара, рейс",
+    "Масло подсолнечное рафинированное 1 л",
+    "Кефир 1% в бутылке ПЭТ 900 г",
+    "Консультационные услуги (час)",
+    "Вода минеральная газированная 1,5 л",
+];
+const CUSTOMERS: [&str; 5] = [
+    "ООО «Молдтрейд Групп»",
+    "SRL Agro  Invest",
+    "ИП Черненко Андрей Викторович",
+    "ООО «Кишинэу Продукт Сервис»",
+    "SA Franzeluta (Кишинёв)",
+];
+
+/// `1 234,50`: a space between thousands, a decimal comma.
+fn ru(d: Decimal) -> String {
+    let s = format!("{:.2}", d);
+    let (int, frac) = s.split_once('.').unwrap_or((&s, "00"));
+    let neg = int.starts_with('-');
+    let digits = int.trim_start_matches('-');
+    let mut grouped = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push(' ');
+        }
+        grouped.push(ch);
+    }
+    format!("{}{grouped},{frac}", if neg { "-" } else { "" })
+}
+
+fn idno(seed: u64) -> String {
+    let mut first = [0u32; 12];
+    let mut x = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    first[0] = 1;
+    for d in first.iter_mut().skip(1) {
+        x ^= x >> 33;
+        x = x.wrapping_mul(0xff51afd7ed558ccd);
+        *d = (x % 10) as u32;
+    }
+    let mut s: String = first.iter().map(|d| char::from(b'0' + *d as u8)).collect();
+    s.push(char::from(b'0' + check_digit(&first) as u8));
+    s
+}
+
+/// Write the export; returns its size in bytes and its data lines.
+fn generate(path: &Path, lines: u64) -> (u64, u64) {
+    let file = std::fs::File::create(path).expect("create the bench file");
+    let mut out = BufWriter::with_capacity(1 << 20, file);
+    let mut put = |text: &str| {
+        let (bytes, _, _) = encoding_rs::WINDOWS_1251.encode(text);
+        out.write_all(&bytes).expect("write the bench file");
+        bytes.len() as u64
+    };
+    let mut size = put("Реестр реализации товаров и услуг\r\nПериод: 01.01.2023 - 31.12.2024\r\n");
+    size += put(HEADER);
+    size += put("\r\n");
+    let mut written = 0u64;
+    let mut inv = 0u64;
+    let start = chrono::NaiveDate::from_ymd_opt(2023, 1, 2).expect("a date");
+    while written < lines {
+        inv += 1;
+        let n_lines = 1 + inv % 4;
+        let date = start + chrono::Duration::days((inv % 700) as i64);
+        let cust = inv % 997;
+        let tax_id = if inv % 1000 == 7 {
+            "1008600038412".to_string() // a bad check digit: one invoice in 1000
+        } else {
+            idno(cust)
+        };
+        for l in 0..n_lines {
+            if written == lines {
+                break;
+            }
+            let q = Decimal::new(((inv * 7 + l * 3) % 50 + 1) as i64 * 1000, 3);
+            let price = Decimal::new(((inv * 13 + l * 17) % 200_000 + 50) as i64, 2);
+            let (rate, pct) = if (inv + l) % 3 == 0 {
+                ("8%", 8)
+            } else {
+                ("20%", 20)
+            };
+            let net = round_money(q * price);
+            let vat = round_money(net * Decimal::from(pct) / Decimal::ONE_HUNDRED);
+            let line = format!(
+                "МД-{inv:07};{};К-{cust:04};{};{tax_id};{};шт;{};{};{rate};{};{};{};MDL;Отгрузка по договору № {} от {}\r\n",
+                date.format("%d.%m.%Y"),
+                CUSTOMERS[(cust % 5) as usize],
+                GOODS[((inv + l) % 8) as usize],
+                q.to_string().replace('.', ","),
+                ru(price),
+                ru(net),
+                ru(vat),
+                ru(net + vat),
+                cust * 3 + 11,
+                date.format("%d.%m.%Y"),
+            );
+            size += put(&line);
+            written += 1;
+        }
+    }
+    size += put("Итого;;;;;;;;;;;;;;\r\n");
+    out.flush().expect("flush the bench file");
+    (size, written)
+}
+
+fn rusage_cpu() -> f64 {
+    // SAFETY: getrusage writes into the zeroed struct we pass it.
+    unsafe {
+        let mut ru: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut ru);
+        let t = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
+        t(ru.ru_utime) + t(ru.ru_stime)
+    }
+}
+
+fn vm_hwm_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(f64::NAN)
+}
+
+fn main() {
+    let lines: u64 = std::env::var("BENCH_LINES")
+        .ok()
+        .and_then(|s| s.replace('_', "").parse().ok())
+        .unwrap_or(1_000_000);
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let input = dir.path().join("realizatsiya.csv");
+    let mapping = dir.path().join("1c.toml");
+    std::fs::write(&mapping, MAPPING).expect("write the mapping");
+    let t = Instant::now();
+    let (size, written) = generate(&input, lines);
+    println!(
+        "generated {written} lines, {:.1} MB, in {:.1}s ({})",
+        size as f64 / 1e6,
+        t.elapsed().as_secs_f64(),
+        input.display()
+    );
+
+    // (a) the bare csv crate, decoding cp1251 as any reader of the file must.
+    let t = Instant::now();
+    let file = std::fs::File::open(&input).expect("open the bench file");
+    let decoded = encoding_rs_io::DecodeReaderBytesBuilder::new()
+        .encoding(Some(encoding_rs::WINDOWS_1251))
+        .build(std::io::BufReader::with_capacity(1 << 20, file));
+    let mut rdr = csv::ReaderBuilder::new()
+        .delimiter(b';')
+        .flexible(true)
+        .has_headers(false)
+        .from_reader(decoded);
+    let mut rec = csv::StringRecord::new();
+    let mut bare_rows = 0u64;
+    while rdr.read_record(&mut rec).expect("read a record") {
+        bare_rows += 1;
+    }
+    let bare = t.elapsed().as_secs_f64();
+    let bare_rate = bare_rows as f64 / bare;
+    println!("(a) csv StringRecord: {bare_rows} records in {bare:.2}s = {bare_rate:.0} rows/s");
+
+    // (b) validate: read + map + validate, in parallel, through the library.
+    let opts = DryRunOptions {
+        files: vec![input.clone()],
+        mapping: mapping.clone(),
+        ..Default::default()
+    };
+    let out = Output {
+        json: false,
+        quiet: true,
+        verbose: 0,
+        stderr_tty: false,
+    };
+    let cpu0 = rusage_cpu();
+    let t = Instant::now();
+    let summary = dry_run(&opts, &out).expect("the dry run");
+    let wall = t.elapsed().as_secs_f64();
+    let cpu = rusage_cpu() - cpu0;
+    let rate = summary.rows_read as f64 / wall;
+    println!(
+        "(b) validate: {} rows, {} invoices ({} valid, {} rejected) in {wall:.2}s = {rate:.0} rows/s",
+        summary.rows_read, summary.invoices_formed, summary.valid, summary.rejected
+    );
+    println!(
+        "    ratio to (a): {:.2} (target ≥ 0.33); CPU (user+sys)/wall: {:.2} (target > 1.5); peak memory VmHWM: {:.0} MB (target < 300)",
+        rate / bare_rate,
+        cpu / wall,
+        vm_hwm_mb()
+    );
+    println!("    problems by code: {:?}", summary.by_code);
+    assert_eq!(summary.rows_read, written + 1, "every data line and the totals row read");
+    assert!(
+        summary.rejected > 0 || written < 8000,
+        "the bad IDNOs are found"
+    );
+}
