@@ -130,7 +130,7 @@ fn dry_run(args: Args, out: &Output) -> CmdResult {
         Ok(summary) => {
             out.status(summary.render_text().trim_end());
             out.json(&summary);
-            Ok(if summary.all_valid() { Exit::Ok } else { Exit::Rejected })
+            Ok(summary.exit())
         }
         Err(e) => Err(CliError::new(e.exit(), e)),
     }
