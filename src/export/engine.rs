@@ -1,0 +1,501 @@
+//! The export engine, independent of HTTP: pages of API objects go in (from
+//! any stream), rows come out into a [`Sink`] writing a temporary file
+//! beside the target, renamed into place only when complete.
+//!
+//! The stream is polled on the async side; a blocking task flattens and
+//! writes. Between them a bounded channel of [`PREFETCH_PAGES`] pages lets
+//! the next requests run while a page is written, and bounds memory.
+//! Repeats are dropped by id (a page boundary can shift while paging).
+
+use super::bookmark::{Tracker, Watermark};
+use super::columns::{Cell, Column};
+use super::layout::Table;
+use super::sink::{self, OutputFormat, Sink, SinkError, SinkOptions, SinkStats};
+use super::xlsx::fitted_width;
+use futures::{Stream, StreamExt};
+use serde_json::Value;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+/// Pages waiting between the reader and the writer.
+pub const PREFETCH_PAGES: usize = 4;
+
+/// Objects whose values size the XLSX columns (the first page).
+const WIDTH_SAMPLE: usize = 100;
+
+/// Progress of an export, for a bar or a log.
+pub trait ExportProgress: Send + Sync {
+    /// The number of objects the API says match (X-Total-Count).
+    fn total(&self, _objects: u64) {}
+    /// Objects received.
+    fn advance(&self, _objects: u64) {}
+}
+
+/// No progress reporting.
+pub struct NoProgress;
+impl ExportProgress for NoProgress {}
+
+impl ExportProgress for indicatif::ProgressBar {
+    fn total(&self, objects: u64) {
+        self.set_length(objects);
+    }
+    fn advance(&self, objects: u64) {
+        self.inc(objects);
+    }
+}
+
+/// One page as the engine needs it.
+#[derive(Debug, Clone)]
+pub struct RawPage {
+    pub items: Vec<Value>,
+    /// X-Total-Count, when sent.
+    pub total: Option<u64>,
+}
+
+/// What the engine wrote.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Written {
+    pub stats: SinkStats,
+    /// Distinct objects written.
+    pub objects: u64,
+    /// Objects received more than once and dropped.
+    pub repeats: u64,
+    /// Objects dropped because the previous incremental run wrote them.
+    pub already_exported: u64,
+    /// The new watermark (incremental exports).
+    pub watermark: Option<Watermark>,
+}
+
+/// Failures of the engine: the stream's own error, or writing.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError<E: std::error::Error + 'static> {
+    #[error(transparent)]
+    Source(E),
+    #[error(transparent)]
+    Write(#[from] SinkError),
+    #[error(transparent)]
+    Fs(#[from] crate::fs::FsError),
+    #[error("the export was interrupted; {} was left as it was", .0.display())]
+    Interrupted(PathBuf),
+    #[error("the export's writer stopped unexpectedly: {0}")]
+    Writer(String),
+}
+
+/// The page consumer: flattens objects into rows and writes them.
+pub struct PageWriter {
+    target: PathBuf,
+    tmp: Option<tempfile::NamedTempFile>,
+    opts: SinkOptions,
+    tables: Vec<Table>,
+    sink: Option<Box<dyn Sink>>,
+    seen: HashSet<i64>,
+    tracker: Option<Tracker>,
+    objects: u64,
+    repeats: u64,
+    already: u64,
+    cells: Vec<Cell>,
+}
+
+fn id_of(v: &Value) -> Option<i64> {
+    v.get("id")?.as_i64()
+}
+
+fn updated_at_of(v: &Value) -> Option<i64> {
+    v.get("updated_at")?.as_i64()
+}
+
+/// The line items of a document (an empty slice when it has none).
+fn lines_of(doc: &Value) -> &[Value] {
+    doc.get("items")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+}
+
+fn fill(cells: &mut Vec<Cell>, columns: &[Column], doc: &Value, line: Option<&Value>) {
+    cells.clear();
+    cells.extend(columns.iter().map(|c| c.cell(doc, line)));
+}
+
+impl PageWriter {
+    /// A writer for `target`; `incremental` is `Some(previous watermark)`
+    /// for incremental exports.
+    pub fn new(
+        target: &Path,
+        tables: Vec<Table>,
+        opts: SinkOptions,
+        incremental: Option<Option<Watermark>>,
+    ) -> Result<PageWriter, crate::fs::FsError> {
+        let tmp = crate::fs::temp_beside(target)?;
+        Ok(PageWriter {
+            target: target.to_path_buf(),
+            tmp: Some(tmp),
+            opts,
+            tables,
+            sink: None,
+            seen: HashSet::new(),
+            tracker: incremental.map(Tracker::new),
+            objects: 0,
+            repeats: 0,
+            already: 0,
+            cells: Vec::new(),
+        })
+    }
+
+    fn widths(&self, sample: &[Value]) -> Vec<Vec<f64>> {
+        if self.opts.format != OutputFormat::Xlsx {
+            return Vec::new();
+        }
+        let sample = &sample[..sample.len().min(WIDTH_SAMPLE)];
+        self.tables
+            .iter()
+            .map(|t| {
+                t.columns
+                    .iter()
+                    .map(|c| {
+                        if let Some(w) = c.width {
+                            return w;
+                        }
+                        let lens = sample.iter().flat_map(|doc| {
+                            let lines: Vec<Option<&Value>> = if t.per_line && c.field.line {
+                                lines_of(doc).iter().take(5).map(Some).collect()
+                            } else {
+                                vec![None]
+                            };
+                            lines.into_iter().map(move |l| c.cell(doc, l).display_len())
+                        });
+                        fitted_width(&c.header, c.format, lens)
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    fn open(&mut self, sample: &[Value]) -> Result<(), SinkError> {
+        if self.sink.is_some() {
+            return Ok(());
+        }
+        let widths = self.widths(sample);
+        let tmp = self.tmp.as_ref().expect("open before finish");
+        let file = tmp.as_file().try_clone().map_err(|source| SinkError::Io {
+            path: self.target.clone(),
+            source,
+        })?;
+        self.sink = Some(sink::open(
+            &self.opts,
+            file,
+            &self.target,
+            &self.tables,
+            &widths,
+        )?);
+        Ok(())
+    }
+
+    /// Write one page; returns how many new objects it held.
+    pub fn page(&mut self, items: &[Value]) -> Result<u64, SinkError> {
+        self.open(items)?;
+        let sink = self.sink.as_mut().expect("opened above");
+        let mut new = 0;
+        for doc in items {
+            if let Some(id) = id_of(doc) {
+                if !self.seen.insert(id) {
+                    self.repeats += 1;
+                    continue;
+                }
+                if let (Some(t), Some(at)) = (self.tracker.as_mut(), updated_at_of(doc)) {
+                    if t.skip(id, at) {
+                        self.already += 1;
+                        continue;
+                    }
+                    t.saw(id, at);
+                }
+            }
+            new += 1;
+            if self.opts.jsonl_objects {
+                sink.object(doc)?;
+                continue;
+            }
+            for (i, t) in self.tables.iter().enumerate() {
+                if !t.per_line {
+                    fill(&mut self.cells, &t.columns, doc, None);
+                    sink.row(i, &self.cells)?;
+                    continue;
+                }
+                let lines = lines_of(doc);
+                if lines.is_empty() {
+                    fill(&mut self.cells, &t.columns, doc, None);
+                    sink.row(i, &self.cells)?;
+                }
+                for line in lines {
+                    fill(&mut self.cells, &t.columns, doc, Some(line));
+                    sink.row(i, &self.cells)?;
+                }
+            }
+        }
+        self.objects += new;
+        Ok(new)
+    }
+
+    /// Complete the file and move it into place.
+    pub fn finish(mut self) -> Result<Written, SinkError> {
+        self.open(&[])?;
+        let sink = self.sink.take().expect("opened above");
+        let stats = sink.finish()?;
+        let tmp = self.tmp.take().expect("finish is called once");
+        crate::fs::persist(tmp, &self.target).map_err(|e| SinkError::Io {
+            path: e.path,
+            source: e.source,
+        })?;
+        Ok(Written {
+            stats,
+            objects: self.objects,
+            repeats: self.repeats,
+            already_exported: self.already,
+            watermark: self.tracker.and_then(Tracker::finish),
+        })
+    }
+}
+
+/// Drive `pages` into `writer` until the stream ends, then complete the
+/// file. On a stream error, a write error or `cancel`, the temporary file is
+/// removed and the target left as it was.
+pub async fn drive<S, E>(
+    pages: S,
+    writer: PageWriter,
+    progress: &dyn ExportProgress,
+    cancel: &tokio_util::sync::CancellationToken,
+) -> Result<Written, EngineError<E>>
+where
+    S: Stream<Item = Result<RawPage, E>>,
+    E: std::error::Error + 'static,
+{
+    let target = writer.target.clone();
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<Value>>(PREFETCH_PAGES);
+    let handle = tokio::task::spawn_blocking(move || -> Result<PageWriter, SinkError> {
+        let mut writer = writer;
+        while let Some(items) = rx.blocking_recv() {
+            writer.page(&items)?;
+        }
+        Ok(writer)
+    });
+    let mut pages = std::pin::pin!(pages);
+    let mut first = true;
+    let mut failure: Option<EngineError<E>> = None;
+    loop {
+        let next = tokio::select! {
+            biased;
+            _ = cancel.cancelled() => {
+                failure = Some(EngineError::Interrupted(target.clone()));
+                break;
+            }
+            next = pages.next() => next,
+        };
+        match next {
+            None => break,
+            Some(Err(e)) => {
+                failure = Some(EngineError::Source(e));
+                break;
+            }
+            Some(Ok(page)) => {
+                if first {
+                    if let Some(t) = page.total {
+                        progress.total(t);
+                    }
+                    first = false;
+                }
+                let n = page.items.len() as u64;
+                if tx.send(page.items).await.is_err() {
+                    // The writer stopped: its error is reported below.
+                    break;
+                }
+                progress.advance(n);
+            }
+        }
+    }
+    drop(tx);
+    let joined = handle
+        .await
+        .map_err(|e| EngineError::Writer(e.to_string()))?;
+    if let Some(f) = failure {
+        // Dropping the writer (inside `joined`) removes the temporary file.
+        drop(joined);
+        return Err(f);
+    }
+    let writer = joined?;
+    let written = tokio::task::spawn_blocking(move || writer.finish())
+        .await
+        .map_err(|e| EngineError::Writer(e.to_string()))??;
+    Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::export::layout::{Layout, LayoutRequest};
+    use crate::export::resource::Resource;
+    use serde_json::json;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("boom at page {0}")]
+    struct Boom(usize);
+
+    fn invoice(id: i64, updated_at: i64) -> Value {
+        json!({"id": id, "number": format!("INV-{id:04}"), "date": 1704405600, "customer": 7,
+               "total": 10.5, "currency": "mdl", "updated_at": updated_at,
+               "items": [{"name": "a", "amount": 5}, {"name": "b", "amount": 5.5}]})
+    }
+
+    fn pages(ids: &[i64], per: usize) -> Vec<Result<RawPage, Boom>> {
+        ids.chunks(per)
+            .map(|c| {
+                Ok(RawPage {
+                    items: c.iter().map(|i| invoice(*i, 100 + i)).collect(),
+                    total: Some(ids.len() as u64),
+                })
+            })
+            .collect()
+    }
+
+    fn csv_opts() -> SinkOptions {
+        SinkOptions {
+            format: OutputFormat::Csv,
+            ..Default::default()
+        }
+    }
+
+    fn tables(lines: bool, two: bool) -> Vec<Table> {
+        Layout::build(
+            Resource::Invoices,
+            &LayoutRequest {
+                columns: Some("number,total,line.name".into()).filter(|_| lines),
+                lines,
+                ..Default::default()
+            },
+        )
+        .unwrap()
+        .tables(two)
+    }
+
+    #[tokio::test]
+    async fn repeats_are_dropped_and_file_lands_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("x.csv");
+        // Page 2 repeats id 2 (a shifted page boundary).
+        let mut ps = pages(&[1, 2], 2);
+        ps.extend(pages(&[2, 3], 2));
+        let w = PageWriter::new(&out, tables(false, false), csv_opts(), None).unwrap();
+        let cancel = tokio_util::sync::CancellationToken::new();
+        let written = drive(futures::stream::iter(ps), w, &NoProgress, &cancel)
+            .await
+            .unwrap();
+        assert_eq!(
+            (written.objects, written.repeats, written.stats.rows),
+            (3, 1, 3)
+        );
+        let text = std::fs::read_to_string(&out).unwrap();
+        assert_eq!(text.lines().count(), 4);
+        assert!(text
+            .lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("1,INV-0001,2024-01-05,"));
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[tokio::test]
+    async fn lines_repeat_the_invoice_columns() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("x.csv");
+        let w = PageWriter::new(&out, tables(true, false), csv_opts(), None).unwrap();
+        let cancel = tokio_util::sync::CancellationToken::new();
+        let written = drive(
+            futures::stream::iter(pages(&[1, 2], 1)),
+            w,
+            &NoProgress,
+            &cancel,
+        )
+        .await
+        .unwrap();
+        assert_eq!(written.stats.rows, 4);
+        let text = std::fs::read_to_string(&out).unwrap();
+        let lines: Vec<_> = text.lines().collect();
+        assert_eq!(lines[0], "number,total,line.name");
+        assert_eq!(lines[1], "INV-0001,10.50,a");
+        assert_eq!(lines[2], "INV-0001,10.50,b");
+    }
+
+    #[tokio::test]
+    async fn a_failing_stream_leaves_the_old_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("x.csv");
+        std::fs::write(&out, "previous").unwrap();
+        let mut ps = pages(&[1, 2, 3], 1);
+        ps.insert(2, Err(Boom(3)));
+        let w = PageWriter::new(&out, tables(false, false), csv_opts(), None).unwrap();
+        let cancel = tokio_util::sync::CancellationToken::new();
+        let err = drive(futures::stream::iter(ps), w, &NoProgress, &cancel)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, EngineError::Source(Boom(3))));
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "previous");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[tokio::test]
+    async fn cancel_leaves_the_old_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("x.csv");
+        std::fs::write(&out, "previous").unwrap();
+        let w = PageWriter::new(&out, tables(false, false), csv_opts(), None).unwrap();
+        let cancel = tokio_util::sync::CancellationToken::new();
+        cancel.cancel();
+        let stream = futures::stream::iter(pages(&[1], 1)).chain(futures::stream::pending());
+        let err = drive(stream, w, &NoProgress, &cancel).await.unwrap_err();
+        assert!(matches!(err, EngineError::Interrupted(_)));
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "previous");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[tokio::test]
+    async fn incremental_skips_what_was_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("x.jsonl");
+        let opts = SinkOptions {
+            format: OutputFormat::Jsonl,
+            jsonl_objects: true,
+            ..Default::default()
+        };
+        let cancel = tokio_util::sync::CancellationToken::new();
+        let w = PageWriter::new(&out, tables(false, false), opts.clone(), Some(None)).unwrap();
+        let first = drive(
+            futures::stream::iter(pages(&[1, 2, 3], 2)),
+            w,
+            &NoProgress,
+            &cancel,
+        )
+        .await
+        .unwrap();
+        let mark = first.watermark.clone().unwrap();
+        assert_eq!(
+            mark,
+            Watermark {
+                updated_at: 103,
+                ids: vec![3]
+            }
+        );
+        let w =
+            PageWriter::new(&out, tables(false, false), opts, Some(Some(mark.clone()))).unwrap();
+        // The server answers updated_after = 102: object 3 again.
+        let second = drive(
+            futures::stream::iter(pages(&[3], 2)),
+            w,
+            &NoProgress,
+            &cancel,
+        )
+        .await
+        .unwrap();
+        assert_eq!((second.objects, second.already_exported), (0, 1));
+        assert_eq!(second.watermark, Some(mark));
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "");
+    }
+}

@@ -1,0 +1,384 @@
+//! The four exportable resources: their paths, filterable fields (API.md
+//! "Lists"), known fields with their cell formats, and default columns.
+
+use super::columns::Format;
+use std::fmt;
+use std::str::FromStr;
+
+/// What `export` can export.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Resource {
+    Invoices,
+    Customers,
+    #[value(name = "credit_notes", alias = "credit-notes")]
+    CreditNotes,
+    Payments,
+}
+
+use Format::*;
+
+const CUSTOMER_FIELDS: &[(&str, Format)] = &[
+    ("id", Text),
+    ("number", Text),
+    ("name", Text),
+    ("type", Text),
+    ("tax_id", Text),
+    ("email", Text),
+    ("phone", Text),
+    ("address1", Text),
+    ("address2", Text),
+    ("city", Text),
+    ("state", Text),
+    ("postal_code", Text),
+    ("country", Text),
+    ("language", Text),
+    ("currency", Text),
+    ("payment_terms", Text),
+    ("notes", Text),
+    ("metadata", Text),
+    ("created_at", Datetime),
+    ("updated_at", Datetime),
+];
+
+const INVOICE_FIELDS: &[(&str, Format)] = &[
+    ("id", Text),
+    ("customer", Text),
+    ("number", Text),
+    ("name", Text),
+    ("currency", Text),
+    ("date", Date),
+    ("due_date", Date),
+    ("payment_terms", Text),
+    ("purchase_order", Text),
+    ("draft", Boolean),
+    ("closed", Boolean),
+    ("sent", Boolean),
+    ("voided", Boolean),
+    ("notes", Text),
+    ("metadata", Text),
+    ("subtotal", Money),
+    ("total", Money),
+    ("balance", Money),
+    ("paid", Boolean),
+    ("status", Text),
+    ("url", Text),
+    ("pdf_url", Text),
+    ("taxes", Text),
+    ("discounts", Text),
+    ("created_at", Datetime),
+    ("updated_at", Datetime),
+];
+
+const CREDIT_NOTE_FIELDS: &[(&str, Format)] = &[
+    ("id", Text),
+    ("customer", Text),
+    ("invoice", Text),
+    ("number", Text),
+    ("name", Text),
+    ("currency", Text),
+    ("date", Date),
+    ("draft", Boolean),
+    ("closed", Boolean),
+    ("notes", Text),
+    ("metadata", Text),
+    ("subtotal", Money),
+    ("total", Money),
+    ("balance", Money),
+    ("status", Text),
+    ("taxes", Text),
+    ("discounts", Text),
+    ("created_at", Datetime),
+    ("updated_at", Datetime),
+];
+
+const PAYMENT_FIELDS: &[(&str, Format)] = &[
+    ("id", Text),
+    ("amount", Money),
+    ("currency", Text),
+    ("customer", Text),
+    ("date", Date),
+    ("method", Text),
+    ("reference", Text),
+    ("notes", Text),
+    ("applied_to", Text),
+    ("metadata", Text),
+    ("voided", Boolean),
+    ("created_at", Datetime),
+    ("updated_at", Datetime),
+];
+
+/// Fields of a line item (`line.<field>` in columns).
+pub const LINE_FIELDS: &[(&str, Format)] = &[
+    ("id", Text),
+    ("catalog_item", Text),
+    ("name", Text),
+    ("description", Text),
+    ("type", Text),
+    ("quantity", Decimal),
+    ("unit_cost", Money),
+    ("amount", Money),
+    ("discountable", Boolean),
+    ("taxable", Boolean),
+    ("discounts", Text),
+    ("taxes", Text),
+    ("metadata", Text),
+];
+
+/// Fields of an expanded customer (`customer.<field>`).
+pub const EXPANDED_CUSTOMER_FIELDS: &[(&str, Format)] = CUSTOMER_FIELDS;
+
+impl Resource {
+    pub const ALL: [Resource; 4] = [
+        Resource::Invoices,
+        Resource::Customers,
+        Resource::CreditNotes,
+        Resource::Payments,
+    ];
+
+    /// The API path of its list.
+    pub fn path(self) -> &'static str {
+        match self {
+            Resource::Invoices => "/invoices",
+            Resource::Customers => "/customers",
+            Resource::CreditNotes => "/credit_notes",
+            Resource::Payments => "/payments",
+        }
+    }
+
+    /// As in the command line and `{resource}`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Resource::Invoices => "invoices",
+            Resource::Customers => "customers",
+            Resource::CreditNotes => "credit_notes",
+            Resource::Payments => "payments",
+        }
+    }
+
+    /// The XLSX sheet name of its objects.
+    pub fn sheet_name(self) -> &'static str {
+        match self {
+            Resource::Invoices => "Invoices",
+            Resource::Customers => "Customers",
+            Resource::CreditNotes => "Credit notes",
+            Resource::Payments => "Payments",
+        }
+    }
+
+    /// API.md "Lists": the fields `filter[...]` accepts.
+    pub fn filterable(self) -> &'static [&'static str] {
+        match self {
+            Resource::Customers => &["number", "name", "email", "tax_id", "country", "type"],
+            Resource::Invoices => &[
+                "number",
+                "customer",
+                "paid",
+                "closed",
+                "draft",
+                "status",
+                "currency",
+                "date",
+                "due_date",
+                "voided",
+                "purchase_order",
+                "total",
+                "balance",
+            ],
+            Resource::CreditNotes => &["number", "customer", "status", "date"],
+            Resource::Payments => &[
+                "reference",
+                "customer",
+                "method",
+                "currency",
+                "voided",
+                "date",
+                "amount",
+            ],
+        }
+    }
+
+    /// Its top-level fields with the format each is written in.
+    pub fn fields(self) -> &'static [(&'static str, Format)] {
+        match self {
+            Resource::Invoices => INVOICE_FIELDS,
+            Resource::Customers => CUSTOMER_FIELDS,
+            Resource::CreditNotes => CREDIT_NOTE_FIELDS,
+            Resource::Payments => PAYMENT_FIELDS,
+        }
+    }
+
+    /// Whether its objects carry line items (`--lines`).
+    pub fn has_lines(self) -> bool {
+        matches!(self, Resource::Invoices | Resource::CreditNotes)
+    }
+
+    /// Whether it has a `customer` relation (`--expand customer`).
+    pub fn has_customer(self) -> bool {
+        !matches!(self, Resource::Customers)
+    }
+
+    /// The default columns (field paths); `expanded` adds the customer's
+    /// number, name and IDNO after its id.
+    pub fn default_fields(self, expanded: bool) -> Vec<&'static str> {
+        let customer: &[&str] = if expanded {
+            &[
+                "customer.id",
+                "customer.number",
+                "customer.name",
+                "customer.tax_id",
+            ]
+        } else {
+            &["customer"]
+        };
+        let mut out = Vec::new();
+        match self {
+            Resource::Invoices => {
+                out.extend(["id", "number", "date", "due_date"]);
+                out.extend(customer);
+                out.extend([
+                    "currency",
+                    "subtotal",
+                    "total",
+                    "balance",
+                    "status",
+                    "paid",
+                    "closed",
+                    "draft",
+                    "purchase_order",
+                    "metadata",
+                    "updated_at",
+                ]);
+            }
+            Resource::CreditNotes => {
+                out.extend(["id", "number", "date"]);
+                out.extend(customer);
+                out.extend([
+                    "invoice",
+                    "currency",
+                    "subtotal",
+                    "total",
+                    "balance",
+                    "status",
+                    "closed",
+                    "metadata",
+                    "updated_at",
+                ]);
+            }
+            Resource::Customers => out.extend([
+                "id",
+                "number",
+                "name",
+                "type",
+                "tax_id",
+                "email",
+                "phone",
+                "address1",
+                "address2",
+                "city",
+                "postal_code",
+                "country",
+                "currency",
+                "payment_terms",
+                "metadata",
+                "created_at",
+                "updated_at",
+            ]),
+            Resource::Payments => {
+                out.extend(["id", "date"]);
+                out.extend(customer);
+                out.extend([
+                    "amount",
+                    "currency",
+                    "method",
+                    "reference",
+                    "applied_to",
+                    "voided",
+                    "metadata",
+                    "updated_at",
+                ]);
+            }
+        }
+        out
+    }
+
+    /// The default line columns for `--lines`.
+    pub fn default_line_fields(self) -> Vec<&'static str> {
+        vec![
+            "line.id",
+            "line.catalog_item",
+            "line.name",
+            "line.description",
+            "line.quantity",
+            "line.unit_cost",
+            "line.amount",
+            "line.taxes",
+            "line.discounts",
+        ]
+    }
+}
+
+impl fmt::Display for Resource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Resource {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "invoices" => Ok(Resource::Invoices),
+            "customers" => Ok(Resource::Customers),
+            "credit_notes" | "credit-notes" => Ok(Resource::CreditNotes),
+            "payments" => Ok(Resource::Payments),
+            _ => Err(format!(
+                "unknown resource `{s}`: expected invoices, customers, credit_notes or payments"
+            )),
+        }
+    }
+}
+
+/// The closest of `candidates` to `found`, if it is close enough to suggest.
+pub fn did_you_mean<'a>(
+    found: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(found, c), c))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_fields_are_known() {
+        for r in Resource::ALL {
+            for expanded in [false, true] {
+                for f in r.default_fields(expanded) {
+                    let top = f.split('.').next().unwrap();
+                    assert!(r.fields().iter().any(|(n, _)| *n == top), "{r}: {f}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn suggestions() {
+        assert_eq!(
+            did_you_mean("stauts", Resource::Invoices.filterable().iter().copied()),
+            Some("status")
+        );
+        assert_eq!(
+            did_you_mean("zzz", Resource::Invoices.filterable().iter().copied()),
+            None
+        );
+    }
+}
