@@ -114,7 +114,9 @@ fn oauth_error(status: u16, error: &str, message: impl Into<String>) -> ApiError
     } else {
         ApiError::bad(message.clone())
     };
-    e.extra = Some(json!({ "error": error, "error_description": message }));
+    e.extra = Some(Box::new(
+        json!({ "error": error, "error_description": message }),
+    ));
     e
 }
 

@@ -39,7 +39,7 @@ pub struct ApiError {
     pub kind: &'static str,
     pub message: String,
     pub param: Option<String>,
-    pub extra: Option<Value>,
+    pub extra: Option<Box<Value>>,
     pub retry_after: Option<u64>,
 }
 
@@ -98,7 +98,7 @@ impl IntoResponse for ApiError {
         if let Some(p) = self.param {
             body["param"] = Value::from(p);
         }
-        if let Some(Value::Object(extra)) = self.extra {
+        if let Some(Value::Object(extra)) = self.extra.map(|b| *b) {
             for (k, v) in extra {
                 body[k] = v;
             }

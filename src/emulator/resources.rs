@@ -357,14 +357,7 @@ pub fn not_found(kind: Kind, id: &str) -> ApiError {
 }
 
 /// Check and convert one input field.
-fn convert(
-    data: &Data,
-    ctx: &Ctx,
-    kind: Kind,
-    name: &str,
-    f: F,
-    v: &Value,
-) -> Result<Value, ApiError> {
+fn convert(data: &Data, ctx: &Ctx, name: &str, f: F, v: &Value) -> Result<Value, ApiError> {
     let bad = |expected: &str| {
         ApiError::param(
             format!("Invalid value for {name}: expected {expected}, found {v}"),
@@ -518,10 +511,6 @@ fn convert(
             _ => return Err(bad("a list")),
         },
     })
-    .map(|out| {
-        let _ = kind;
-        out
-    })
 }
 
 fn ref_id(v: &Value) -> Option<i64> {
@@ -631,7 +620,7 @@ fn apply_fields(
                     "id",
                 ));
             }
-            let converted = convert(data, ctx, kind, name, *f, v)?;
+            let converted = convert(data, ctx, name, *f, v)?;
             obj.insert(name.clone(), converted);
         } else if read_only(kind).contains(&name.as_str()) {
             return Err(ApiError::param(
@@ -1629,12 +1618,10 @@ pub fn delete(
                 ));
             }
         }
-        Kind::Invoice => {
-            if dec_field(&old, "amount_paid") > Decimal::ZERO {
-                return Err(ApiError::bad(
-                    "This invoice has payments applied; void them before deleting it",
-                ));
-            }
+        Kind::Invoice if dec_field(&old, "amount_paid") > Decimal::ZERO => {
+            return Err(ApiError::bad(
+                "This invoice has payments applied; void them before deleting it",
+            ));
         }
         _ => {}
     }
