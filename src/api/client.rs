@@ -145,7 +145,12 @@ pub(crate) fn transport_error(
     e: reqwest::Error,
     timeout: Duration,
 ) -> ApiError {
-    if e.is_timeout() {
+    if e.is_builder() {
+        ApiError::BadRequest {
+            request: format!("{method} {url}"),
+            message: e.without_url().to_string(),
+        }
+    } else if e.is_timeout() {
         ApiError::Timeout {
             request: format!("{method} {url}"),
             timeout,
@@ -214,6 +219,11 @@ impl Client {
                 counters: Counters::default(),
             }),
         })
+    }
+
+    /// Requests in flight at most, across all clones.
+    pub fn max_in_flight(&self) -> usize {
+        self.inner.max_in_flight
     }
 
     pub fn base_url(&self) -> &Url {
@@ -360,10 +370,15 @@ impl Client {
                 req = req.header(CONTENT_TYPE, "application/json").body(b.clone());
             }
             if let Some(k) = idempotency_key {
-                req = req.header("Idempotency-Key", k);
+                let value = HeaderValue::from_str(k).map_err(|_| ApiError::BadRequest {
+                    request: format!("{method_s} {url_s}"),
+                    message: "the Idempotency-Key holds characters a header cannot carry".into(),
+                })?;
+                req = req.header("Idempotency-Key", value);
             }
 
             let permit = inner.limits.acquire().await;
+            let started = tokio::time::Instant::now();
             inner.counters.requests.fetch_add(1, Ordering::Relaxed);
             if attempt > 1 {
                 inner.counters.retries.fetch_add(1, Ordering::Relaxed);
@@ -377,6 +392,15 @@ impl Client {
             }
             .await;
             drop(permit);
+            match &result {
+                Ok((status, _, _)) => tracing::debug!(
+                    method = %method_s, url = %url_s, status, attempt,
+                    ms = started.elapsed().as_millis() as u64, "reply"
+                ),
+                Err(e) => tracing::debug!(
+                    method = %method_s, url = %url_s, attempt, error = %e.to_string(), "no reply"
+                ),
+            }
 
             let err = match result {
                 Ok((status, headers, body)) if (200..300).contains(&status) => {

@@ -55,6 +55,10 @@ pub enum ApiError {
     /// OAuth token trouble: no refresh token, a refused refresh, an unreadable token file.
     #[error("{0}")]
     Auth(String),
+    /// The request could not be built (an invalid header value, such as an
+    /// `Idempotency-Key` with characters a header cannot carry). Nothing was sent.
+    #[error("could not build the request {request}: {message}")]
+    BadRequest { request: String, message: String },
     /// The HTTP client could not be built (TLS set-up).
     #[error("could not set up the HTTP client")]
     Build(#[source] reqwest::Error),
@@ -85,11 +89,12 @@ impl ApiError {
     }
 
     /// The request may or may not have taken effect: a timeout, a connection
-    /// dropped after sending, a 5xx (or 408). Before re-sending a write, look
-    /// it up.
+    /// dropped after sending, a 5xx (or 408), or a 2xx whose body could not
+    /// be read (it took effect, but its result is unknown). Before re-sending
+    /// a write, look it up.
     pub fn is_ambiguous(&self) -> bool {
         match self {
-            ApiError::Timeout { .. } => true,
+            ApiError::Timeout { .. } | ApiError::Decode { .. } => true,
             ApiError::Network { connect, .. } => !connect,
             ApiError::Api { status, .. } => *status >= 500 || *status == 408,
             _ => false,

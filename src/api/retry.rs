@@ -415,3 +415,59 @@ mod tests {
         assert_eq!(a.rate(), Some(Aimd::MIN_RATE));
     }
 }
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn outcome() -> impl Strategy<Value = Outcome> {
+        prop_oneof![
+            (400u16..600, proptest::option::of(0u64..1000)).prop_map(|(s, r)| Outcome::Status {
+                status: s,
+                retry_after: r.map(Duration::from_secs)
+            }),
+            Just(Outcome::ConnectFailed),
+            Just(Outcome::ConnectionLost),
+            Just(Outcome::Timeout),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn writes_are_retried_only_when_nothing_was_processed(o in outcome(), attempt in 1u32..40, j in 0.0f64..1.0) {
+            let d = decide(false, attempt, &o, &RetryPolicy::default(), j);
+            let unprocessed = matches!(o, Outcome::ConnectFailed | Outcome::Status { status: 429, .. });
+            if !unprocessed {
+                prop_assert_eq!(d, Decision::GiveUp);
+            }
+        }
+
+        #[test]
+        fn waits_are_bounded(o in outcome(), attempt in 1u32..100, j in 0.0f64..1.0) {
+            let p = RetryPolicy::default();
+            if let Decision::Retry(w) = decide(true, attempt, &o, &p, j) {
+                prop_assert!(w <= p.max_backoff.max(p.max_retry_after));
+            }
+        }
+
+        #[test]
+        fn definite_rejections_are_final(status in 400u16..500, attempt in 1u32..5) {
+            prop_assume!(status != 429 && status != 408);
+            let o = Outcome::Status { status, retry_after: None };
+            prop_assert_eq!(decide(true, attempt, &o, &RetryPolicy::default(), 0.5), Decision::GiveUp);
+        }
+
+        #[test]
+        fn aimd_stays_within_bounds(events in proptest::collection::vec(any::<bool>(), 0..400)) {
+            let mut a = Aimd::new(Some(50));
+            let mut now = 0.0;
+            for limited in events {
+                now += 0.05;
+                if limited { a.on_rate_limited(now, Duration::from_millis(100), 30.0); } else { a.on_success(); }
+                let r = a.rate().unwrap();
+                prop_assert!((Aimd::MIN_RATE..=50.0).contains(&r));
+            }
+        }
+    }
+}

@@ -70,6 +70,12 @@ pub enum ConfigError {
     Fs(#[from] crate::fs::FsError),
     #[error("stored OAuth tokens: {0}")]
     Tokens(#[source] ApiError),
+    #[error("the OAuth tokens in {} were issued for {issued_for}, not {env}: run `facturare-etl auth login` for {env}, or use a profile per environment", path.display())]
+    TokensForOtherEnv {
+        path: PathBuf,
+        issued_for: String,
+        env: String,
+    },
     #[error(transparent)]
     Api(#[from] ApiError),
     #[error("could not start the local emulator (data in {}): {message}", db.display())]
@@ -506,7 +512,16 @@ fn resolve_credentials(
     }
     let tokens = loc.tokens_path();
     if tokens.exists() {
-        let source = TokenSource::load(&tokens).map_err(ConfigError::Tokens)?;
+        let file = api::TokenFile::read(&tokens).map_err(ConfigError::Tokens)?;
+        let env = loc.environment.label();
+        if let Some(issued_for) = file.env.as_deref().filter(|e| *e != env) {
+            return Err(ConfigError::TokensForOtherEnv {
+                path: tokens,
+                issued_for: issued_for.to_string(),
+                env,
+            });
+        }
+        let source = TokenSource::new(file, Some(tokens.clone())).map_err(ConfigError::Tokens)?;
         return Ok((
             Credentials::Bearer(source),
             CredentialSource::Tokens(tokens),
@@ -619,6 +634,62 @@ pub async fn connect(settings: &Settings, opts: ConnectOptions) -> Result<Connec
                 env_label: settings.env_label.clone(),
                 emulator: Some(running),
             })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn oauth_hosts_follow_the_environment() {
+        let api = |e: &Environment| e.api_url().unwrap();
+        let url = |e: Environment| {
+            let base = e.oauth_url(&api(&e));
+            crate::api::oauth::authorize_url(
+                &base,
+                "app",
+                "http://127.0.0.1:5/callback",
+                "read",
+                "s1",
+            )
+            .unwrap()
+            .to_string()
+        };
+        assert!(url(Environment::Production)
+            .starts_with("https://facturare.md/oauth/authorize?response_type=code&client_id=app&"));
+        assert!(
+            url(Environment::Sandbox).starts_with("https://sandbox.facturare.md/oauth/authorize?")
+        );
+        let custom = Environment::Url(Url::parse("https://h.test/api").unwrap());
+        assert!(url(custom.clone()).starts_with("https://h.test/api/oauth/authorize?"));
+        assert_eq!(custom.label(), "https://h.test/api");
+        assert!(Environment::Local.api_url().is_none());
+    }
+
+    #[test]
+    fn api_urls_are_checked() {
+        assert!(parse_api_url("https://api.facturare.md", "t").is_ok());
+        assert!(matches!(
+            parse_api_url("http://api.facturare.md", "t"),
+            Err(ConfigError::InsecureUrl { .. })
+        ));
+        let err = parse_api_url("https://u:hunter2@h.test", "t")
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("hunter2"), "{err}");
+        assert!(parse_api_url("not a url", "--api-url")
+            .unwrap_err()
+            .to_string()
+            .contains("--api-url"));
+    }
+
+    #[test]
+    fn profile_names_are_path_safe() {
+        assert!(valid_profile_name("acme-2_x"));
+        for bad in ["", "..", "a/b", "a b", "ăcme"] {
+            assert!(!valid_profile_name(bad), "{bad}");
         }
     }
 }

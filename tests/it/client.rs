@@ -18,7 +18,7 @@ use facturare_etl::model::{
 use futures::StreamExt;
 use rust_decimal_macros::dec;
 use std::io::BufRead;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 use url::Url;
 
@@ -290,6 +290,15 @@ async fn errors_are_decoded_with_status_type_message_and_param() {
     assert!(err.is_rejection() && !err.is_ambiguous() && !err.is_auth());
     assert_eq!(err.param(), Some("number"));
 
+    let before = c.stats().requests;
+    let err = c
+        .create_customer(&customer("B"), Some("bad\nkey"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ApiError::BadRequest { .. }), "{err:?}");
+    assert!(!err.is_ambiguous() && err.status().is_none());
+    assert_eq!(c.stats().requests, before, "nothing was sent");
+
     let err = c.get_invoice(987_654).await.unwrap_err();
     assert_eq!(err.status(), Some(404));
     assert!(err.is_rejection());
@@ -338,6 +347,10 @@ async fn non_json_replies_give_clear_errors() {
     assert_eq!(c.stats().retries, 1, "a GET is retried after a 5xx");
     let err = c.get::<Vec<Invoice>>("/invoices", &[]).await.unwrap_err();
     assert!(matches!(err, ApiError::Decode { .. }), "{err:?}");
+    assert!(
+        err.is_ambiguous(),
+        "a 2xx took effect; its result is unknown"
+    );
     assert!(err.to_string().contains("not json"), "{err}");
 }
 
@@ -842,7 +855,7 @@ fn cli_login(dir: &TestDir, emu: &TestEmulator) -> std::process::Output {
     out
 }
 
-fn tokens_of(path: &PathBuf) -> TokenFile {
+fn tokens_of(path: &Path) -> TokenFile {
     TokenFile::read(path).unwrap()
 }
 
@@ -954,6 +967,18 @@ fn oauth_login_bearer_calls_refresh_with_rotation_and_logout() {
     );
     assert!(!text.contains(&now.client_secret), "{text}");
 
+    // Tokens of one environment are not sent to another.
+    let out = bin(dir.path())
+        .args(["--env", "sandbox", "auth", "status"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("issued for {}", emu.url())),
+        "{stderr}"
+    );
+
     bin(dir.path()).args(["auth", "logout"]).assert().success();
     assert!(!path.exists());
     let out = bin(dir.path())
@@ -1006,4 +1031,69 @@ fn auth_login_refuses_the_local_environment() {
     let out = bin(dir.path()).args(["auth", "login"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("needs no login"));
+}
+
+#[test]
+fn oauth_login_takes_a_pasted_redirect_and_checks_its_state() {
+    use std::io::Write;
+    let emu = TestEmulator::new();
+    let run = |tamper: bool| {
+        let dir = TestDir::new();
+        let mut child = std::process::Command::new(bin_path())
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("FACTURARE_DATA_DIR", dir.join(".facturare"))
+            .current_dir(dir.path())
+            .args([
+                "--api-url",
+                emu.url(),
+                "auth",
+                "login",
+                "--no-browser-listener",
+            ])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+        let url = loop {
+            let line = lines.next().expect("an authorize URL").unwrap();
+            if line.trim().starts_with("http") {
+                break line.trim().to_string();
+            }
+        };
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let location = rt.block_on(async {
+            let http = reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap();
+            let resp = http.get(&url).send().await.unwrap();
+            assert!(resp.status().is_redirection(), "{}", resp.status());
+            resp.headers()["location"].to_str().unwrap().to_string()
+        });
+        assert!(
+            location.starts_with("http://127.0.0.1/callback?"),
+            "{location}"
+        );
+        let pasted = if tamper {
+            location.replace("state=", "state=x")
+        } else {
+            location
+        };
+        let mut stdin = child.stdin.take().unwrap();
+        writeln!(stdin, "{pasted}").unwrap();
+        drop(stdin);
+        let rest: Vec<String> = lines.map_while(Result::ok).collect();
+        let status = child.wait().unwrap();
+        (status, rest.join("\n"), dir)
+    };
+    let (status, stderr, dir) = run(false);
+    assert!(status.success(), "{stderr}");
+    assert!(dir.join(".facturare/tokens.json").exists());
+    let (status, stderr, dir) = run(true);
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("state"), "{stderr}");
+    assert!(!dir.join(".facturare/tokens.json").exists());
 }
