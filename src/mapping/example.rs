@@ -261,6 +261,8 @@ pub fn run_examples(mapping: &Mapping) -> Vec<ExampleOutcome> {
             }
         };
         let file: Arc<str> = Arc::from(label.as_str());
+        // With nested JSON lines, an example's rows are the lines of one record.
+        let one_record = plan.group_by_record;
         let rows: Vec<SourceRow> = ex
             .rows
             .iter()
@@ -269,7 +271,7 @@ pub fn run_examples(mapping: &Mapping) -> Vec<ExampleOutcome> {
                 at: RowRef {
                     file: file.clone(),
                     sheet: None,
-                    row: i as u64 + 1,
+                    row: if one_record { 1 } else { i as u64 + 1 },
                 },
                 cells: headers
                     .iter()

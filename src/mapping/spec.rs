@@ -325,7 +325,9 @@ pub struct PaymentSpec {
 pub struct ExampleSpec {
     /// A name for the report.
     pub name: Option<String>,
-    /// The input rows: tables of column name → value.
+    /// The input rows: tables of column name → value (a string, number,
+    /// boolean or date; columns the mapping reads but a row omits are
+    /// empty). With `source.lines`, the rows are the lines of one record.
     pub rows: Vec<toml::Table>,
     /// What the documents must contain: a table (exactly one document) or a
     /// list of tables (one per document, in order). Only the keys given are

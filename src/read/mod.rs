@@ -207,6 +207,15 @@ pub trait RecordSource: Iterator<Item = Result<SourceRow, ReadError>> {
     fn detected(&self) -> &Detected;
 }
 
+impl fmt::Debug for dyn RecordSource + Send {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RecordSource")
+            .field("headers", &self.headers())
+            .field("detected", self.detected())
+            .finish()
+    }
+}
+
 /// Why a file or a row could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {

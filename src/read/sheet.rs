@@ -89,13 +89,25 @@ impl SheetSource {
             .name("read-sheet".into())
             .spawn(move || {
                 let mut asm = Assembler::new(&path_buf, header_row, tx.clone());
-                let result = match format {
-                    Format::Xlsx => stream_xlsx(&path_buf, sel.as_ref(), &mut asm),
-                    _ => load_sheet(&path_buf, sel.as_ref(), &mut asm),
-                };
+                // A damaged workbook must give an error, never take the program down.
+                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    let r = match format {
+                        Format::Xlsx => stream_xlsx(&path_buf, sel.as_ref(), &mut asm),
+                        _ => load_sheet(&path_buf, sel.as_ref(), &mut asm),
+                    };
+                    (r, asm)
+                }));
                 match result {
-                    Ok(()) => asm.finish(),
-                    Err(e) => asm.fail(e),
+                    Ok((Ok(()), asm)) => asm.finish(),
+                    Ok((Err(e), asm)) => asm.fail(e),
+                    Err(_) => {
+                        let e = ReadError::file(
+                            &path_buf,
+                            "the workbook is damaged: its reader failed on it",
+                            None,
+                        );
+                        let _ = tx.send(Msg::Header(Err(e)));
+                    }
                 }
             })
             .map_err(|e| {
