@@ -66,7 +66,9 @@ impl Emu {
             max_in_flight: 64,
             ..config
         };
-        let running = rt.block_on(emulator::start(config)).expect("the emulator starts");
+        let running = rt
+            .block_on(emulator::start(config))
+            .expect("the emulator starts");
         let url = running.url();
         Emu {
             rt,
@@ -236,7 +238,13 @@ fn main() {
     {
         let (csv, mapping) = write_input(dir.path(), fast);
         let emu = Emu::start(Config::default());
-        let r = import(dir.path(), &emu.url, &csv, &mapping, &["--concurrency", "32"]);
+        let r = import(
+            dir.path(),
+            &emu.url,
+            &csv,
+            &mapping,
+            &["--concurrency", "32"],
+        );
         let elapsed = r.json["elapsed_secs"].as_f64().unwrap_or(r.secs);
         let done = r.json["upload"]["done"].as_u64().unwrap_or(0);
         let ips = done as f64 / elapsed;

@@ -257,7 +257,11 @@ fn main() {
         vm_hwm_mb()
     );
     println!("    problems by code: {:?}", summary.by_code);
-    assert_eq!(summary.rows_read, written + 1, "every data line and the totals row read");
+    assert_eq!(
+        summary.rows_read,
+        written + 1,
+        "every data line and the totals row read"
+    );
     assert!(
         summary.rejected > 0 || written < 8000,
         "the bad IDNOs are found"

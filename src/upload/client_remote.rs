@@ -81,17 +81,25 @@ impl Client {
 }
 
 impl Remote for Client {
-    async fn create(&self, kind: UnitKind, body: &Value, idempotency_key: &str) -> RemoteResult<i64> {
+    async fn create(
+        &self,
+        kind: UnitKind,
+        body: &Value,
+        idempotency_key: &str,
+    ) -> RemoteResult<i64> {
         let reply: Value = self
             .post(path(kind), body, Some(idempotency_key))
             .await
             .map_err(|e| classify(&e))?;
-        reply.get("id").and_then(Value::as_i64).ok_or_else(|| RemoteError {
-            kind: FailKind::Ambiguous,
-            status: None,
-            param: None,
-            message: format!("the reply to POST {} has no id", path(kind)),
-        })
+        reply
+            .get("id")
+            .and_then(Value::as_i64)
+            .ok_or_else(|| RemoteError {
+                kind: FailKind::Ambiguous,
+                status: None,
+                param: None,
+                message: format!("the reply to POST {} has no id", path(kind)),
+            })
     }
 
     async fn update(&self, kind: UnitKind, id: i64, body: &Value) -> RemoteResult<()> {
@@ -124,8 +132,11 @@ impl Remote for Client {
             MatchOn::Number => "number",
             MatchOn::TaxId => "tax_id",
         };
-        self.find_list(UnitKind::Customer, ListQuery::default().filter(field, value))
-            .await
+        self.find_list(
+            UnitKind::Customer,
+            ListQuery::default().filter(field, value),
+        )
+        .await
     }
 
     async fn undo(&self, kind: UnitKind, id: i64) -> RemoteResult<()> {
@@ -148,9 +159,7 @@ impl Remote for Client {
             // Gone already: a repeated rollback, or removed by hand.
             Err(e) if e.status() == Some(404) => Ok(()),
             // Voided already (a repeated rollback after a lost reply).
-            Err(e) if e.status() == Some(400) && e.to_string().contains("already voided") => {
-                Ok(())
-            }
+            Err(e) if e.status() == Some(400) && e.to_string().contains("already voided") => Ok(()),
             Err(e) => Err(classify(&e)),
         }
     }

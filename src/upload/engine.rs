@@ -14,9 +14,7 @@ use super::keys;
 use super::protocol::{self, Outcome, Plan, Reply};
 use super::remote::{FailKind, Found, Remote, RemoteError};
 use crate::ledger::{Ledger, LedgerError, NewUnit, RunId, Unit, UnitKind};
-use crate::model::{
-    Draft, DocKind, MatchOn, Payment, PaymentApplication, Ref, IMPORT_KEY,
-};
+use crate::model::{DocKind, Draft, MatchOn, Payment, PaymentApplication, Ref, IMPORT_KEY};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -186,7 +184,12 @@ impl<R: Remote> Engine<R> {
     }
 
     /// The same engine drawing its progress on `bar`.
-    pub fn with_progress(remote: R, ledger: Arc<Ledger>, cfg: EngineConfig, bar: indicatif::ProgressBar) -> Arc<Self> {
+    pub fn with_progress(
+        remote: R,
+        ledger: Arc<Ledger>,
+        cfg: EngineConfig,
+        bar: indicatif::ProgressBar,
+    ) -> Arc<Self> {
         let e = Engine::new(remote, ledger, cfg);
         match Arc::try_unwrap(e) {
             Ok(mut e) => {
@@ -292,7 +295,11 @@ impl<R: Remote> Engine<R> {
             Err(Halt) => return,
         }
         self.progress.inc(1);
-        self.progress.set_message(progress_message(&c.snapshot(), c.retrying.load(Ordering::Relaxed), self.remote.rate_limited_count()));
+        self.progress.set_message(progress_message(
+            &c.snapshot(),
+            c.retrying.load(Ordering::Relaxed),
+            self.remote.rate_limited_count(),
+        ));
     }
 
     async fn document_inner(&self, draft: &Draft) -> Result<DocEnd, Halt> {
@@ -300,7 +307,12 @@ impl<R: Remote> Engine<R> {
             DocKind::Invoice => UnitKind::Invoice,
             DocKind::CreditNote => UnitKind::CreditNote,
         };
-        let key = keys::document_key(&self.cfg.env, &self.cfg.mapping_identity, kind, &draft.source_key);
+        let key = keys::document_key(
+            &self.cfg.env,
+            &self.cfg.mapping_identity,
+            kind,
+            &draft.source_key,
+        );
         let value = match kind {
             UnitKind::CreditNote => serde_json::to_value(draft.credit_note()),
             _ => serde_json::to_value(&draft.invoice),
@@ -318,7 +330,10 @@ impl<R: Remote> Engine<R> {
             Ok(v) => v,
             Err(e) => {
                 let u = self.claim(None, &new_unit("")).await?;
-                return self.reject_doc(&u, &format!("the document could not be encoded as JSON: {e}"));
+                return self.reject_doc(
+                    &u,
+                    &format!("the document could not be encoded as JSON: {e}"),
+                );
             }
         };
         body.as_object_mut().map(|o| o.remove("customer"));
@@ -327,7 +342,10 @@ impl<R: Remote> Engine<R> {
             return self.reject_doc(&u, &msg);
         }
         let hash = keys::payload_hash(&body);
-        let prior = self.ledger.unit(&self.cfg.env, &key).map_err(|e| self.ledger_failed(e))?;
+        let prior = self
+            .ledger
+            .unit(&self.cfg.env, &key)
+            .map_err(|e| self.ledger_failed(e))?;
         let plan = protocol::plan(prior.as_ref(), self.cfg.run, &hash);
         let (end, remote_id) = match plan {
             Plan::AlreadyImported { remote_id } => (DocEnd::Already, remote_id),
@@ -350,7 +368,10 @@ impl<R: Remote> Engine<R> {
                     o.insert("customer".into(), customer.into());
                 }
                 let look_up = plan == Plan::LookUpThenSend;
-                match self.send_unit(&unit, &body, number.as_deref(), look_up).await? {
+                match self
+                    .send_unit(&unit, &body, number.as_deref(), look_up)
+                    .await?
+                {
                     UnitEnd::Done(id) => (DocEnd::Done, Some(id)),
                     UnitEnd::Updated(id) => (DocEnd::Updated, Some(id)),
                     UnitEnd::Skipped => return Ok(DocEnd::Skipped),
@@ -367,7 +388,9 @@ impl<R: Remote> Engine<R> {
     }
 
     fn reject_doc(&self, unit: &Unit, msg: &str) -> Result<DocEnd, Halt> {
-        self.ledger.mark_rejected(unit.id, msg).map_err(|e| self.ledger_failed(e))?;
+        self.ledger
+            .mark_rejected(unit.id, msg)
+            .map_err(|e| self.ledger_failed(e))?;
         Ok(DocEnd::Rejected)
     }
 
@@ -402,12 +425,17 @@ impl<R: Remote> Engine<R> {
             };
             if let Err(msg) = put_import_key(&mut body, &key) {
                 let u = self.claim(None, &new_unit("")).await?;
-                self.ledger.mark_rejected(u.id, &msg).map_err(|e| self.ledger_failed(e))?;
+                self.ledger
+                    .mark_rejected(u.id, &msg)
+                    .map_err(|e| self.ledger_failed(e))?;
                 bump(&self.counters.payments_rejected);
                 continue;
             }
             let hash = keys::payload_hash(&body);
-            let prior = self.ledger.unit(&self.cfg.env, &key).map_err(|e| self.ledger_failed(e))?;
+            let prior = self
+                .ledger
+                .unit(&self.cfg.env, &key)
+                .map_err(|e| self.ledger_failed(e))?;
             let plan = protocol::plan(prior.as_ref(), self.cfg.run, &hash);
             if !plan.works() {
                 continue;
@@ -416,7 +444,9 @@ impl<R: Remote> Engine<R> {
             let customer = match self.customer(draft).await? {
                 Ok(id) => id,
                 Err(msg) => {
-                    self.ledger.mark_rejected(unit.id, &format!("customer: {msg}")).map_err(|e| self.ledger_failed(e))?;
+                    self.ledger
+                        .mark_rejected(unit.id, &format!("customer: {msg}"))
+                        .map_err(|e| self.ledger_failed(e))?;
                     bump(&self.counters.payments_rejected);
                     continue;
                 }
@@ -437,7 +467,9 @@ impl<R: Remote> Engine<R> {
             }
             let look_up = plan == Plan::LookUpThenSend;
             match self.send_unit(&unit, &body, None, look_up).await? {
-                UnitEnd::Done(_) | UnitEnd::Updated(_) | UnitEnd::Skipped => bump(&self.counters.payments_done),
+                UnitEnd::Done(_) | UnitEnd::Updated(_) | UnitEnd::Skipped => {
+                    bump(&self.counters.payments_done)
+                }
                 UnitEnd::Rejected(_) => bump(&self.counters.payments_rejected),
             }
         }
@@ -479,9 +511,15 @@ impl<R: Remote> Engine<R> {
         value: &str,
         key: &str,
     ) -> Result<Result<i64, String>, Halt> {
-        let prior = self.ledger.unit(&self.cfg.env, key).map_err(|e| self.ledger_failed(e))?;
+        let prior = self
+            .ledger
+            .unit(&self.cfg.env, key)
+            .map_err(|e| self.ledger_failed(e))?;
         if let Some(u) = &prior {
-            if matches!(u.state, crate::ledger::UnitState::Done | crate::ledger::UnitState::Skipped) {
+            if matches!(
+                u.state,
+                crate::ledger::UnitState::Done | crate::ledger::UnitState::Skipped
+            ) {
                 if let Some(id) = u.remote_id {
                     return Ok(Ok(id));
                 }
@@ -501,29 +539,56 @@ impl<R: Remote> Engine<R> {
         let new_unit = NewUnit {
             kind: UnitKind::Customer,
             import_key: key.to_string(),
-            source_key: format!("{}={value}", match on { MatchOn::Number => "number", MatchOn::TaxId => "tax_id" }),
+            source_key: format!(
+                "{}={value}",
+                match on {
+                    MatchOn::Number => "number",
+                    MatchOn::TaxId => "tax_id",
+                }
+            ),
             source_rows: describe_rows(draft),
             number: draft.customer.number.clone(),
             payload_hash: hash,
         };
         // On the account already?
-        let found = self.retrying(|| self.remote.find_customer(on, value)).await?;
+        let found = self
+            .retrying(|| self.remote.find_customer(on, value))
+            .await?;
         if let Some(f) = found {
             let ours = f.import_key.as_deref() == Some(key)
-                || prior.as_ref().is_some_and(|u| u.state == crate::ledger::UnitState::Sending && u.created);
-            let ours = ours || prior.as_ref().is_some_and(|u| u.state == crate::ledger::UnitState::Sending);
+                || prior
+                    .as_ref()
+                    .is_some_and(|u| u.state == crate::ledger::UnitState::Sending && u.created);
+            let ours = ours
+                || prior
+                    .as_ref()
+                    .is_some_and(|u| u.state == crate::ledger::UnitState::Sending);
             let unit = self.claim(prior, &new_unit).await?;
-            self.ledger.mark_done(unit.id, f.id, ours).map_err(|e| self.ledger_failed(e))?;
-            bump(if ours { &self.counters.customers_created } else { &self.counters.customers_found });
+            self.ledger
+                .mark_done(unit.id, f.id, ours)
+                .map_err(|e| self.ledger_failed(e))?;
+            bump(if ours {
+                &self.counters.customers_created
+            } else {
+                &self.counters.customers_found
+            });
             return Ok(Ok(f.id));
         }
         let unit = self.claim(prior, &new_unit).await?;
-        match self.send_unit(&unit, &body, draft.customer.number.as_deref(), false).await? {
+        match self
+            .send_unit(&unit, &body, draft.customer.number.as_deref(), false)
+            .await?
+        {
             UnitEnd::Done(id) | UnitEnd::Updated(id) => {
                 bump(&self.counters.customers_created);
                 Ok(Ok(id))
             }
-            UnitEnd::Skipped => match self.ledger.unit_by_id(unit.id).map_err(|e| self.ledger_failed(e))?.and_then(|u| u.remote_id) {
+            UnitEnd::Skipped => match self
+                .ledger
+                .unit_by_id(unit.id)
+                .map_err(|e| self.ledger_failed(e))?
+                .and_then(|u| u.remote_id)
+            {
                 Some(id) => Ok(Ok(id)),
                 None => Ok(Err("found on the account but without an id".into())),
             },
@@ -551,7 +616,10 @@ impl<R: Remote> Engine<R> {
                     return Err(Halt);
                 }
                 Err(e) if attempt >= self.cfg.max_attempts => {
-                    self.stop(Stop::Api(format!("still failing after {attempt} attempts: {}", e.message)));
+                    self.stop(Stop::Api(format!(
+                        "still failing after {attempt} attempts: {}",
+                        e.message
+                    )));
                     return Err(Halt);
                 }
                 Err(_) => self.pause(attempt).await?,
@@ -595,11 +663,16 @@ impl<R: Remote> Engine<R> {
             }
             if look_up {
                 if let Some(found) = self.look_up(kind, &unit.import_key).await? {
-                    self.ledger.mark_done(unit.id, found.id, true).map_err(|e| self.ledger_failed(e))?;
+                    self.ledger
+                        .mark_done(unit.id, found.id, true)
+                        .map_err(|e| self.ledger_failed(e))?;
                     return Ok(UnitEnd::Done(found.id));
                 }
             }
-            let attempt = self.ledger.mark_sending(unit.id).map_err(|e| self.ledger_failed(e))?;
+            let attempt = self
+                .ledger
+                .mark_sending(unit.id)
+                .map_err(|e| self.ledger_failed(e))?;
             tries += 1;
             let reply = match self.remote.create(kind, body, &idem).await {
                 Ok(id) => Reply::Created(id),
@@ -607,27 +680,37 @@ impl<R: Remote> Engine<R> {
                 Err(e) => match e.kind {
                     FailKind::Rejected => Reply::Refused(e.message),
                     FailKind::Auth => Reply::Auth(e.message),
-                    FailKind::Ambiguous | FailKind::Unreachable | FailKind::RateLimited => Reply::Ambiguous(e.message),
+                    FailKind::Ambiguous | FailKind::Unreachable | FailKind::RateLimited => {
+                        Reply::Ambiguous(e.message)
+                    }
                 },
             };
             tracing::debug!(unit = unit.id, %kind, attempt, ?reply, "reply");
             match protocol::after_reply(reply, tries, self.cfg.max_attempts) {
                 Outcome::Done(id) => {
-                    self.ledger.mark_done(unit.id, id, true).map_err(|e| self.ledger_failed(e))?;
+                    self.ledger
+                        .mark_done(unit.id, id, true)
+                        .map_err(|e| self.ledger_failed(e))?;
                     return Ok(UnitEnd::Done(id));
                 }
                 Outcome::Rejected(e) => {
-                    self.ledger.mark_rejected(unit.id, &e).map_err(|e| self.ledger_failed(e))?;
+                    self.ledger
+                        .mark_rejected(unit.id, &e)
+                        .map_err(|e| self.ledger_failed(e))?;
                     return Ok(UnitEnd::Rejected(e));
                 }
                 Outcome::ResolveExisting => return self.existing(unit, body, number).await,
                 Outcome::Retry(e) => {
-                    self.ledger.note_error(unit.id, &e).map_err(|e| self.ledger_failed(e))?;
+                    self.ledger
+                        .note_error(unit.id, &e)
+                        .map_err(|e| self.ledger_failed(e))?;
                     self.pause(tries).await?;
                     look_up = true;
                 }
                 Outcome::Stop(e) => {
-                    self.ledger.note_error(unit.id, &e).map_err(|e| self.ledger_failed(e))?;
+                    self.ledger
+                        .note_error(unit.id, &e)
+                        .map_err(|e| self.ledger_failed(e))?;
                     self.stop(Stop::Api(e));
                     return Err(Halt);
                 }
@@ -637,61 +720,94 @@ impl<R: Remote> Engine<R> {
 
     /// Ours on the account under this import key (not voided), if any.
     async fn look_up(&self, kind: UnitKind, key: &str) -> Result<Option<Found>, Halt> {
-        let found = self.retrying(|| self.remote.find_by_import_key(kind, key)).await?;
+        let found = self
+            .retrying(|| self.remote.find_by_import_key(kind, key))
+            .await?;
         Ok(found.filter(|f| !f.voided))
     }
 
     /// The number is taken: ours (adopt it), or someone else's (apply `--on-existing`).
-    async fn existing(&self, unit: &Unit, body: &serde_json::Value, number: Option<&str>) -> Result<UnitEnd, Halt> {
+    async fn existing(
+        &self,
+        unit: &Unit,
+        body: &serde_json::Value,
+        number: Option<&str>,
+    ) -> Result<UnitEnd, Halt> {
         let kind = unit.kind;
         let Some(number) = number else {
-            let msg = "the server reports the number as taken, but the document has none".to_string();
-            self.ledger.mark_rejected(unit.id, &msg).map_err(|e| self.ledger_failed(e))?;
+            let msg =
+                "the server reports the number as taken, but the document has none".to_string();
+            self.ledger
+                .mark_rejected(unit.id, &msg)
+                .map_err(|e| self.ledger_failed(e))?;
             return Ok(UnitEnd::Rejected(msg));
         };
-        let found = self.retrying(|| self.remote.find_by_number(kind, number)).await?;
+        let found = self
+            .retrying(|| self.remote.find_by_number(kind, number))
+            .await?;
         let Some(f) = found else {
-            let msg = format!("number {number:?} is taken on the account, but no {kind} with it can be found");
-            self.ledger.mark_rejected(unit.id, &msg).map_err(|e| self.ledger_failed(e))?;
+            let msg = format!(
+                "number {number:?} is taken on the account, but no {kind} with it can be found"
+            );
+            self.ledger
+                .mark_rejected(unit.id, &msg)
+                .map_err(|e| self.ledger_failed(e))?;
             return Ok(UnitEnd::Rejected(msg));
         };
         if f.import_key.as_deref() == Some(unit.import_key.as_str()) || kind == UnitKind::Customer {
             let ours = f.import_key.as_deref() == Some(unit.import_key.as_str());
             if f.voided {
                 let msg = format!("number {number:?} is held by {kind} {} (voided by a rollback); the number cannot be used again", f.id);
-                self.ledger.mark_rejected(unit.id, &msg).map_err(|e| self.ledger_failed(e))?;
+                self.ledger
+                    .mark_rejected(unit.id, &msg)
+                    .map_err(|e| self.ledger_failed(e))?;
                 return Ok(UnitEnd::Rejected(msg));
             }
-            self.ledger.mark_done(unit.id, f.id, ours).map_err(|e| self.ledger_failed(e))?;
+            self.ledger
+                .mark_done(unit.id, f.id, ours)
+                .map_err(|e| self.ledger_failed(e))?;
             return Ok(UnitEnd::Done(f.id));
         }
-        let what = format!("number {number:?} is already on the account ({kind} {}), not from this import", f.id);
+        let what = format!(
+            "number {number:?} is already on the account ({kind} {}), not from this import",
+            f.id
+        );
         match self.cfg.on_existing {
             OnExisting::Skip => {
-                self.ledger.mark_skipped(unit.id, f.id, &what).map_err(|e| self.ledger_failed(e))?;
+                self.ledger
+                    .mark_skipped(unit.id, f.id, &what)
+                    .map_err(|e| self.ledger_failed(e))?;
                 Ok(UnitEnd::Skipped)
             }
             OnExisting::Fail => {
                 let msg = format!("{what} (--on-existing fail)");
-                self.ledger.mark_rejected(unit.id, &msg).map_err(|e| self.ledger_failed(e))?;
+                self.ledger
+                    .mark_rejected(unit.id, &msg)
+                    .map_err(|e| self.ledger_failed(e))?;
                 Ok(UnitEnd::Rejected(msg))
             }
             OnExisting::Update => {
-                let r = self.retrying(|| async {
-                    match self.remote.update(kind, f.id, body).await {
-                        Err(e) if e.kind == FailKind::Rejected => Ok(Err(e.message)),
-                        Err(e) => Err(e),
-                        Ok(()) => Ok(Ok(())),
-                    }
-                }).await?;
+                let r = self
+                    .retrying(|| async {
+                        match self.remote.update(kind, f.id, body).await {
+                            Err(e) if e.kind == FailKind::Rejected => Ok(Err(e.message)),
+                            Err(e) => Err(e),
+                            Ok(()) => Ok(Ok(())),
+                        }
+                    })
+                    .await?;
                 match r {
                     Ok(()) => {
-                        self.ledger.mark_done(unit.id, f.id, false).map_err(|e| self.ledger_failed(e))?;
+                        self.ledger
+                            .mark_done(unit.id, f.id, false)
+                            .map_err(|e| self.ledger_failed(e))?;
                         Ok(UnitEnd::Updated(f.id))
                     }
                     Err(msg) => {
                         let msg = format!("{what}; the update was refused: {msg}");
-                        self.ledger.mark_rejected(unit.id, &msg).map_err(|e| self.ledger_failed(e))?;
+                        self.ledger
+                            .mark_rejected(unit.id, &msg)
+                            .map_err(|e| self.ledger_failed(e))?;
                         Ok(UnitEnd::Rejected(msg))
                     }
                 }

@@ -106,7 +106,11 @@ impl ImportOutcome {
         let u = &self.upload;
         let mut s = String::new();
         let verb = if self.resumed { "resumed" } else { "run" };
-        let _ = writeln!(s, "import {verb} {} against {}: {}", self.run, self.env, self.status);
+        let _ = writeln!(
+            s,
+            "import {verb} {} against {}: {}",
+            self.run, self.env, self.status
+        );
         s.push_str(&self.validation.render_text());
         let _ = write!(
             s,
@@ -163,19 +167,23 @@ pub enum ImportError {
     #[error(transparent)]
     Mapping(#[from] MappingError),
     #[error(transparent)]
-    Run(#[from] RunError),
+    Run(Box<RunError>),
     #[error("could not connect to {env}")]
     Connect {
         env: String,
         #[source]
-        source: ConfigError,
+        source: Box<ConfigError>,
     },
     #[error("no unfinished run against {0} to resume")]
     NothingToResume(String),
     #[error("no run {0} in the ledger")]
     NoSuchRun(RunId),
     #[error("run {run} was against {was}, not {now}; resume it with the same environment")]
-    OtherEnv { run: RunId, was: String, now: String },
+    OtherEnv {
+        run: RunId,
+        was: String,
+        now: String,
+    },
     #[error("run {0} is finished; nothing to resume")]
     Finished(RunId),
     #[error("run {0} was rolled back; start a new import instead")]
@@ -194,6 +202,12 @@ pub enum ImportError {
     Preflight(#[source] crate::api::ApiError),
     #[error("could not start the async runtime")]
     Runtime(#[source] std::io::Error),
+}
+
+impl From<RunError> for ImportError {
+    fn from(e: RunError) -> Self {
+        ImportError::Run(Box::new(e))
+    }
 }
 
 impl ImportError {
@@ -256,11 +270,15 @@ pub async fn ensure_tax_rates(
         let mut attempt = 0u32;
         loop {
             attempt += 1;
-            match client.create_tax_rate(&tr, Some(&format!("fe-taxrate-{}", rate.id))).await {
+            match client
+                .create_tax_rate(&tr, Some(&format!("fe-taxrate-{}", rate.id)))
+                .await
+            {
                 Ok(_) => break,
                 Err(e) if e.status() == Some(400) && e.param() == Some("id") => break,
                 Err(e) if e.is_ambiguous() && attempt < 8 => {
-                    tokio::time::sleep(super::protocol::backoff(attempt, rand::random::<f64>())).await;
+                    tokio::time::sleep(super::protocol::backoff(attempt, rand::random::<f64>()))
+                        .await;
                 }
                 Err(e) => return Err(e),
             }
@@ -424,7 +442,7 @@ pub fn import(
         .await
         .map_err(|source| ImportError::Connect {
             env: env.clone(),
-            source,
+            source: Box::new(source),
         })?;
         let client = conn.client.clone();
         match ensure_tax_rates(&client, &rules.vat, out).await {
@@ -525,7 +543,12 @@ pub fn import(
     let summary = match summary {
         Ok(s) => s,
         Err(e) => {
-            let _ = ledger.end_run(run_id, RunStatus::Failed, &RunCounts::default(), Some(&e.to_string()));
+            let _ = ledger.end_run(
+                run_id,
+                RunStatus::Failed,
+                &RunCounts::default(),
+                Some(&e.to_string()),
+            );
             return Err(e);
         }
     };
@@ -538,7 +561,10 @@ pub fn import(
     };
     let (status, stopped) = match &stop {
         None => (RunStatus::Finished, None),
-        Some(Stop::Interrupted) => (RunStatus::Interrupted, Some("interrupted (Ctrl-C)".to_string())),
+        Some(Stop::Interrupted) => (
+            RunStatus::Interrupted,
+            Some("interrupted (Ctrl-C)".to_string()),
+        ),
         Some(Stop::Api(e)) => (RunStatus::Failed, Some(e.clone())),
         Some(Stop::Ledger(e)) => (RunStatus::Failed, Some(format!("the ledger failed: {e}"))),
     };

@@ -52,7 +52,11 @@ pub fn view(ledger: &Ledger, run: Run) -> Result<RunView, LedgerError> {
 }
 
 pub fn list(ledger: &Ledger) -> Result<Vec<RunView>, LedgerError> {
-    ledger.runs()?.into_iter().map(|r| view(ledger, r)).collect()
+    ledger
+        .runs()?
+        .into_iter()
+        .map(|r| view(ledger, r))
+        .collect()
 }
 
 pub fn detail(ledger: &Ledger, id: RunId) -> Result<Option<RunDetail>, LedgerError> {
@@ -108,7 +112,8 @@ pub fn render_list(views: &[RunView]) -> String {
         "run", "started", "env", "status", "invoices", "rejected", "pending", "time"
     );
     for v in views {
-        let docs = n(v, UnitKind::Invoice, UnitState::Done) + n(v, UnitKind::CreditNote, UnitState::Done);
+        let docs =
+            n(v, UnitKind::Invoice, UnitState::Done) + n(v, UnitKind::CreditNote, UnitState::Done);
         let rejected: u64 = v
             .units
             .values()
@@ -154,7 +159,11 @@ pub fn render_detail(d: &RunDetail) -> String {
             None => "not ended".to_string(),
         }
     );
-    let _ = writeln!(s, "mapping {} (identity {})", r.mapping_path, r.mapping_identity);
+    let _ = writeln!(
+        s,
+        "mapping {} (identity {})",
+        r.mapping_path, r.mapping_identity
+    );
     for i in &r.inputs {
         let _ = writeln!(s, "input {} (sha256 {})", i.path, i.sha256);
     }
@@ -178,7 +187,10 @@ pub fn render_detail(d: &RunDetail) -> String {
                 s,
                 "  {} {}{} [{}] {} attempt(s): {}",
                 p.kind,
-                p.number.as_deref().map(|n| format!("{n} ")).unwrap_or_default(),
+                p.number
+                    .as_deref()
+                    .map(|n| format!("{n} "))
+                    .unwrap_or_default(),
                 p.state,
                 p.rows,
                 p.attempts,

@@ -226,7 +226,12 @@ fn assert_exactly_once(f: &Fixture, n: usize) {
     let want = (0..n).filter(|i| i % 3 == 0).count();
     let mut pay_keys: Vec<String> = payments
         .iter()
-        .map(|p| p["metadata"]["import_key"].as_str().unwrap_or("").to_string())
+        .map(|p| {
+            p["metadata"]["import_key"]
+                .as_str()
+                .unwrap_or("")
+                .to_string()
+        })
         .collect();
     pay_keys.sort();
     pay_keys.dedup();
@@ -293,7 +298,10 @@ fn kill_9_at_twelve_points_then_resume_is_exactly_once() {
         first = false;
         let reached = wait_for(
             &mut child,
-            || f.created("invoices") + f.created("customers") + f.created("payments") >= target + step,
+            || {
+                f.created("invoices") + f.created("customers") + f.created("payments")
+                    >= target + step
+            },
             Duration::from_secs(60),
         );
         if reached {
@@ -335,7 +343,10 @@ fn faults_failures_drops_and_latency_still_exactly_once() {
     let out = f.import(&[]);
     assert_eq!(code(&out), 0, "stderr: {}", text(&out.stderr));
     let stats = f.emu.stats();
-    assert!(stats.failed + stats.dropped > 0, "faults were injected: {stats:?}");
+    assert!(
+        stats.failed + stats.dropped > 0,
+        "faults were injected: {stats:?}"
+    );
     assert_exactly_once(&f, 60);
     assert_eq!(f.list("/customers").len(), 6);
 }
@@ -437,7 +448,10 @@ fn a_400_is_not_retried_and_the_rest_go_through() {
         .output()
         .unwrap();
     let shown = text(&show.stdout);
-    assert!(shown.contains("payment") && shown.contains("1 attempt(s)"), "{shown}");
+    assert!(
+        shown.contains("payment") && shown.contains("1 attempt(s)"),
+        "{shown}"
+    );
 }
 
 #[test]
@@ -483,7 +497,11 @@ fn rollback_leaves_the_account_as_it_was_and_repeats_as_a_no_op() {
     let again = f.cmd().args(["runs", "rollback", &run]).output().unwrap();
     assert_eq!(code(&again), 0, "stderr: {}", text(&again.stderr));
     assert!(text(&again.stderr).contains("nothing to roll back"));
-    assert_eq!(f.emu.stats().requests, requests, "a second rollback sends nothing");
+    assert_eq!(
+        f.emu.stats().requests,
+        requests,
+        "a second rollback sends nothing"
+    );
 
     // The numbers are free again: a new import creates them anew.
     let re = f.import(&[]);
@@ -505,7 +523,11 @@ fn ctrl_c_finishes_in_flight_exits_130_and_resume_completes() {
     );
     let mut child = f.spawn(false, &["--concurrency", "2"]);
     assert!(
-        wait_for(&mut child, || f.created("invoices") >= 5, Duration::from_secs(60)),
+        wait_for(
+            &mut child,
+            || f.created("invoices") >= 5,
+            Duration::from_secs(60)
+        ),
         "the import got going"
     );
     // SIGINT, as Ctrl-C sends.
@@ -538,7 +560,10 @@ fn ctrl_c_finishes_in_flight_exits_130_and_resume_completes() {
 fn on_existing_skip_update_fail() {
     let dir = TestDir::new();
     let f = Fixture {
-        csv: dir.write("invoices.csv", invoices_csv(3, 1, "INV").replace(",10.00\n", ",\n")),
+        csv: dir.write(
+            "invoices.csv",
+            invoices_csv(3, 1, "INV").replace(",10.00\n", ",\n"),
+        ),
         mapping: dir.write("mapping.toml", MAPPING),
         emu: TestEmulator::new(),
         dir,
@@ -547,7 +572,10 @@ fn on_existing_skip_update_fail() {
     let api = f.emu.api();
     let existing = rt.block_on(async {
         let c = api
-            .create("/customers", serde_json::json!({"name": "Other", "number": "OTHER"}))
+            .create(
+                "/customers",
+                serde_json::json!({"name": "Other", "number": "OTHER"}),
+            )
             .await;
         api.create(
             "/invoices",
@@ -563,19 +591,17 @@ fn on_existing_skip_update_fail() {
 
     let skip = f.import(&["--on-existing", "skip"]);
     assert_eq!(code(&skip), 0, "stderr: {}", text(&skip.stderr));
-    assert!(text(&skip.stderr).contains("1 skipped"), "{}", text(&skip.stderr));
-    let inv = f
-        .list("/invoices?filter[number]=INV-00001")
-        .pop()
-        .unwrap();
+    assert!(
+        text(&skip.stderr).contains("1 skipped"),
+        "{}",
+        text(&skip.stderr)
+    );
+    let inv = f.list("/invoices?filter[number]=INV-00001").pop().unwrap();
     assert_eq!(inv["metadata"]["origin"], "by hand");
 
     let update = f.import(&["--on-existing", "update"]);
     assert_eq!(code(&update), 0, "stderr: {}", text(&update.stderr));
-    let inv = f
-        .list("/invoices?filter[number]=INV-00001")
-        .pop()
-        .unwrap();
+    let inv = f.list("/invoices?filter[number]=INV-00001").pop().unwrap();
     assert_eq!(inv["id"], existing["id"]);
     assert!(inv["metadata"]["import_key"].is_string(), "{inv}");
     assert_eq!(f.list("/invoices").len(), 3);
@@ -598,7 +624,10 @@ fn refused_credentials_exit_4_and_the_run_is_resumable() {
         .unwrap();
     let err = text(&out.stderr);
     assert_eq!(code(&out), 4, "stderr: {err}");
-    assert!(!err.contains("wrong_key_123"), "the key is never printed: {err}");
+    assert!(
+        !err.contains("wrong_key_123"),
+        "the key is never printed: {err}"
+    );
     assert!(f.list("/invoices").is_empty());
     // With the right key, the unfinished run is pointed out and resumes.
     let done = f.resume(&[]);
@@ -637,7 +666,11 @@ fn runs_list_and_show_tell_what_happened() {
     assert_eq!(code(&list), 0);
     let l = text(&list.stdout);
     assert!(l.contains("finished") && l.contains("mapping.toml"), "{l}");
-    let json = f.cmd().args(["--json", "runs", "show", "1"]).output().unwrap();
+    let json = f
+        .cmd()
+        .args(["--json", "runs", "show", "1"])
+        .output()
+        .unwrap();
     let v: Value = serde_json::from_slice(&json.stdout).expect("runs show --json");
     assert_eq!(v["view"]["units"]["invoice"]["done"], 4);
     assert_eq!(v["view"]["units"]["customer"]["done"], 2);

@@ -53,7 +53,9 @@ fn parse_resume(s: &str) -> Result<Resume, String> {
         .ok()
         .filter(|n| *n > 0)
         .map(Resume::Run)
-        .ok_or_else(|| format!("expected a run number (see `facturare-etl runs list`), found {s:?}"))
+        .ok_or_else(|| {
+            format!("expected a run number (see `facturare-etl runs list`), found {s:?}")
+        })
 }
 
 /// `100/s`, `100`, `100/sec`: requests per second, at least 1.
@@ -116,7 +118,10 @@ pub fn run(args: Args, global: &GlobalArgs) -> CmdResult {
 fn dry_run(args: Args, out: &Output) -> CmdResult {
     use crate::report::run::{dry_run, DryRunOptions};
     let Some(mapping) = args.mapping else {
-        return Err(CliError::new(Exit::Usage, anyhow::anyhow!("--dry-run needs --mapping")));
+        return Err(CliError::new(
+            Exit::Usage,
+            anyhow::anyhow!("--dry-run needs --mapping"),
+        ));
     };
     let opts = DryRunOptions {
         files: args.files,

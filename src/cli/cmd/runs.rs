@@ -54,7 +54,10 @@ pub fn run(command: Command, global: &GlobalArgs) -> CmdResult {
             Ok(Exit::Ok)
         }
         Command::Rollback { run, concurrency } => {
-            let r = ledger.run(run).exit(Exit::Input)?.ok_or_else(|| no_such_run(run))?;
+            let r = ledger
+                .run(run)
+                .exit(Exit::Input)?
+                .ok_or_else(|| no_such_run(run))?;
             if r.env != settings.env_label {
                 return Err(CliError::new(
                     Exit::Usage,
@@ -64,7 +67,10 @@ pub fn run(command: Command, global: &GlobalArgs) -> CmdResult {
                         settings.env_label
                     ),
                 )
-                .with_hint(format!("roll it back with the environment it ran against ({})", r.env)));
+                .with_hint(format!(
+                    "roll it back with the environment it ran against ({})",
+                    r.env
+                )));
             }
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
@@ -95,7 +101,11 @@ pub fn run(command: Command, global: &GlobalArgs) -> CmdResult {
                 })
             })?;
             let undone: u64 = report.undone.values().sum();
-            let parts: Vec<String> = report.undone.iter().map(|(k, n)| format!("{n} {k}")).collect();
+            let parts: Vec<String> = report
+                .undone
+                .iter()
+                .map(|(k, n)| format!("{n} {k}"))
+                .collect();
             if undone == 0 && report.kept.is_empty() {
                 out.status(format!(
                     "run {run}: nothing to roll back ({} undone before)",
@@ -104,7 +114,11 @@ pub fn run(command: Command, global: &GlobalArgs) -> CmdResult {
             } else {
                 out.status(format!(
                     "run {run}: rolled back {undone} ({})",
-                    if parts.is_empty() { "-".to_string() } else { parts.join(", ") }
+                    if parts.is_empty() {
+                        "-".to_string()
+                    } else {
+                        parts.join(", ")
+                    }
                 ));
             }
             for k in &report.kept {
@@ -117,7 +131,11 @@ pub fn run(command: Command, global: &GlobalArgs) -> CmdResult {
                 ));
             }
             out.json(&report);
-            Ok(if report.kept.is_empty() { Exit::Ok } else { Exit::Rejected })
+            Ok(if report.kept.is_empty() {
+                Exit::Ok
+            } else {
+                Exit::Rejected
+            })
         }
     }
 }
