@@ -21,6 +21,7 @@ delimiter = ","
 
 [invoice]
 group_by = "number"
+credit_note_when_negative = true
 number = { column = "number" }
 date = { column = "date", date = "%Y-%m-%d" }
 currency = { value = "MDL" }
@@ -629,7 +630,25 @@ fn refused_credentials_exit_4_and_the_run_is_resumable() {
         "the key is never printed: {err}"
     );
     assert!(f.list("/invoices").is_empty());
-    // With the right key, the unfinished run is pointed out and resumes.
+    // A new run points out the unfinished one.
+    let again = bin(f.dir.path())
+        .env("FACTURARE_API_KEY", "wrong_key_123")
+        .arg("--api-url")
+        .arg(f.emu.url())
+        .arg("import")
+        .arg(&f.csv)
+        .arg("--mapping")
+        .arg(&f.mapping)
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let err = text(&again.stderr);
+    assert_eq!(code(&again), 4, "stderr: {err}");
+    assert!(
+        err.contains("run 1 (failed") && err.contains("import --resume 1"),
+        "stderr: {err}"
+    );
+    // With the right key, the newest unfinished run resumes and completes.
     let done = f.resume(&[]);
     assert_eq!(code(&done), 0, "stderr: {}", text(&done.stderr));
     assert_eq!(f.list("/invoices").len(), 5);
@@ -686,4 +705,61 @@ fn resume_with_nothing_unfinished_is_a_usage_error() {
     let out = f.resume(&[]);
     assert_eq!(code(&out), 2, "stderr: {}", text(&out.stderr));
     assert!(text(&out.stderr).contains("no unfinished run"));
+}
+
+#[test]
+fn a_document_changed_since_imported_is_reported_not_sent_again() {
+    let f = Fixture::new(Config::default(), 4, 2);
+    assert_eq!(code(&f.import(&[])), 0);
+    // INV-00002 gets a new price in the source.
+    let changed = invoices_csv(4, 2, "INV").replace(
+        "INV-00002,2024-03-03,C-000,Client 0 SRL,Paper A4,2,100.00",
+        "INV-00002,2024-03-03,C-000,Client 0 SRL,Paper A4,2,120.00",
+    );
+    std::fs::write(&f.csv, changed).unwrap();
+    let requests = f.emu.stats().requests;
+    let out = f.import(&["--json"]);
+    assert_eq!(code(&out), 0, "stderr: {}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(err.contains("1 changed since imported"), "stderr: {err}");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["upload"]["changed"], 1);
+    assert_eq!(v["upload"]["already_imported"], 3);
+    assert_eq!(
+        f.emu.stats().requests - requests,
+        1,
+        "only the tax-rate preflight"
+    );
+    assert_exactly_once(&f, 4);
+}
+
+#[test]
+fn credit_notes_are_created_once_and_rolled_back() {
+    let dir = TestDir::new();
+    let mut csv = invoices_csv(2, 1, "INV");
+    csv.push_str("CN-00001,2024-03-09,C-000,Client 0 SRL,Paper A4 returned,-1,100.00,20%,\n");
+    let f = Fixture {
+        csv: dir.write("invoices.csv", csv),
+        mapping: dir.write("mapping.toml", MAPPING),
+        emu: TestEmulator::new(),
+        dir,
+    };
+    let out = f.import(&[]);
+    assert_eq!(code(&out), 0, "stderr: {}", text(&out.stderr));
+    let notes = f.list("/credit_notes");
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert_eq!(notes[0]["number"], "CN-00001");
+    assert!(notes[0]["metadata"]["import_key"].is_string());
+    assert_eq!(f.list("/invoices").len(), 2);
+    let again = f.import(&[]);
+    assert_eq!(code(&again), 0);
+    assert!(text(&again.stderr).contains("3 already imported"));
+    assert_eq!(f.list("/credit_notes").len(), 1);
+    let rb = f.cmd().args(["runs", "rollback", "1"]).output().unwrap();
+    // The customer has a voided payment (INV-00000 was paid): it is kept, and said so.
+    let err = text(&rb.stderr);
+    assert!(f.list("/credit_notes").is_empty(), "{err}");
+    assert!(f.list("/invoices").is_empty(), "{err}");
+    assert!(err.contains("kept customer"), "{err}");
+    assert_eq!(code(&rb), 1, "{err}");
 }
