@@ -555,11 +555,9 @@ impl<R: Remote> Engine<R> {
             .retrying(|| self.remote.find_customer(on, value))
             .await?;
         if let Some(f) = found {
+            // Ours when it carries our key, or when an earlier attempt of
+            // ours may have created it (the unit was left `sending`).
             let ours = f.import_key.as_deref() == Some(key)
-                || prior
-                    .as_ref()
-                    .is_some_and(|u| u.state == crate::ledger::UnitState::Sending && u.created);
-            let ours = ours
                 || prior
                     .as_ref()
                     .is_some_and(|u| u.state == crate::ledger::UnitState::Sending);
@@ -757,7 +755,10 @@ impl<R: Remote> Engine<R> {
         if f.import_key.as_deref() == Some(unit.import_key.as_str()) || kind == UnitKind::Customer {
             let ours = f.import_key.as_deref() == Some(unit.import_key.as_str());
             if f.voided {
-                let msg = format!("number {number:?} is held by {kind} {} (voided by a rollback); the number cannot be used again", f.id);
+                let msg = format!(
+                    "number {number:?} is held by {kind} {}, voided; the number cannot be used again",
+                    f.id
+                );
                 self.ledger
                     .mark_rejected(unit.id, &msg)
                     .map_err(|e| self.ledger_failed(e))?;
