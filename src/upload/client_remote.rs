@@ -71,6 +71,19 @@ fn pick(items: &[Value]) -> Option<Found> {
 }
 
 impl Client {
+    /// `POST /:kind/:id/void`, with an `Idempotency-Key` as every POST has.
+    async fn void(&self, kind: UnitKind, id: i64) -> Result<(), ApiError> {
+        let key = format!("fe-void-{}-{id}", kind.as_str());
+        let _: Value = self
+            .post(
+                &format!("{}/{id}/void", path(kind)),
+                &serde_json::json!({}),
+                Some(&key),
+            )
+            .await?;
+        Ok(())
+    }
+
     async fn find_list(&self, kind: UnitKind, query: ListQuery) -> RemoteResult<Option<Found>> {
         let items: Vec<Value> = self
             .get(path(kind), &query.to_pairs())
@@ -144,11 +157,11 @@ impl Remote for Client {
         // import; where the server refuses to delete one, it is voided.
         let r = match kind {
             UnitKind::Invoice => match self.delete_invoice(id).await {
-                Err(e) if e.status() == Some(400) => self.void_invoice(id).await.map(|_| ()),
+                Err(e) if e.status() == Some(400) => self.void(kind, id).await,
                 r => r,
             },
             UnitKind::CreditNote => match self.delete_credit_note(id).await {
-                Err(e) if e.status() == Some(400) => self.void_credit_note(id).await.map(|_| ()),
+                Err(e) if e.status() == Some(400) => self.void(kind, id).await,
                 r => r,
             },
             UnitKind::Payment => self.void_payment(id).await.map(|_| ()),

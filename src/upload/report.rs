@@ -206,3 +206,75 @@ pub fn render_detail(d: &RunDetail) -> String {
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::{NewRun, NewUnit, RunCounts, RunStatus};
+
+    #[test]
+    fn list_and_show_tell_counts_errors_and_how_to_resume() {
+        let dir = tempfile::tempdir().unwrap();
+        let l = Ledger::open(dir.path().join("ledger.db")).unwrap();
+        let run = l
+            .start_run(&NewRun {
+                env: "local".into(),
+                mapping_path: "m.toml".into(),
+                mapping_identity: "abc".into(),
+                ..Default::default()
+            })
+            .unwrap();
+        let unit = |key: &str, kind| NewUnit {
+            kind,
+            import_key: key.into(),
+            source_key: key.into(),
+            source_rows: format!("in.csv row {key}"),
+            number: Some(format!("N-{key}")),
+            payload_hash: "h".into(),
+        };
+        let a = l
+            .insert_unit(run, "local", &unit("2", UnitKind::Invoice))
+            .unwrap();
+        l.mark_sending(a.id).unwrap();
+        l.mark_done(a.id, 10, true).unwrap();
+        let b = l
+            .insert_unit(run, "local", &unit("3", UnitKind::Payment))
+            .unwrap();
+        l.mark_sending(b.id).unwrap();
+        l.mark_rejected(b.id, "400 invalid_request: amount")
+            .unwrap();
+        let c = l
+            .insert_unit(run, "local", &unit("4", UnitKind::Invoice))
+            .unwrap();
+        l.mark_sending(c.id).unwrap();
+        l.end_run(
+            run,
+            RunStatus::Interrupted,
+            &RunCounts::default(),
+            Some("interrupted (Ctrl-C)"),
+        )
+        .unwrap();
+
+        let list = render_list(&super::list(&l).unwrap());
+        assert!(list.contains("interrupted"), "{list}");
+        assert!(list.contains("m.toml"), "{list}");
+        let d = detail(&l, run).unwrap().unwrap();
+        assert_eq!(d.problems.len(), 2);
+        let text = render_detail(&d);
+        assert!(
+            text.contains("invoice: 1 sending, 1 done")
+                || text.contains("invoice: 1 done, 1 sending"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "payment N-3 rejected [in.csv row 3] 1 attempt(s): 400 invalid_request: amount"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("import --resume 1"), "{text}");
+        assert!(detail(&l, 99).unwrap().is_none());
+        let json = serde_json::to_value(&d).unwrap();
+        assert_eq!(json["view"]["units"]["payment"]["rejected"], 1);
+    }
+}
