@@ -359,13 +359,34 @@ fn parse_body(body: &Bytes) -> Result<Value, ApiError> {
     })
 }
 
-fn expanded(st: &AppState, company: &str, mut v: Value, raw: Option<&str>) -> Value {
+fn expanded(st: &AppState, company: &str, v: Arc<Value>, raw: Option<&str>) -> Arc<Value> {
     let ex = list::expand_of(raw.unwrap_or(""));
-    if !ex.is_empty() {
-        let data = st.store.lock();
-        list::expand(data.companies.get(company), &mut v, &ex);
+    if ex.is_empty() {
+        return v;
     }
-    v
+    let mut v = (*v).clone();
+    let data = st.store.lock();
+    list::expand(data.companies.get(company), &mut v, &ex);
+    Arc::new(v)
+}
+
+/// A JSON array of shared objects.
+fn json_list(items: &[Arc<Value>]) -> Response {
+    let mut buf = Vec::with_capacity(items.len() * 512 + 2);
+    buf.push(b'[');
+    for (i, v) in items.iter().enumerate() {
+        if i > 0 {
+            buf.push(b',');
+        }
+        let _ = serde_json::to_writer(&mut buf, v.as_ref());
+    }
+    buf.push(b']');
+    let mut resp = Response::new(Body::from(buf));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    resp
 }
 
 async fn list_route(
@@ -382,7 +403,7 @@ async fn list_route(
         let data = st.store.lock();
         list::list(data.companies.get(&p.company), kind, &q, &base)?
     };
-    let mut resp = json_response(StatusCode::OK, &page.items);
+    let mut resp = json_list(&page.items);
     let h = resp.headers_mut();
     h.insert("x-total-count", HeaderValue::from(page.total));
     if let Ok(v) = HeaderValue::from_str(&page.link) {
@@ -399,16 +420,15 @@ async fn get_route(
 ) -> Result<Response, ApiError> {
     let kind = kind_of(&resource)?;
     let key = resources::parse_key(kind, &id)?;
-    let mut v = {
+    let v = {
         let data = st.store.lock();
         data.companies
             .get(&p.company)
-            .and_then(|c| c.get(kind, &key))
-            .cloned()
+            .and_then(|c| c.get_shared(kind, &key))
             .ok_or_else(|| resources::not_found(kind, &id))?
     };
-    v = expanded(&st, &p.company, v, raw.as_deref());
-    Ok(json_response(StatusCode::OK, &v))
+    let v = expanded(&st, &p.company, v, raw.as_deref());
+    Ok(json_response(StatusCode::OK, v.as_ref()))
 }
 
 async fn create_route(
@@ -427,7 +447,7 @@ async fn create_route(
         now: now(),
         base: &base,
     };
-    let (res, commit) = st.store.write(|d| resources::create(d, &ctx, kind, &body));
+    let (res, commit) = st.store.write(|d| resources::create(d, &ctx, kind, body));
     let v = res?;
     *st.created
         .lock()
@@ -436,7 +456,7 @@ async fn create_route(
         .or_insert(0) += 1;
     let v = expanded(&st, &p.company, v, raw.as_deref());
     commit.wait().await;
-    Ok(json_response(StatusCode::CREATED, &v))
+    Ok(json_response(StatusCode::CREATED, v.as_ref()))
 }
 
 async fn update_route(
@@ -458,10 +478,10 @@ async fn update_route(
     };
     let (res, commit) = st
         .store
-        .write(|d| resources::update(d, &ctx, kind, &key, &body));
+        .write(|d| resources::update(d, &ctx, kind, &key, body));
     let v = expanded(&st, &p.company, res?, raw.as_deref());
     commit.wait().await;
-    Ok(json_response(StatusCode::OK, &v))
+    Ok(json_response(StatusCode::OK, v.as_ref()))
 }
 
 async fn delete_route(
@@ -482,7 +502,7 @@ async fn delete_route(
     let v = res?;
     commit.wait().await;
     Ok(match v {
-        Some(v) => json_response(StatusCode::OK, &v),
+        Some(v) => json_response(StatusCode::OK, v.as_ref()),
         None => StatusCode::NO_CONTENT.into_response(),
     })
 }
@@ -504,7 +524,7 @@ async fn void_route(
     let (res, commit) = st.store.write(|d| resources::void(d, &ctx, kind, &key));
     let v = res?;
     commit.wait().await;
-    Ok(json_response(StatusCode::OK, &v))
+    Ok(json_response(StatusCode::OK, v.as_ref()))
 }
 
 async fn authorize_route(

@@ -10,6 +10,7 @@ use super::store::{Company, Key};
 use crate::model::limits::PER_PAGE_MAX;
 use serde_json::Value;
 use std::cmp::Ordering;
+use std::sync::Arc;
 
 /// A parsed list query.
 #[derive(Debug, Default)]
@@ -313,7 +314,7 @@ pub fn expand(company: Option<&Company>, obj: &mut Value, expands: &[String]) {
 
 /// One page of a list.
 pub struct Page {
-    pub items: Vec<Value>,
+    pub items: Vec<Arc<Value>>,
     pub total: usize,
     pub link: String,
 }
@@ -325,7 +326,7 @@ pub fn list(
     q: &ListQuery,
     base: &str,
 ) -> Result<Page, ApiError> {
-    let mut hits: Vec<&Value> = Vec::new();
+    let mut hits: Vec<&Arc<Value>> = Vec::new();
     if let Some(t) = company.and_then(|c| c.tables.get(&kind)) {
         for v in t.rows.values() {
             if q.matches(kind, v)? {
@@ -354,9 +355,12 @@ pub fn list(
         .skip(start)
         .take(q.per_page as usize)
         .map(|v| {
-            let mut v = v.clone();
+            if q.expand.is_empty() {
+                return v.clone();
+            }
+            let mut v = (**v).clone();
             expand(company, &mut v, &q.expand);
-            v
+            Arc::new(v)
         })
         .collect();
     Ok(Page {

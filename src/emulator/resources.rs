@@ -9,6 +9,7 @@ use crate::model::{limits, round_money};
 use rust_decimal::Decimal;
 use serde_json::{Map, Number, Value};
 use std::str::FromStr;
+use std::sync::Arc;
 
 /// The resources, by path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -418,7 +419,7 @@ fn convert(data: &Data, ctx: &Ctx, name: &str, f: F, v: &Value) -> Result<Value,
             _ => return Err(bad("a 3-letter ISO 4217 currency code")),
         },
         F::Meta => metadata(v)?,
-        F::Json => v.clone(),
+        F::Json => Value::Null,
         F::Enum(allowed) => match v.as_str() {
             Some(s) if allowed.contains(&s) => v.clone(),
             _ => return Err(bad(&format!("one of {}", allowed.join(", ")))),
@@ -502,12 +503,12 @@ fn convert(data: &Data, ctx: &Ctx, name: &str, f: F, v: &Value) -> Result<Value,
                         }
                     }
                 }
-                v.clone()
+                Value::Null
             }
             _ => return Err(bad("a list")),
         },
         F::Discounts | F::Taxes | F::AppliedTo => match v {
-            Value::Array(_) => v.clone(),
+            Value::Array(_) => Value::Null,
             _ => return Err(bad("a list")),
         },
     })
@@ -598,7 +599,7 @@ fn apply_fields(
     data: &Data,
     ctx: &Ctx,
     kind: Kind,
-    body: &Value,
+    body: Value,
     obj: &mut Map<String, Value>,
     creating: bool,
 ) -> Result<(), ApiError> {
@@ -610,9 +611,9 @@ fn apply_fields(
     };
     let fields_def = writable(kind);
     for (name, v) in fields {
-        if let Some((_, f)) = fields_def.iter().find(|(n, _)| n == name) {
+        if let Some((_, f)) = fields_def.iter().find(|(n, _)| *n == name) {
             if name == "id" && !creating {
-                if obj.get("id") == Some(v) {
+                if obj.get("id") == Some(&v) {
                     continue;
                 }
                 return Err(ApiError::param(
@@ -620,12 +621,15 @@ fn apply_fields(
                     "id",
                 ));
             }
-            let converted = convert(data, ctx, name, *f, v)?;
-            obj.insert(name.clone(), converted);
+            let converted = convert(data, ctx, &name, *f, &v)?;
+            // Lists and free JSON are checked by reference and kept as sent.
+            let keep = matches!(f, F::Lines | F::Discounts | F::Taxes | F::AppliedTo | F::Json)
+                && !v.is_null();
+            obj.insert(name, if keep { v } else { converted });
         } else if read_only(kind).contains(&name.as_str()) {
             return Err(ApiError::param(
                 format!("{name} is read-only: the server computes it"),
-                name,
+                name.as_str(),
             ));
         } else {
             return Err(ApiError::param(
@@ -740,7 +744,7 @@ fn apply_rates(
         if !inclusive {
             adds += amount;
         }
-        let mut o = Map::new();
+        let mut o = Map::with_capacity(6);
         o.insert("id".into(), Value::from(data.new_id()));
         o.insert("object".into(), Value::from(object));
         o.insert("amount".into(), dec_value(amount));
@@ -776,25 +780,24 @@ fn compute_totals(
     ctx: &Ctx,
     obj: &mut Map<String, Value>,
 ) -> Result<(), ApiError> {
-    let lines_in = obj.get("items").cloned().unwrap_or(Value::Array(vec![]));
-    let mut lines = Vec::new();
+    let lines_in = match obj.remove("items") {
+        Some(Value::Array(a)) => a,
+        _ => Vec::new(),
+    };
+    let mut lines = Vec::with_capacity(lines_in.len());
     let mut subtotal = Decimal::ZERO;
     let mut line_discounts = Decimal::ZERO;
     let mut line_tax_adds = Decimal::ZERO;
     let mut taxable_net = Decimal::ZERO;
-    for (i, line) in lines_in.as_array().into_iter().flatten().enumerate() {
-        let Value::Object(l) = line else {
+    for (i, line) in lines_in.into_iter().enumerate() {
+        let Value::Object(mut out) = line else {
             return Err(ApiError::param(
                 format!("Invalid items[{i}]: expected an object, found {line}"),
                 "items",
             ));
         };
-        let mut out = Map::new();
-        for (k, v) in l {
-            if LINE_FIELDS.contains(&k.as_str()) {
-                out.insert(k.to_string(), v.clone());
-            }
-        }
+        let kept_id = out.get("id").and_then(Value::as_i64);
+        out.retain(|k, _| LINE_FIELDS.contains(&k.as_str()));
         // A catalog item fills in what the line leaves out.
         if let Some(item_id) = out.get("catalog_item").and_then(Value::as_str) {
             if let Some(item) = data
@@ -875,15 +878,12 @@ fn compute_totals(
             None | Some(Value::Null) => Value::Object(Map::new()),
             Some(v) => metadata(v)?,
         };
-        let line_id = l
-            .get("id")
-            .and_then(Value::as_i64)
-            .unwrap_or_else(|| data.new_id());
-        let mut o = Map::new();
+        let line_id = kept_id.unwrap_or_else(|| data.new_id());
+        let mut o = Map::with_capacity(16);
         o.insert("id".into(), Value::from(line_id));
         o.insert("object".into(), Value::from("line_item"));
         for f in ["catalog_item", "type", "name", "description"] {
-            o.insert(f.into(), out.get(f).cloned().unwrap_or(Value::Null));
+            o.insert(f.into(), out.remove(f).unwrap_or(Value::Null));
         }
         o.insert("quantity".into(), dec_value(quantity));
         o.insert("unit_cost".into(), dec_value(unit_cost));
@@ -1009,9 +1009,9 @@ fn today(now: i64) -> i64 {
 
 fn emit(data: &mut Data, ctx: &Ctx, kind: &str, object: &Value) {
     let id = data.new_id();
-    let mut dat = Map::new();
+    let mut dat = Map::with_capacity(1);
     dat.insert("object".into(), object.clone());
-    let mut e = Map::new();
+    let mut e = Map::with_capacity(6);
     e.insert("id".into(), Value::from(id));
     e.insert("object".into(), Value::from("event"));
     e.insert("type".into(), Value::from(kind));
@@ -1419,7 +1419,12 @@ fn recredit(data: &mut Data, ctx: &Ctx, inv_id: i64) {
 }
 
 /// `POST /{kind}`.
-pub fn create(data: &mut Data, ctx: &Ctx, kind: Kind, body: &Value) -> Result<Value, ApiError> {
+pub fn create(
+    data: &mut Data,
+    ctx: &Ctx,
+    kind: Kind,
+    body: Value,
+) -> Result<Arc<Value>, ApiError> {
     if kind == Kind::Event {
         return Err(ApiError::method("Events are read-only"));
     }
@@ -1467,7 +1472,7 @@ pub fn create(data: &mut Data, ctx: &Ctx, kind: Kind, body: &Value) -> Result<Va
             obj.insert("number".into(), Value::String(n));
         }
     }
-    let mut out = Map::new();
+    let mut out = Map::with_capacity(obj.len() + 8);
     out.insert("id".into(), key.to_json());
     out.insert("object".into(), Value::from(kind.object()));
     out.extend(obj);
@@ -1480,7 +1485,7 @@ pub fn create(data: &mut Data, ctx: &Ctx, kind: Kind, body: &Value) -> Result<Va
     out.insert("updated_at".into(), Value::from(ctx.now));
     let v = Value::Object(out);
     emit(data, ctx, &format!("{}.created", kind.object()), &v);
-    data.put(ctx.company, kind, key.clone(), v.clone());
+    let v = data.put(ctx.company, kind, key.clone(), v);
     if kind == Kind::CreditNote {
         if let Some(inv) = v.get("invoice").and_then(Value::as_i64) {
             recredit(data, ctx, inv);
@@ -1529,19 +1534,19 @@ pub fn update(
     ctx: &Ctx,
     kind: Kind,
     key: &Key,
-    body: &Value,
-) -> Result<Value, ApiError> {
+    body: Value,
+) -> Result<Arc<Value>, ApiError> {
     if kind == Kind::Event {
         return Err(ApiError::method("Events are read-only"));
     }
     let old = get_owned(data, ctx, kind, key)?;
-    check_editable(kind, &old, body)?;
+    check_editable(kind, &old, &body)?;
     let Value::Object(mut obj) = old.clone() else {
         return Err(ApiError::internal("stored object is not a JSON object"));
     };
+    let applied_changed = body.get("applied_to").is_some() || body.get("amount").is_some();
     apply_fields(data, ctx, kind, body, &mut obj, false)?;
     if kind == Kind::Payment {
-        let applied_changed = body.get("applied_to").is_some() || body.get("amount").is_some();
         if applied_changed {
             finish(data, ctx, kind, &mut obj, Some(key), Some(&old))?;
         }
@@ -1556,7 +1561,7 @@ pub fn update(
     obj.insert("updated_at".into(), Value::from(ctx.now));
     let v = Value::Object(obj);
     emit(data, ctx, &format!("{}.updated", kind.object()), &v);
-    data.put(ctx.company, kind, key.clone(), v.clone());
+    let v = data.put(ctx.company, kind, key.clone(), v);
     if kind == Kind::CreditNote {
         for inv in [old.get("invoice"), v.get("invoice")]
             .into_iter()
@@ -1577,7 +1582,7 @@ pub fn delete(
     ctx: &Ctx,
     kind: Kind,
     key: &Key,
-) -> Result<Option<Value>, ApiError> {
+) -> Result<Option<Arc<Value>>, ApiError> {
     if kind == Kind::Event {
         return Err(ApiError::method("Events are read-only"));
     }
@@ -1597,8 +1602,7 @@ pub fn delete(
             obj.insert("updated_at".into(), Value::from(ctx.now));
             let v = Value::Object(obj);
             emit(data, ctx, "payment.updated", &v);
-            data.put(ctx.company, kind, key.clone(), v.clone());
-            return Ok(Some(v));
+            return Ok(Some(data.put(ctx.company, kind, key.clone(), v)));
         }
         Kind::Customer => {
             let id = old.get("id").and_then(Value::as_i64);
@@ -1636,7 +1640,7 @@ pub fn delete(
 }
 
 /// `POST /{invoices|credit_notes}/{id}/void`.
-pub fn void(data: &mut Data, ctx: &Ctx, kind: Kind, key: &Key) -> Result<Value, ApiError> {
+pub fn void(data: &mut Data, ctx: &Ctx, kind: Kind, key: &Key) -> Result<Arc<Value>, ApiError> {
     if !kind.is_document() {
         return Err(ApiError::not_found(format!(
             "No route: {}/{}/void",
@@ -1668,7 +1672,7 @@ pub fn void(data: &mut Data, ctx: &Ctx, kind: Kind, key: &Key) -> Result<Value, 
     obj.insert("updated_at".into(), Value::from(ctx.now));
     let v = Value::Object(obj);
     emit(data, ctx, &format!("{}.updated", kind.object()), &v);
-    data.put(ctx.company, kind, key.clone(), v.clone());
+    let v = data.put(ctx.company, kind, key.clone(), v);
     if kind == Kind::CreditNote {
         if let Some(inv) = old.get("invoice").and_then(Value::as_i64) {
             recredit(data, ctx, inv);

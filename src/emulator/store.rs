@@ -10,7 +10,7 @@ use rusqlite::{params, Connection};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-use std::sync::{mpsc, Mutex, MutexGuard};
+use std::sync::{mpsc, Arc, Mutex, MutexGuard};
 
 /// An object's id: numeric for documents, chosen strings for items and rates.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -39,7 +39,7 @@ impl Key {
 /// lower-cased numbers for the uniqueness check.
 #[derive(Debug, Default)]
 pub struct Table {
-    pub rows: BTreeMap<Key, Value>,
+    pub rows: BTreeMap<Key, Arc<Value>>,
     pub numbers: HashMap<String, Key>,
 }
 
@@ -56,7 +56,15 @@ impl Company {
     }
 
     pub fn get(&self, kind: Kind, key: &Key) -> Option<&Value> {
-        self.tables.get(&kind).and_then(|t| t.rows.get(key))
+        self.tables
+            .get(&kind)
+            .and_then(|t| t.rows.get(key))
+            .map(|a| a.as_ref())
+    }
+
+    /// The stored object itself, shared (no copy).
+    pub fn get_shared(&self, kind: Kind, key: &Key) -> Option<Arc<Value>> {
+        self.tables.get(&kind).and_then(|t| t.rows.get(key)).cloned()
     }
 }
 
@@ -85,7 +93,7 @@ pub enum Op {
         company: String,
         kind: Kind,
         id: String,
-        body: Value,
+        body: Arc<Value>,
     },
     Delete {
         company: String,
@@ -125,6 +133,8 @@ pub struct Data {
     pub idem: HashMap<(String, String), IdemReply>,
     pub tokens: HashMap<String, Token>,
     journal: Vec<Op>,
+    /// Whether changes are journalled (only with a database file).
+    journaling: bool,
 }
 
 impl Data {
@@ -138,7 +148,7 @@ impl Data {
     pub fn new_id(&mut self) -> i64 {
         self.next_id += 1;
         let v = self.next_id;
-        self.journal.push(Op::Counter {
+        self.push(Op::Counter {
             company: String::new(),
             name: "next_id".into(),
             value: v,
@@ -152,7 +162,7 @@ impl Data {
         let v = c.counters.entry(name.to_string()).or_insert(0);
         *v += 1;
         let value = *v;
-        self.journal.push(Op::Counter {
+        self.push(Op::Counter {
             company: company.to_string(),
             name: name.to_string(),
             value,
@@ -160,9 +170,11 @@ impl Data {
         value
     }
 
-    /// Insert or replace an object (and its number index) and journal it.
-    pub fn put(&mut self, company: &str, kind: Kind, key: Key, body: Value) {
-        self.journal.push(Op::Put {
+    /// Insert or replace an object (and its number index) and journal it;
+    /// the stored object, shared.
+    pub fn put(&mut self, company: &str, kind: Kind, key: Key, body: Value) -> Arc<Value> {
+        let body = Arc::new(body);
+        self.push(Op::Put {
             company: company.to_string(),
             kind,
             id: key.to_db(),
@@ -177,16 +189,23 @@ impl Data {
         if let Some(n) = body.get("number").and_then(Value::as_str) {
             table.numbers.insert(n.to_lowercase(), key.clone());
         }
-        table.rows.insert(key, body);
+        table.rows.insert(key, body.clone());
+        body
     }
 
-    pub fn remove(&mut self, company: &str, kind: Kind, key: &Key) -> Option<Value> {
+    fn push(&mut self, op: Op) {
+        if self.journaling {
+            self.journal.push(op);
+        }
+    }
+
+    pub fn remove(&mut self, company: &str, kind: Kind, key: &Key) -> Option<Arc<Value>> {
         let table = self.company(company).table(kind);
         let old = table.rows.remove(key)?;
         if let Some(n) = old.get("number").and_then(Value::as_str) {
             table.numbers.remove(&n.to_lowercase());
         }
-        self.journal.push(Op::Delete {
+        self.push(Op::Delete {
             company: company.to_string(),
             kind,
             id: key.to_db(),
@@ -199,7 +218,7 @@ impl Data {
         if self.idem.contains_key(&k) {
             return;
         }
-        self.journal.push(Op::Idem {
+        self.push(Op::Idem {
             company: company.to_string(),
             key: key.to_string(),
             reply: reply.clone(),
@@ -208,7 +227,7 @@ impl Data {
     }
 
     pub fn put_token(&mut self, hash: String, token: Token) {
-        self.journal.push(Op::PutToken {
+        self.push(Op::PutToken {
             hash: hash.clone(),
             token: token.clone(),
         });
@@ -217,7 +236,7 @@ impl Data {
 
     pub fn remove_token(&mut self, hash: &str) -> Option<Token> {
         let t = self.tokens.remove(hash)?;
-        self.journal.push(Op::DeleteToken {
+        self.push(Op::DeleteToken {
             hash: hash.to_string(),
         });
         Some(t)
@@ -280,6 +299,7 @@ impl Store {
                     .with_context(|| format!("failed to set up the database {}", path.display()))?;
                 load(&conn, &mut data, now)
                     .with_context(|| format!("failed to read the database {}", path.display()))?;
+                data.journaling = true;
                 let (tx, rx) = mpsc::channel();
                 let thread = std::thread::Builder::new()
                     .name("emulator-db".into())
@@ -306,7 +326,19 @@ impl Store {
     pub fn write<R>(&self, f: impl FnOnce(&mut Data) -> R) -> (R, Commit) {
         let mut data = self.lock();
         let r = f(&mut data);
-        let ops = std::mem::take(&mut data.journal);
+        let mut ops = std::mem::take(&mut data.journal);
+        // A counter moved several times needs writing once, at its last value.
+        let mut seen = std::collections::HashSet::new();
+        let mut keep = vec![true; ops.len()];
+        for (i, op) in ops.iter().enumerate().rev() {
+            if let Op::Counter { company, name, .. } = op {
+                if !seen.insert((company.clone(), name.clone())) {
+                    keep[i] = false;
+                }
+            }
+        }
+        let mut flags = keep.into_iter();
+        ops.retain(|_| flags.next().unwrap_or(true));
         if ops.is_empty() {
             return (r, Commit(None));
         }
@@ -367,7 +399,7 @@ fn load(conn: &Connection, data: &mut Data, now: i64) -> anyhow::Result<()> {
         if let Some(n) = value.get("number").and_then(Value::as_str) {
             table.numbers.insert(n.to_lowercase(), key.clone());
         }
-        table.rows.insert(key, value);
+        table.rows.insert(key, Arc::new(value));
     }
     let mut stmt = conn.prepare("SELECT company, name, value FROM counters")?;
     let mut rows = stmt.query([])?;

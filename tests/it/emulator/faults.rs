@@ -32,7 +32,7 @@ async fn burst(api: &Api, n: usize) -> Vec<(u16, Option<String>)> {
 async fn too_many_in_flight_is_429_without_retry_after() {
     let emu = TestEmulator::start(Config {
         max_in_flight: 2,
-        latency: Duration::from_millis(400),
+        latency: Duration::from_millis(1000),
         ..Config::default()
     });
     let out = burst(&emu.api(), 8).await;

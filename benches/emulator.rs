@@ -1,0 +1,250 @@
+//! Creating invoices (3 lines each) over loopback against a file-backed
+//! emulator with 64 connections, against a bare axum handler answering 201
+//! with a constant body under the same load, in the same run.
+//!
+//! ```text
+//! BENCH_REQUESTS=20000 BENCH_CONNECTIONS=64 cargo bench --bench emulator
+//! ```
+//!
+//! `BENCH_DB=memory` runs the emulator without its SQLite file, to see what
+//! the file costs.
+
+use facturare_etl::emulator::{self, Config, KeySpec};
+use serde_json::json;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+struct Run {
+    requests: usize,
+    errors: usize,
+    elapsed: Duration,
+}
+
+impl Run {
+    fn rps(&self) -> f64 {
+        self.requests as f64 / self.elapsed.as_secs_f64()
+    }
+}
+
+/// `n` POSTs of `body` to `url` from `conns` concurrent workers.
+async fn load(
+    client: &reqwest::Client,
+    url: &str,
+    key: &str,
+    body: &serde_json::Value,
+    n: usize,
+    conns: usize,
+) -> Run {
+    let next = Arc::new(AtomicUsize::new(0));
+    let errors = Arc::new(AtomicUsize::new(0));
+    let bytes = bytes::Bytes::from(serde_json::to_vec(body).expect("JSON body"));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..conns {
+        let (client, url, key) = (client.clone(), url.to_string(), key.to_string());
+        let (next, errors, bytes) = (next.clone(), errors.clone(), bytes.clone());
+        tasks.push(tokio::spawn(async move {
+            while next.fetch_add(1, Ordering::Relaxed) < n {
+                let r = client
+                    .post(&url)
+                    .basic_auth(&key, Some(""))
+                    .header("content-type", "application/json")
+                    .body(bytes.clone())
+                    .send()
+                    .await;
+                match r {
+                    Ok(r) if r.status() == 201 => {
+                        let _ = r.bytes().await;
+                    }
+                    _ => {
+                        errors.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("worker");
+    }
+    Run {
+        requests: n,
+        errors: errors.load(Ordering::Relaxed),
+        elapsed: start.elapsed(),
+    }
+}
+
+/// A bare axum server answering 201 with a constant body, on its own thread.
+fn bare_server() -> (String, std::sync::mpsc::Sender<()>) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .thread_name("bare-worker")
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async move {
+            let app = axum::Router::new().route(
+                "/invoices",
+                axum::routing::post(|| async {
+                    (
+                        axum::http::StatusCode::CREATED,
+                        [("content-type", "application/json")],
+                        r#"{"id":1,"object":"invoice","number":"INV-00001","total":100}"#,
+                    )
+                }),
+            );
+            let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(format!("http://{}", l.local_addr().unwrap()))
+                .unwrap();
+            let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
+            std::thread::spawn(move || {
+                let _ = stop_rx.recv();
+                let _ = done_tx.send(());
+            });
+            axum::serve(l, app)
+                .with_graceful_shutdown(async move {
+                    let _ = done_rx.await;
+                })
+                .await
+                .unwrap();
+        });
+    });
+    (rx.recv().expect("bare server url"), stop_tx)
+}
+
+/// The emulator on a file, on its own thread and runtime.
+fn emulator_server(db: Option<std::path::PathBuf>) -> (String, std::sync::mpsc::Sender<()>) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .thread_name("emu-worker")
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async move {
+            let running = emulator::start(Config {
+                keys: vec![KeySpec::new("bench_key", "bench")],
+                db,
+                max_in_flight: 1000,
+                ..Config::default()
+            })
+            .await
+            .expect("emulator starts");
+            tx.send(running.url()).unwrap();
+            let _ = tokio::task::spawn_blocking(move || stop_rx.recv()).await;
+            let stats = running.stats();
+            running.stop().await;
+            eprintln!(
+                "emulator stats: {} requests, {} invoices created",
+                stats.requests,
+                stats.created.get("invoices").copied().unwrap_or(0)
+            );
+        });
+    });
+    (rx.recv().expect("emulator url"), stop_tx)
+}
+
+fn main() {
+    let n = env_usize("BENCH_REQUESTS", 20_000);
+    let conns = env_usize("BENCH_CONNECTIONS", 64);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (bare_url, bare_stop) = bare_server();
+    // BENCH_DB=memory measures the emulator without its file.
+    let in_memory = std::env::var("BENCH_DB").is_ok_and(|v| v == "memory");
+    let db = (!in_memory).then(|| dir.path().join("bench.db"));
+    let (emu_url, emu_stop) = emulator_server(db);
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+            .thread_name("client-worker")
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let (bare, emu) = rt.block_on(async {
+        let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(conns)
+            .build()
+            .expect("client");
+        // Set up: a tax rate and a customer.
+        let setup = |path: &str, body: serde_json::Value| {
+            client
+                .post(format!("{emu_url}{path}"))
+                .basic_auth("bench_key", Some(""))
+                .json(&body)
+                .send()
+        };
+        setup(
+            "/tax_rates",
+            json!({"id": "tva20", "name": "TVA 20%", "value": 20}),
+        )
+        .await
+        .expect("tax rate");
+        let c: serde_json::Value = setup("/customers", json!({"name": "SRL Bench"}))
+            .await
+            .expect("customer")
+            .json()
+            .await
+            .expect("customer JSON");
+        let invoice = json!({
+            "customer": c["id"],
+            "currency": "MDL",
+            "date": 1704405600,
+            "items": [
+                {"name": "Pâine", "quantity": 3, "unit_cost": 51.15, "taxes": ["tva20"]},
+                {"name": "Lapte", "quantity": 2, "unit_cost": 18.4, "taxes": ["tva20"]},
+                {"name": "Transport", "quantity": 1, "unit_cost": 150, "discounts": [{"amount": 10}]}
+            ],
+            "metadata": {"source": "bench"}
+        });
+        let warm = (n / 10).clamp(100, 2000);
+        let bare_target = format!("{bare_url}/invoices");
+        let emu_target = format!("{emu_url}/invoices");
+        load(&client, &bare_target, "k", &invoice, warm, conns).await;
+        load(&client, &emu_target, "bench_key", &invoice, warm, conns).await;
+        let bare = load(&client, &bare_target, "k", &invoice, n, conns).await;
+        let emu = load(&client, &emu_target, "bench_key", &invoice, n, conns).await;
+        (bare, emu)
+    });
+    let _ = bare_stop.send(());
+    let _ = emu_stop.send(());
+    std::thread::sleep(Duration::from_millis(300));
+
+    println!("POST /invoices (3 lines), {n} requests, {conns} connections, loopback");
+    println!(
+        "{:<32} {:>9} {:>7} {:>9} {:>10}",
+        "target", "requests", "errors", "seconds", "req/s"
+    );
+    for (name, r) in [
+        ("bare axum (201, constant body)", &bare),
+        (
+            if in_memory {
+                "emulator (in memory)"
+            } else {
+                "emulator (SQLite file, WAL)"
+            },
+            &emu,
+        ),
+    ] {
+        println!(
+            "{:<32} {:>9} {:>7} {:>9.3} {:>10.0}",
+            name,
+            r.requests,
+            r.errors,
+            r.elapsed.as_secs_f64(),
+            r.rps()
+        );
+    }
+    println!(
+        "ratio emulator / bare: {:.1}% (target >= 25%)",
+        100.0 * emu.rps() / bare.rps()
+    );
+}
