@@ -163,6 +163,31 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// The columns mapping needs: those fields read, plus key and skip
+    /// columns; the others are left empty by the reader.
+    pub fn row_projection(&self) -> Arc<[bool]> {
+        let mut p: Vec<bool> = self.key_projection().to_vec();
+        let mut mark = |i: usize| {
+            if let Some(x) = p.get_mut(i) {
+                *x = true;
+            }
+        };
+        for f in self.header.iter().chain(self.lines.iter().flatten()) {
+            match &f.src {
+                Src::Column { idx, .. } => mark(*idx),
+                Src::Template(parts) => {
+                    for part in parts {
+                        if let Part::Col { idx, .. } = part {
+                            mark(*idx);
+                        }
+                    }
+                }
+                Src::Const(_) => {}
+            }
+        }
+        p.into()
+    }
+
     /// The columns the grouping pass needs (key and skip columns).
     pub fn key_projection(&self) -> Arc<[bool]> {
         let mut p = vec![false; self.headers.len()];
@@ -644,13 +669,14 @@ impl Ctx<'_> {
                 ),
             ));
         }
-        let fits = match (&parse, ty) {
-            (None, _) | (_, Ty::Text) => true,
-            (Some(Parse::Date(_)), Ty::Date) => true,
-            (Some(Parse::Decimal(_) | Parse::Integer), Ty::Decimal) => true,
-            (Some(Parse::Bool(_)), Ty::Bool) => true,
-            _ => false,
-        };
+        let fits = matches!(
+            (&parse, ty),
+            (None, _)
+                | (_, Ty::Text)
+                | (Some(Parse::Date(_)), Ty::Date)
+                | (Some(Parse::Decimal(_) | Parse::Integer), Ty::Decimal)
+                | (Some(Parse::Bool(_)), Ty::Bool)
+        );
         if !fits {
             self.diags.push(Diag::at(
                 whole.clone(),

@@ -677,7 +677,7 @@ impl Drafts {
                 g.note(i as u64, &item);
             }
         }
-        let src = read::open(&path, self.mapping.source())?;
+        let src = read::open_projected(&path, self.mapping.source(), Some(plan.row_projection()))?;
         self.cur = Some((src, g, 0));
         Ok(true)
     }

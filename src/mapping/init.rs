@@ -166,6 +166,8 @@ const KNOWN: &[(&str, &[&str])] = &[
             "кол.",
             "cantitate",
             "cantitatea",
+            "cant.",
+            "cant",
             "qty",
             "quantity",
         ],
@@ -243,12 +245,24 @@ const KNOWN: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "payment.method",
+        &[
+            "metoda",
+            "metoda de plată",
+            "способ оплаты",
+            "method",
+            "payment method",
+        ],
+    ),
+    (
         "payment.date",
         &[
             "дата оплаты",
             "data plății",
             "data platii",
             "payment date",
+            "data achitarii",
+            "data achitării",
             "paid on",
         ],
     ),
@@ -258,22 +272,189 @@ fn norm(h: &str) -> String {
     h.trim().trim_end_matches(':').to_lowercase()
 }
 
-/// Which field each header looks like.
+/// Extra names that only count inside a JSON object of that group
+/// (`customer.id`, `payment.paid_at`).
+const IN_CONTEXT: &[(&str, &[&str])] = &[
+    ("customer.number", &["id", "code", "number"]),
+    ("customer.name", &["name", "full_name", "company_name"]),
+    (
+        "customer.tax_id",
+        &["idno", "tax_id", "vat_id", "fiscal_code"],
+    ),
+    (
+        "customer.address1",
+        &["street", "address", "address1", "line1"],
+    ),
+    ("customer.city", &["city"]),
+    ("customer.postal_code", &["zip", "postal_code", "postcode"]),
+    ("customer.country", &["country"]),
+    ("customer.phone", &["phone", "tel"]),
+    ("line.name", &["title", "name", "product", "description"]),
+    ("line.quantity", &["qty", "quantity", "count"]),
+    ("line.unit_cost", &["price", "unit_price", "unit_cost"]),
+    ("line.taxes", &["vat", "vat_rate", "tax_rate", "tva"]),
+    ("payment.amount", &["amount", "sum", "paid"]),
+    ("payment.date", &["paid_at", "date", "paid_on"]),
+    ("payment.method", &["method", "type"]),
+];
+
+/// Names at the top level of a JSON record that are weaker guesses.
+const TOP_WEAK: &[(&str, &[&str])] = &[
+    (
+        "invoice.number",
+        &["id", "order_id", "order_number", "number"],
+    ),
+    (
+        "invoice.date",
+        &["created", "created_at", "order_date", "date"],
+    ),
+];
+
+fn context(first: &str) -> Option<&'static str> {
+    match first {
+        "line" | "lines" | "item" | "items" => Some("line"),
+        "customer" | "client" | "buyer" | "contragent" => Some("customer"),
+        "payment" | "payments" => Some("payment"),
+        _ => None,
+    }
+}
+
+/// Which field each header looks like: known names first, then names in
+/// a dotted group (`customer.email`, `line.qty`), then weak top-level names.
 pub fn match_headers(headers: &[String]) -> Vec<(&'static str, usize)> {
     let mut taken = BTreeSet::new();
-    let mut out = Vec::new();
+    let mut out: Vec<(&'static str, usize)> = Vec::new();
+    let mut claim =
+        |field: &'static str, pred: &dyn Fn(&str) -> bool, out: &mut Vec<(&'static str, usize)>| {
+            if out.iter().any(|(f, _)| *f == field) {
+                return;
+            }
+            if let Some(i) = (0..headers.len()).find(|i| !taken.contains(i) && pred(&headers[*i])) {
+                taken.insert(i);
+                out.push((field, i));
+            }
+        };
     for (field, names) in KNOWN {
-        let found = headers
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| !taken.contains(i))
-            .find(|(_, h)| names.contains(&norm(h).as_str()));
-        if let Some((i, _)) = found {
-            taken.insert(i);
-            out.push((*field, i));
+        claim(field, &|h| names.contains(&norm(h).as_str()), &mut out);
+    }
+    let in_group = |field: &str, h: &str, names: &[&str]| {
+        let n = norm(h);
+        let Some((first, rest)) = n.split_once('.') else {
+            return false;
+        };
+        let group = field.split('.').next().unwrap_or("");
+        context(first) == Some(group) && {
+            let last = rest.rsplit('.').next().unwrap_or(rest);
+            names.contains(&last) || names.contains(&rest)
         }
+    };
+    for (field, names) in IN_CONTEXT {
+        claim(field, &|h| in_group(field, h, names), &mut out);
+    }
+    for (field, names) in KNOWN {
+        claim(field, &|h| in_group(field, h, names), &mut out);
+    }
+    for (field, names) in TOP_WEAK {
+        claim(
+            field,
+            &|h| !h.contains('.') && names.contains(&norm(h).as_str()),
+            &mut out,
+        );
     }
     out
+}
+
+/// JSON: the path to the first array of objects (the records), and the
+/// path to an array of objects inside the first record (its lines).
+fn json_paths(file: &Path) -> (Option<String>, Option<String>) {
+    use serde_json::Value;
+    fn find(v: &Value, path: &mut Vec<String>, depth: usize) -> Option<Vec<String>> {
+        match v {
+            Value::Array(a) if a.first().is_some_and(Value::is_object) => Some(path.clone()),
+            Value::Object(m) if depth < 4 => {
+                for (k, x) in m {
+                    path.push(k.clone());
+                    if let Some(p) = find(x, path, depth + 1) {
+                        return Some(p);
+                    }
+                    path.pop();
+                }
+                None
+            }
+            _ => None,
+        }
+    }
+    let Ok(bytes) = std::fs::read(file) else {
+        return (None, None);
+    };
+    let Ok(root) = serde_json::from_slice::<Value>(&bytes) else {
+        return (None, None);
+    };
+    let records = find(&root, &mut Vec::new(), 0);
+    let lines = records.as_ref().and_then(|p| {
+        let arr = p.iter().try_fold(&root, |v, k| v.get(k))?;
+        let first = arr.as_array()?.first()?;
+        match first {
+            Value::Object(m) => m.iter().find_map(|(k, x)| {
+                x.as_array()
+                    .filter(|a| a.first().is_some_and(Value::is_object))
+                    .map(|_| k.clone())
+            }),
+            _ => None,
+        }
+    });
+    let records = records.filter(|p| !p.is_empty()).map(|p| p.join("."));
+    (records, lines)
+}
+
+/// Repeated line columns (`Produs 1`, `Cant. 1`, ... `Produs 3`): the
+/// range of n and each field's column pattern with `{n}`.
+type WideColumns<'a> = (i64, i64, Vec<(&'a str, String, Vec<usize>)>);
+
+fn wide_columns(headers: &[String]) -> Option<WideColumns<'static>> {
+    let re = regex::Regex::new(r"^(.*?)(\s*)(\d+)(\s*)$").ok()?;
+    type Slots = Vec<(i64, usize)>;
+    let mut by_field: Vec<(&'static str, String, Slots)> = Vec::new();
+    for (i, h) in headers.iter().enumerate() {
+        let Some(c) = re.captures(h) else { continue };
+        let base = norm(&c[1]);
+        let Some(field) = KNOWN
+            .iter()
+            .find(|(_, names)| names.contains(&base.as_str()))
+            .and_then(|(f, _)| f.strip_prefix("line."))
+        else {
+            continue;
+        };
+        let Ok(n) = c[3].parse::<i64>() else { continue };
+        let pattern = format!("{}{}{{n}}{}", &c[1], &c[2], &c[4]);
+        match by_field
+            .iter_mut()
+            .find(|(f, p, _)| *f == field && *p == pattern)
+        {
+            Some((_, _, ns)) => ns.push((n, i)),
+            None => by_field.push((field, pattern, vec![(n, i)])),
+        }
+    }
+    by_field.retain(|(_, _, ns)| ns.len() >= 2);
+    if by_field.is_empty() {
+        return None;
+    }
+    let from = by_field
+        .iter()
+        .flat_map(|(_, _, ns)| ns.iter().map(|x| x.0))
+        .min()?;
+    let to = by_field
+        .iter()
+        .flat_map(|(_, _, ns)| ns.iter().map(|x| x.0))
+        .max()?;
+    Some((
+        from,
+        to,
+        by_field
+            .into_iter()
+            .map(|(f, p, ns)| (f, q(&p), ns.into_iter().map(|x| x.1).collect()))
+            .collect(),
+    ))
 }
 
 fn q(s: &str) -> String {
@@ -282,22 +463,56 @@ fn q(s: &str) -> String {
 
 /// A guessed starting mapping for `file`, as TOML text.
 pub fn guess(file: &Path) -> Result<String, ReadError> {
-    // The header row: the first of the first 15 rows that names two known fields.
+    // The header row: the first of the first 15 rows that names two known
+    // fields; in a workbook, on the sheet that names the most.
     let mut spec = SourceSpec::default();
-    let mut chosen = None;
-    for header_row in 1..=15u64 {
-        spec.header_row = header_row;
-        let src = match read::open(file, &spec) {
-            Ok(s) => s,
-            Err(e) if header_row == 1 => return Err(e),
-            Err(_) => break,
-        };
-        if match_headers(src.headers()).len() >= 2 {
-            chosen = Some(header_row);
-            break;
+    if Format::from_path(file) == Some(Format::Json) {
+        let (records, lines) = json_paths(file);
+        spec.records = records;
+        spec.lines = lines;
+    }
+    let workbook = matches!(
+        Format::from_path(file),
+        Some(Format::Xlsx | Format::Xls | Format::Ods)
+    );
+    let sheets: Vec<Option<read::SheetSel>> = if workbook {
+        (1..=20).map(|i| Some(read::SheetSel::Index(i))).collect()
+    } else {
+        vec![None]
+    };
+    let mut best: Option<(usize, Option<read::SheetSel>, u64)> = None;
+    'sheets: for sheet in sheets {
+        spec.sheet = sheet.clone();
+        let mut header_row = 1u64;
+        while header_row <= 15 {
+            spec.header_row = header_row;
+            let src = match read::open(file, &spec) {
+                Ok(s) => s,
+                Err(e)
+                    if header_row == 1
+                        && sheet
+                            .as_ref()
+                            .is_none_or(|s| *s == read::SheetSel::Index(1)) =>
+                {
+                    return Err(e)
+                }
+                Err(_) if header_row == 1 => break 'sheets,
+                Err(_) => break,
+            };
+            let found = src.detected().header_row.unwrap_or(header_row);
+            let n = match_headers(src.headers()).len();
+            if n >= 2 {
+                if best.as_ref().is_none_or(|(b, _, _)| n > *b) {
+                    best = Some((n, sheet.clone(), found));
+                }
+                break;
+            }
+            header_row = found + 1;
         }
     }
-    spec.header_row = chosen.unwrap_or(1);
+    let (sheet, header_row) = best.map(|(_, s, r)| (s, r)).unwrap_or((None, 1));
+    spec.sheet = sheet;
+    spec.header_row = header_row;
     let mut src = read::open(file, &spec)?;
     let headers = src.headers().to_vec();
     let detected = src.detected().clone();
@@ -424,6 +639,19 @@ pub fn guess(file: &Path) -> Result<String, ReadError> {
     if let Some(s) = &detected.sheet {
         let _ = writeln!(t, "sheet = {}", q(s));
     }
+    if let Some(r) = &spec.records {
+        let _ = writeln!(t, "records = {}", q(r));
+    }
+    if let Some(l) = &spec.lines {
+        let _ = writeln!(
+            t,
+            "lines = {}  # one row per line: the record's fields plus line.*",
+            q(l)
+        );
+    }
+    if let Some(r) = detected.header_row {
+        spec.header_row = r;
+    }
     if spec.header_row != 1 {
         let _ = writeln!(
             t,
@@ -467,12 +695,34 @@ pub fn guess(file: &Path) -> Result<String, ReadError> {
                 *i,
                 ", transform = [\"trim\", \"upper\"], default = \"MDL\"",
             ),
-            "invoice.kind" => field(
-                &mut t,
-                "kind",
-                *i,
-                ", lookup = { \"invoice\" = \"invoice\", \"credit note\" = \"credit_note\" }",
-            ),
+            "invoice.kind" => {
+                let mut seen = BTreeSet::new();
+                let mut pairs = Vec::new();
+                for c in values(*i) {
+                    let v = c.as_text().trim().to_string();
+                    if seen.insert(v.clone()) && seen.len() <= 20 {
+                        let l = v.to_lowercase();
+                        let kind = if ["credit", "возврат", "retur", "storno", "refund"]
+                            .iter()
+                            .any(|w| l.contains(w))
+                        {
+                            "credit_note"
+                        } else {
+                            "invoice"
+                        };
+                        pairs.push(format!("{} = {}", q(&v), q(kind)));
+                    }
+                }
+                if pairs.is_empty() {
+                    pairs.push("\"invoice\" = \"invoice\"".into());
+                }
+                field(
+                    &mut t,
+                    "kind",
+                    *i,
+                    &format!(", lookup = {{ {} }}", pairs.join(", ")),
+                );
+            }
             "invoice.notes" => field(&mut t, "notes", *i, ""),
             _ => {}
         }
@@ -506,38 +756,51 @@ pub fn guess(file: &Path) -> Result<String, ReadError> {
         }
     }
     let _ = writeln!(t, "\n[line]");
-    for (f, i) in &fields {
-        if let Some(name) = f.strip_prefix("line.") {
-            match name {
-                "name" => field(
-                    &mut t,
-                    "name",
-                    *i,
-                    ", transform = [\"trim\", \"collapse_spaces\"]",
-                ),
-                "taxes" => {
-                    let mut lookup = Vec::new();
-                    let mut seen = BTreeSet::new();
-                    for c in values(*i) {
-                        let s = c.as_text().trim().to_string();
-                        if seen.insert(s.clone()) && seen.len() <= 20 {
-                            let id = match parse_decimal(&s, DecimalLocale::Auto) {
-                                Some(v) => format!("tva{}", v.normalize()),
-                                None => "exempt".to_string(),
-                            };
-                            lookup.push(format!("{} = {}", q(&s), q(&id)));
-                        }
-                    }
-                    let extra = if lookup.is_empty() {
-                        ", lookup = { \"20%\" = \"tva20\", \"8%\" = \"tva8\", \"0%\" = \"tva0\" }"
-                            .to_string()
-                    } else {
-                        format!(", lookup = {{ {} }}", lookup.join(", "))
+    // Line columns: single, or repeated with a number (`Item 1 Qty` ... `Item 3 Qty`).
+    let mut line_cols: Vec<(&str, String, Vec<usize>)> = fields
+        .iter()
+        .filter_map(|(f, i)| {
+            f.strip_prefix("line.")
+                .map(|n| (n, q(&headers[*i]), vec![*i]))
+        })
+        .collect();
+    if let Some((from, to, wide)) = wide_columns(&headers) {
+        let _ = writeln!(t, "wide = {{ from = {from}, to = {to} }}");
+        line_cols = wide;
+    }
+    for (name, column, idxs) in &line_cols {
+        let vals = || idxs.iter().flat_map(|&i| values(i));
+        let taxes = *name == "taxes"
+            || (*name == "check_vat" && vals().any(|c| c.as_text().trim().ends_with('%')));
+        if taxes {
+            let mut lookup = Vec::new();
+            let mut seen = BTreeSet::new();
+            for c in vals() {
+                let s = c.as_text().trim().to_string();
+                if seen.insert(s.clone()) && seen.len() <= 20 {
+                    let id = match parse_decimal(&s, DecimalLocale::Auto) {
+                        Some(v) => format!("tva{}", v.normalize()),
+                        None => "exempt".to_string(),
                     };
-                    field(&mut t, "taxes", *i, &extra);
+                    lookup.push(format!("{} = {}", q(&s), q(&id)));
                 }
-                other => field(&mut t, other, *i, &dec_extra),
             }
+            let lookup = if lookup.is_empty() {
+                "\"20%\" = \"tva20\", \"8%\" = \"tva8\", \"0%\" = \"tva0\"".to_string()
+            } else {
+                lookup.join(", ")
+            };
+            let _ = writeln!(
+                t,
+                "taxes = {{ column = {column}, lookup = {{ {lookup} }} }}"
+            );
+        } else if matches!(*name, "name" | "description") {
+            let _ = writeln!(
+                t,
+                "{name} = {{ column = {column}, transform = [\"trim\", \"collapse_spaces\"] }}"
+            );
+        } else {
+            let _ = writeln!(t, "{name} = {{ column = {column}{dec_extra} }}");
         }
     }
     if col("payment.amount").is_some() {
@@ -546,14 +809,24 @@ pub fn guess(file: &Path) -> Result<String, ReadError> {
             match *f {
                 "payment.amount" => field(&mut t, "amount", *i, &dec_extra),
                 "payment.date" => field(&mut t, "date", *i, &date_extra),
+                "payment.method" => field(&mut t, "method", *i, ""),
                 _ => {}
             }
         }
     }
+    let used: BTreeSet<usize> = fields
+        .iter()
+        .map(|(_, i)| *i)
+        .chain(
+            line_cols
+                .iter()
+                .flat_map(|(_, _, idxs)| idxs.iter().copied()),
+        )
+        .collect();
     let unmatched: Vec<&String> = headers
         .iter()
         .enumerate()
-        .filter(|(i, _)| !fields.iter().any(|(_, j)| j == i))
+        .filter(|(i, _)| !used.contains(i))
         .map(|(_, h)| h)
         .collect();
     if !unmatched.is_empty() {

@@ -57,8 +57,10 @@ impl Mapping {
             d.help = unknown_key_hint(e.message());
             MappingError::Invalid(src.render(vec![d]))
         })?;
-        let source = compile::source_spec(&spec)
-            .map_err(|diags| MappingError::Invalid(src.render(diags)))?;
+        let (source, mut diags) = match compile::source_spec(&spec) {
+            Ok(s) => (s, Vec::new()),
+            Err(d) => (SourceSpec::default(), d),
+        };
         let name = spec.name.clone().unwrap_or_else(|| {
             path.file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
@@ -72,9 +74,14 @@ impl Mapping {
             identity: String::new(),
             source,
         };
-        let plan =
-            compile::compile(&m, None).map_err(|diags| MappingError::Invalid(src.render(diags)))?;
-        m.identity = identity(text, &plan.lookup_bytes);
+        match compile::compile(&m, None) {
+            Ok(plan) if diags.is_empty() => m.identity = identity(text, &plan.lookup_bytes),
+            Ok(_) => return Err(MappingError::Invalid(src.render(diags))),
+            Err(more) => {
+                diags.extend(more);
+                return Err(MappingError::Invalid(src.render(diags)));
+            }
+        }
         Ok(m)
     }
 
@@ -263,12 +270,66 @@ pub fn did_you_mean<'a>(
 ) -> Option<&'a str> {
     let norm = |s: &str| s.trim().to_lowercase();
     let n = norm(name);
+    let nt = translit(&n);
     candidates
         .into_iter()
-        .map(|c| (strsim::jaro_winkler(&n, &norm(c)), c))
+        .map(|c| {
+            let cn = norm(c);
+            // Also compare in Latin letters: "Nomer" is close to "Номер".
+            let score =
+                strsim::jaro_winkler(&n, &cn).max(strsim::jaro_winkler(&nt, &translit(&cn)));
+            (score, c)
+        })
         .filter(|(score, _)| *score >= 0.75)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, c)| c)
+}
+
+/// Cyrillic and Romanian letters to plain Latin, for comparing names.
+fn translit(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        let t = match c {
+            'а' => "a",
+            'б' => "b",
+            'в' => "v",
+            'г' => "g",
+            'д' => "d",
+            'е' | 'ё' | 'э' => "e",
+            'ж' => "zh",
+            'з' => "z",
+            'и' | 'й' | 'ы' => "i",
+            'к' => "k",
+            'л' => "l",
+            'м' => "m",
+            'н' => "n",
+            'о' => "o",
+            'п' => "p",
+            'р' => "r",
+            'с' => "s",
+            'т' => "t",
+            'у' => "u",
+            'ф' => "f",
+            'х' => "h",
+            'ц' => "ts",
+            'ч' => "ch",
+            'ш' => "sh",
+            'щ' => "sch",
+            'ъ' | 'ь' => "",
+            'ю' => "iu",
+            'я' => "ia",
+            'ă' | 'â' => "a",
+            'î' => "i",
+            'ș' | 'ş' => "s",
+            'ț' | 'ţ' => "t",
+            other => {
+                out.push(other);
+                continue;
+            }
+        };
+        out.push_str(t);
+    }
+    out
 }
 
 /// "did you mean" for serde's `unknown field `x`, expected one of ...`.
@@ -316,6 +377,11 @@ mod tests {
         );
         assert_eq!(did_you_mean("colum", ["column", "value"]), Some("column"));
         assert_eq!(did_you_mean("zzz", ["column", "value"]), None);
+        assert_eq!(did_you_mean("Nomer", ["Номер", "Дата"]), Some("Номер"));
+        assert_eq!(
+            did_you_mean("Cantitate", ["Cantitatea", "Preț"]),
+            Some("Cantitatea")
+        );
         assert_eq!(
             unknown_key_hint("unknown field `colum`, expected one of `column`, `value`"),
             Some("did you mean `column`?".into())

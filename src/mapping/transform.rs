@@ -156,6 +156,17 @@ pub fn parse_decimal(text: &str, locale: DecimalLocale) -> Option<Decimal> {
         DecimalLocale::En => ('.', &[',']),
         DecimalLocale::Dot => ('.', &[]),
     };
+    let strict = strict_digits(s, decimal_sep, group, neg);
+    match (strict, locale) {
+        // `1.5` in a dot-grouping notation with no comma: a decimal point.
+        (None, DecimalLocale::Ro) if !s.contains(',') => strict_digits(s, '.', &[], neg),
+        (d, _) => d,
+    }
+}
+
+/// Digits with one decimal separator and groups of three after each group
+/// separator.
+fn strict_digits(s: &str, decimal_sep: char, group: &[char], neg: bool) -> Option<Decimal> {
     let mut out = String::with_capacity(s.len() + 1);
     if neg {
         out.push('-');
@@ -163,12 +174,18 @@ pub fn parse_decimal(text: &str, locale: DecimalLocale) -> Option<Decimal> {
     let mut seen_sep = false;
     let mut digits = 0;
     let mut after_group = false;
+    let mut grouped = false;
+    let mut run = 0;
     for c in s.chars() {
         if c.is_ascii_digit() {
             out.push(c);
             digits += 1;
+            run += 1;
             after_group = false;
         } else if c == decimal_sep && !seen_sep {
+            if grouped && run != 3 {
+                return None;
+            }
             seen_sep = true;
             out.push('.');
             after_group = false;
@@ -177,12 +194,17 @@ pub fn parse_decimal(text: &str, locale: DecimalLocale) -> Option<Decimal> {
             && digits > 0
             && !after_group
         {
+            if grouped && run != 3 {
+                return None;
+            }
+            grouped = true;
+            run = 0;
             after_group = true;
         } else {
             return None;
         }
     }
-    if digits == 0 || after_group {
+    if digits == 0 || after_group || (grouped && !seen_sep && run != 3) {
         return None;
     }
     Decimal::from_str(&out).ok()
@@ -395,6 +417,9 @@ mod tests {
         assert_eq!(parse_decimal("", Auto), None);
         assert_eq!(parse_decimal("-", Auto), None);
         assert_eq!(parse_decimal("1..2", Dot), None);
+        assert_eq!(parse_decimal("12 5", Ru), None);
+        assert_eq!(parse_decimal("1.5", Ro), Some(dec!(1.5)));
+        assert_eq!(parse_decimal("1 234 567,5", Ru), Some(dec!(1234567.5)));
     }
 
     #[test]

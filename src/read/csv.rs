@@ -209,6 +209,7 @@ impl CsvSource {
                 confidence: Some(confidence),
                 delimiter: Some(delimiter),
                 sheet: None,
+                header_row: None,
             },
             record: csv::ByteRecord::new(),
             crlf,
@@ -231,6 +232,7 @@ impl CsvSource {
             seen += 1;
             let line = src.start_line();
             if line >= header_row {
+                src.detected.header_row = Some(line);
                 break;
             }
         }
@@ -279,7 +281,10 @@ impl CsvSource {
             .filter(|&&b| b == b'\n')
             .count() as u64;
         let own = u64::from(!self.crlf);
-        end.saturating_sub(embedded + own).max(1)
+        // Never before the line after the previous record (an unclosed
+        // quote runs to the end of the file with no line break of its own).
+        let lower = self.record.position().map_or(1, |p| p.line()) + u64::from(self.crlf);
+        end.saturating_sub(embedded + own).max(lower).max(1)
     }
 
     fn row(&mut self) -> Result<Result<SourceRow, ReadError>, ReadError> {

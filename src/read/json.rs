@@ -272,6 +272,7 @@ impl JsonSource {
                 confidence: Some("certain"),
                 delimiter: None,
                 sheet: None,
+                header_row: None,
             },
             input,
             pending: VecDeque::new(),

@@ -194,6 +194,9 @@ pub struct Detected {
     pub confidence: Option<&'static str>,
     pub delimiter: Option<u8>,
     pub sheet: Option<String>,
+    /// The row the header was found on (the first non-empty row at or
+    /// below `header_row`).
+    pub header_row: Option<u64>,
 }
 
 /// Which columns a pass needs; others may be left [`Cell::Empty`].

@@ -21,7 +21,7 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 
 enum Msg {
-    Header(Result<(Vec<String>, String), ReadError>),
+    Header(Result<(Vec<String>, String, u64), ReadError>),
     Row(Result<SourceRow, ReadError>),
 }
 
@@ -114,7 +114,7 @@ impl SheetSource {
                 ReadError::file(path, "failed to start a reader thread", Some(Box::new(e)))
             })?;
         match rx.recv() {
-            Ok(Msg::Header(Ok((headers, sheet)))) => Ok(SheetSource {
+            Ok(Msg::Header(Ok((headers, sheet, row)))) => Ok(SheetSource {
                 rx,
                 headers,
                 detected: Detected {
@@ -123,6 +123,7 @@ impl SheetSource {
                     confidence: None,
                     delimiter: None,
                     sheet: Some(sheet),
+                    header_row: Some(row),
                 },
                 done: false,
             }),
@@ -406,7 +407,11 @@ impl Assembler {
                 });
                 self.headers = Some(width);
                 let sheet = self.sheet.to_string();
-                self.send(Msg::Header(Ok((normalize_headers(raw), sheet))));
+                self.send(Msg::Header(Ok((
+                    normalize_headers(raw),
+                    sheet,
+                    u64::from(r) + 1,
+                ))));
                 return;
             }
         };
