@@ -19,7 +19,12 @@ fn generate(path: &Path, rows: usize) -> std::io::Result<()> {
     text.push_str("Реестр документов «Реализация товаров и услуг»\r\nОрганизация: ООО «Молдтехсервис»\r\n\r\n");
     text.push_str("Номер;Дата;Код контрагента;Контрагент;IDNO;Номенклатура;Количество;Цена;Ставка НДС;Сумма без НДС;Сумма НДС;Сумма;Валюта\r\n");
     out.write_all(&encoding_rs::WINDOWS_1251.encode(&text).0)?;
-    let goods = ["Услуги по обслуживанию оборудования", "Картридж HP 85A", "Бумага A4, 500 л.", "Хлеб «Франзелуца» 400 г"];
+    let goods = [
+        "Услуги по обслуживанию оборудования",
+        "Картридж HP 85A",
+        "Бумага A4, 500 л.",
+        "Хлеб «Франзелуца» 400 г",
+    ];
     let mut n = 0usize;
     let mut inv = 0usize;
     while n < rows {
@@ -98,7 +103,11 @@ fn main() {
         }
     }
     let secs = t.elapsed().as_secs_f64();
-    println!("read::open:            {}  ratio {:.2}", rate(n, secs), bare / secs);
+    println!(
+        "read::open:            {}  ratio {:.2}",
+        rate(n, secs),
+        bare / secs
+    );
     let _ = SourceSpec::default();
 
     let t = Instant::now();

@@ -266,7 +266,7 @@ impl RejectsWriter {
                 ws.set_freeze_panes(r0 + 1, 0)
                     .map_err(|e| ReportError::xlsx(&self.path, e))?;
                 Sink::Xlsx {
-                    wb,
+                    wb: Box::new(wb),
                     next_row: r0 + 1,
                 }
             }
@@ -359,7 +359,7 @@ impl CsvSink {
 
 enum Sink {
     Csv(CsvSink),
-    Xlsx { wb: Workbook, next_row: u32 },
+    Xlsx { wb: Box<Workbook>, next_row: u32 },
 }
 
 /// The report being written; feed it the input's rows in order.

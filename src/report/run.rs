@@ -38,6 +38,36 @@ pub struct Preflight {
     pub customers: KnownCustomers,
 }
 
+/// Read, never write, what the preflight needs from the account: every
+/// tax-rate id, and every customer's number and tax id (lower case).
+pub async fn fetch_preflight(
+    client: &crate::api::Client,
+) -> Result<Preflight, crate::api::ApiError> {
+    use futures::StreamExt;
+    let query = crate::api::ListQuery::default();
+    let mut tax_rates = Vec::new();
+    let mut pages = client.list_tax_rates(&query);
+    while let Some(page) = pages.next().await {
+        tax_rates.extend(page?.items.into_iter().map(|r| r.id));
+    }
+    let mut customers = KnownCustomers::default();
+    let mut pages = client.list_customers(&query);
+    while let Some(page) = pages.next().await {
+        for c in page?.items {
+            if let Some(n) = c.number.filter(|n| !n.trim().is_empty()) {
+                customers.numbers.insert(n.trim().to_lowercase());
+            }
+            if let Some(t) = c.tax_id.filter(|t| !t.trim().is_empty()) {
+                customers.tax_ids.insert(t.trim().to_lowercase());
+            }
+        }
+    }
+    Ok(Preflight {
+        tax_rates,
+        customers,
+    })
+}
+
 /// Why a run could not go on.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {

@@ -323,3 +323,47 @@ fn summary_counts_and_renders() {
     assert_eq!(json["rejected"], 1);
     assert_eq!(json["by_code"]["bad_quantity"], 1);
 }
+
+#[test]
+fn utf16_rejects_and_an_empty_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rejects.tsv");
+    let mut lay = layout(RejectsFormat::Csv {
+        delimiter: b'\t',
+        encoding: encoding_rs::UTF_16LE,
+    });
+    lay.title_rows = 2;
+    let mut w = RejectsWriter::new(&path, lay.clone());
+    for o in outcomes() {
+        if let Err(r) = o {
+            w.push(&r);
+        }
+    }
+    let mut f = w.start().unwrap();
+    for (at, cells) in input_rows() {
+        f.row(&at, cells).unwrap();
+    }
+    f.finish().unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    assert!(bytes.starts_with(b"\xFF\xFE"), "a UTF-16LE BOM");
+    let (text, _, bad) = encoding_rs::UTF_16LE.decode(&bytes);
+    assert!(!bad);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[1], "", "the second title row is empty");
+    assert!(lines[2].starts_with("Nr\tData\tClient\tIDNO\tCant\t_row\t_errors"));
+    assert!(lines[3].starts_with("F-1\t2024-05-02\tSRL Beta\t1008600038412\t1\t3\t"));
+
+    // Nothing rejected: the report is still written, header only, so a
+    // stale one from an earlier run does not linger.
+    let empty = dir.path().join("none.csv");
+    std::fs::write(&empty, "stale").unwrap();
+    let report = RejectsWriter::new(&empty, lay)
+        .start()
+        .unwrap()
+        .finish()
+        .unwrap();
+    assert_eq!(report.rows, 0);
+    let bytes = std::fs::read(&empty).unwrap();
+    let (text, _, _) = encoding_rs::UTF_16LE.decode(&bytes);
+    assert_eq!(text.lines().count(), 3);
+}

@@ -114,6 +114,12 @@ impl<'a> Check<'a> {
     }
 
     fn push(&mut self, p: Problem) {
+        // A field the mapping could not fill is reported once, by the mapping
+        // (`bad_date`), not again by a rule (`required`).
+        let mapped_badly = |m: &Problem| m.is_error() && m.field == p.field;
+        if p.is_error() && self.draft.problems.iter().any(mapped_badly) {
+            return;
+        }
         let cell = self.cell(&p.field);
         let row = self.row(&p.field);
         self.problems.push(p.at(cell).at_row(row));

@@ -543,6 +543,20 @@ fn mapping_problems_are_kept_and_reject() {
     assert_eq!(rej.draft.problems, rej.problems);
 }
 
+#[test]
+fn a_field_the_mapping_could_not_fill_is_reported_once() {
+    let mut dr = good();
+    dr.invoice.date = None;
+    dr.problems.push(
+        Problem::error("bad_date", "date", "not a date")
+            .found("31.06.2024")
+            .at(Some(&cell(5, "Data", 1))),
+    );
+    let rej = rejected(dr);
+    let codes: Vec<&str> = rej.problems.iter().map(|p| p.code).collect();
+    assert_eq!(codes, ["bad_date"]);
+}
+
 fn numbered(i: u64, number: &str) -> Draft {
     let mut dr = good();
     dr.invoice.number = Some(number.to_string());

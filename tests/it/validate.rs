@@ -3,7 +3,7 @@
 //! XLSX with fills and notes), the errors list, `--vat-table`, and every
 //! sample in samples/ with its mapping.
 
-use crate::support::{bin, TestDir};
+use crate::support::{bin, TestDir, TestEmulator};
 use calamine::{Data, Reader};
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -310,6 +310,101 @@ fn bad_mapping_exits_2_and_unreadable_input_exits_3() {
     assert_eq!(code, 2, "usage: no mapping");
 }
 
+/// `--preflight` reads the account: a tax rate missing there is an error
+/// even when the VAT table knows it; customers not there are counted; the
+/// account is not written to.
+#[test]
+fn preflight_reports_missing_tax_rates_and_new_customers() {
+    let emu = TestEmulator::new();
+    let api = emu.api();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        for id in ["tva20", "tva12"] {
+            api.create(
+                "/tax_rates",
+                serde_json::json!({"id": id, "name": id, "value": id[3..].parse::<u32>().unwrap()}),
+            )
+            .await;
+        }
+        api.create(
+            "/customers",
+            serde_json::json!({"name": "ООО Альфа", "number": "К-1"}),
+        )
+        .await;
+    });
+    let case = Case::new();
+    case.register();
+    let run = |extra: &[&str]| {
+        let out = bin(case.dir.path())
+            .env("FACTURARE_API_URL", emu.url())
+            .env("FACTURARE_API_KEY", emu.key())
+            .args([
+                "validate",
+                "register.csv",
+                "--mapping",
+                "register.toml",
+                "--json",
+            ])
+            .args(extra)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let writes_before = rt.block_on(async {
+        let r = api.get("/customers").send().await.unwrap();
+        r.text().await.unwrap()
+    });
+    let (code, stdout, stderr) = run(&["--preflight", "--rejects", "rej.csv"]);
+    assert_eq!(code, 1, "{stderr}");
+    let s = json(&stdout);
+    // tva8 on rows 5 and 7 is not on the account.
+    assert_eq!(s["by_code"]["missing_tax_rate"], 2, "{s}");
+    assert_eq!(s["customers_to_create"], 1, "К-2: {s}");
+    assert_eq!(
+        s["account_tax_rates"],
+        serde_json::json!(["tva12", "tva20"])
+    );
+    assert!(
+        stderr.contains("preflight: 2 tax rates and 1 customers on the account"),
+        "{stderr}"
+    );
+    let errors = std::fs::read_to_string(case.path("rej.errors.csv")).unwrap();
+    assert!(
+        errors.contains("register.csv,,5,НДС,items[1].taxes[0],missing_tax_rate,error"),
+        "{errors}"
+    );
+    // МД-1 (row 5's invoice) is now rejected too: 4 rejected.
+    assert_eq!(s["rejected"], 4);
+    let writes_after = rt.block_on(async {
+        let r = api.get("/customers").send().await.unwrap();
+        r.text().await.unwrap()
+    });
+    assert_eq!(writes_before, writes_after, "read-only");
+    // A wrong key: exit 4, the key not shown.
+    let out = bin(case.dir.path())
+        .env("FACTURARE_API_URL", emu.url())
+        .env("FACTURARE_API_KEY", "wrong_key_123")
+        .args([
+            "validate",
+            "register.csv",
+            "--mapping",
+            "register.toml",
+            "--preflight",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(!stderr.contains("wrong_key_123"), "{stderr}");
+}
+
 /// An XLSX workbook kept by hand: a title row, the header on row 2.
 fn workbook(path: &Path) {
     use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
@@ -435,14 +530,15 @@ fn every_sample_with_its_mapping() {
     let mut ran = 0;
     for (sample, mapping) in sample_pairs() {
         let case = Case::new();
+        // No extension: the rejects come in the input's own format.
         let rejects = case.path("rejects");
         let (code, stdout, stderr) = case.validate(&[
             sample.to_str().unwrap(),
             "--mapping",
             mapping.to_str().unwrap(),
             "--json",
-            "--errors",
-            rejects.with_extension("errors.csv").to_str().unwrap(),
+            "--rejects",
+            rejects.to_str().unwrap(),
         ]);
         let s = json(&stdout);
         let n = |k: &str| s[k].as_u64().unwrap_or_else(|| panic!("{k} in {s}"));
@@ -474,10 +570,39 @@ fn every_sample_with_its_mapping() {
         for code in s["by_code"].as_object().unwrap().keys() {
             assert!(stderr.contains(&format!("  {code} ")), "{code} in {stderr}");
         }
+        let errors = std::fs::read_to_string(case.path("rejects.errors.csv")).unwrap();
+        assert_eq!(
+            errors.lines().count() as u64,
+            1 + n("errors") + n("warnings"),
+            "one line per problem: {errors}"
+        );
+        // CSV and spreadsheet rejects are read by the same mapping: the same
+        // documents, all still rejected (JSON rejects are flattened rows, for
+        // reading only).
+        let is_json = sample
+            .extension()
+            .is_some_and(|e| e.to_string_lossy().starts_with("json"));
+        if n("rejected") > 0 && !is_json {
+            let (code, stdout, stderr) = case.validate(&[
+                rejects.to_str().unwrap(),
+                "--mapping",
+                mapping.to_str().unwrap(),
+                "--json",
+            ]);
+            assert_eq!(code, 1, "{}: {stderr}", sample.display());
+            let again = json(&stdout);
+            assert_eq!(
+                again["rejected"],
+                s["rejected"],
+                "{}: {again}",
+                sample.display()
+            );
+            assert_eq!(again["valid"], 0, "{}: {again}", sample.display());
+        }
         ran += 1;
     }
     assert!(
-        ran >= 1,
+        ran >= 3,
         "samples with mappings in {}: {ran}",
         samples.display()
     );

@@ -64,11 +64,50 @@ pub fn run(args: Args, global: &GlobalArgs) -> CmdResult {
 /// `--preflight`: the account's tax rates and customers, read-only.
 pub mod preflight {
     use super::*;
+    use crate::cli::Exit;
+    use crate::config::{connect, ConfigError, ConnectOptions, Settings};
 
-    pub fn fetch(_global: &GlobalArgs, _out: &Output) -> Result<Preflight, CliError> {
-        Err(CliError::new(
-            crate::cli::Exit::Usage,
-            anyhow::anyhow!("--preflight needs the API client, which this build does not have"),
-        ))
+    fn exit_for(e: &ConfigError) -> Exit {
+        match e {
+            ConfigError::Api(_) => Exit::Api,
+            _ => Exit::Usage,
+        }
+    }
+
+    /// Connect to the target (as `import` would) and list its tax rates and
+    /// customers.
+    pub fn fetch(global: &GlobalArgs, out: &Output) -> Result<Preflight, CliError> {
+        let settings = Settings::resolve(global).map_err(|e| CliError::new(exit_for(&e), e))?;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| CliError::new(Exit::Api, e))?;
+        let spinner = out.spinner("preflight");
+        let found = rt.block_on(async {
+            let conn = connect(&settings, ConnectOptions::default())
+                .await
+                .map_err(|e| CliError::new(exit_for(&e), e))?;
+            let found = crate::report::run::fetch_preflight(&conn.client).await;
+            let label = conn.env_label.clone();
+            conn.close().await;
+            found.map_err(|e| {
+                CliError::new(
+                    Exit::Api,
+                    anyhow::Error::new(e).context(format!("preflight against {label} failed")),
+                )
+            })
+        });
+        spinner.finish_and_clear();
+        let found = found?;
+        out.status(format!(
+            "preflight: {} tax rates and {} customers on the account",
+            found.tax_rates.len(),
+            found
+                .customers
+                .numbers
+                .len()
+                .max(found.customers.tax_ids.len())
+        ));
+        Ok(found)
     }
 }
