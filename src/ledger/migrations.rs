@@ -110,7 +110,8 @@ mod tests {
     #[test]
     fn refuses_a_newer_ledger() {
         let mut conn = Connection::open_in_memory().unwrap();
-        conn.pragma_update(None, "user_version", LATEST + 1).unwrap();
+        conn.pragma_update(None, "user_version", LATEST + 1)
+            .unwrap();
         let err = migrate(&mut conn).unwrap_err();
         assert!(err.to_string().contains("newer"), "{err}");
     }

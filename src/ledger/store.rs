@@ -812,7 +812,10 @@ mod tests {
         assert_eq!(u.attempts, 2);
         l.mark_done(uid, 77, true).unwrap();
         let u = l.unit_by_id(uid).unwrap().unwrap();
-        assert_eq!((u.state, u.remote_id, u.created), (UnitState::Done, Some(77), true));
+        assert_eq!(
+            (u.state, u.remote_id, u.created),
+            (UnitState::Done, Some(77), true)
+        );
         assert_eq!(l.unit("sandbox", "k1").unwrap(), None);
         let counts = l.unit_counts(run).unwrap();
         assert_eq!(counts[&(UnitKind::Invoice, UnitState::Done)], 1);
@@ -844,7 +847,8 @@ mod tests {
             (moved.run_id, moved.state, moved.attempts),
             (r2, UnitState::Sending, 0)
         );
-        l.mark_rejected(a.id, "400 invalid_request: number").unwrap();
+        l.mark_rejected(a.id, "400 invalid_request: number")
+            .unwrap();
         let u = l.unit_by_id(a.id).unwrap().unwrap();
         assert_eq!(u.last_error.as_deref(), Some("400 invalid_request: number"));
         assert_eq!(l.units_of_run(r2).unwrap().len(), 2);

@@ -159,7 +159,10 @@ mod tests {
     #[test]
     fn new_and_pending_units_are_sent_without_a_look_up() {
         assert_eq!(plan(None, 1, "h"), Plan::Send);
-        assert_eq!(plan(Some(&unit(1, UnitState::Pending, "h")), 1, "h"), Plan::Send);
+        assert_eq!(
+            plan(Some(&unit(1, UnitState::Pending, "h")), 1, "h"),
+            Plan::Send
+        );
     }
 
     #[test]
@@ -196,7 +199,10 @@ mod tests {
         let u = unit(1, UnitState::Rejected, "h");
         assert_eq!(plan(Some(&u), 1, "h"), Plan::RejectedInThisRun);
         assert_eq!(plan(Some(&u), 2, "h"), Plan::Send);
-        assert_eq!(plan(Some(&unit(1, UnitState::RolledBack, "h")), 2, "h"), Plan::Send);
+        assert_eq!(
+            plan(Some(&unit(1, UnitState::RolledBack, "h")), 2, "h"),
+            Plan::Send
+        );
     }
 
     #[test]
@@ -210,9 +216,18 @@ mod tests {
             after_reply(Reply::NumberTaken("n".into()), 1, 5),
             Outcome::ResolveExisting
         );
-        assert!(matches!(after_reply(Reply::Ambiguous("503".into()), 1, 5), Outcome::Retry(_)));
-        assert!(matches!(after_reply(Reply::Ambiguous("503".into()), 5, 5), Outcome::Stop(_)));
-        assert!(matches!(after_reply(Reply::Auth("401".into()), 1, 5), Outcome::Stop(_)));
+        assert!(matches!(
+            after_reply(Reply::Ambiguous("503".into()), 1, 5),
+            Outcome::Retry(_)
+        ));
+        assert!(matches!(
+            after_reply(Reply::Ambiguous("503".into()), 5, 5),
+            Outcome::Stop(_)
+        ));
+        assert!(matches!(
+            after_reply(Reply::Auth("401".into()), 1, 5),
+            Outcome::Stop(_)
+        ));
     }
 
     #[test]

@@ -1,0 +1,258 @@
+//! Upload benchmark (harness = false): the real binary against the emulator
+//! on loopback.
+//!
+//! 1. `UPLOAD_BENCH_RATED` invoices (default 3,000) with `--rate 100/s`:
+//!    the achieved request rate as a share of 100/s (target ≥ 95%).
+//! 2. The same with the emulator's own quota just below the asked rate
+//!    (`rate_per_sec` 95): the import adapts and finishes; 429s as a share of
+//!    requests (target < 5%).
+//! 3. `UPLOAD_BENCH_FAST` invoices (default 20,000) with no rate limit:
+//!    invoices per second, against a bare create-invoice load on the same
+//!    emulator in the same run (the emulator's ceiling).
+//!
+//! `cargo bench --bench upload`; a smoke run:
+//! `UPLOAD_BENCH_RATED=200 UPLOAD_BENCH_FAST=1000 cargo bench --bench upload`.
+
+use facturare_etl::emulator::{self, Config, KeySpec, Running};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+const KEY: &str = "bench_key_1";
+
+const MAPPING: &str = r#"
+version = 1
+[source]
+format = "csv"
+delimiter = ","
+[invoice]
+group_by = "number"
+number = { column = "number" }
+date = { column = "date", date = "%Y-%m-%d" }
+currency = { value = "MDL" }
+[customer]
+match_on = "number"
+number = { column = "customer" }
+name = { column = "customer_name" }
+[line]
+name = { column = "item" }
+quantity = { column = "qty" }
+unit_cost = { column = "price" }
+taxes = { column = "vat", lookup = { "20%" = "tva20" } }
+"#;
+
+fn env_n(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+struct Emu {
+    rt: tokio::runtime::Runtime,
+    running: Option<Running>,
+    url: String,
+}
+
+impl Emu {
+    fn start(config: Config) -> Emu {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        let config = Config {
+            keys: vec![KeySpec::new(KEY, "bench")],
+            max_in_flight: 64,
+            ..config
+        };
+        let running = rt
+            .block_on(emulator::start(config))
+            .expect("the emulator starts");
+        let url = running.url();
+        Emu {
+            rt,
+            running: Some(running),
+            url,
+        }
+    }
+
+    fn stats(&self) -> emulator::Stats {
+        self.running.as_ref().map(|r| r.stats()).unwrap_or_default()
+    }
+}
+
+impl Drop for Emu {
+    fn drop(&mut self) {
+        if let Some(r) = self.running.take() {
+            self.rt.block_on(r.stop());
+        }
+    }
+}
+
+fn write_input(dir: &Path, n: usize) -> (PathBuf, PathBuf) {
+    let mut s = String::from("number,date,customer,customer_name,item,qty,price,vat\n");
+    for i in 0..n {
+        let c = i % 50;
+        s.push_str(&format!(
+            "B-{i:06},2024-05-{:02},C-{c:03},Client {c} SRL,Paper A4,2,100.00,20%\n",
+            1 + i % 28
+        ));
+    }
+    let csv = dir.join("bench.csv");
+    std::fs::write(&csv, s).expect("write the input");
+    let mapping = dir.join("bench.toml");
+    std::fs::write(&mapping, MAPPING).expect("write the mapping");
+    (csv, mapping)
+}
+
+struct Imported {
+    secs: f64,
+    json: serde_json::Value,
+}
+
+fn import(dir: &Path, url: &str, csv: &Path, mapping: &Path, extra: &[&str]) -> Imported {
+    let data = dir.join(format!(".facturare-{}", rand_suffix()));
+    let start = Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_facturare-etl"))
+        .env("FACTURARE_API_KEY", KEY)
+        .env("FACTURARE_DATA_DIR", &data)
+        .args(["--json", "--quiet", "--api-url", url, "import"])
+        .arg(csv)
+        .arg("--mapping")
+        .arg(mapping)
+        .args(extra)
+        .output()
+        .expect("the binary runs");
+    let secs = start.elapsed().as_secs_f64();
+    assert!(
+        out.status.success(),
+        "import failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json = serde_json::from_slice(&out.stdout).expect("the --json summary");
+    Imported { secs, json }
+}
+
+fn rand_suffix() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
+}
+
+/// Bare `POST /invoices` from 32 workers: the emulator's ceiling.
+fn bare_ceiling(emu: &Emu, n: usize) -> f64 {
+    let url = emu.url.clone();
+    emu.rt.block_on(async move {
+        let client = reqwest::Client::new();
+        let customer: serde_json::Value = client
+            .post(format!("{url}/customers"))
+            .basic_auth(KEY, Some(""))
+            .json(&serde_json::json!({"name": "Ceiling SRL", "number": "CEIL-1"}))
+            .send()
+            .await
+            .expect("create a customer")
+            .json()
+            .await
+            .expect("JSON");
+        let cid = customer["id"].as_i64().expect("an id");
+        let start = Instant::now();
+        let workers = 32;
+        let per = n.div_ceil(workers);
+        let mut tasks = Vec::new();
+        for w in 0..workers {
+            let client = client.clone();
+            let url = url.clone();
+            tasks.push(tokio::spawn(async move {
+                for i in 0..per {
+                    let body = serde_json::json!({
+                        "customer": cid,
+                        "number": format!("CEIL-{w}-{i}"),
+                        "date": 1714510800,
+                        "currency": "MDL",
+                        "items": [{"name": "Paper A4", "quantity": 2, "unit_cost": 100, "taxes": ["tva20"]}],
+                        "metadata": {"import_key": format!("ceil-{w}-{i}")}
+                    });
+                    let r = client
+                        .post(format!("{url}/invoices"))
+                        .basic_auth(KEY, Some(""))
+                        .json(&body)
+                        .send()
+                        .await
+                        .expect("a reply");
+                    assert!(r.status().is_success(), "{}", r.status());
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.expect("a worker");
+        }
+        (per * workers) as f64 / start.elapsed().as_secs_f64()
+    })
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; ignore arguments.
+    let rated = env_n("UPLOAD_BENCH_RATED", 3_000);
+    let fast = env_n("UPLOAD_BENCH_FAST", 20_000);
+    let dir = tempfile::tempdir().expect("a temp dir");
+
+    // 1. --rate 100/s against an unlimited emulator.
+    {
+        let (csv, mapping) = write_input(dir.path(), rated);
+        let emu = Emu::start(Config::default());
+        let r = import(dir.path(), &emu.url, &csv, &mapping, &["--rate", "100/s"]);
+        let stats = emu.stats();
+        let elapsed = r.json["elapsed_secs"].as_f64().unwrap_or(r.secs);
+        let achieved = stats.requests as f64 / elapsed;
+        println!(
+            "rated: {rated} invoices, --rate 100/s: {} requests in {elapsed:.1}s = {achieved:.1} req/s ({:.1}% of 100/s); max in one second {}; 429s {}",
+            stats.requests,
+            achieved,
+            stats.max_per_second,
+            stats.rate_limited
+        );
+    }
+
+    // 2. The emulator's own quota just below the asked rate.
+    {
+        let (csv, mapping) = write_input(dir.path(), rated);
+        let emu = Emu::start(Config {
+            rate_per_sec: Some(95),
+            ..Config::default()
+        });
+        let r = import(dir.path(), &emu.url, &csv, &mapping, &["--rate", "100/s"]);
+        let stats = emu.stats();
+        let done = r.json["upload"]["done"].as_u64().unwrap_or(0);
+        println!(
+            "adaptive: {rated} invoices, --rate 100/s against a 95/s quota: {done} created in {:.1}s; {} of {} requests answered 429 ({:.2}%)",
+            r.secs,
+            stats.rate_limited,
+            stats.requests,
+            100.0 * stats.rate_limited as f64 / stats.requests.max(1) as f64
+        );
+    }
+
+    // 3. No rate limit, and the emulator's ceiling.
+    {
+        let (csv, mapping) = write_input(dir.path(), fast);
+        let emu = Emu::start(Config::default());
+        let r = import(
+            dir.path(),
+            &emu.url,
+            &csv,
+            &mapping,
+            &["--concurrency", "32"],
+        );
+        let elapsed = r.json["elapsed_secs"].as_f64().unwrap_or(r.secs);
+        let done = r.json["upload"]["done"].as_u64().unwrap_or(0);
+        let ips = done as f64 / elapsed;
+        let ceiling = bare_ceiling(&emu, fast.min(20_000));
+        println!(
+            "unlimited: {done} invoices in {elapsed:.1}s (wall {:.1}s) = {ips:.0} invoices/s with --concurrency 32; bare POST /invoices ceiling {ceiling:.0}/s; ratio {:.2}",
+            r.secs,
+            ips / ceiling
+        );
+    }
+}
