@@ -54,6 +54,9 @@ pub fn write_atomic(path: impl AsRef<Path>, contents: &[u8]) -> Result<(), FsErr
 }
 
 /// A temporary file in the target's directory, to be [`persist`]ed when complete.
+///
+/// It is created with the permissions an ordinary new file gets (0666 less
+/// the umask), not tempfile's private 0600, since it becomes the user's file.
 pub fn temp_beside(path: &Path) -> Result<tempfile::NamedTempFile, FsError> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -64,9 +67,15 @@ pub fn temp_beside(path: &Path) -> Result<tempfile::NamedTempFile, FsError> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
-        .suffix(".partial")
+    let prefix = format!(".{name}.");
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix).suffix(".partial");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    builder
         .tempfile_in(&dir)
         .map_err(wrap("failed to create a temporary file beside", path))
 }
@@ -120,6 +129,24 @@ mod tests {
         write_secret(&p, b"{}").unwrap();
         let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn finished_files_are_not_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("export.xlsx");
+        write_atomic(&p, b"data").unwrap();
+        let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+        // 0666 less whatever the umask takes away: group/others can read unless the umask forbids it.
+        let umask = unsafe {
+            let m = libc::umask(0);
+            libc::umask(m);
+            m as u32
+        };
+        assert_eq!(mode, 0o666 & !umask);
+        assert_ne!(mode, 0o600, "umask {umask:o} would make this test meaningless");
     }
 
     #[test]
