@@ -228,6 +228,23 @@ fn main() {
     let bare_rate = bare_rows as f64 / bare;
     println!("(a) csv StringRecord: {bare_rows} records in {bare:.2}s = {bare_rate:.0} rows/s");
 
+    // (c) for reference: read + map alone (the mapping's share of (b)).
+    let m = facturare_etl::mapping::Mapping::load(&mapping).expect("the bench mapping");
+    let cpu0 = rusage_cpu();
+    let t = Instant::now();
+    let mut drafts = facturare_etl::mapping::drafts(&m, std::slice::from_ref(&input))
+        .expect("the bench input opens");
+    let n_drafts = drafts.by_ref().filter(Result::is_ok).count();
+    let map_wall = t.elapsed().as_secs_f64();
+    let map_cpu = rusage_cpu() - cpu0;
+    println!(
+        "(c) read + map only: {n_drafts} invoices from {} rows in {map_wall:.2}s = {:.0} rows/s (CPU/wall {:.2})",
+        drafts.stats().rows_read,
+        drafts.stats().rows_read as f64 / map_wall,
+        map_cpu / map_wall
+    );
+    drop(drafts);
+
     // (b) validate: read + map + validate, in parallel, through the library.
     let opts = DryRunOptions {
         files: vec![input.clone()],
@@ -257,6 +274,27 @@ fn main() {
         vm_hwm_mb()
     );
     println!("    problems by code: {:?}", summary.by_code);
+
+    // (d) for reference: validation alone, over drafts mapped beforehand
+    // (at most 100,000 held in memory; after (b) so its peak is not counted).
+    let held: Vec<_> = facturare_etl::mapping::drafts(&m, std::slice::from_ref(&input))
+        .expect("the bench input opens")
+        .filter_map(Result::ok)
+        .take(100_000)
+        .collect();
+    let n_held = held.len();
+    let rules = facturare_etl::validate::Rules::default();
+    let cpu0 = rusage_cpu();
+    let t = Instant::now();
+    let valid = facturare_etl::validate::validate_all(held.into_iter(), &rules)
+        .filter(Result::is_ok)
+        .count();
+    let v_wall = t.elapsed().as_secs_f64();
+    println!(
+        "(d) validation alone: {n_held} invoices ({valid} valid) in {v_wall:.3}s = {:.0} invoices/s (CPU/wall {:.2})",
+        n_held as f64 / v_wall,
+        (rusage_cpu() - cpu0) / v_wall
+    );
     assert_eq!(
         summary.rows_read,
         written + 1,

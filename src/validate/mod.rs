@@ -20,9 +20,12 @@ use crate::model::vat::VatTable;
 use crate::model::{DocKind, Draft, MatchOn, Problem, RowRef};
 use rayon::prelude::*;
 use serde::Deserialize;
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::marker::PhantomData;
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{sync_channel, Receiver, TryRecvError};
+use std::sync::Arc;
 
 pub use rules::codes;
 
@@ -189,35 +192,58 @@ fn finish(draft: Draft) -> Outcome {
 
 /// Validate a stream of drafts in parallel, yielding outcomes in input order.
 ///
-/// Drafts are taken in chunks of `rules.chunk_size`; while one chunk is
-/// validated across the rayon pool, the next is read from `drafts` (which
-/// reads and maps the source), so both cores work. At most two chunks are
-/// held at a time, whatever the input's size.
+/// The calling thread pulls drafts from `drafts` (which reads and maps the
+/// source) in chunks of `rules.chunk_size` and hands each chunk to the rayon
+/// pool, which validates it while the next one is read; finished chunks come
+/// back in order. At most [`CHUNKS_IN_FLIGHT`] chunks are held at a time,
+/// whatever the input's size.
 pub fn validate_all<'r, I>(drafts: I, rules: &'r Rules) -> ValidateAll<'r, I>
 where
     I: Iterator<Item = Draft> + Send,
 {
     ValidateAll {
         input: drafts,
-        rules,
-        pending: None,
+        rules: Arc::new(rules.clone()),
+        chunk: rules.chunk_size.max(1),
+        exhausted: false,
+        in_flight: VecDeque::new(),
         ready: Vec::new().into_iter(),
         seen: Duplicates::default(),
+        _rules: PhantomData,
     }
 }
+
+/// Chunks read and not yet consumed, at most.
+pub const CHUNKS_IN_FLIGHT: usize = 4;
 
 /// The iterator [`validate_all`] returns.
 pub struct ValidateAll<'r, I> {
     input: I,
-    rules: &'r Rules,
-    /// The chunk read and not yet validated; `Some(empty)` at the end.
-    pending: Option<Vec<Draft>>,
+    rules: Arc<Rules>,
+    chunk: usize,
+    exhausted: bool,
+    /// Chunks being validated, oldest first.
+    in_flight: VecDeque<Receiver<Vec<Outcome>>>,
     ready: std::vec::IntoIter<Outcome>,
     seen: Duplicates,
+    _rules: PhantomData<&'r Rules>,
 }
 
-fn read_chunk<I: Iterator<Item = Draft>>(input: &mut I, n: usize) -> Vec<Draft> {
-    input.by_ref().take(n.max(1)).collect()
+impl<I> ValidateAll<'_, I> {
+    fn spawn(&mut self, chunk: Vec<Draft>) {
+        let (tx, rx) = sync_channel(1);
+        let rules = Arc::clone(&self.rules);
+        rayon::spawn(move || {
+            let done: Vec<Outcome> = chunk
+                .into_par_iter()
+                .with_min_len(16)
+                .map(|d| validate_one(d, &rules))
+                .collect();
+            // The receiver is gone only when the iterator was dropped.
+            let _ = tx.send(done);
+        });
+        self.in_flight.push_back(rx);
+    }
 }
 
 impl<I> Iterator for ValidateAll<'_, I>
@@ -231,29 +257,35 @@ where
             if let Some(o) = self.ready.next() {
                 return Some(self.seen.check(o));
             }
-            let n = self.rules.chunk_size;
-            let chunk = match self.pending.take() {
-                Some(c) => c,
-                None => read_chunk(&mut self.input, n),
-            };
-            if chunk.is_empty() {
-                self.pending = Some(chunk);
-                return None;
+            // The oldest chunk, if validated; else read another while the
+            // pool works; else wait for the oldest.
+            if let Some(front) = self.in_flight.front() {
+                match front.try_recv() {
+                    Ok(done) => {
+                        self.in_flight.pop_front();
+                        self.ready = done.into_iter();
+                        continue;
+                    }
+                    Err(TryRecvError::Disconnected) => {
+                        panic!("a validation worker stopped without a result")
+                    }
+                    Err(TryRecvError::Empty) => {}
+                }
             }
-            let rules = self.rules;
-            let input = &mut self.input;
-            let (next, done) = rayon::join(
-                || read_chunk(input, n),
-                || {
-                    chunk
-                        .into_par_iter()
-                        .with_min_len(16)
-                        .map(|d| validate_one(d, rules))
-                        .collect::<Vec<_>>()
-                },
-            );
-            self.pending = Some(next);
-            self.ready = done.into_iter();
+            if !self.exhausted && self.in_flight.len() < CHUNKS_IN_FLIGHT {
+                let chunk: Vec<Draft> = self.input.by_ref().take(self.chunk).collect();
+                if chunk.is_empty() {
+                    self.exhausted = true;
+                } else {
+                    self.spawn(chunk);
+                }
+                continue;
+            }
+            let front = self.in_flight.pop_front()?;
+            match front.recv() {
+                Ok(done) => self.ready = done.into_iter(),
+                Err(_) => panic!("a validation worker stopped without a result"),
+            }
         }
     }
 }

@@ -344,13 +344,13 @@ pub(super) fn dates(c: &mut Check) {
     }
 }
 
-fn money_precision(c: &mut Check, field: String, value: Money, what: &str) {
+fn money_precision(c: &mut Check, field: impl FnOnce() -> String, value: Money, what: &str) {
     let units = c.minor_units();
     if decimals(value) > units {
         let cur = c.draft.invoice.currency.as_deref().unwrap_or("MDL");
         c.error_fe(
             MONEY_PRECISION,
-            field,
+            field(),
             format!(
                 "{what} has more decimals than {} allows",
                 cur.to_uppercase()
@@ -364,11 +364,11 @@ fn money_precision(c: &mut Check, field: String, value: Money, what: &str) {
 fn discounts(c: &mut Check, base: &str, rates: &[AppliedRate]) {
     for (j, r) in rates.iter().enumerate() {
         if let Some(a) = r.amount {
-            let field = format!("{base}discounts[{j}]");
+            let field = || format!("{base}discounts[{j}]");
             if a < Decimal::ZERO {
                 c.error_fe(
                     NEGATIVE_AMOUNT,
-                    field.clone(),
+                    field(),
                     "a discount is negative",
                     a.to_string(),
                     "0 or more",
@@ -385,11 +385,11 @@ pub(super) fn amounts(c: &mut Check) {
     let d = c.draft;
     for (i, line) in d.invoice.items.iter().enumerate() {
         if let Some(q) = line.quantity {
-            let field = format!("items[{i}].quantity");
+            let field = || format!("items[{i}].quantity");
             if q.is_zero() {
                 c.error_fe(
                     BAD_QUANTITY,
-                    field.clone(),
+                    field(),
                     "the quantity is zero",
                     q.to_string(),
                     "a non-zero quantity",
@@ -397,7 +397,7 @@ pub(super) fn amounts(c: &mut Check) {
             } else if q < Decimal::ZERO && d.kind == DocKind::Invoice {
                 c.error_fe(
                     BAD_QUANTITY,
-                    field.clone(),
+                    field(),
                     "a negative quantity on an invoice (only credit notes may have them)",
                     q.to_string(),
                     "a positive quantity",
@@ -406,7 +406,7 @@ pub(super) fn amounts(c: &mut Check) {
             if decimals(q) > QUANTITY_MAX_DECIMALS {
                 c.error_fe(
                     QUANTITY_PRECISION,
-                    field,
+                    field(),
                     "the quantity has too many decimals",
                     q.to_string(),
                     format!("at most {QUANTITY_MAX_DECIMALS} decimals"),
@@ -414,11 +414,11 @@ pub(super) fn amounts(c: &mut Check) {
             }
         }
         if let Some(p) = line.unit_cost {
-            let field = format!("items[{i}].unit_cost");
+            let field = || format!("items[{i}].unit_cost");
             if p < Decimal::ZERO {
                 c.error_fe(
                     NEGATIVE_AMOUNT,
-                    field.clone(),
+                    field(),
                     "the unit price is negative",
                     p.to_string(),
                     "0 or more",
@@ -426,17 +426,22 @@ pub(super) fn amounts(c: &mut Check) {
             }
             money_precision(c, field, p, "the unit price");
         }
-        discounts(c, &format!("items[{i}]."), &line.discounts);
+        if !line.discounts.is_empty() {
+            discounts(c, &format!("items[{i}]."), &line.discounts);
+        }
     }
     discounts(c, "", &d.invoice.discounts);
 }
 
-fn tax_rates(c: &mut Check, base: &str, rates: &[AppliedRate]) {
+fn tax_rates(c: &mut Check, line: Option<usize>, rates: &[AppliedRate]) {
     let date = c.draft.invoice.date;
     for (j, r) in rates.iter().enumerate() {
         let Some(id) = &r.tax_rate else { continue };
         let id = id.0.as_str();
-        let field = format!("{base}taxes[{j}]");
+        let field = || match line {
+            Some(i) => format!("items[{i}].taxes[{j}]"),
+            None => format!("taxes[{j}]"),
+        };
         let in_table = c.rules.vat.get(id).is_some();
         match &c.rules.known_tax_rates {
             Some(known) if !known.contains(id) => {
@@ -444,7 +449,7 @@ fn tax_rates(c: &mut Check, base: &str, rates: &[AppliedRate]) {
                 expected.sort_unstable();
                 c.error_fe(
                     MISSING_TAX_RATE,
-                    field.clone(),
+                    field(),
                     format!(
                         "tax rate {id:?} does not exist on the target account \
                          (the API would silently drop it)"
@@ -457,7 +462,7 @@ fn tax_rates(c: &mut Check, base: &str, rates: &[AppliedRate]) {
                 let ids: Vec<&str> = c.rules.vat.rates.iter().map(|r| r.id.as_str()).collect();
                 c.error_fe(
                     UNKNOWN_TAX_RATE,
-                    field.clone(),
+                    field(),
                     format!(
                         "tax rate {id:?} is not in the VAT table \
                          (add it with --vat-table, or check the account with --preflight)"
@@ -479,7 +484,7 @@ fn tax_rates(c: &mut Check, base: &str, rates: &[AppliedRate]) {
                 let expected = c.rules.vat.ids_in_force(date).join(", ");
                 c.error_fe(
                     VAT_NOT_IN_FORCE,
-                    field,
+                    field(),
                     format!(
                         "VAT rate {id} ({note}) was not in force on {}",
                         date.format("%Y-%m-%d")
@@ -497,18 +502,18 @@ fn tax_rates(c: &mut Check, base: &str, rates: &[AppliedRate]) {
 pub(super) fn taxes(c: &mut Check) {
     let d = c.draft;
     for (i, line) in d.invoice.items.iter().enumerate() {
-        tax_rates(c, &format!("items[{i}]."), &line.taxes);
+        tax_rates(c, Some(i), &line.taxes);
     }
-    tax_rates(c, "", &d.invoice.taxes);
+    tax_rates(c, None, &d.invoice.taxes);
 }
 
 fn reconcile(
     c: &mut Check,
-    field: String,
+    field: impl FnOnce() -> String,
     what: &str,
     stated: Option<Money>,
     computed: Option<Money>,
-    how: String,
+    how: impl FnOnce() -> String,
 ) {
     let (Some(stated), Some(computed)) = (stated, computed) else {
         return;
@@ -516,10 +521,10 @@ fn reconcile(
     if (stated - computed).abs() > Decimal::new(1, 2) {
         c.error_fe(
             TOTAL_MISMATCH,
-            field,
+            field(),
             format!("the source's {what} differs from what the API will compute by more than 0.01"),
             stated.to_string(),
-            format!("{computed} ({how})"),
+            format!("{computed} ({})", how()),
         );
     }
 }
@@ -556,32 +561,36 @@ pub(super) fn reconciliation(c: &mut Check, t: &Totals) {
         let line = &d.invoice.items[i];
         let q = line.quantity.unwrap_or(Decimal::ONE);
         let p = line.unit_cost.unwrap_or(Decimal::ZERO);
-        let net_how = if line.discounts.is_empty() {
-            format!("{q} × {p}, rounded")
-        } else {
-            format!("{q} × {p}, rounded, less discounts")
+        let net_how = || {
+            if line.discounts.is_empty() {
+                format!("{q} × {p}, rounded")
+            } else {
+                format!("{q} × {p}, rounded, less discounts")
+            }
         };
         reconcile(
             c,
-            format!("checks.lines[{i}].net"),
+            || format!("checks.lines[{i}].net"),
             "line net amount",
             lc.net,
             lt.net,
             net_how,
         );
-        let rates: Vec<String> = line
-            .taxes
-            .iter()
-            .filter_map(|r| r.tax_rate.as_ref().map(|id| id.0.clone()))
-            .collect();
-        let vat_how = if rates.is_empty() {
-            "the line has no tax rate".to_string()
-        } else {
-            format!("{} of the net, rounded", rates.join(" + "))
+        let vat_how = || {
+            let rates: Vec<&str> = line
+                .taxes
+                .iter()
+                .filter_map(|r| r.tax_rate.as_ref().map(|id| id.0.as_str()))
+                .collect();
+            if rates.is_empty() {
+                "the line has no tax rate".to_string()
+            } else {
+                format!("{} of the net, rounded", rates.join(" + "))
+            }
         };
         reconcile(
             c,
-            format!("checks.lines[{i}].vat"),
+            || format!("checks.lines[{i}].vat"),
             "line VAT",
             lc.vat,
             lt.vat,
@@ -589,11 +598,11 @@ pub(super) fn reconciliation(c: &mut Check, t: &Totals) {
         );
         reconcile(
             c,
-            format!("checks.lines[{i}].gross"),
+            || format!("checks.lines[{i}].gross"),
             "line gross amount",
             lc.gross,
             lt.gross,
-            "net + VAT".into(),
+            || "net + VAT".into(),
         );
     }
     if !unmapped.is_empty() {
@@ -601,27 +610,27 @@ pub(super) fn reconciliation(c: &mut Check, t: &Totals) {
     }
     reconcile(
         c,
-        "checks.subtotal".into(),
+        || "checks.subtotal".into(),
         "subtotal",
         checks.subtotal,
         Some(t.subtotal),
-        "Σ line amounts".into(),
+        || "Σ line amounts".into(),
     );
     reconcile(
         c,
-        "checks.tax".into(),
+        || "checks.tax".into(),
         "VAT total",
         checks.tax,
         t.tax,
-        "Σ line and document taxes".into(),
+        || "Σ line and document taxes".into(),
     );
     reconcile(
         c,
-        "checks.total".into(),
+        || "checks.total".into(),
         "document total",
         checks.total,
         t.total,
-        "subtotal − discounts + taxes".into(),
+        || "subtotal − discounts + taxes".into(),
     );
 }
 
@@ -642,11 +651,11 @@ fn metadata(c: &mut Check, base: &str, md: &Metadata, reserved: usize) {
         );
     }
     for (k, v) in md {
-        let field = format!("{base}{k}");
+        let field = || format!("{base}{k}");
         if k.len() > METADATA_KEY_MAX_BYTES {
             c.error_fe(
                 METADATA_KEY_TOO_LONG,
-                field.clone(),
+                field(),
                 format!("the metadata key is {} bytes long", k.len()),
                 k.clone(),
                 format!("at most {METADATA_KEY_MAX_BYTES} bytes (UTF-8: diacritics and Cyrillic count double)"),
@@ -656,7 +665,7 @@ fn metadata(c: &mut Check, base: &str, md: &Metadata, reserved: usize) {
             let shown: String = v.chars().take(40).collect();
             c.error_fe(
                 METADATA_VALUE_TOO_LONG,
-                field,
+                field(),
                 format!("the metadata value is {} bytes long", v.len()),
                 format!("{shown}…"),
                 format!("at most {METADATA_VALUE_MAX_BYTES} bytes (UTF-8: diacritics and Cyrillic count double)"),
@@ -672,7 +681,9 @@ pub(super) fn metadata_limits(c: &mut Check) {
     let reserved = usize::from(!d.invoice.metadata.contains_key(IMPORT_KEY));
     metadata(c, "metadata.", &d.invoice.metadata, reserved);
     for (i, line) in d.invoice.items.iter().enumerate() {
-        metadata(c, &format!("items[{i}].metadata."), &line.metadata, 0);
+        if !line.metadata.is_empty() {
+            metadata(c, &format!("items[{i}].metadata."), &line.metadata, 0);
+        }
     }
     metadata(c, "customer.metadata.", &d.customer.metadata, 0);
     for (k, p) in d.payments.iter().enumerate() {
@@ -732,7 +743,7 @@ pub(super) fn payments(c: &mut Check, t: &Totals) {
         match p.amount {
             Some(a) if a > Decimal::ZERO => {
                 sum += a;
-                money_precision(c, field, a, "the payment");
+                money_precision(c, || field, a, "the payment");
             }
             Some(a) => c.error_fe(
                 BAD_PAYMENT,
