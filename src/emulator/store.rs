@@ -39,7 +39,10 @@ impl Key {
 /// lower-cased numbers for the uniqueness check.
 #[derive(Debug, Default)]
 pub struct Table {
-    pub rows: BTreeMap<Key, Arc<Value>>,
+    rows: BTreeMap<Key, Arc<Value>>,
+    /// The keys of `rows` in order, so that a page of the default order is
+    /// a slice (new numeric ids are the largest, so inserting is a push).
+    order: Vec<Key>,
     pub numbers: HashMap<String, Key>,
     /// Events only: the object each event shows as `data.object`, shared
     /// with the version of the object it recorded.
@@ -47,6 +50,46 @@ pub struct Table {
 }
 
 impl Table {
+    /// The rows by id (change them through [`Table::insert`] and
+    /// [`Table::remove`], which keep the order).
+    pub fn rows(&self) -> &BTreeMap<Key, Arc<Value>> {
+        &self.rows
+    }
+
+    /// The keys in id order.
+    pub fn order(&self) -> &[Key] {
+        &self.order
+    }
+
+    /// Insert or replace a row, keeping the key order.
+    pub fn insert(&mut self, key: Key, row: Arc<Value>) {
+        if !self.rows.contains_key(&key) {
+            match self.order.last() {
+                Some(last) if *last >= key => {
+                    if let Err(at) = self.order.binary_search(&key) {
+                        self.order.insert(at, key.clone());
+                    }
+                }
+                _ => self.order.push(key.clone()),
+            }
+        }
+        self.rows.insert(key, row);
+    }
+
+    /// Remove a row, keeping the key order.
+    pub fn remove(&mut self, key: &Key) -> Option<Arc<Value>> {
+        let old = self.rows.remove(key)?;
+        if let Ok(at) = self.order.binary_search(key) {
+            self.order.remove(at);
+        }
+        Some(old)
+    }
+
+    /// Rebuild the key order from the rows (after a bulk load).
+    fn reorder(&mut self) {
+        self.order = self.rows.keys().cloned().collect();
+    }
+
     /// An object as the API shows it (events get their `data.object`).
     pub fn shown(&self, key: &Key, row: &Arc<Value>) -> Arc<Value> {
         match self.attached.get(key) {
@@ -218,7 +261,7 @@ impl Data {
         if let Some(n) = body.get("number").and_then(Value::as_str) {
             table.numbers.insert(n.to_lowercase(), key.clone());
         }
-        table.rows.insert(key, body.clone());
+        table.insert(key, body.clone());
         body
     }
 
@@ -233,7 +276,7 @@ impl Data {
         });
         let table = self.company(company).table(Kind::Event);
         table.attached.insert(key.clone(), object);
-        table.rows.insert(key, event);
+        table.insert(key, event);
     }
 
     fn push(&mut self, op: Op) {
@@ -244,7 +287,7 @@ impl Data {
 
     pub fn remove(&mut self, company: &str, kind: Kind, key: &Key) -> Option<Arc<Value>> {
         let table = self.company(company).table(kind);
-        let old = table.rows.remove(key)?;
+        let old = table.remove(key)?;
         if let Some(n) = old.get("number").and_then(Value::as_str) {
             table.numbers.remove(&n.to_lowercase());
         }
@@ -448,6 +491,13 @@ fn load(conn: &Connection, data: &mut Data, now: i64) -> anyhow::Result<()> {
             }
         }
         table.rows.insert(key, Arc::new(value));
+    }
+    for table in data
+        .companies
+        .values_mut()
+        .flat_map(|c| c.tables.values_mut())
+    {
+        table.reorder();
     }
     let mut stmt = conn.prepare("SELECT company, name, value FROM counters")?;
     let mut rows = stmt.query([])?;
