@@ -6,7 +6,7 @@
 
 use super::http::ApiError;
 use super::resources::{value_dec, Kind};
-use super::store::{Company, Key, Table};
+use super::store::{CachedList, Company, Key, Table};
 use crate::model::limits::PER_PAGE_MAX;
 use serde_json::Value;
 use std::cmp::Ordering;
@@ -360,7 +360,9 @@ impl ListQuery {
 
 /// Run a list query over one company's table. Matching and ordering work
 /// on references; only the page's objects are composed or expanded. With
-/// no filter and the default order a page is a slice of the id index.
+/// no filter and the default order a page is a slice of the id index;
+/// otherwise the ordered list is kept (per table, until the next change to
+/// it), so that the next page of the same query is a slice too.
 pub fn list(
     company: Option<&Company>,
     kind: Kind,
@@ -389,9 +391,15 @@ pub fn list(
             (total, page)
         }
         (Some(t), None) => {
-            let hits = matching(t, kind, q)?;
-            let total = hits.len();
-            (total, ordered_page(hits, q))
+            let positions = ordered(t, kind, q)?;
+            let order = t.order();
+            let r = q.range(positions.len());
+            let page = positions[r]
+                .iter()
+                .filter_map(|&i| order.get(i as usize))
+                .filter_map(|k| t.rows().get_key_value(k))
+                .collect();
+            (positions.len(), page)
         }
     };
     let last = (total as u64).div_ceil(q.per_page).max(1);
@@ -417,12 +425,48 @@ pub fn list(
     })
 }
 
-/// The objects matching the query's filters, in id order (references).
+/// How many ordered lists a table keeps.
+const CACHED_LISTS: usize = 4;
+
+/// The positions (in the table's key order) of the objects matching the
+/// query, in the query's order: from the table's cache when the table has
+/// not changed since, else computed and cached.
+fn ordered(t: &Table, kind: Kind, q: &ListQuery) -> Result<Arc<Vec<u32>>, ApiError> {
+    let query = format!(
+        "{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
+        q.filters, q.metadata, q.sort, q.start_date, q.end_date, q.updated_after, q.updated_before
+    );
+    let generation = t.generation();
+    {
+        let mut lists = t.lists.lock().unwrap_or_else(|e| e.into_inner());
+        lists.retain(|l| l.generation == generation);
+        if let Some(i) = lists.iter().position(|l| l.query == query) {
+            let hit = lists.remove(i);
+            let positions = hit.positions.clone();
+            lists.push(hit);
+            return Ok(positions);
+        }
+    }
+    let positions = Arc::new(sorted(matching(t, kind, q)?, q));
+    let mut lists = t.lists.lock().unwrap_or_else(|e| e.into_inner());
+    if lists.len() >= CACHED_LISTS {
+        lists.remove(0);
+    }
+    lists.push(CachedList {
+        query,
+        generation,
+        positions: positions.clone(),
+    });
+    Ok(positions)
+}
+
+/// The objects matching the query's filters, in id order, as positions
+/// in the table's key order, with their rows.
 fn matching<'t>(
     t: &'t Table,
     kind: Kind,
     q: &ListQuery,
-) -> Result<Vec<(&'t Key, &'t Arc<Value>)>, ApiError> {
+) -> Result<Vec<(u32, &'t Arc<Value>)>, ApiError> {
     let mut hits = Vec::new();
     // `filter[number]` goes through the number index.
     let by_number = q
@@ -433,15 +477,18 @@ fn matching<'t>(
     match by_number {
         Some(n) if !t.numbers.is_empty() => {
             if let Some((k, v)) = t.numbers.get(&n).and_then(|k| t.rows().get_key_value(k)) {
-                if q.matches(kind, v)? {
-                    hits.push((k, v));
+                if let Ok(i) = t.order().binary_search(k) {
+                    if q.matches(kind, v.as_ref())? {
+                        hits.push((i as u32, v));
+                    }
                 }
             }
         }
         _ => {
-            for (k, v) in t.rows() {
-                if q.matches(kind, v)? {
-                    hits.push((k, v));
+            // The rows iterate in key order, so their index is their position.
+            for (i, v) in t.rows().values().enumerate() {
+                if q.matches(kind, v.as_ref())? {
+                    hits.push((i as u32, v));
                 }
             }
         }
@@ -449,23 +496,19 @@ fn matching<'t>(
     Ok(hits)
 }
 
-/// The page of `hits` (in id order) under the query's sort: the sort keys
-/// are read once, and only the page is fully ordered (selection puts the
-/// page's objects in place first). Ties keep id order.
-fn ordered_page<'t>(
-    hits: Vec<(&'t Key, &'t Arc<Value>)>,
-    q: &ListQuery,
-) -> Vec<(&'t Key, &'t Arc<Value>)> {
-    let r = q.range(hits.len());
-    if q.sort.is_empty() || r.is_empty() {
-        return hits[r].to_vec();
+/// The positions of `hits` (in id order) under the query's sort, with the
+/// sort keys read once per object; ties keep id order.
+fn sorted(hits: Vec<(u32, &Arc<Value>)>, q: &ListQuery) -> Vec<u32> {
+    if q.sort.is_empty() {
+        return hits.into_iter().map(|(i, _)| i).collect();
     }
     let m = q.sort.len();
-    let keys: Vec<SortKey<'t>> = hits
+    let keys: Vec<SortKey<'_>> = hits
         .iter()
         .flat_map(|(_, v)| q.sort.iter().map(|(f, _)| SortKey::of(v.get(f))))
         .collect();
-    let cmp = |a: &usize, b: &usize| {
+    let mut idx: Vec<usize> = (0..hits.len()).collect();
+    idx.sort_by(|&a, &b| {
         let (ka, kb) = (&keys[a * m..a * m + m], &keys[b * m..b * m + m]);
         for ((x, y), (_, asc)) in ka.iter().zip(kb).zip(&q.sort) {
             let o = x.cmp(y);
@@ -474,19 +517,9 @@ fn ordered_page<'t>(
                 return o;
             }
         }
-        a.cmp(b)
-    };
-    let mut idx: Vec<usize> = (0..hits.len()).collect();
-    if r.end < idx.len() {
-        idx.select_nth_unstable_by(r.end, cmp);
-    }
-    let head = &mut idx[..r.end];
-    if r.start > 0 {
-        head.select_nth_unstable_by(r.start, cmp);
-    }
-    let page = &mut head[r.start..];
-    page.sort_unstable_by(cmp);
-    page.iter().map(|&i| hits[i]).collect()
+        Ordering::Equal
+    });
+    idx.into_iter().map(|i| hits[i].0).collect()
 }
 
 #[cfg(test)]

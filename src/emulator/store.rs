@@ -43,10 +43,24 @@ pub struct Table {
     /// The keys of `rows` in order, so that a page of the default order is
     /// a slice (new numeric ids are the largest, so inserting is a push).
     order: Vec<Key>,
+    /// Bumped by every insert or removal: what a cached list was made from.
+    generation: u64,
+    /// The last few filtered or sorted lists (positions in `order`), so
+    /// that paging through one costs a page each, not a scan each.
+    pub lists: Mutex<Vec<CachedList>>,
     pub numbers: HashMap<String, Key>,
     /// Events only: the object each event shows as `data.object`, shared
     /// with the version of the object it recorded.
     pub attached: HashMap<Key, Arc<Value>>,
+}
+
+/// A filtered and sorted list, as positions in a table's key order at
+/// one generation.
+#[derive(Debug)]
+pub struct CachedList {
+    pub query: String,
+    pub generation: u64,
+    pub positions: Arc<Vec<u32>>,
 }
 
 impl Table {
@@ -61,8 +75,14 @@ impl Table {
         &self.order
     }
 
+    /// Changes with every insert or removal.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
     /// Insert or replace a row, keeping the key order.
     pub fn insert(&mut self, key: Key, row: Arc<Value>) {
+        self.generation += 1;
         if !self.rows.contains_key(&key) {
             match self.order.last() {
                 Some(last) if *last >= key => {
@@ -79,6 +99,7 @@ impl Table {
     /// Remove a row, keeping the key order.
     pub fn remove(&mut self, key: &Key) -> Option<Arc<Value>> {
         let old = self.rows.remove(key)?;
+        self.generation += 1;
         if let Ok(at) = self.order.binary_search(key) {
             self.order.remove(at);
         }
@@ -87,6 +108,7 @@ impl Table {
 
     /// Rebuild the key order from the rows (after a bulk load).
     fn reorder(&mut self) {
+        self.generation += 1;
         self.order = self.rows.keys().cloned().collect();
     }
 

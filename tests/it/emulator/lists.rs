@@ -384,6 +384,35 @@ async fn pages_through_3000_objects_each_once_in_order() {
     assert_eq!(names, want);
     assert!(md.iter().all(|o| o["country"] == "MD"));
 
+    // A change shows on the next page asked for (no stale ordering): the
+    // last name moves to the front.
+    let (_, _, before) = get_json(
+        &api,
+        "/customers?filter[country]=MD&sort=name%20desc&per_page=100&page=15",
+    )
+    .await;
+    let last = before.as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["name"], "Client 0000");
+    let (s, _) = send(api.patch(
+        &format!("/customers/{}", last["id"]),
+        &json!({"name": "Client 9999"}),
+    ))
+    .await;
+    assert_eq!(s, 200);
+    let (_, _, first) = get_json(
+        &api,
+        "/customers?filter[country]=MD&sort=name%20desc&per_page=100&page=1",
+    )
+    .await;
+    assert_eq!(first[0]["id"], last["id"]);
+    assert_eq!(first[0]["name"], "Client 9999");
+    let (s, _) = send(api.patch(
+        &format!("/customers/{}", last["id"]),
+        &json!({"name": "Client 0000"}),
+    ))
+    .await;
+    assert_eq!(s, 200);
+
     // Ties under the sort keep id order across page boundaries.
     let (by_country, _) = all_pages(&api, "/customers?sort=country").await;
     let md_ids: Vec<i64> = by_country[..1500]
