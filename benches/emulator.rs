@@ -8,6 +8,12 @@
 //!
 //! `BENCH_DB=memory` runs the emulator without its SQLite file, to see what
 //! the file costs.
+//!
+//! Then lists: `BENCH_LIST` invoices (default 20000; 0 skips) are created in
+//! a fresh in-memory emulator (not timed), and paging through all of them
+//! with `per_page=100`, one page after the other as an exporter does, is
+//! timed in three ways: the default order, the default order with
+//! `expand=customer`, and a filter with a sort on another field.
 
 use facturare_etl::emulator::{self, Config, KeySpec};
 use serde_json::json;
@@ -121,7 +127,7 @@ fn bare_server() -> (String, std::sync::mpsc::Sender<()>) {
     (rx.recv().expect("bare server url"), stop_tx)
 }
 
-/// The emulator on a file, on its own thread and runtime.
+/// The emulator (on a file, or in memory), on its own thread and runtime.
 fn emulator_server(db: Option<std::path::PathBuf>) -> (String, std::sync::mpsc::Sender<()>) {
     let (tx, rx) = std::sync::mpsc::channel();
     let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
@@ -154,6 +160,108 @@ fn emulator_server(db: Option<std::path::PathBuf>) -> (String, std::sync::mpsc::
     (rx.recv().expect("emulator url"), stop_tx)
 }
 
+/// Page through `{url}/invoices?{query}` with `per_page=100` until a short
+/// page; the objects seen and the time taken.
+async fn page_through(client: &reqwest::Client, url: &str, query: &str) -> (usize, Duration) {
+    let start = Instant::now();
+    let mut seen = 0;
+    for page in 1.. {
+        let r = client
+            .get(format!("{url}/invoices?{query}&per_page=100&page={page}"))
+            .basic_auth("bench_key", Some(""))
+            .send()
+            .await
+            .expect("list request");
+        assert_eq!(r.status(), 200, "list page {page}");
+        let items: Vec<serde_json::Value> = r.json().await.expect("list JSON");
+        seen += items.len();
+        if items.len() < 100 {
+            break;
+        }
+    }
+    (seen, start.elapsed())
+}
+
+/// Seed `n` invoices in a fresh in-memory emulator, then time paging.
+fn list_bench(n: usize, conns: usize, invoice: &serde_json::Value) {
+    let (url, stop) = emulator_server(None);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .thread_name("client-worker")
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let rows = rt.block_on(async {
+        let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(conns)
+            .build()
+            .expect("client");
+        let setup = |path: &str, body: serde_json::Value| {
+            client
+                .post(format!("{url}{path}"))
+                .basic_auth("bench_key", Some(""))
+                .json(&body)
+                .send()
+        };
+        setup(
+            "/tax_rates",
+            json!({"id": "tva20", "name": "TVA 20%", "value": 20}),
+        )
+        .await
+        .expect("tax rate");
+        let c: serde_json::Value = setup("/customers", json!({"name": "SRL Bench"}))
+            .await
+            .expect("customer")
+            .json()
+            .await
+            .expect("customer JSON");
+        let mut invoice = invoice.clone();
+        invoice["customer"] = c["id"].clone();
+        let seeded = load(
+            &client,
+            &format!("{url}/invoices"),
+            "bench_key",
+            &invoice,
+            n,
+            conns,
+        )
+        .await;
+        assert_eq!(seeded.errors, 0, "seeding invoices");
+        let mut rows = Vec::new();
+        for (name, query) in [
+            ("id order", ""),
+            ("id order, expand=customer", "expand=customer"),
+            (
+                "filter[paid]=0, sort=number desc",
+                "filter[paid]=0&sort=number%20desc",
+            ),
+        ] {
+            let (seen, took) = page_through(&client, &url, query).await;
+            assert_eq!(seen, n, "{name}: every invoice once");
+            rows.push((name, seen, took));
+        }
+        rows
+    });
+    let _ = stop.send(());
+    std::thread::sleep(Duration::from_millis(300));
+    println!();
+    println!(
+        "GET /invoices, {n} invoices (in memory), per_page=100, pages one after another, loopback"
+    );
+    println!(
+        "{:<34} {:>6} {:>9} {:>10}",
+        "query", "pages", "seconds", "objects/s"
+    );
+    for (name, seen, took) in rows {
+        println!(
+            "{:<34} {:>6} {:>9.3} {:>10.0}",
+            name,
+            seen.div_ceil(100),
+            took.as_secs_f64(),
+            seen as f64 / took.as_secs_f64()
+        );
+    }
+}
+
 fn main() {
     let n = env_usize("BENCH_REQUESTS", 20_000);
     let conns = env_usize("BENCH_CONNECTIONS", 64);
@@ -169,7 +277,7 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    let (bare, emu) = rt.block_on(async {
+    let (bare, emu, invoice) = rt.block_on(async {
         let client = reqwest::Client::builder()
             .pool_max_idle_per_host(conns)
             .build()
@@ -212,7 +320,7 @@ fn main() {
         load(&client, &emu_target, "bench_key", &invoice, warm, conns).await;
         let bare = load(&client, &bare_target, "k", &invoice, n, conns).await;
         let emu = load(&client, &emu_target, "bench_key", &invoice, n, conns).await;
-        (bare, emu)
+        (bare, emu, invoice)
     });
     let _ = bare_stop.send(());
     let _ = emu_stop.send(());
@@ -247,4 +355,9 @@ fn main() {
         "ratio emulator / bare: {:.1}% (target >= 25%)",
         100.0 * emu.rps() / bare.rps()
     );
+
+    let list_n = env_usize("BENCH_LIST", 20_000);
+    if list_n > 0 {
+        list_bench(list_n, conns, &invoice);
+    }
 }

@@ -6,7 +6,7 @@ use super::auth::{self, Code, Principal};
 use super::faults::{Faults, Limiter};
 use super::list::{self, ListQuery};
 use super::resources::{self, Ctx, Kind};
-use super::store::{IdemReply, Store};
+use super::store::{text_of, IdemReply, Store, Text};
 use super::{Config, Stats};
 use axum::body::{Body, Bytes};
 use axum::extract::connect_info::{ConnectInfo, Connected};
@@ -373,6 +373,31 @@ fn expanded(st: &AppState, company: &str, v: Arc<Value>, raw: Option<&str>) -> A
     Arc::new(v)
 }
 
+/// The reply for an object just written: its stored JSON text (made once,
+/// shared with its database row) unless relations are to be expanded.
+fn stored_response(
+    st: &AppState,
+    company: &str,
+    status: StatusCode,
+    v: Arc<Value>,
+    text: Option<Text>,
+    raw: Option<&str>,
+) -> Response {
+    let shown = expanded(st, company, v.clone(), raw);
+    match text {
+        Some(slot) if Arc::ptr_eq(&shown, &v) => {
+            let mut resp = Response::new(Body::from(text_of(&slot, &v)));
+            *resp.status_mut() = status;
+            resp.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            resp
+        }
+        _ => json_response(status, shown.as_ref()),
+    }
+}
+
 /// A JSON array of shared objects.
 fn json_list(items: &[Arc<Value>]) -> Response {
     let mut buf = Vec::with_capacity(items.len() * 512 + 2);
@@ -450,16 +475,27 @@ async fn create_route(
         now: now(),
         base: &base,
     };
-    let (res, commit) = st.store.write(|d| resources::create(d, &ctx, kind, body));
-    let v = res?;
+    let (res, commit) = st.store.write(|d| {
+        resources::create(d, &ctx, kind, body).map(|v| {
+            let text = d.text_slot(&v);
+            (v, text)
+        })
+    });
+    let (v, text) = res?;
     *st.created
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .entry(kind.path().to_string())
         .or_insert(0) += 1;
-    let v = expanded(&st, &p.company, v, raw.as_deref());
     commit.wait().await;
-    Ok(json_response(StatusCode::CREATED, v.as_ref()))
+    Ok(stored_response(
+        &st,
+        &p.company,
+        StatusCode::CREATED,
+        v,
+        text,
+        raw.as_deref(),
+    ))
 }
 
 async fn update_route(
@@ -479,12 +515,22 @@ async fn update_route(
         now: now(),
         base: &base,
     };
-    let (res, commit) = st
-        .store
-        .write(|d| resources::update(d, &ctx, kind, &key, body));
-    let v = expanded(&st, &p.company, res?, raw.as_deref());
+    let (res, commit) = st.store.write(|d| {
+        resources::update(d, &ctx, kind, &key, body).map(|v| {
+            let text = d.text_slot(&v);
+            (v, text)
+        })
+    });
+    let (v, text) = res?;
     commit.wait().await;
-    Ok(json_response(StatusCode::OK, v.as_ref()))
+    Ok(stored_response(
+        &st,
+        &p.company,
+        StatusCode::OK,
+        v,
+        text,
+        raw.as_deref(),
+    ))
 }
 
 async fn delete_route(

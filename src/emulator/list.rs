@@ -6,7 +6,7 @@
 
 use super::http::ApiError;
 use super::resources::{value_dec, Kind};
-use super::store::{Company, Key};
+use super::store::{CachedList, Company, Key, Table};
 use crate::model::limits::PER_PAGE_MAX;
 use serde_json::Value;
 use std::cmp::Ordering;
@@ -257,22 +257,6 @@ fn filter_matches(have: Option<&Value>, field: &str, want: &str) -> Result<bool,
     })
 }
 
-fn cmp_values(a: Option<&Value>, b: Option<&Value>) -> Ordering {
-    let rank = |v: Option<&Value>| match v {
-        None | Some(Value::Null) => 0,
-        Some(Value::Bool(_)) => 1,
-        Some(Value::Number(_)) => 2,
-        Some(Value::String(_)) => 3,
-        Some(_) => 4,
-    };
-    match (a, b) {
-        (Some(Value::Bool(x)), Some(Value::Bool(y))) => x.cmp(y),
-        (Some(x @ Value::Number(_)), Some(y @ Value::Number(_))) => value_dec(x).cmp(&value_dec(y)),
-        (Some(Value::String(x)), Some(Value::String(y))) => x.cmp(y),
-        _ => rank(a).cmp(&rank(b)),
-    }
-}
-
 /// Replace relation ids by their objects.
 pub fn expand(company: Option<&Company>, obj: &mut Value, expands: &[String]) {
     let Some(company) = company else { return };
@@ -319,7 +303,66 @@ pub struct Page {
     pub link: String,
 }
 
-/// Run a list query over one company's table.
+/// A sort field's value, read once per object so that comparing two
+/// objects parses nothing (nulls, then booleans, numbers by value, strings, anything else).
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum SortKey<'a> {
+    Null,
+    Bool(bool),
+    Num(Option<rust_decimal::Decimal>),
+    Str(&'a str),
+    Other,
+}
+
+impl<'a> SortKey<'a> {
+    fn of(v: Option<&'a Value>) -> SortKey<'a> {
+        match v {
+            None | Some(Value::Null) => SortKey::Null,
+            Some(Value::Bool(b)) => SortKey::Bool(*b),
+            Some(n @ Value::Number(_)) => SortKey::Num(match n.as_i64() {
+                Some(i) => Some(i.into()),
+                None => value_dec(n),
+            }),
+            Some(Value::String(s)) => SortKey::Str(s),
+            Some(_) => SortKey::Other,
+        }
+    }
+}
+
+impl ListQuery {
+    /// Whether the query keeps every object in id order, so that a page is
+    /// a slice of the id index: no filter, no bound, no sort but `id`.
+    fn plain(&self) -> Option<bool> {
+        let unfiltered = self.filters.is_empty()
+            && self.metadata.is_empty()
+            && self.start_date.is_none()
+            && self.end_date.is_none()
+            && self.updated_after.is_none()
+            && self.updated_before.is_none();
+        if !unfiltered {
+            return None;
+        }
+        match self.sort.as_slice() {
+            [] => Some(true),
+            [(f, asc)] if f == "id" => Some(*asc),
+            _ => None,
+        }
+    }
+
+    fn range(&self, total: usize) -> std::ops::Range<usize> {
+        let start = usize::try_from((self.page - 1).saturating_mul(self.per_page))
+            .unwrap_or(usize::MAX)
+            .min(total);
+        let end = start.saturating_add(self.per_page as usize).min(total);
+        start..end
+    }
+}
+
+/// Run a list query over one company's table. Matching and ordering work
+/// on references; only the page's objects are composed or expanded. With
+/// no filter and the default order a page is a slice of the id index;
+/// otherwise the ordered list is kept (per table, until the next change to
+/// it), so that the next page of the same query is a slice too.
 pub fn list(
     company: Option<&Company>,
     kind: Kind,
@@ -327,51 +370,41 @@ pub fn list(
     base: &str,
 ) -> Result<Page, ApiError> {
     let table = company.and_then(|c| c.tables.get(&kind));
-    let mut hits: Vec<(&Key, &Arc<Value>)> = Vec::new();
-    if let Some(t) = table {
-        // `filter[number]` goes through the number index.
-        let by_number = q
-            .filters
-            .iter()
-            .find(|(f, _)| f == "number")
-            .map(|(_, n)| n.to_lowercase());
-        match by_number {
-            Some(n) if !t.numbers.is_empty() => {
-                if let Some((k, v)) = t.numbers.get(&n).and_then(|k| t.rows.get_key_value(k)) {
-                    if q.matches(kind, v)? {
-                        hits.push((k, v));
-                    }
-                }
+    let (total, page): (usize, Vec<(&Key, &Arc<Value>)>) = match (table, q.plain()) {
+        (None, _) => (0, Vec::new()),
+        (Some(t), Some(asc)) => {
+            let order = t.order();
+            let total = order.len();
+            let r = q.range(total);
+            let keys = if asc {
+                &order[r]
+            } else {
+                &order[total - r.end..total - r.start]
+            };
+            let mut page: Vec<_> = keys
+                .iter()
+                .filter_map(|k| t.rows().get_key_value(k))
+                .collect();
+            if !asc {
+                page.reverse();
             }
-            _ => {
-                for (k, v) in &t.rows {
-                    if q.matches(kind, v)? {
-                        hits.push((k, v));
-                    }
-                }
-            }
+            (total, page)
         }
-    }
-    if !q.sort.is_empty() {
-        // Stable: rows come in id order, so `id asc` is the final tie-breaker.
-        hits.sort_by(|(_, a), (_, b)| {
-            for (f, asc) in &q.sort {
-                let o = cmp_values(a.get(f), b.get(f));
-                let o = if *asc { o } else { o.reverse() };
-                if o != Ordering::Equal {
-                    return o;
-                }
-            }
-            Ordering::Equal
-        });
-    }
-    let total = hits.len();
+        (Some(t), None) => {
+            let positions = ordered(t, kind, q)?;
+            let order = t.order();
+            let r = q.range(positions.len());
+            let page = positions[r]
+                .iter()
+                .filter_map(|&i| order.get(i as usize))
+                .filter_map(|k| t.rows().get_key_value(k))
+                .collect();
+            (positions.len(), page)
+        }
+    };
     let last = (total as u64).div_ceil(q.per_page).max(1);
-    let start = ((q.page - 1) * q.per_page) as usize;
-    let items = hits
+    let items = page
         .into_iter()
-        .skip(start)
-        .take(q.per_page as usize)
         .map(|(k, v)| {
             let v = match table {
                 Some(t) => t.shown(k, v),
@@ -392,9 +425,107 @@ pub fn list(
     })
 }
 
+/// How many ordered lists a table keeps.
+const CACHED_LISTS: usize = 4;
+
+/// The positions (in the table's key order) of the objects matching the
+/// query, in the query's order: from the table's cache when the table has
+/// not changed since, else computed and cached.
+fn ordered(t: &Table, kind: Kind, q: &ListQuery) -> Result<Arc<Vec<u32>>, ApiError> {
+    let query = format!(
+        "{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
+        q.filters, q.metadata, q.sort, q.start_date, q.end_date, q.updated_after, q.updated_before
+    );
+    let generation = t.generation();
+    {
+        let mut lists = t.lists.lock().unwrap_or_else(|e| e.into_inner());
+        lists.retain(|l| l.generation == generation);
+        if let Some(i) = lists.iter().position(|l| l.query == query) {
+            let hit = lists.remove(i);
+            let positions = hit.positions.clone();
+            lists.push(hit);
+            return Ok(positions);
+        }
+    }
+    let positions = Arc::new(sorted(matching(t, kind, q)?, q));
+    let mut lists = t.lists.lock().unwrap_or_else(|e| e.into_inner());
+    if lists.len() >= CACHED_LISTS {
+        lists.remove(0);
+    }
+    lists.push(CachedList {
+        query,
+        generation,
+        positions: positions.clone(),
+    });
+    Ok(positions)
+}
+
+/// The objects matching the query's filters, in id order, as positions
+/// in the table's key order, with their rows.
+fn matching<'t>(
+    t: &'t Table,
+    kind: Kind,
+    q: &ListQuery,
+) -> Result<Vec<(u32, &'t Arc<Value>)>, ApiError> {
+    let mut hits = Vec::new();
+    // `filter[number]` goes through the number index.
+    let by_number = q
+        .filters
+        .iter()
+        .find(|(f, _)| f == "number")
+        .map(|(_, n)| n.to_lowercase());
+    match by_number {
+        Some(n) if !t.numbers.is_empty() => {
+            if let Some((k, v)) = t.numbers.get(&n).and_then(|k| t.rows().get_key_value(k)) {
+                if let Ok(i) = t.order().binary_search(k) {
+                    if q.matches(kind, v.as_ref())? {
+                        hits.push((i as u32, v));
+                    }
+                }
+            }
+        }
+        _ => {
+            // The rows iterate in key order, so their index is their position.
+            for (i, v) in t.rows().values().enumerate() {
+                if q.matches(kind, v.as_ref())? {
+                    hits.push((i as u32, v));
+                }
+            }
+        }
+    }
+    Ok(hits)
+}
+
+/// The positions of `hits` (in id order) under the query's sort, with the
+/// sort keys read once per object; ties keep id order.
+fn sorted(hits: Vec<(u32, &Arc<Value>)>, q: &ListQuery) -> Vec<u32> {
+    if q.sort.is_empty() {
+        return hits.into_iter().map(|(i, _)| i).collect();
+    }
+    let m = q.sort.len();
+    let keys: Vec<SortKey<'_>> = hits
+        .iter()
+        .flat_map(|(_, v)| q.sort.iter().map(|(f, _)| SortKey::of(v.get(f))))
+        .collect();
+    let mut idx: Vec<usize> = (0..hits.len()).collect();
+    idx.sort_by(|&a, &b| {
+        let (ka, kb) = (&keys[a * m..a * m + m], &keys[b * m..b * m + m]);
+        for ((x, y), (_, asc)) in ka.iter().zip(kb).zip(&q.sort) {
+            let o = x.cmp(y);
+            let o = if *asc { o } else { o.reverse() };
+            if o != Ordering::Equal {
+                return o;
+            }
+        }
+        Ordering::Equal
+    });
+    idx.into_iter().map(|i| hits[i].0).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn brackets_raw_or_encoded() {
@@ -403,6 +534,55 @@ mod tests {
         assert_eq!(a.filters, b.filters);
         assert_eq!(a.metadata, b.metadata);
         assert!(ListQuery::parse(Kind::Invoice, "filter[notes]=x").is_err());
+    }
+
+    /// The order objects had when values were compared pairwise.
+    fn cmp_values(a: Option<&Value>, b: Option<&Value>) -> Ordering {
+        let rank = |v: Option<&Value>| match v {
+            None | Some(Value::Null) => 0,
+            Some(Value::Bool(_)) => 1,
+            Some(Value::Number(_)) => 2,
+            Some(Value::String(_)) => 3,
+            Some(_) => 4,
+        };
+        match (a, b) {
+            (Some(Value::Bool(x)), Some(Value::Bool(y))) => x.cmp(y),
+            (Some(x @ Value::Number(_)), Some(y @ Value::Number(_))) => {
+                value_dec(x).cmp(&value_dec(y))
+            }
+            (Some(Value::String(x)), Some(Value::String(y))) => x.cmp(y),
+            _ => rank(a).cmp(&rank(b)),
+        }
+    }
+
+    #[test]
+    fn sort_keys_order_as_values_do() {
+        let vals = [
+            None,
+            Some(json!(null)),
+            Some(json!(false)),
+            Some(json!(true)),
+            Some(json!(-3)),
+            Some(json!(2)),
+            Some(json!(2.0)),
+            Some(json!(2.5)),
+            Some(json!(10)),
+            Some(json!(1e40)),
+            Some(json!("")),
+            Some(json!("B")),
+            Some(json!("a")),
+            Some(json!([1])),
+            Some(json!({"a": 1})),
+        ];
+        for a in &vals {
+            for b in &vals {
+                assert_eq!(
+                    SortKey::of(a.as_ref()).cmp(&SortKey::of(b.as_ref())),
+                    cmp_values(a.as_ref(), b.as_ref()),
+                    "{a:?} vs {b:?}"
+                );
+            }
+        }
     }
 
     #[test]

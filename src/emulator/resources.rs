@@ -1384,7 +1384,7 @@ fn recredit(data: &mut Data, ctx: &Ctx, inv_id: i64) {
         .get(ctx.company)
         .and_then(|c| c.tables.get(&Kind::CreditNote))
         .map(|t| {
-            t.rows
+            t.rows()
                 .values()
                 .filter(|cn| cn.get("invoice").and_then(Value::as_i64) == Some(inv_id))
                 .filter(|cn| !bool_field(cn, "voided") && !bool_field(cn, "draft"))
@@ -1602,7 +1602,7 @@ pub fn delete(
                     .iter()
                     .filter_map(|k| c.tables.get(k))
                     .any(|t| {
-                        t.rows
+                        t.rows()
                             .values()
                             .any(|o| o.get("customer").and_then(Value::as_i64) == id)
                     })

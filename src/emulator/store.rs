@@ -10,7 +10,7 @@ use rusqlite::{params, Connection};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-use std::sync::{mpsc, Arc, Mutex, MutexGuard};
+use std::sync::{mpsc, Arc, Mutex, MutexGuard, OnceLock};
 
 /// An object's id: numeric for documents, chosen strings for items and rates.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -39,14 +39,79 @@ impl Key {
 /// lower-cased numbers for the uniqueness check.
 #[derive(Debug, Default)]
 pub struct Table {
-    pub rows: BTreeMap<Key, Arc<Value>>,
+    rows: BTreeMap<Key, Arc<Value>>,
+    /// The keys of `rows` in order, so that a page of the default order is
+    /// a slice (new numeric ids are the largest, so inserting is a push).
+    order: Vec<Key>,
+    /// Bumped by every insert or removal: what a cached list was made from.
+    generation: u64,
+    /// The last few filtered or sorted lists (positions in `order`), so
+    /// that paging through one costs a page each, not a scan each.
+    pub lists: Mutex<Vec<CachedList>>,
     pub numbers: HashMap<String, Key>,
     /// Events only: the object each event shows as `data.object`, shared
     /// with the version of the object it recorded.
     pub attached: HashMap<Key, Arc<Value>>,
 }
 
+/// A filtered and sorted list, as positions in a table's key order at
+/// one generation.
+#[derive(Debug)]
+pub struct CachedList {
+    pub query: String,
+    pub generation: u64,
+    pub positions: Arc<Vec<u32>>,
+}
+
 impl Table {
+    /// The rows by id (change them through [`Table::insert`] and
+    /// [`Table::remove`], which keep the order).
+    pub fn rows(&self) -> &BTreeMap<Key, Arc<Value>> {
+        &self.rows
+    }
+
+    /// The keys in id order.
+    pub fn order(&self) -> &[Key] {
+        &self.order
+    }
+
+    /// Changes with every insert or removal.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// Insert or replace a row, keeping the key order.
+    pub fn insert(&mut self, key: Key, row: Arc<Value>) {
+        self.generation += 1;
+        if !self.rows.contains_key(&key) {
+            match self.order.last() {
+                Some(last) if *last >= key => {
+                    if let Err(at) = self.order.binary_search(&key) {
+                        self.order.insert(at, key.clone());
+                    }
+                }
+                _ => self.order.push(key.clone()),
+            }
+        }
+        self.rows.insert(key, row);
+    }
+
+    /// Remove a row, keeping the key order.
+    pub fn remove(&mut self, key: &Key) -> Option<Arc<Value>> {
+        let old = self.rows.remove(key)?;
+        self.generation += 1;
+        if let Ok(at) = self.order.binary_search(key) {
+            self.order.remove(at);
+        }
+        Some(old)
+    }
+
+    /// Rebuild the key order from the rows (after a bulk load).
+    fn reorder(&mut self) {
+        self.generation += 1;
+        self.order = self.rows.keys().cloned().collect();
+    }
+
     /// An object as the API shows it (events get their `data.object`).
     pub fn shown(&self, key: &Key, row: &Arc<Value>) -> Arc<Value> {
         match self.attached.get(key) {
@@ -111,6 +176,16 @@ pub struct Token {
     pub expires_at: i64,
 }
 
+/// The JSON text of a stored object, made once by whichever needs it
+/// first (the database row or the HTTP reply) and shared by both.
+pub type Text = Arc<OnceLock<bytes::Bytes>>;
+
+/// The JSON text of `v`, made once through `slot`.
+pub fn text_of(slot: &Text, v: &Value) -> bytes::Bytes {
+    slot.get_or_init(|| bytes::Bytes::from(serde_json::to_vec(v).unwrap_or_default()))
+        .clone()
+}
+
 /// A change to persist.
 #[derive(Debug)]
 pub enum Op {
@@ -119,6 +194,7 @@ pub enum Op {
         kind: Kind,
         id: String,
         body: Arc<Value>,
+        text: Text,
     },
     PutEvent {
         company: String,
@@ -164,6 +240,8 @@ pub struct Data {
     pub idem: HashMap<(String, String), IdemReply>,
     pub tokens: HashMap<String, Token>,
     journal: Vec<Op>,
+    /// The text slots of the objects put by the current write, by address.
+    texts: Vec<(usize, Text)>,
     /// Whether changes are journalled (only with a database file).
     journaling: bool,
     next_id_dirty: bool,
@@ -203,12 +281,17 @@ impl Data {
     /// the stored object, shared.
     pub fn put(&mut self, company: &str, kind: Kind, key: Key, body: Value) -> Arc<Value> {
         let body = Arc::new(body);
-        self.push(Op::Put {
-            company: company.to_string(),
-            kind,
-            id: key.to_db(),
-            body: body.clone(),
-        });
+        if self.journaling {
+            let text = Text::default();
+            self.texts.push((Arc::as_ptr(&body) as usize, text.clone()));
+            self.push(Op::Put {
+                company: company.to_string(),
+                kind,
+                id: key.to_db(),
+                body: body.clone(),
+                text,
+            });
+        }
         let table = self.company(company).table(kind);
         if let Some(old) = table.rows.get(&key) {
             if let Some(n) = old.get("number").and_then(Value::as_str) {
@@ -218,7 +301,7 @@ impl Data {
         if let Some(n) = body.get("number").and_then(Value::as_str) {
             table.numbers.insert(n.to_lowercase(), key.clone());
         }
-        table.rows.insert(key, body.clone());
+        table.insert(key, body.clone());
         body
     }
 
@@ -233,7 +316,18 @@ impl Data {
         });
         let table = self.company(company).table(Kind::Event);
         table.attached.insert(key.clone(), object);
-        table.rows.insert(key, event);
+        table.insert(key, event);
+    }
+
+    /// The text slot shared with the database row of `v`, if `v` was put
+    /// by the current write (and there is a database).
+    pub fn text_slot(&self, v: &Arc<Value>) -> Option<Text> {
+        let at = Arc::as_ptr(v) as usize;
+        self.texts
+            .iter()
+            .rev()
+            .find(|(p, _)| *p == at)
+            .map(|(_, t)| t.clone())
     }
 
     fn push(&mut self, op: Op) {
@@ -244,7 +338,7 @@ impl Data {
 
     pub fn remove(&mut self, company: &str, kind: Kind, key: &Key) -> Option<Arc<Value>> {
         let table = self.company(company).table(kind);
-        let old = table.rows.remove(key)?;
+        let old = table.remove(key)?;
         if let Some(n) = old.get("number").and_then(Value::as_str) {
             table.numbers.remove(&n.to_lowercase());
         }
@@ -368,7 +462,9 @@ impl Store {
     /// order; the returned [`Commit`] resolves once it is on disk.
     pub fn write<R>(&self, f: impl FnOnce(&mut Data) -> R) -> (R, Commit) {
         let mut data = self.lock();
+        data.texts.clear();
         let r = f(&mut data);
+        data.texts.clear();
         let mut ops = std::mem::take(&mut data.journal);
         if data.next_id_dirty {
             data.next_id_dirty = false;
@@ -449,6 +545,13 @@ fn load(conn: &Connection, data: &mut Data, now: i64) -> anyhow::Result<()> {
         }
         table.rows.insert(key, Arc::new(value));
     }
+    for table in data
+        .companies
+        .values_mut()
+        .flat_map(|c| c.tables.values_mut())
+    {
+        table.reorder();
+    }
     let mut stmt = conn.prepare("SELECT company, name, value FROM counters")?;
     let mut rows = stmt.query([])?;
     while let Some(row) = rows.next()? {
@@ -518,7 +621,7 @@ fn write_loop(mut conn: Connection, rx: mpsc::Receiver<Msg>) {
         // JSON text of the objects written in this batch, by address, so
         // that an event recording one reuses it (all are alive until the
         // batch is done, so addresses are not reused within it).
-        let mut texts: HashMap<usize, String> = HashMap::new();
+        let mut texts: HashMap<usize, bytes::Bytes> = HashMap::new();
         for msg in batch {
             match msg {
                 Msg::Op(op) => {
@@ -546,7 +649,7 @@ fn write_loop(mut conn: Connection, rx: mpsc::Receiver<Msg>) {
 fn apply(
     tx: &rusqlite::Transaction<'_>,
     op: Op,
-    texts: &mut HashMap<usize, String>,
+    texts: &mut HashMap<usize, bytes::Bytes>,
 ) -> rusqlite::Result<()> {
     match op {
         Op::Put {
@@ -554,12 +657,18 @@ fn apply(
             kind,
             id,
             body,
+            text,
         } => {
-            let text = serde_json::to_string(body.as_ref()).unwrap_or_default();
+            let text = text_of(&text, &body);
             tx.prepare_cached(
                 "INSERT OR REPLACE INTO objects (company, kind, id, body) VALUES (?1, ?2, ?3, ?4)",
             )?
-            .execute(params![company, kind.path(), id, &text])?;
+            .execute(params![
+                company,
+                kind.path(),
+                id,
+                std::str::from_utf8(&text).unwrap_or("{}")
+            ])?;
             texts.insert(Arc::as_ptr(&body) as usize, text);
         }
         Op::PutEvent {
@@ -577,7 +686,7 @@ fn apply(
                     "\"data\":{\"object\":"
                 });
                 match texts.get(&(Arc::as_ptr(&object) as usize)) {
-                    Some(t) => text.push_str(t),
+                    Some(t) => text.push_str(std::str::from_utf8(t).unwrap_or("{}")),
                     None => {
                         text.push_str(&serde_json::to_string(object.as_ref()).unwrap_or_default())
                     }

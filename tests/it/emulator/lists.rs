@@ -310,3 +310,132 @@ async fn expands_single_objects_and_lists() {
     let (s, _) = send(api.get("/credit_notes?filter[status]=closed")).await;
     assert_eq!(s, 200);
 }
+
+/// Every page of `path` (per_page=100) from page 1 until an empty one:
+/// the objects in the order served and the X-Total-Count of each page.
+async fn all_pages(api: &Api, path: &str) -> (Vec<Value>, Vec<String>) {
+    let mut objects = Vec::new();
+    let mut totals = Vec::new();
+    for page in 1.. {
+        let (s, h, body) = get_json(api, &format!("{path}&per_page=100&page={page}")).await;
+        assert_eq!(s, 200, "{path} page {page}: {body}");
+        totals.push(h["x-total-count"].to_str().unwrap().to_string());
+        let items = body.as_array().unwrap().clone();
+        if items.is_empty() {
+            break;
+        }
+        assert!(items.len() <= 100);
+        objects.extend(items);
+    }
+    (objects, totals)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_through_3000_objects_each_once_in_order() {
+    let emu = TestEmulator::new();
+    let api = emu.api();
+    let mut tasks = Vec::new();
+    for chunk in 0..8 {
+        let api = api.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in (chunk..3000).step_by(8) {
+                let country = if i % 2 == 0 { "MD" } else { "RO" };
+                api.create(
+                    "/customers",
+                    json!({"name": format!("Client {i:04}"), "country": country}),
+                )
+                .await;
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+
+    // Default order (the id index): 30 full pages, then an empty one.
+    let (all, totals) = all_pages(&api, "/customers?").await;
+    assert_eq!(totals.len(), 31);
+    assert!(totals.iter().all(|t| t == "3000"), "{totals:?}");
+    let ids: Vec<i64> = all.iter().map(|o| o["id"].as_i64().unwrap()).collect();
+    assert_eq!(ids.len(), 3000);
+    assert!(
+        ids.windows(2).all(|w| w[0] < w[1]),
+        "ids ascending, once each"
+    );
+
+    // `id desc` is the same objects backwards.
+    let (desc, _) = all_pages(&api, "/customers?sort=id%20desc").await;
+    let desc_ids: Vec<i64> = desc.iter().map(|o| o["id"].as_i64().unwrap()).collect();
+    let mut reversed = ids.clone();
+    reversed.reverse();
+    assert_eq!(desc_ids, reversed);
+
+    // A filter and a sort on another field: 1,500 objects over 15 pages,
+    // names strictly descending, none repeated or missing.
+    let (md, totals) = all_pages(&api, "/customers?filter[country]=MD&sort=name%20desc").await;
+    assert_eq!(totals.len(), 16);
+    assert!(totals.iter().all(|t| t == "1500"), "{totals:?}");
+    let names: Vec<&str> = md.iter().map(|o| o["name"].as_str().unwrap()).collect();
+    let want: Vec<String> = (0..3000)
+        .rev()
+        .filter(|i| i % 2 == 0)
+        .map(|i| format!("Client {i:04}"))
+        .collect();
+    assert_eq!(names, want);
+    assert!(md.iter().all(|o| o["country"] == "MD"));
+
+    // A change shows on the next page asked for (no stale ordering): the
+    // last name moves to the front.
+    let (_, _, before) = get_json(
+        &api,
+        "/customers?filter[country]=MD&sort=name%20desc&per_page=100&page=15",
+    )
+    .await;
+    let last = before.as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["name"], "Client 0000");
+    let (s, _) = send(api.patch(
+        &format!("/customers/{}", last["id"]),
+        &json!({"name": "Client 9999"}),
+    ))
+    .await;
+    assert_eq!(s, 200);
+    let (_, _, first) = get_json(
+        &api,
+        "/customers?filter[country]=MD&sort=name%20desc&per_page=100&page=1",
+    )
+    .await;
+    assert_eq!(first[0]["id"], last["id"]);
+    assert_eq!(first[0]["name"], "Client 9999");
+    let (s, _) = send(api.patch(
+        &format!("/customers/{}", last["id"]),
+        &json!({"name": "Client 0000"}),
+    ))
+    .await;
+    assert_eq!(s, 200);
+
+    // Ties under the sort keep id order across page boundaries.
+    let (by_country, _) = all_pages(&api, "/customers?sort=country").await;
+    let md_ids: Vec<i64> = by_country[..1500]
+        .iter()
+        .map(|o| o["id"].as_i64().unwrap())
+        .collect();
+    let ro_ids: Vec<i64> = by_country[1500..]
+        .iter()
+        .map(|o| o["id"].as_i64().unwrap())
+        .collect();
+    assert!(by_country[..1500].iter().all(|o| o["country"] == "MD"));
+    assert!(by_country[1500..].iter().all(|o| o["country"] == "RO"));
+    assert!(md_ids.windows(2).all(|w| w[0] < w[1]));
+    assert!(ro_ids.windows(2).all(|w| w[0] < w[1]));
+
+    // A deleted object leaves the id index: later pages shift by one.
+    let gone = ids[1234];
+    let (s, _) = send(api.delete(&format!("/customers/{gone}"))).await;
+    assert_eq!(s, 204);
+    let (after, totals) = all_pages(&api, "/customers?").await;
+    assert!(totals.iter().all(|t| t == "2999"), "{totals:?}");
+    let after_ids: Vec<i64> = after.iter().map(|o| o["id"].as_i64().unwrap()).collect();
+    let mut want_ids = ids.clone();
+    want_ids.remove(1234);
+    assert_eq!(after_ids, want_ids);
+}
