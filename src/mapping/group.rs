@@ -514,9 +514,12 @@ fn finalize(plan: &Plan, acc: Acc, source_key: String) -> Draft {
         ..Default::default()
     };
     let mut payments: Vec<Payment> = vec![Payment::default(); plan.payments];
-    let origin = |d: &mut Draft, path: String, cell: &Option<CellRef>| {
+    // Collected, then built into the map at once (cheaper than inserting
+    // one by one); a later entry for a path wins, as an insert would.
+    let mut origins: Vec<(String, CellRef)> = Vec::with_capacity(plan.header.len() + 4);
+    let origin = |o: &mut Vec<(String, CellRef)>, path: String, cell: &Option<CellRef>| {
         if let Some(c) = cell {
-            d.origins.insert(path, c.clone());
+            o.push((path, c.clone()));
         }
     };
     for (f, m) in plan.header.iter().zip(acc.header.iter()) {
@@ -600,7 +603,7 @@ fn finalize(plan: &Plan, acc: Acc, source_key: String) -> Draft {
             }
             _ => {}
         }
-        origin(&mut d, f.path.clone(), &m.cell);
+        origin(&mut origins, f.path.clone(), &m.cell);
     }
     // Lines.
     for lo in acc.lines {
@@ -644,7 +647,7 @@ fn finalize(plan: &Plan, acc: Acc, source_key: String) -> Draft {
                 _ => {}
             }
             if !matches!(f.target, Target::Line("discount_percent")) {
-                origin(&mut d, f.path_at(i), &m.cell);
+                origin(&mut origins, f.path_at(i), &m.cell);
             }
         }
         if let Some((p, cell)) = pct {
@@ -654,7 +657,11 @@ fn finalize(plan: &Plan, acc: Acc, source_key: String) -> Draft {
                 item.discounts = vec![AppliedRate::amount(round_money(
                     base * p / Decimal::ONE_HUNDRED,
                 ))];
-                origin(&mut d, format!("items[{i}].discounts[0].amount"), &cell);
+                origin(
+                    &mut origins,
+                    format!("items[{i}].discounts[0].amount"),
+                    &cell,
+                );
             }
         }
         for (j, e, cell) in lo.errors {
@@ -673,6 +680,7 @@ fn finalize(plan: &Plan, acc: Acc, source_key: String) -> Draft {
         d.invoice.items.push(item);
         d.checks.lines.push(chk);
     }
+    d.origins = origins.into_iter().collect();
     // Credit notes: a kind column, or a negative total.
     let total = d.checks.total.unwrap_or_else(|| {
         d.invoice

@@ -661,6 +661,12 @@ fn json_lines_grouped_by_a_column() {
     let keys: Vec<&str> = ds.iter().map(|d| d.source_key.as_str()).collect();
     assert_eq!(keys, vec!["group:B", "row:in.ndjson:3", "group:A"]);
     assert_eq!(ds[1].problems[0].code, "unreadable_row");
+    assert_eq!(ds[1].problems[0].field, "row");
+    let shown = ds[1].problems[0].to_string();
+    assert!(
+        shown.contains("in.ndjson row 3: row: invalid JSON") && !shown.contains(": : "),
+        "{shown}"
+    );
     assert_eq!(ds[2].invoice.items.len(), 2);
     assert_eq!(
         ds[2].rows.iter().map(|r| r.row).collect::<Vec<_>>(),
