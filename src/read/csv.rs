@@ -302,6 +302,14 @@ impl CsvSource {
         match self.decode {
             Decode::Cells(enc) => Ok(match &self.table {
                 Some(t) => {
+                    // ASCII stays ASCII: copied as it is.
+                    if let Some(ascii) = bytes
+                        .is_ascii()
+                        .then(|| std::str::from_utf8(bytes).ok())
+                        .flatten()
+                    {
+                        return Ok(ascii.to_owned());
+                    }
                     let mut s = String::with_capacity(bytes.len() * 2);
                     s.extend(bytes.iter().map(|&b| t[usize::from(b)]));
                     s
