@@ -2,12 +2,17 @@
 //! `;`, decimal commas, title lines, one row per line item, invoices of 1-4
 //! lines), against the bare `csv` crate reading the same file.
 //!
-//! `READ_BENCH_ROWS=1000000 cargo bench --bench read` (default 200000).
+//! `READ_BENCH_ROWS=1000000 cargo bench --bench read` (default 200000; for a
+//! quicker build: `--profile dev --config 'profile.dev.package.facturare-etl.opt-level=3'`).
 //! Prints rows per second for: the bare `csv` `StringRecord` loop over the
 //! decoded text, `read::open` (decode + cells), and `mapping::drafts`
 //! (read + map + group, both passes).
 
 use facturare_etl::mapping::{drafts, Mapping};
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use facturare_etl::read::{self, SourceSpec};
 use std::io::Write;
 use std::path::Path;

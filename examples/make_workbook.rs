@@ -205,6 +205,13 @@ fn main() -> Result<(), XlsxError> {
     ];
 
     let mut wb = Workbook::new();
+    // A fixed creation time, so the file is the same on every run.
+    let created = ExcelDateTime::from_ymd(2025, 1, 5)?;
+    wb.set_properties(
+        &rust_xlsxwriter::DocProperties::new()
+            .set_title("Facturi emise 2024")
+            .set_creation_datetime(&created),
+    );
     let title = Format::new()
         .set_bold()
         .set_font_size(14)

@@ -128,46 +128,59 @@ pub fn eval(f: &Field, row: &SourceRow) -> Result<(Option<Val>, bool), FieldErr>
         !f.ops.is_empty() || !f.replace.is_empty() || f.capture.is_some() || f.lookup.is_some();
     let mut cell: Cow<'_, Cell> = raw;
     if needs_text && !cell.is_empty() {
-        let mut s: String = match cell.as_ref() {
-            Cell::Text(s) => s.clone(),
-            other => other.as_text().into_owned(),
+        // Work on borrowed text while the transforms leave it as it is.
+        let orig: Option<&Cell> = match &cell {
+            Cow::Borrowed(c @ Cell::Text(_)) => Some(*c),
+            _ => None,
+        };
+        let mut s: Cow<'_, str> = match cell {
+            Cow::Borrowed(c) => c.as_text(),
+            Cow::Owned(Cell::Text(t)) => Cow::Owned(t),
+            Cow::Owned(c) => Cow::Owned(c.as_text().into_owned()),
         };
         for op in &f.ops {
-            s = op.apply(s);
+            s = op.apply_cow(s);
         }
         for r in &f.replace {
-            s = match r {
-                Replace::Plain(from, to) if !from.is_empty() => s.replace(from.as_str(), to),
-                Replace::Plain(..) => s,
-                Replace::Regex(re, to) => re.replace_all(&s, to.as_str()).into_owned(),
-            };
+            match r {
+                Replace::Plain(from, to) if !from.is_empty() && s.contains(from.as_str()) => {
+                    s = Cow::Owned(s.replace(from.as_str(), to));
+                }
+                Replace::Plain(..) => {}
+                Replace::Regex(re, to) => {
+                    let replaced = re.replace_all(&s, to.as_str());
+                    if let Cow::Owned(o) = replaced {
+                        s = Cow::Owned(o);
+                    }
+                }
+            }
         }
         if let Some(re) = &f.capture {
             if !s.trim().is_empty() {
-                match re.captures(&s) {
-                    Some(c) => {
-                        s = c
-                            .get(1)
-                            .or_else(|| c.get(0))
-                            .map(|m| m.as_str().to_string())
-                            .unwrap_or_default()
-                    }
+                let captured = re.captures(&s).map(|c| {
+                    c.get(1)
+                        .or_else(|| c.get(0))
+                        .map(|m| m.as_str().to_string())
+                        .unwrap_or_default()
+                });
+                match captured {
+                    Some(c) => s = Cow::Owned(c),
                     None => {
                         return Err(FieldErr {
                             code: "no_match",
                             message: "the value does not match the mapping's pattern".into(),
-                            found: s,
+                            found: s.into_owned(),
                             expected: format!("text matching /{}/", re.as_str()),
                         })
                     }
                 }
             }
         }
-        cell = Cow::Owned(if s.is_empty() {
-            Cell::Empty
-        } else {
-            Cell::Text(s)
-        });
+        cell = match (orig, s) {
+            (_, s) if s.is_empty() => Cow::Owned(Cell::Empty),
+            (Some(o), Cow::Borrowed(b)) if b.len() == o.as_text().len() => Cow::Borrowed(o),
+            (_, s) => Cow::Owned(Cell::Text(s.into_owned())),
+        };
     }
     if cell.is_blank() {
         match &f.default {

@@ -103,6 +103,9 @@ pub enum Parse {
     Bool(BoolLang),
 }
 
+/// Item paths made at compile time per line field (`items[0..PATHS]`).
+pub const PATHS: usize = 64;
+
 /// A compiled field.
 #[derive(Debug, Clone)]
 pub struct Field {
@@ -111,6 +114,8 @@ pub struct Field {
     pub path: String,
     /// Where `{i}` is in `path`, for lines.
     pub index_at: Option<usize>,
+    /// `path_at(i)` for the first [`PATHS`] items, made once.
+    pub paths: Arc<[String]>,
     /// What it sets (`number`, `customer.name`, `line.quantity`, ...).
     pub target: Target,
     pub ty: Ty,
@@ -126,6 +131,13 @@ pub struct Field {
 impl Field {
     /// The field's path for item `i` (`items[2].quantity`).
     pub fn path_at(&self, i: usize) -> String {
+        match self.paths.get(i) {
+            Some(p) => p.clone(),
+            None => self.format_path(i),
+        }
+    }
+
+    fn format_path(&self, i: usize) -> String {
         match self.index_at {
             Some(at) => {
                 use std::fmt::Write as _;
@@ -713,8 +725,9 @@ impl Ctx<'_> {
         if self.diags.len() > before {
             return None;
         }
-        Some(Field {
+        let mut field = Field {
             index_at: path.find("{i}"),
+            paths: Arc::from(Vec::new()),
             path,
             target,
             ty,
@@ -725,7 +738,11 @@ impl Ctx<'_> {
             default,
             lookup,
             parse,
-        })
+        };
+        if field.index_at.is_some() {
+            field.paths = (0..PATHS).map(|i| field.format_path(i)).collect();
+        }
+        Some(field)
     }
 }
 

@@ -23,7 +23,7 @@ use crate::model::{
     Problem, RowRef,
 };
 use crate::read::Cell;
-use crate::read::{self, Detected, ReadError, RecordSource, SourceRow};
+use crate::read::{self, Detected, ReadError, SourceRow};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use std::collections::{HashMap, VecDeque};
@@ -232,7 +232,7 @@ impl Grouper {
             }) => {
                 let p = Problem::error(
                     "ragged_row",
-                    "",
+                    "row",
                     format!("the row has {found} cells where the header has {expected}"),
                 )
                 .at_row(Some(&row.at))
@@ -243,7 +243,7 @@ impl Grouper {
             Err(ReadError::Row { at, message }) => {
                 stats.rows_read += 1;
                 stats.row_errors += 1;
-                let p = Problem::error("unreadable_row", "", message).at_row(Some(&at));
+                let p = Problem::error("unreadable_row", "row", message).at_row(Some(&at));
                 return Ok(Some(Step::Ready(Box::new(Draft {
                     source_key: row_key(&at),
                     rows: vec![at],
@@ -286,6 +286,17 @@ impl Grouper {
         stats: &mut DraftStats,
         out: &mut VecDeque<Draft>,
     ) -> Result<(), ReadError> {
+        let done = self.feed(items, stats)?;
+        self.assemble(done, out);
+        Ok(())
+    }
+
+    /// As [`Grouper::feed_chunk`], leaving completed documents unassembled.
+    fn feed(
+        &mut self,
+        items: Vec<(u64, Result<SourceRow, ReadError>)>,
+        stats: &mut DraftStats,
+    ) -> Result<Vec<Done>, ReadError> {
         use rayon::prelude::*;
         let mut steps = Vec::with_capacity(items.len());
         let mut seen = std::collections::HashSet::new();
@@ -312,8 +323,7 @@ impl Grouper {
                 (Step::Row(_), None) => {}
             }
         }
-        self.assemble(done, out);
-        Ok(())
+        Ok(done)
     }
 
     fn assemble(&self, done: Vec<Done>, out: &mut VecDeque<Draft>) {
@@ -418,6 +428,12 @@ impl Grouper {
 
     /// End of the file: whatever is still open.
     pub(crate) fn finish(&mut self, out: &mut VecDeque<Draft>) {
+        let done = self.rest();
+        self.assemble(done, out);
+    }
+
+    /// End of the file: the documents still open, unassembled.
+    fn rest(&mut self) -> Vec<Done> {
         let mut done = Vec::new();
         if let Some((at, acc)) = self.record.take() {
             done.push(Done::Acc(acc, record_key(&at)));
@@ -427,7 +443,7 @@ impl Grouper {
         for (k, acc) in rest {
             done.push(Done::Acc(acc, format!("group:{k}")));
         }
-        self.assemble(done, out);
+        done
     }
 }
 
@@ -498,9 +514,12 @@ fn finalize(plan: &Plan, acc: Acc, source_key: String) -> Draft {
         ..Default::default()
     };
     let mut payments: Vec<Payment> = vec![Payment::default(); plan.payments];
-    let origin = |d: &mut Draft, path: String, cell: &Option<CellRef>| {
+    // Collected, then built into the map at once (cheaper than inserting
+    // one by one); a later entry for a path wins, as an insert would.
+    let mut origins: Vec<(String, CellRef)> = Vec::with_capacity(plan.header.len() + 4);
+    let origin = |o: &mut Vec<(String, CellRef)>, path: String, cell: &Option<CellRef>| {
         if let Some(c) = cell {
-            d.origins.insert(path, c.clone());
+            o.push((path, c.clone()));
         }
     };
     for (f, m) in plan.header.iter().zip(acc.header.iter()) {
@@ -584,7 +603,7 @@ fn finalize(plan: &Plan, acc: Acc, source_key: String) -> Draft {
             }
             _ => {}
         }
-        origin(&mut d, f.path.clone(), &m.cell);
+        origin(&mut origins, f.path.clone(), &m.cell);
     }
     // Lines.
     for lo in acc.lines {
@@ -628,7 +647,7 @@ fn finalize(plan: &Plan, acc: Acc, source_key: String) -> Draft {
                 _ => {}
             }
             if !matches!(f.target, Target::Line("discount_percent")) {
-                origin(&mut d, f.path_at(i), &m.cell);
+                origin(&mut origins, f.path_at(i), &m.cell);
             }
         }
         if let Some((p, cell)) = pct {
@@ -638,7 +657,11 @@ fn finalize(plan: &Plan, acc: Acc, source_key: String) -> Draft {
                 item.discounts = vec![AppliedRate::amount(round_money(
                     base * p / Decimal::ONE_HUNDRED,
                 ))];
-                origin(&mut d, format!("items[{i}].discounts[0].amount"), &cell);
+                origin(
+                    &mut origins,
+                    format!("items[{i}].discounts[0].amount"),
+                    &cell,
+                );
             }
         }
         for (j, e, cell) in lo.errors {
@@ -657,6 +680,7 @@ fn finalize(plan: &Plan, acc: Acc, source_key: String) -> Draft {
         d.invoice.items.push(item);
         d.checks.lines.push(chk);
     }
+    d.origins = origins.into_iter().collect();
     // Credit notes: a kind column, or a negative total.
     let total = d.checks.total.unwrap_or_else(|| {
         d.invoice
@@ -738,7 +762,7 @@ pub struct Drafts {
     plans: Vec<Arc<Plan>>,
     detected: Vec<(PathBuf, Detected)>,
     next_file: usize,
-    cur: Option<(Box<dyn RecordSource + Send>, Grouper, u64)>,
+    cur: Option<std::sync::mpsc::Receiver<Batch>>,
     queue: VecDeque<Draft>,
     stats: DraftStats,
     failed: bool,
@@ -807,30 +831,88 @@ impl Drafts {
         self.plans.get(i).map(|p| &**p)
     }
 
+    /// Start the next file: a worker thread reads it (both passes) and
+    /// groups its rows; documents are assembled here, as they are asked for.
     fn start_file(&mut self) -> Result<bool, ReadError> {
         let Some(path) = self.files.get(self.next_file).cloned() else {
             return Ok(false);
         };
         let plan = self.plans[self.next_file].clone();
         self.next_file += 1;
-        let mut g = Grouper::new(plan.clone());
-        if g.needs_first_pass() {
-            let src =
-                read::open_projected(&path, self.mapping.source(), Some(plan.key_projection()))?;
-            for (i, item) in src.enumerate() {
-                if let Err(e) = &item {
-                    if e.is_fatal() {
-                        return Err(item
-                            .err()
-                            .unwrap_or_else(|| ReadError::file(&path, "failed to read", None)));
-                    }
-                }
-                g.note(i as u64, &item);
+        let (tx, rx) = std::sync::mpsc::sync_channel(QUEUED);
+        let source = self.mapping.source().clone();
+        let worker_path = path.clone();
+        std::thread::Builder::new()
+            .name("drafts".into())
+            .spawn(move || work(&worker_path, &source, plan, &tx))
+            .map_err(|e| {
+                ReadError::file(&path, "failed to start a reader thread", Some(Box::new(e)))
+            })?;
+        self.cur = Some(rx);
+        Ok(true)
+    }
+}
+
+/// Batches of grouped rows waiting for the consumer, at most.
+const QUEUED: usize = 8;
+
+/// What the worker sends: completed documents (or the error that stopped
+/// the file) and the counts of the rows behind them.
+type Batch = (Result<Vec<Done>, ReadError>, DraftStats);
+
+/// The worker: first pass (keys), then the second pass in chunks, sending
+/// completed documents in order. Stops at a fatal error or when the
+/// consumer is gone.
+fn work(
+    path: &std::path::Path,
+    source: &read::SourceSpec,
+    plan: Arc<Plan>,
+    tx: &std::sync::mpsc::SyncSender<Batch>,
+) {
+    let fail = |e: ReadError| {
+        let _ = tx.send((Err(e), DraftStats::default()));
+    };
+    let mut g = Grouper::new(plan.clone());
+    if g.needs_first_pass() {
+        let src = match read::open_projected(path, source, Some(plan.key_projection())) {
+            Ok(s) => s,
+            Err(e) => return fail(e),
+        };
+        for (i, item) in src.enumerate() {
+            if item.as_ref().is_err_and(ReadError::is_fatal) {
+                return fail(
+                    item.err()
+                        .unwrap_or_else(|| ReadError::file(path, "failed to read", None)),
+                );
+            }
+            g.note(i as u64, &item);
+        }
+    }
+    let mut src = match read::open_projected(path, source, Some(plan.row_projection())) {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    let mut i = 0u64;
+    loop {
+        let mut items = Vec::with_capacity(CHUNK);
+        for item in src.by_ref().take(CHUNK) {
+            let fatal = item.as_ref().is_err_and(ReadError::is_fatal);
+            items.push((i, item));
+            i += 1;
+            if fatal {
+                break;
             }
         }
-        let src = read::open_projected(&path, self.mapping.source(), Some(plan.row_projection()))?;
-        self.cur = Some((src, g, 0));
-        Ok(true)
+        if items.is_empty() {
+            let _ = tx.send((Ok(g.rest()), DraftStats::default()));
+            return;
+        }
+        let mut stats = DraftStats::default();
+        let done = g.feed(items, &mut stats);
+        let stop = done.is_err();
+        if tx.send((done, stats)).is_err() || stop {
+            return;
+        }
     }
 }
 
@@ -846,7 +928,7 @@ impl Iterator for Drafts {
             if self.failed {
                 return None;
             }
-            let Some((src, g, i)) = &mut self.cur else {
+            let Some(rx) = &self.cur else {
                 match self.start_file() {
                     Ok(true) => continue,
                     Ok(false) => return None,
@@ -856,24 +938,27 @@ impl Iterator for Drafts {
                     }
                 }
             };
-            let mut items = Vec::with_capacity(CHUNK);
-            for item in src.by_ref().take(CHUNK) {
-                let fatal = item.as_ref().is_err_and(ReadError::is_fatal);
-                items.push((*i, item));
-                *i += 1;
-                if fatal {
-                    break;
-                }
-            }
-            if items.is_empty() {
-                g.finish(&mut self.queue);
+            let Ok((done, st)) = rx.recv() else {
+                // The worker finished the file.
                 self.cur = None;
                 continue;
-            }
-            if let Err(e) = g.feed_chunk(items, &mut self.stats, &mut self.queue) {
-                self.failed = true;
-                self.queue.clear();
-                return Some(Err(e));
+            };
+            self.stats.rows_read += st.rows_read;
+            self.stats.rows_skipped += st.rows_skipped;
+            self.stats.row_errors += st.row_errors;
+            match done {
+                Ok(done) => {
+                    let plan = &self.plans[self.next_file - 1];
+                    self.queue.extend(done.into_iter().map(|d| match d {
+                        Done::Draft(d) => *d,
+                        Done::Acc(acc, key) => finalize(plan, acc, key),
+                    }));
+                }
+                Err(e) => {
+                    self.failed = true;
+                    self.queue.clear();
+                    return Some(Err(e));
+                }
             }
         }
     }

@@ -97,7 +97,10 @@ impl fmt::Display for Problem {
             (None, Some(r)) => write!(f, "{r}: ")?,
             (None, None) => {}
         }
-        write!(f, "{}: {}", self.field, self.message)?;
+        if !self.field.is_empty() {
+            write!(f, "{}: ", self.field)?;
+        }
+        write!(f, "{}", self.message)?;
         if let Some(found) = &self.found {
             write!(f, " (found {found:?}")?;
             match &self.expected {

@@ -48,7 +48,27 @@ pub struct CsvSource {
     crlf: bool,
     projection: Projection,
     decode: Decode,
+    /// For a single-byte encoding, each byte's character (decoding a cell
+    /// through this is much cheaper than a decoder per cell).
+    table: Option<Box<[char; 256]>>,
     done: bool,
+}
+
+/// Each byte's character in a single-byte encoding, when every byte is one
+/// character and ASCII stays ASCII.
+fn byte_table(enc: &'static Encoding) -> Option<Box<[char; 256]>> {
+    let mut t = Box::new(['\u{FFFD}'; 256]);
+    for b in 0..=255u8 {
+        let byte = [b];
+        let (text, _) = enc.decode_without_bom_handling(&byte);
+        let mut chars = text.chars();
+        let c = chars.next()?;
+        if chars.next().is_some() || (b.is_ascii() && c != char::from(b)) {
+            return None;
+        }
+        t[usize::from(b)] = c;
+    }
+    Some(t)
 }
 
 impl std::fmt::Debug for CsvSource {
@@ -234,6 +254,10 @@ impl CsvSource {
             crlf,
             projection,
             decode,
+            table: match decode {
+                Decode::Cells(enc) => byte_table(enc),
+                _ => None,
+            },
             done: false,
         };
         // Skip title lines, then read the header.
@@ -276,7 +300,22 @@ impl CsvSource {
 
     fn text(&self, bytes: &[u8], line: u64) -> Result<String, ReadError> {
         match self.decode {
-            Decode::Cells(enc) => Ok(enc.decode_without_bom_handling(bytes).0.into_owned()),
+            Decode::Cells(enc) => Ok(match &self.table {
+                Some(t) => {
+                    // ASCII stays ASCII: copied as it is.
+                    if let Some(ascii) = bytes
+                        .is_ascii()
+                        .then(|| std::str::from_utf8(bytes).ok())
+                        .flatten()
+                    {
+                        return Ok(ascii.to_owned());
+                    }
+                    let mut s = String::with_capacity(bytes.len() * 2);
+                    s.extend(bytes.iter().map(|&b| t[usize::from(b)]));
+                    s
+                }
+                None => enc.decode_without_bom_handling(bytes).0.into_owned(),
+            }),
             Decode::Utf8 => {
                 std::str::from_utf8(bytes)
                     .map(str::to_owned)
@@ -447,6 +486,27 @@ impl RecordSource for CsvSource {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn byte_tables_decode_as_encoding_rs_does() {
+        let all: Vec<u8> = (0..=255u8).collect();
+        for enc in [
+            encoding_rs::WINDOWS_1251,
+            encoding_rs::KOI8_R,
+            encoding_rs::IBM866,
+            encoding_rs::WINDOWS_1250,
+            encoding_rs::WINDOWS_1252,
+        ] {
+            let t = byte_table(enc).expect("a single-byte table");
+            let ours: String = all.iter().map(|&b| t[usize::from(b)]).collect();
+            assert_eq!(
+                ours,
+                enc.decode_without_bom_handling(&all).0,
+                "{}",
+                enc.name()
+            );
+        }
+    }
 
     #[test]
     fn delimiter_detection_prefers_consistent_splits() {

@@ -591,3 +591,86 @@ fn the_reference_mentions_every_key() {
         }
     }
 }
+
+#[test]
+fn negative_totals_become_credit_notes_and_payments_need_an_amount() {
+    let dir = TestDir::new();
+    let m = dir.write(
+        "m.toml",
+        r#"version = 1
+[invoice]
+group_by = "Nr"
+number = "Nr"
+credit_note_when_negative = true
+check_total = { column = "Total", decimal = "comma" }
+[line]
+name = "Item"
+quantity = { column = "Qty", decimal = "comma" }
+unit_cost = { column = "Price", decimal = "comma" }
+check_net = { column = "Net", decimal = "comma" }
+[[payment]]
+amount = { column = "Paid", decimal = "comma" }
+method = { value = "cash" }
+[[payment]]
+amount = { column = "Paid2", decimal = "comma" }
+date = { column = "Paid2 on", date = "%d.%m.%Y" }
+"#,
+    );
+    let input = dir.write(
+        "in.csv",
+        "Nr;Item;Qty;Price;Net;Total;Paid;Paid2;Paid2 on\nR-1;Retur;-2;10,00;-20,00;-24,00;;;\nF-1;Marfa;3;10,00;30,00;36,00;0;36,00;02.03.2024\n",
+    );
+    let m = Mapping::load(&m).unwrap();
+    let (ds, _) = all_drafts(&m, &input);
+    let r = &ds[0];
+    assert_eq!(r.kind, DocKind::CreditNote);
+    assert_eq!(r.invoice.items[0].quantity, Some(dec!(2)));
+    assert_eq!(r.checks.lines[0].net, Some(dec!(20.00)));
+    assert_eq!(r.checks.total, Some(dec!(24.00)));
+    assert!(r.payments.is_empty(), "no amount, no payment");
+    let f = &ds[1];
+    assert_eq!(f.kind, DocKind::Invoice);
+    assert_eq!(f.payments.len(), 1, "a zero amount is no payment");
+    assert_eq!(f.payments[0].amount, Some(dec!(36.00)));
+    assert_eq!(
+        f.payments[0].date,
+        chrono::NaiveDate::from_ymd_opt(2024, 3, 2)
+    );
+    assert_eq!(
+        &*f.origin("payments[0].amount").unwrap().column,
+        "Paid2",
+        "origins follow the kept payment"
+    );
+    assert!(f.origin("payments[1].amount").is_none());
+}
+
+#[test]
+fn json_lines_grouped_by_a_column() {
+    let dir = TestDir::new();
+    let m = dir.write(
+        "m.toml",
+        "version = 1\n[source]\nformat = \"jsonl\"\n[invoice]\ngroup_by = \"order\"\nnumber = \"order\"\n[line]\nname = \"sku\"\nquantity = \"qty\"\n",
+    );
+    let input = dir.write(
+        "in.ndjson",
+        "{\"order\": \"A\", \"sku\": \"x\", \"qty\": 1}\n{\"order\": \"B\", \"sku\": \"y\", \"qty\": 2.5}\n{oops\n{\"order\": \"A\", \"sku\": \"z\", \"qty\": 3}\n",
+    );
+    let m = Mapping::load(&m).unwrap();
+    let (ds, stats) = all_drafts(&m, &input);
+    assert_eq!(stats.row_errors, 1);
+    let keys: Vec<&str> = ds.iter().map(|d| d.source_key.as_str()).collect();
+    assert_eq!(keys, vec!["group:B", "row:in.ndjson:3", "group:A"]);
+    assert_eq!(ds[1].problems[0].code, "unreadable_row");
+    assert_eq!(ds[1].problems[0].field, "row");
+    let shown = ds[1].problems[0].to_string();
+    assert!(
+        shown.contains("in.ndjson row 3: row: invalid JSON") && !shown.contains(": : "),
+        "{shown}"
+    );
+    assert_eq!(ds[2].invoice.items.len(), 2);
+    assert_eq!(
+        ds[2].rows.iter().map(|r| r.row).collect::<Vec<_>>(),
+        vec![1, 4]
+    );
+    assert_eq!(ds[0].invoice.items[0].quantity, Some(dec!(2.5)));
+}
