@@ -146,7 +146,10 @@ mod tests {
             m as u32
         };
         assert_eq!(mode, 0o666 & !umask);
-        assert_ne!(mode, 0o600, "umask {umask:o} would make this test meaningless");
+        assert_ne!(
+            mode, 0o600,
+            "umask {umask:o} would make this test meaningless"
+        );
     }
 
     #[test]
