@@ -18,6 +18,7 @@ pub mod totals;
 
 use crate::model::vat::VatTable;
 use crate::model::{DocKind, Draft, MatchOn, Problem, RowRef};
+use rayon::prelude::*;
 use serde::Deserialize;
 use std::collections::{HashMap, HashSet};
 use std::ops::Deref;
@@ -210,8 +211,11 @@ where
         .name("validate".into())
         .spawn(move || {
             for chunk in chunks {
+                // On rayon's pool (this thread waits, without spinning), so
+                // validation uses every core the reader leaves idle.
                 let outcomes: Vec<Outcome> = chunk
-                    .into_iter()
+                    .into_par_iter()
+                    .with_min_len(64)
                     .map(|d| validate_one(d, &worker_rules))
                     .collect();
                 // The receiver is gone only when the iterator was dropped.
