@@ -20,12 +20,12 @@ use crate::model::vat::VatTable;
 use crate::model::{DocKind, Draft, MatchOn, Problem, RowRef};
 use rayon::prelude::*;
 use serde::Deserialize;
-use std::collections::{HashMap, HashSet, VecDeque};
-use std::marker::PhantomData;
+use std::collections::{HashMap, HashSet};
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{sync_channel, Receiver, TryRecvError};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError};
 use std::sync::Arc;
+use std::thread::JoinHandle;
 
 pub use rules::codes;
 
@@ -193,23 +193,49 @@ fn finish(draft: Draft) -> Outcome {
 /// Validate a stream of drafts in parallel, yielding outcomes in input order.
 ///
 /// The calling thread pulls drafts from `drafts` (which reads and maps the
-/// source) in chunks of `rules.chunk_size` and hands each chunk to the rayon
-/// pool, which validates it while the next one is read; finished chunks come
-/// back in order. At most [`CHUNKS_IN_FLIGHT`] chunks are held at a time,
-/// whatever the input's size.
+/// source, and may borrow from the caller, so it stays on this thread) in
+/// chunks of `rules.chunk_size` and sends each chunk over a bounded channel to
+/// a dedicated validation thread, which validates it while the next one is
+/// read and the caller consumes earlier outcomes; validated chunks come back
+/// over a second channel in the order they were sent. At most
+/// [`CHUNKS_IN_FLIGHT`] chunks are held at a time, whatever the input's size.
+/// Duplicate numbers are checked here, on the output side, in input order.
 pub fn validate_all<'r, I>(drafts: I, rules: &'r Rules) -> ValidateAll<'r, I>
 where
-    I: Iterator<Item = Draft> + Send,
+    I: Iterator<Item = Draft>,
 {
+    let (to_worker, chunks) = sync_channel::<Vec<Draft>>(CHUNKS_IN_FLIGHT);
+    let (done, from_worker) = sync_channel::<Vec<Outcome>>(CHUNKS_IN_FLIGHT);
+    let worker_rules = Arc::new(rules.clone());
+    let worker = std::thread::Builder::new()
+        .name("validate".into())
+        .spawn(move || {
+            for chunk in chunks {
+                // On rayon's pool (this thread waits, without spinning), so
+                // validation uses every core the reader leaves idle.
+                let outcomes: Vec<Outcome> = chunk
+                    .into_par_iter()
+                    .with_min_len(64)
+                    .map(|d| validate_one(d, &worker_rules))
+                    .collect();
+                // The receiver is gone only when the iterator was dropped.
+                if done.send(outcomes).is_err() {
+                    break;
+                }
+            }
+        })
+        .ok();
     ValidateAll {
         input: drafts,
-        rules: Arc::new(rules.clone()),
+        rules,
         chunk: rules.chunk_size.max(1),
         exhausted: false,
-        in_flight: VecDeque::new(),
+        to_worker: worker.as_ref().map(|_| to_worker),
+        from_worker,
+        in_flight: 0,
+        worker,
         ready: Vec::new().into_iter(),
         seen: Duplicates::default(),
-        _rules: PhantomData,
     }
 }
 
@@ -219,36 +245,56 @@ pub const CHUNKS_IN_FLIGHT: usize = 4;
 /// The iterator [`validate_all`] returns.
 pub struct ValidateAll<'r, I> {
     input: I,
-    rules: Arc<Rules>,
+    rules: &'r Rules,
     chunk: usize,
     exhausted: bool,
-    /// Chunks being validated, oldest first.
-    in_flight: VecDeque<Receiver<Vec<Outcome>>>,
+    /// Chunks to the validation thread; `None` once the input is exhausted
+    /// (which ends the thread), or if the thread could not be started (then
+    /// chunks are validated here).
+    to_worker: Option<SyncSender<Vec<Draft>>>,
+    /// Validated chunks, in the order they were sent.
+    from_worker: Receiver<Vec<Outcome>>,
+    /// Chunks sent and not yet received back.
+    in_flight: usize,
+    worker: Option<JoinHandle<()>>,
     ready: std::vec::IntoIter<Outcome>,
     seen: Duplicates,
-    _rules: PhantomData<&'r Rules>,
 }
 
 impl<I> ValidateAll<'_, I> {
-    fn spawn(&mut self, chunk: Vec<Draft>) {
-        let (tx, rx) = sync_channel(1);
-        let rules = Arc::clone(&self.rules);
-        rayon::spawn(move || {
-            let done: Vec<Outcome> = chunk
-                .into_par_iter()
-                .with_min_len(16)
-                .map(|d| validate_one(d, &rules))
-                .collect();
-            // The receiver is gone only when the iterator was dropped.
-            let _ = tx.send(done);
-        });
-        self.in_flight.push_back(rx);
+    /// A validated chunk, waiting for it when `wait`.
+    fn receive(&mut self, wait: bool) -> Option<Vec<Outcome>> {
+        let got = if wait {
+            self.from_worker.recv().ok()
+        } else {
+            match self.from_worker.try_recv() {
+                Ok(done) => Some(done),
+                Err(TryRecvError::Empty) => return None,
+                Err(TryRecvError::Disconnected) => None,
+            }
+        };
+        match got {
+            Some(done) => {
+                self.in_flight -= 1;
+                Some(done)
+            }
+            None => self.worker_failed(),
+        }
+    }
+
+    /// The validation thread ended with chunks outstanding, which only a
+    /// panic in a rule does: raise it here.
+    fn worker_failed(&mut self) -> ! {
+        if let Some(Err(panic)) = self.worker.take().map(JoinHandle::join) {
+            std::panic::resume_unwind(panic);
+        }
+        panic!("the validation thread stopped without a result")
     }
 }
 
 impl<I> Iterator for ValidateAll<'_, I>
 where
-    I: Iterator<Item = Draft> + Send,
+    I: Iterator<Item = Draft>,
 {
     type Item = Outcome;
 
@@ -258,33 +304,42 @@ where
                 return Some(self.seen.check(o));
             }
             // The oldest chunk, if validated; else read another while the
-            // pool works; else wait for the oldest.
-            if let Some(front) = self.in_flight.front() {
-                match front.try_recv() {
-                    Ok(done) => {
-                        self.in_flight.pop_front();
-                        self.ready = done.into_iter();
-                        continue;
-                    }
-                    Err(TryRecvError::Disconnected) => {
-                        panic!("a validation worker stopped without a result")
-                    }
-                    Err(TryRecvError::Empty) => {}
+            // worker validates; else wait for the oldest.
+            if self.in_flight > 0 {
+                if let Some(done) = self.receive(false) {
+                    self.ready = done.into_iter();
+                    continue;
                 }
             }
-            if !self.exhausted && self.in_flight.len() < CHUNKS_IN_FLIGHT {
+            if !self.exhausted && self.in_flight < CHUNKS_IN_FLIGHT {
                 let chunk: Vec<Draft> = self.input.by_ref().take(self.chunk).collect();
                 if chunk.is_empty() {
                     self.exhausted = true;
-                } else {
-                    self.spawn(chunk);
+                    self.to_worker = None;
+                    continue;
+                }
+                match &self.to_worker {
+                    Some(tx) => {
+                        if tx.send(chunk).is_err() {
+                            // The thread ended early: it panicked.
+                            self.worker_failed();
+                        }
+                        self.in_flight += 1;
+                    }
+                    None => {
+                        let rules = self.rules;
+                        let done: Vec<Outcome> =
+                            chunk.into_iter().map(|d| validate_one(d, rules)).collect();
+                        self.ready = done.into_iter();
+                    }
                 }
                 continue;
             }
-            let front = self.in_flight.pop_front()?;
-            match front.recv() {
-                Ok(done) => self.ready = done.into_iter(),
-                Err(_) => panic!("a validation worker stopped without a result"),
+            if self.in_flight == 0 {
+                return None;
+            }
+            if let Some(done) = self.receive(true) {
+                self.ready = done.into_iter();
             }
         }
     }
