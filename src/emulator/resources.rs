@@ -83,32 +83,10 @@ impl Kind {
     /// The `filter[...]` whitelist (API.md "Lists").
     pub fn filterable(self) -> &'static [&'static str] {
         match self {
-            Kind::Customer => &["number", "name", "email", "tax_id", "country", "type"],
-            Kind::Invoice => &[
-                "number",
-                "customer",
-                "paid",
-                "closed",
-                "draft",
-                "status",
-                "currency",
-                "date",
-                "due_date",
-                "voided",
-                "purchase_order",
-                "total",
-                "balance",
-            ],
-            Kind::CreditNote => &["number", "customer", "status", "date"],
-            Kind::Payment => &[
-                "reference",
-                "customer",
-                "method",
-                "currency",
-                "voided",
-                "date",
-                "amount",
-            ],
+            Kind::Customer => crate::model::filterable::CUSTOMERS,
+            Kind::Invoice => crate::model::filterable::INVOICES,
+            Kind::CreditNote => crate::model::filterable::CREDIT_NOTES,
+            Kind::Payment => crate::model::filterable::PAYMENTS,
             Kind::Event => &["type"],
             Kind::Item | Kind::TaxRate => &[],
         }

@@ -171,32 +171,10 @@ impl Resource {
     /// API.md "Lists": the fields `filter[...]` accepts.
     pub fn filterable(self) -> &'static [&'static str] {
         match self {
-            Resource::Customers => &["number", "name", "email", "tax_id", "country", "type"],
-            Resource::Invoices => &[
-                "number",
-                "customer",
-                "paid",
-                "closed",
-                "draft",
-                "status",
-                "currency",
-                "date",
-                "due_date",
-                "voided",
-                "purchase_order",
-                "total",
-                "balance",
-            ],
-            Resource::CreditNotes => &["number", "customer", "status", "date"],
-            Resource::Payments => &[
-                "reference",
-                "customer",
-                "method",
-                "currency",
-                "voided",
-                "date",
-                "amount",
-            ],
+            Resource::Customers => crate::model::filterable::CUSTOMERS,
+            Resource::Invoices => crate::model::filterable::INVOICES,
+            Resource::CreditNotes => crate::model::filterable::CREDIT_NOTES,
+            Resource::Payments => crate::model::filterable::PAYMENTS,
         }
     }
 

@@ -37,6 +37,38 @@ pub mod limits {
     pub const IDEMPOTENCY_KEY_MAX: usize = 64;
 }
 
+/// API.md "Lists": the fields `filter[...]` accepts, per resource. The
+/// emulator refuses any other with a 400; the exporter checks them before
+/// sending anything.
+pub mod filterable {
+    pub const CUSTOMERS: &[&str] = &["number", "name", "email", "tax_id", "country", "type"];
+    pub const INVOICES: &[&str] = &[
+        "number",
+        "customer",
+        "paid",
+        "closed",
+        "draft",
+        "status",
+        "currency",
+        "date",
+        "due_date",
+        "voided",
+        "purchase_order",
+        "total",
+        "balance",
+    ];
+    pub const CREDIT_NOTES: &[&str] = &["number", "customer", "status", "date"];
+    pub const PAYMENTS: &[&str] = &[
+        "reference",
+        "customer",
+        "method",
+        "currency",
+        "voided",
+        "date",
+        "amount",
+    ];
+}
+
 /// The metadata key that carries an invoice unit's stable import key.
 pub const IMPORT_KEY: &str = "import_key";
 
