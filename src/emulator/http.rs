@@ -539,17 +539,7 @@ async fn delete_route(
     Path((resource, id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let kind = kind_of(&resource)?;
-    let key = resources::parse_key(kind, &id)?;
-    let base = base_url(&headers);
-    let ctx = Ctx {
-        company: &p.company,
-        now: now(),
-        base: &base,
-    };
-    let (res, commit) = st.store.write(|d| resources::delete(d, &ctx, kind, &key));
-    let v = res?;
-    commit.wait().await;
+    let v = write_by_id(&st, &p, &resource, &id, &headers, resources::delete).await?;
     Ok(match v {
         Some(v) => json_response(StatusCode::OK, v.as_ref()),
         None => StatusCode::NO_CONTENT.into_response(),
@@ -562,18 +552,31 @@ async fn void_route(
     Path((resource, id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let kind = kind_of(&resource)?;
-    let key = resources::parse_key(kind, &id)?;
-    let base = base_url(&headers);
+    let v = write_by_id(&st, &p, &resource, &id, &headers, resources::void).await?;
+    Ok(json_response(StatusCode::OK, v.as_ref()))
+}
+
+/// Apply `op` to one object named by the path, and wait until it is stored.
+async fn write_by_id<T>(
+    st: &AppState,
+    p: &Principal,
+    resource: &str,
+    id: &str,
+    headers: &HeaderMap,
+    op: impl FnOnce(&mut super::store::Data, &Ctx, Kind, &super::store::Key) -> Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    let kind = kind_of(resource)?;
+    let key = resources::parse_key(kind, id)?;
+    let base = base_url(headers);
     let ctx = Ctx {
         company: &p.company,
         now: now(),
         base: &base,
     };
-    let (res, commit) = st.store.write(|d| resources::void(d, &ctx, kind, &key));
+    let (res, commit) = st.store.write(|d| op(d, &ctx, kind, &key));
     let v = res?;
     commit.wait().await;
-    Ok(json_response(StatusCode::OK, v.as_ref()))
+    Ok(v)
 }
 
 async fn authorize_route(

@@ -402,27 +402,19 @@ fn convert(data: &Data, ctx: &Ctx, name: &str, f: F, v: &Value) -> Result<Value,
             Some(s) if allowed.contains(&s) => v.clone(),
             _ => return Err(bad(&format!("one of {}", allowed.join(", ")))),
         },
-        F::CustomerRef => {
-            let id = ref_id(v).ok_or_else(|| bad("a customer id"))?;
+        F::CustomerRef | F::InvoiceRef => {
+            let (target, noun, expected) = match f {
+                F::CustomerRef => (Kind::Customer, "customer", "a customer id"),
+                _ => (Kind::Invoice, "invoice", "an invoice id"),
+            };
+            let id = ref_id(v).ok_or_else(|| bad(expected))?;
             let exists = data
                 .companies
                 .get(ctx.company)
-                .and_then(|c| c.get(Kind::Customer, &Key::Num(id)))
+                .and_then(|c| c.get(target, &Key::Num(id)))
                 .is_some();
             if !exists {
-                return Err(ApiError::param(format!("No such customer: {id}"), name));
-            }
-            Value::from(id)
-        }
-        F::InvoiceRef => {
-            let id = ref_id(v).ok_or_else(|| bad("an invoice id"))?;
-            let exists = data
-                .companies
-                .get(ctx.company)
-                .and_then(|c| c.get(Kind::Invoice, &Key::Num(id)))
-                .is_some();
-            if !exists {
-                return Err(ApiError::param(format!("No such invoice: {id}"), name));
+                return Err(ApiError::param(format!("No such {noun}: {id}"), name));
             }
             Value::from(id)
         }

@@ -454,3 +454,41 @@ async fn events_record_creations_updates_and_deletions() {
     let (s, _) = send(api.post("/events", &json!({}))).await;
     assert_eq!(s, 405);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn references_to_missing_objects_are_400_naming_the_field() {
+    let emu = TestEmulator::new();
+    let api = emu.api();
+    let c = customer(&api, "Alfa").await;
+    for (path, body, param, message) in [
+        (
+            "/invoices",
+            json!({"customer": 999999, "items": [{"name": "a"}]}),
+            "customer",
+            "No such customer: 999999",
+        ),
+        (
+            "/credit_notes",
+            json!({"customer": c, "invoice": 888888, "items": [{"name": "a"}]}),
+            "invoice",
+            "No such invoice: 888888",
+        ),
+        (
+            "/invoices",
+            json!({"customer": "not an id", "items": [{"name": "a"}]}),
+            "customer",
+            "expected a customer id",
+        ),
+    ] {
+        let resp = api.post(path, &body).send().await.unwrap();
+        assert_eq!(resp.status(), 400, "{path} {body}");
+        let err: Value = resp.json().await.unwrap();
+        assert_eq!(err["type"], "invalid_request");
+        assert_eq!(err["param"], param, "{err}");
+        let text = err["message"].as_str().unwrap();
+        assert!(
+            text.contains(message),
+            "{text:?} should contain {message:?}"
+        );
+    }
+}
