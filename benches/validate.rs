@@ -10,6 +10,10 @@
 //! BENCH_LINES=1000000 cargo bench --bench validate
 //! ```
 //!
+//! `BENCH_INPUT=PATH` keeps the generated file at PATH (and reuses it when it
+//! is already there), for profiling the CLI on the same input:
+//! `facturare-etl validate PATH --mapping PATH.toml`.
+//!
 //! Prints rows/s for both, their ratio (target ≥ 1/3), the process's peak
 //! memory (VmHWM; target < 300 MB) and CPU use during validation
 //! ((user + sys) / wall; target > 1.5 on two cores).
@@ -196,13 +200,27 @@ fn main() {
         .and_then(|s| s.replace('_', "").parse().ok())
         .unwrap_or(1_000_000);
     let dir = tempfile::tempdir().expect("a temp dir");
-    let input = dir.path().join("realizatsiya.csv");
-    let mapping = dir.path().join("1c.toml");
+    let kept = std::env::var_os("BENCH_INPUT").map(std::path::PathBuf::from);
+    let input = kept
+        .clone()
+        .unwrap_or_else(|| dir.path().join("realizatsiya.csv"));
+    let mapping = match &kept {
+        Some(k) => k.with_extension("toml"),
+        None => dir.path().join("1c.toml"),
+    };
     std::fs::write(&mapping, MAPPING).expect("write the mapping");
     let t = Instant::now();
-    let (size, written) = generate(&input, lines);
+    let reused = kept.as_ref().is_some_and(|k| k.exists());
+    let (size, written) = match kept.as_ref().filter(|_| reused) {
+        Some(k) => {
+            let size = std::fs::metadata(k).expect("the kept input").len();
+            (size, lines)
+        }
+        None => generate(&input, lines),
+    };
     println!(
-        "generated {written} lines, {:.1} MB, in {:.1}s ({})",
+        "{} {written} lines, {:.1} MB, in {:.1}s ({})",
+        if reused { "reused" } else { "generated" },
         size as f64 / 1e6,
         t.elapsed().as_secs_f64(),
         input.display()
