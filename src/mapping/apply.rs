@@ -12,6 +12,7 @@ use rust_decimal::Decimal;
 use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 /// A typed value.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,11 +39,12 @@ impl fmt::Display for Val {
     }
 }
 
-/// A field's value and the cell it came from.
+/// A field's value and the row it came from: its cell is there, in the
+/// field's column ([`Field::column`]), when it has one.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Mapped {
     pub val: Val,
-    pub cell: Option<CellRef>,
+    pub row: u64,
 }
 
 /// Why a field's value could not be made.
@@ -68,6 +70,8 @@ impl FieldErr {
 #[derive(Debug, Clone)]
 pub struct LineOut {
     pub slot: usize,
+    /// The source row it came from.
+    pub row: u64,
     pub fields: Vec<Option<Mapped>>,
     /// (field index in the slot, error, cell).
     pub errors: Vec<(usize, FieldErr, Option<CellRef>)>,
@@ -76,25 +80,17 @@ pub struct LineOut {
 /// A mapped row.
 #[derive(Debug, Clone)]
 pub struct RowOut {
-    pub at: RowRef,
     pub header: Vec<Option<Mapped>>,
     pub lines: Vec<LineOut>,
     pub problems: Vec<Problem>,
 }
 
-/// The cell a field's value comes from.
+/// The cell a field's value comes from, on the row at `at`.
 pub fn origin(f: &Field, at: &RowRef) -> Option<CellRef> {
-    let (idx, name) = match &f.src {
-        Src::Column { idx, name } => (*idx, name),
-        Src::Template(parts) => parts.iter().find_map(|p| match p {
-            Part::Col { idx, name } => Some((*idx, name)),
-            Part::Lit(_) => None,
-        })?,
-        Src::Const(_) => return None,
-    };
+    let (idx, name) = f.column?;
     Some(CellRef {
         row: at.clone(),
-        column: name.clone(),
+        column: Arc::from(name),
         col_idx: Some(idx),
     })
 }
@@ -355,7 +351,7 @@ pub fn map_header_field(f: &Field, row: &SourceRow, problems: &mut Vec<Problem>)
     match eval(f, row) {
         Ok((Some(val), _)) => Some(Mapped {
             val,
-            cell: origin(f, &row.at),
+            row: row.at.row,
         }),
         Ok((None, _)) => None,
         Err(e) => {
@@ -382,6 +378,7 @@ pub fn map_row_with(plan: &Plan, row: &SourceRow, header_fields: bool) -> RowOut
     for (slot, fields) in plan.lines.iter().enumerate() {
         let mut out = LineOut {
             slot,
+            row: row.at.row,
             fields: Vec::with_capacity(fields.len()),
             errors: Vec::new(),
         };
@@ -393,7 +390,7 @@ pub fn map_row_with(plan: &Plan, row: &SourceRow, header_fields: bool) -> RowOut
                     content |= nonblank && is_content;
                     out.fields.push(v.map(|val| Mapped {
                         val,
-                        cell: origin(f, &row.at),
+                        row: row.at.row,
                     }));
                 }
                 Err(e) => {
@@ -408,7 +405,6 @@ pub fn map_row_with(plan: &Plan, row: &SourceRow, header_fields: bool) -> RowOut
         }
     }
     RowOut {
-        at: row.at.clone(),
         header,
         lines,
         problems,

@@ -7,7 +7,7 @@
 use super::spec::{FieldSpec, FieldTable, MappingSpec, SheetValue, StrList};
 use super::transform::{BoolLang, DateFormat, DecimalLocale, TextOp};
 use super::{did_you_mean, Diag, Mapping};
-use crate::model::MatchOn;
+use crate::model::{intern, FieldPath, MatchOn};
 use crate::read::{Cell, Format, SheetSel, SourceSpec};
 use regex::Regex;
 use std::collections::HashMap;
@@ -103,9 +103,6 @@ pub enum Parse {
     Bool(BoolLang),
 }
 
-/// Item paths made at compile time per line field (`items[0..PATHS]`).
-pub const PATHS: usize = 64;
-
 /// A compiled field.
 #[derive(Debug, Clone)]
 pub struct Field {
@@ -114,8 +111,11 @@ pub struct Field {
     pub path: String,
     /// Where `{i}` is in `path`, for lines.
     pub index_at: Option<usize>,
-    /// `path_at(i)` for the first [`PATHS`] items, made once.
-    pub paths: Arc<[String]>,
+    /// `path` interned, for the draft's origins (payments: as a template
+    /// at their index, so that they can be renumbered).
+    pub origin: FieldPath,
+    /// The column its value comes from (a template's first), interned.
+    pub column: Option<(usize, &'static str)>,
     /// What it sets (`number`, `customer.name`, `line.quantity`, ...).
     pub target: Target,
     pub ty: Ty,
@@ -131,13 +131,6 @@ pub struct Field {
 impl Field {
     /// The field's path for item `i` (`items[2].quantity`).
     pub fn path_at(&self, i: usize) -> String {
-        match self.paths.get(i) {
-            Some(p) => p.clone(),
-            None => self.format_path(i),
-        }
-    }
-
-    fn format_path(&self, i: usize) -> String {
         match self.index_at {
             Some(at) => {
                 use std::fmt::Write as _;
@@ -725,9 +718,18 @@ impl Ctx<'_> {
         if self.diags.len() > before {
             return None;
         }
-        let mut field = Field {
+        let column = match &src {
+            Src::Column { idx, name } => Some((*idx, intern(name))),
+            Src::Template(parts) => parts.iter().find_map(|p| match p {
+                Part::Col { idx, name } => Some((*idx, intern(name))),
+                Part::Lit(_) => None,
+            }),
+            Src::Const(_) => None,
+        };
+        Some(Field {
             index_at: path.find("{i}"),
-            paths: Arc::from(Vec::new()),
+            origin: FieldPath::new(&path),
+            column,
             path,
             target,
             ty,
@@ -738,11 +740,7 @@ impl Ctx<'_> {
             default,
             lookup,
             parse,
-        };
-        if field.index_at.is_some() {
-            field.paths = (0..PATHS).map(|i| field.format_path(i)).collect();
-        }
-        Some(field)
+        })
     }
 }
 
@@ -900,12 +898,16 @@ pub fn compile(m: &Mapping, headers: Option<(&[String], &str)>) -> Result<Plan, 
         ];
         for (f, name, ty) in fields {
             if let Some(f) = f {
-                header.extend(cx.field(
+                let field = cx.field(
                     f,
                     format!("payments[{i}].{name}"),
                     Target::Payment(i, name),
                     ty,
-                ));
+                );
+                header.extend(field.map(|f| Field {
+                    origin: FieldPath::new(&format!("payments[{{i}}].{name}")).at(i),
+                    ..f
+                }));
             }
         }
     }

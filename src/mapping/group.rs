@@ -15,12 +15,12 @@
 //! order). Header fields are taken from the group's first row that has
 //! them; a later row with a different value is a problem `group_disagrees`.
 
-use super::apply::{map_header_field, map_row_with, LineOut, Mapped, RowOut, Val};
+use super::apply::{map_header_field, map_row_with, origin, LineOut, Mapped, RowOut, Val};
 use super::compile::{Plan, Src, Target};
 use super::{Mapping, MappingError};
 use crate::model::{
-    round_money, AppliedRate, CellRef, CustomerType, DocKind, Draft, LineChecks, LineItem, Payment,
-    Problem, RowRef,
+    round_money, AppliedRate, CellRef, CustomerType, DocKind, Draft, FieldPath, LineChecks,
+    LineItem, Origins, Payment, Problem, RowRef,
 };
 use crate::read::Cell;
 use crate::read::{self, Detected, ReadError, SourceRow};
@@ -43,10 +43,9 @@ pub struct DraftStats {
     pub drafts: u64,
 }
 
-/// A document being assembled from its rows.
+/// A document being assembled from its rows' mapped fields.
 #[derive(Debug)]
 struct Acc {
-    first: u64,
     /// The raw cells of column-sourced document fields, from the rows that
     /// gave their values: a later row with the same cells needs no mapping.
     raw: Vec<Option<Cell>>,
@@ -57,9 +56,8 @@ struct Acc {
 }
 
 impl Acc {
-    fn new(first: u64, n: usize) -> Acc {
+    fn new(n: usize) -> Acc {
         Acc {
-            first,
             raw: vec![None; n],
             rows: Vec::new(),
             header: vec![None; n],
@@ -82,8 +80,22 @@ impl Acc {
         }
     }
 
-    fn add(&mut self, plan: &Plan, out: RowOut) {
-        self.rows.push(out.at);
+    /// For a group's later row: map the document fields whose cells differ
+    /// from the ones already seen.
+    fn map_changed(&self, plan: &Plan, row: &SourceRow, mapped: &mut RowOut) {
+        for (j, f) in plan.header.iter().enumerate() {
+            let same = match &f.src {
+                Src::Column { idx, .. } => self.raw[j].as_ref() == Some(row.cell(*idx)),
+                Src::Const(_) => true,
+                Src::Template(_) => false,
+            };
+            if !same {
+                mapped.header[j] = map_header_field(f, row, &mut mapped.problems);
+            }
+        }
+    }
+
+    fn add(&mut self, plan: &Plan, at: RowRef, out: RowOut) {
         self.problems.extend(out.problems);
         for (j, m) in out.header.into_iter().enumerate() {
             let Some(m) = m else { continue };
@@ -91,18 +103,17 @@ impl Acc {
                 None => self.header[j] = Some(m),
                 Some(first) if first.val != m.val => {
                     let f = &plan.header[j];
-                    let where_first = first
-                        .cell
-                        .as_ref()
-                        .map(|c| format!(" (as in row {})", c.row.row))
-                        .unwrap_or_default();
+                    let where_first = match f.column {
+                        Some(_) => format!(" (as in row {})", first.row),
+                        None => String::new(),
+                    };
                     self.problems.push(
                         Problem::error(
                             "group_disagrees",
                             f.path.clone(),
                             "rows of one document disagree on a document field",
                         )
-                        .at(m.cell.as_ref())
+                        .at(origin(f, &at).as_ref())
                         .found(m.val.to_string())
                         .expected(format!("{}{where_first}", first.val)),
                     );
@@ -111,6 +122,7 @@ impl Acc {
             }
         }
         self.lines.extend(out.lines);
+        self.rows.push(at);
     }
 }
 
@@ -126,13 +138,59 @@ enum Class {
     Unkeyed,
 }
 
-/// Groups one file's rows into drafts.
-pub(crate) struct Grouper {
+/// A source row of a document, read and grouped, not yet mapped.
+#[derive(Debug)]
+struct Member {
+    row: SourceRow,
+    /// Problems found while reading and grouping it (a ragged row, a
+    /// missing group key).
+    problems: Vec<Problem>,
+    /// The first row of its group (or not grouped): map document fields.
+    first: bool,
+}
+
+/// A document's rows, complete, waiting to be mapped.
+#[derive(Debug)]
+struct Pending {
+    /// The row's position in the file, for ordering what is left at its end.
+    first: u64,
+    members: Vec<Member>,
+}
+
+impl Pending {
+    fn new(first: u64) -> Pending {
+        Pending {
+            first,
+            members: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, row: SourceRow, problems: Vec<Problem>, first: bool) {
+        self.members.push(Member {
+            row,
+            problems,
+            first,
+        });
+    }
+}
+
+/// A completed document: its rows to map, or a draft already made.
+#[derive(Debug)]
+enum Done {
+    Draft(Box<Draft>),
+    Rows(Pending, String),
+}
+
+/// Groups one file's rows into documents. Grouping looks only at the key
+/// and skip-rule cells, so it is cheap and runs in order on the reader's
+/// thread; mapping each completed document ([`build`]) is the costly part
+/// and runs in parallel.
+struct Grouper {
     plan: Arc<Plan>,
     mode: Mode,
     last: HashMap<String, u64>,
-    open: HashMap<String, Acc>,
-    record: Option<(RowRef, Acc)>,
+    open: HashMap<String, Pending>,
+    record: Option<(RowRef, Pending)>,
 }
 
 fn key_of(plan: &Plan, row: &SourceRow) -> String {
@@ -152,7 +210,7 @@ fn key_of(plan: &Plan, row: &SourceRow) -> String {
 }
 
 impl Grouper {
-    pub(crate) fn new(plan: Arc<Plan>) -> Grouper {
+    fn new(plan: Arc<Plan>) -> Grouper {
         let mode = if !plan.key.is_empty() {
             Mode::Key
         } else if plan.group_by_record {
@@ -169,7 +227,7 @@ impl Grouper {
         }
     }
 
-    pub(crate) fn needs_first_pass(&self) -> bool {
+    fn needs_first_pass(&self) -> bool {
         matches!(self.mode, Mode::Key)
     }
 
@@ -203,7 +261,7 @@ impl Grouper {
     }
 
     /// First pass: note the position of each key's last row.
-    pub(crate) fn note(&mut self, i: u64, item: &Result<SourceRow, ReadError>) {
+    fn note(&mut self, i: u64, item: &Result<SourceRow, ReadError>) {
         let row = match item {
             Ok(r) => r,
             Err(ReadError::Ragged { row, .. }) => row,
@@ -214,17 +272,18 @@ impl Grouper {
         }
     }
 
-    /// Second pass, first step (sequential): classify an item; row errors
-    /// become drafts of their own; fatal errors stop the file.
-    fn prepare(
-        &self,
+    /// Second pass: the `i`th item of the file, in order. Documents it
+    /// completes go to `done`; a row that cannot be read is a document of
+    /// its own; a fatal error stops the file.
+    fn push(
+        &mut self,
         i: u64,
         item: Result<SourceRow, ReadError>,
         stats: &mut DraftStats,
-        seen: &mut std::collections::HashSet<String>,
-    ) -> Result<Option<Step>, ReadError> {
-        let (row, extra) = match item {
-            Ok(r) => (r, None),
+        done: &mut Vec<Done>,
+    ) -> Result<(), ReadError> {
+        let (row, mut problems) = match item {
+            Ok(r) => (r, Vec::new()),
             Err(ReadError::Ragged {
                 row,
                 expected,
@@ -238,18 +297,19 @@ impl Grouper {
                 .at_row(Some(&row.at))
                 .found(format!("{found} cells"))
                 .expected(format!("{expected} cells"));
-                (*row, Some(Box::new(p)))
+                (*row, vec![p])
             }
             Err(ReadError::Row { at, message }) => {
                 stats.rows_read += 1;
                 stats.row_errors += 1;
                 let p = Problem::error("unreadable_row", "row", message).at_row(Some(&at));
-                return Ok(Some(Step::Ready(Box::new(Draft {
+                done.push(Done::Draft(Box::new(Draft {
                     source_key: row_key(&at),
                     rows: vec![at],
                     problems: vec![p],
                     ..Default::default()
-                }))));
+                })));
+                return Ok(());
             }
             Err(fatal) => return Err(fatal),
         };
@@ -257,125 +317,31 @@ impl Grouper {
         let class = self.classify(&row, true);
         if matches!(class, Class::Skip) {
             stats.rows_skipped += 1;
-            return Ok(None);
+            return Ok(());
         }
-        if extra.is_some() {
+        if !problems.is_empty() {
             stats.row_errors += 1;
         }
-        // A group's later rows repeat its document fields: map them only
-        // where their cells differ from the first row's.
-        let first = match &class {
-            Class::Keyed(k) => !self.open.contains_key(k) && seen.insert(k.clone()),
-            _ => true,
-        };
-        Ok(Some(Step::Row(Prepared {
-            i,
-            row,
-            class,
-            extra,
-            first,
-        })))
-    }
-
-    /// Second pass: a chunk of items. Rows are mapped in parallel, grouped
-    /// in order, and completed documents assembled in parallel; drafts go
-    /// to `out` in order.
-    pub(crate) fn feed_chunk(
-        &mut self,
-        items: Vec<(u64, Result<SourceRow, ReadError>)>,
-        stats: &mut DraftStats,
-        out: &mut VecDeque<Draft>,
-    ) -> Result<(), ReadError> {
-        let done = self.feed(items, stats)?;
-        self.assemble(done, out);
-        Ok(())
-    }
-
-    /// As [`Grouper::feed_chunk`], leaving completed documents unassembled.
-    fn feed(
-        &mut self,
-        items: Vec<(u64, Result<SourceRow, ReadError>)>,
-        stats: &mut DraftStats,
-    ) -> Result<Vec<Done>, ReadError> {
-        use rayon::prelude::*;
-        let mut steps = Vec::with_capacity(items.len());
-        let mut seen = std::collections::HashSet::new();
-        for (i, item) in items {
-            if let Some(s) = self.prepare(i, item, stats, &mut seen)? {
-                steps.push(s);
-            }
-        }
-        let plan = self.plan.clone();
-        let map = |s: &Step| match s {
-            Step::Row(p) => Some(map_row_with(&plan, &p.row, p.first)),
-            Step::Ready(_) => None,
-        };
-        let mapped: Vec<Option<RowOut>> = if steps.len() >= PAR_MIN {
-            steps.par_iter().map(map).collect()
-        } else {
-            steps.iter().map(map).collect()
-        };
-        let mut done = Vec::new();
-        for (s, m) in steps.into_iter().zip(mapped) {
-            match (s, m) {
-                (Step::Ready(d), _) => done.push(Done::Draft(d)),
-                (Step::Row(p), Some(m)) => self.apply(p, m, &mut done),
-                (Step::Row(_), None) => {}
-            }
-        }
-        Ok(done)
-    }
-
-    fn assemble(&self, done: Vec<Done>, out: &mut VecDeque<Draft>) {
-        use rayon::prelude::*;
-        let plan = &self.plan;
-        let fin = |d: Done| match d {
-            Done::Draft(d) => *d,
-            Done::Acc(acc, key) => finalize(plan, acc, key),
-        };
-        if done.len() >= PAR_MIN {
-            let drafts: Vec<Draft> = done.into_par_iter().map(fin).collect();
-            out.extend(drafts);
-        } else {
-            out.extend(done.into_iter().map(fin));
-        }
-    }
-
-    /// Second pass, last step (sequential): add a mapped row to its document.
-    fn apply(&mut self, p: Prepared, mut mapped: RowOut, done: &mut Vec<Done>) {
-        let Prepared {
-            i,
-            row,
-            class,
-            extra,
-            first,
-        } = p;
-        mapped.problems.extend(extra.map(|p| *p));
-        let n = self.plan.header.len();
         match (&self.mode, class) {
             (Mode::Key, Class::Keyed(k)) => {
                 let complete = self.last.get(&k).is_none_or(|&l| l <= i);
-                let mut acc = self.open.remove(&k).unwrap_or_else(|| Acc::new(i, n));
-                if !first {
-                    self.map_changed(&acc, &row, &mut mapped);
-                }
-                acc.note_raw(&self.plan, &row);
-                acc.add(&self.plan, mapped);
+                let mut doc = self.open.remove(&k).unwrap_or_else(|| Pending::new(i));
+                let first = doc.members.is_empty();
+                doc.push(row, problems, first);
                 if complete {
-                    done.push(Done::Acc(acc, format!("group:{k}")));
+                    done.push(Done::Rows(doc, format!("group:{k}")));
                 } else {
-                    self.open.insert(k, acc);
+                    self.open.insert(k, doc);
                 }
             }
             (Mode::Key, _) => {
-                let mut acc = Acc::new(i, n);
                 let names: Vec<&str> = self
                     .plan
                     .key
                     .iter()
                     .map(|&k| self.plan.headers.get(k).map_or("", |h| &**h))
                     .collect();
-                mapped.problems.push(
+                problems.push(
                     Problem::error(
                         "missing_group_key",
                         "number",
@@ -388,96 +354,83 @@ impl Grouper {
                     .expected("a value that names the document"),
                 );
                 let key = row_key(&row.at);
-                acc.add(&self.plan, mapped);
-                done.push(Done::Acc(acc, key));
+                let mut doc = Pending::new(i);
+                doc.push(row, problems, true);
+                done.push(Done::Rows(doc, key));
             }
             (Mode::Record, _) => match &mut self.record {
-                Some((at, acc)) if *at == row.at => acc.add(&self.plan, mapped),
+                Some((at, doc)) if *at == row.at => doc.push(row, problems, true),
                 _ => {
-                    if let Some((at, acc)) = self.record.take() {
-                        done.push(Done::Acc(acc, record_key(&at)));
+                    if let Some((at, doc)) = self.record.take() {
+                        done.push(Done::Rows(doc, record_key(&at)));
                     }
-                    let mut acc = Acc::new(i, n);
-                    acc.add(&self.plan, mapped);
-                    self.record = Some((row.at.clone(), acc));
+                    let at = row.at.clone();
+                    let mut doc = Pending::new(i);
+                    doc.push(row, problems, true);
+                    self.record = Some((at, doc));
                 }
             },
             (Mode::PerRow, _) => {
-                let mut acc = Acc::new(i, n);
                 let key = row_key(&row.at);
-                acc.add(&self.plan, mapped);
-                done.push(Done::Acc(acc, key));
+                let mut doc = Pending::new(i);
+                doc.push(row, problems, true);
+                done.push(Done::Rows(doc, key));
             }
         }
+        Ok(())
     }
 
-    /// For a group's later row: map the document fields whose cells differ
-    /// from the ones already seen.
-    fn map_changed(&self, acc: &Acc, row: &SourceRow, mapped: &mut RowOut) {
-        for (j, f) in self.plan.header.iter().enumerate() {
-            let same = match &f.src {
-                Src::Column { idx, .. } => acc.raw[j].as_ref() == Some(row.cell(*idx)),
-                Src::Const(_) => true,
-                Src::Template(_) => false,
-            };
-            if !same {
-                mapped.header[j] = map_header_field(f, row, &mut mapped.problems);
-            }
-        }
-    }
-
-    /// End of the file: whatever is still open.
-    pub(crate) fn finish(&mut self, out: &mut VecDeque<Draft>) {
-        let done = self.rest();
-        self.assemble(done, out);
-    }
-
-    /// End of the file: the documents still open, unassembled.
+    /// End of the file: the documents still open, in the order of their
+    /// first rows.
     fn rest(&mut self) -> Vec<Done> {
         let mut done = Vec::new();
-        if let Some((at, acc)) = self.record.take() {
-            done.push(Done::Acc(acc, record_key(&at)));
+        if let Some((at, doc)) = self.record.take() {
+            done.push(Done::Rows(doc, record_key(&at)));
         }
-        let mut rest: Vec<(String, Acc)> = self.open.drain().collect();
-        rest.sort_by_key(|(_, a)| a.first);
-        for (k, acc) in rest {
-            done.push(Done::Acc(acc, format!("group:{k}")));
+        let mut rest: Vec<(String, Pending)> = self.open.drain().collect();
+        rest.sort_by_key(|(_, d)| d.first);
+        for (k, doc) in rest {
+            done.push(Done::Rows(doc, format!("group:{k}")));
         }
         done
     }
 }
 
-/// Chunks at least this long are mapped in parallel. Reading is in small
-/// chunks (cache-friendly) mapped on this thread: measured on the 1C
-/// benchmark, parallel mapping cost more CPU than it saved, and validation
-/// keeps the other cores busy downstream. In-memory batches (examples,
-/// previews) of this size and more are mapped in parallel.
-const PAR_MIN: usize = 4096;
-
-/// Rows read per chunk in the second pass.
-const CHUNK: usize = 64;
-
-/// A row classified and ready to map.
-struct Prepared {
-    i: u64,
-    row: SourceRow,
-    class: Class,
-    extra: Option<Box<Problem>>,
-    /// The first row of its group (or not grouped): map document fields.
-    first: bool,
+/// Map a completed document's rows, in order, and assemble its draft.
+fn build(plan: &Plan, done: Done) -> Draft {
+    let (doc, key) = match done {
+        Done::Draft(d) => return *d,
+        Done::Rows(doc, key) => (doc, key),
+    };
+    let mut acc = Acc::new(plan.header.len());
+    for m in doc.members {
+        let mut out = map_row_with(plan, &m.row, m.first);
+        out.problems.extend(m.problems);
+        if !m.first {
+            acc.map_changed(plan, &m.row, &mut out);
+        }
+        acc.note_raw(plan, &m.row);
+        acc.add(plan, m.row.at, out);
+    }
+    finalize(plan, acc, key)
 }
 
-enum Step {
-    Row(Prepared),
-    /// A row that could not be read: its own draft.
-    Ready(Box<Draft>),
+/// Build drafts in order: in parallel for large batches.
+fn build_all(plan: &Plan, done: Vec<Done>) -> Vec<Draft> {
+    use rayon::prelude::*;
+    if done.len() >= PAR_MIN {
+        done.into_par_iter().map(|d| build(plan, d)).collect()
+    } else {
+        done.into_iter().map(|d| build(plan, d)).collect()
+    }
 }
 
-/// A completed document, to assemble.
-enum Done {
-    Draft(Box<Draft>),
-    Acc(Acc, String),
-}
+/// In-memory batches (examples, previews) of this many documents and more
+/// are built in parallel.
+const PAR_MIN: usize = 512;
+
+/// A file's rows are handed on for mapping in batches of about this many.
+const BATCH_ROWS: usize = 1024;
 
 fn file_name(at: &RowRef) -> String {
     std::path::Path::new(&*at.file)
@@ -514,14 +467,16 @@ fn finalize(plan: &Plan, acc: Acc, source_key: String) -> Draft {
         ..Default::default()
     };
     let mut payments: Vec<Payment> = vec![Payment::default(); plan.payments];
-    // Collected, then built into the map at once (cheaper than inserting
-    // one by one); a later entry for a path wins, as an insert would.
-    let mut origins: Vec<(String, CellRef)> = Vec::with_capacity(plan.header.len() + 4);
-    let origin = |o: &mut Vec<(String, CellRef)>, path: String, cell: &Option<CellRef>| {
-        if let Some(c) = cell {
-            o.push((path, c.clone()));
-        }
-    };
+    // The file and sheet of every cell: a document's rows are in one file.
+    let at = d.rows.first().cloned().unwrap_or_else(|| RowRef {
+        file: Arc::from(""),
+        sheet: None,
+        row: 0,
+    });
+    let at_row = |row: u64| RowRef { row, ..at.clone() };
+    let mut origins = Origins::default();
+    // Payments' origins wait until the payments without an amount are dropped.
+    let mut payment_origins: Vec<(usize, FieldPath, u64, (usize, &'static str))> = Vec::new();
     for (f, m) in plan.header.iter().zip(acc.header.iter()) {
         let Some(m) = m else { continue };
         let v = &m.val;
@@ -564,7 +519,7 @@ fn finalize(plan: &Plan, acc: Acc, source_key: String) -> Draft {
                                 f.path.clone(),
                                 "unknown customer type",
                             )
-                            .at(m.cell.as_ref())
+                            .at(origin(f, &at_row(m.row)).as_ref())
                             .found(text(v))
                             .expected(format!("one of {}", CustomerType::ALL.join(", "))),
                         ),
@@ -589,6 +544,9 @@ fn finalize(plan: &Plan, acc: Acc, source_key: String) -> Draft {
                 d.customer.metadata.insert(k.clone(), text(v));
             }
             (Target::Payment(i, name), _) => {
+                if let Some(col) = f.column {
+                    payment_origins.push((*i, f.origin, m.row, col));
+                }
                 if let Some(p) = payments.get_mut(*i) {
                     match (*name, v) {
                         ("amount", Val::Dec(x)) => p.amount = Some(*x),
@@ -603,7 +561,9 @@ fn finalize(plan: &Plan, acc: Acc, source_key: String) -> Draft {
             }
             _ => {}
         }
-        origin(&mut origins, f.path.clone(), &m.cell);
+        if let (Some((col, name)), false) = (f.column, matches!(f.target, Target::Payment(..))) {
+            origins.push(f.origin, &at_row(m.row), Some(col), name);
+        }
     }
     // Lines.
     for lo in acc.lines {
@@ -612,6 +572,7 @@ fn finalize(plan: &Plan, acc: Acc, source_key: String) -> Draft {
         let mut item = LineItem::default();
         let mut chk = LineChecks::default();
         let mut pct: Option<(Decimal, Option<CellRef>)> = None;
+        let row = at_row(lo.row);
         for (f, m) in fields.iter().zip(lo.fields.iter()) {
             let Some(m) = m else { continue };
             let v = &m.val;
@@ -635,7 +596,9 @@ fn finalize(plan: &Plan, acc: Acc, source_key: String) -> Draft {
                 (Target::Line("discount"), Val::Dec(x)) => {
                     item.discounts = vec![AppliedRate::amount(*x)]
                 }
-                (Target::Line("discount_percent"), Val::Dec(x)) => pct = Some((*x, m.cell.clone())),
+                (Target::Line("discount_percent"), Val::Dec(x)) => {
+                    pct = Some((*x, origin(f, &row)))
+                }
                 (Target::Line("taxable"), Val::Bool(b)) => item.taxable = Some(*b),
                 (Target::Line("discountable"), Val::Bool(b)) => item.discountable = Some(*b),
                 (Target::Line("check_net"), Val::Dec(x)) => chk.net = Some(*x),
@@ -646,8 +609,11 @@ fn finalize(plan: &Plan, acc: Acc, source_key: String) -> Draft {
                 }
                 _ => {}
             }
-            if !matches!(f.target, Target::Line("discount_percent")) {
-                origin(&mut origins, f.path_at(i), &m.cell);
+            if let (Some((col, name)), false) = (
+                f.column,
+                matches!(f.target, Target::Line("discount_percent")),
+            ) {
+                origins.push(f.origin.at(i), &row, Some(col), name);
             }
         }
         if let Some((p, cell)) = pct {
@@ -657,11 +623,9 @@ fn finalize(plan: &Plan, acc: Acc, source_key: String) -> Draft {
                 item.discounts = vec![AppliedRate::amount(round_money(
                     base * p / Decimal::ONE_HUNDRED,
                 ))];
-                origin(
-                    &mut origins,
-                    format!("items[{i}].discounts[0].amount"),
-                    &cell,
-                );
+                if let Some(c) = cell {
+                    origins.insert(&format!("items[{i}].discounts[0].amount"), &c);
+                }
             }
         }
         for (j, e, cell) in lo.errors {
@@ -680,7 +644,6 @@ fn finalize(plan: &Plan, acc: Acc, source_key: String) -> Draft {
         d.invoice.items.push(item);
         d.checks.lines.push(chk);
     }
-    d.origins = origins.into_iter().collect();
     // Credit notes: a kind column, or a negative total.
     let total = d.checks.total.unwrap_or_else(|| {
         d.invoice
@@ -719,7 +682,7 @@ fn finalize(plan: &Plan, acc: Acc, source_key: String) -> Draft {
         flip(&mut d.checks.tax);
         flip(&mut d.checks.total);
     }
-    // Payments: only those with an amount.
+    // Payments: only those with an amount, renumbered.
     let currency = d.invoice.currency.clone();
     let mut kept = Vec::new();
     for (i, mut p) in payments.into_iter().enumerate() {
@@ -727,30 +690,13 @@ fn finalize(plan: &Plan, acc: Acc, source_key: String) -> Draft {
             if p.currency.is_none() {
                 p.currency = currency.clone();
             }
-            let n = kept.len();
-            if n != i {
-                // Renumber origins for dropped payments.
-                let moved: Vec<(String, CellRef)> = d
-                    .origins
-                    .iter()
-                    .filter(|(k, _)| k.starts_with(&format!("payments[{i}].")))
-                    .map(|(k, v)| {
-                        (
-                            k.replacen(&format!("payments[{i}]"), &format!("payments[{n}]"), 1),
-                            v.clone(),
-                        )
-                    })
-                    .collect();
-                d.origins
-                    .retain(|k, _| !k.starts_with(&format!("payments[{i}].")));
-                d.origins.extend(moved);
+            for (_, path, row, (col, name)) in payment_origins.iter().filter(|o| o.0 == i) {
+                origins.push(path.at(kept.len()), &at_row(*row), Some(*col), name);
             }
             kept.push(p);
-        } else {
-            d.origins
-                .retain(|k, _| !k.starts_with(&format!("payments[{i}].")));
         }
     }
+    d.origins = origins;
     d.payments = kept;
     d
 }
@@ -853,16 +799,19 @@ impl Drafts {
     }
 }
 
-/// Batches of grouped rows waiting for the consumer, at most.
+/// Batches handed on and not yet taken by the consumer, at most.
 const QUEUED: usize = 8;
 
-/// What the worker sends: completed documents (or the error that stopped
-/// the file) and the counts of the rows behind them.
-type Batch = (Result<Vec<Done>, ReadError>, DraftStats);
+/// A batch's drafts, built on the thread pool (or the panic that stopped it).
+type Built = std::sync::mpsc::Receiver<std::thread::Result<Vec<Draft>>>;
 
-/// The worker: first pass (keys), then the second pass in chunks, sending
-/// completed documents in order. Stops at a fatal error or when the
-/// consumer is gone.
+/// What the worker sends, in file order: a batch of documents being built
+/// (or the error that stopped the file) and the counts of the rows behind it.
+type Batch = (Result<Built, ReadError>, DraftStats);
+
+/// The worker: first pass (keys), then the second pass, grouping rows and
+/// handing completed documents on in batches. Stops at a fatal error or
+/// when the consumer is gone.
 fn work(
     path: &std::path::Path,
     source: &read::SourceSpec,
@@ -888,32 +837,49 @@ fn work(
             g.note(i as u64, &item);
         }
     }
-    let mut src = match read::open_projected(path, source, Some(plan.row_projection())) {
+    let src = match read::open_projected(path, source, Some(plan.row_projection())) {
         Ok(s) => s,
         Err(e) => return fail(e),
     };
-    let mut i = 0u64;
-    loop {
-        let mut items = Vec::with_capacity(CHUNK);
-        for item in src.by_ref().take(CHUNK) {
-            let fatal = item.as_ref().is_err_and(ReadError::is_fatal);
-            items.push((i, item));
-            i += 1;
-            if fatal {
-                break;
+    let mut done = Vec::new();
+    let mut stats = DraftStats::default();
+    let mut rows = 0;
+    for (i, item) in src.enumerate() {
+        if let Err(e) = g.push(i as u64, item, &mut stats, &mut done) {
+            return fail(e);
+        }
+        rows += 1;
+        if rows == BATCH_ROWS {
+            rows = 0;
+            let batch = std::mem::take(&mut done);
+            if !hand_on(&plan, batch, std::mem::take(&mut stats), tx) {
+                return;
             }
         }
-        if items.is_empty() {
-            let _ = tx.send((Ok(g.rest()), DraftStats::default()));
-            return;
-        }
-        let mut stats = DraftStats::default();
-        let done = g.feed(items, &mut stats);
-        let stop = done.is_err();
-        if tx.send((done, stats)).is_err() || stop {
-            return;
-        }
     }
+    done.extend(g.rest());
+    hand_on(&plan, done, stats, tx);
+}
+
+/// Build a batch of documents on the thread pool, while this thread reads
+/// on; the consumer takes the batches in the order they were handed on.
+/// False when the consumer is gone.
+fn hand_on(
+    plan: &Arc<Plan>,
+    done: Vec<Done>,
+    stats: DraftStats,
+    tx: &std::sync::mpsc::SyncSender<Batch>,
+) -> bool {
+    let (built, receiver) = std::sync::mpsc::sync_channel(1);
+    let plan = plan.clone();
+    rayon::spawn(move || {
+        let drafts = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            done.into_iter().map(|d| build(&plan, d)).collect()
+        }));
+        // The receiver is gone only when the consumer stopped reading.
+        let _ = built.send(drafts);
+    });
+    tx.send((Ok(receiver), stats)).is_ok()
 }
 
 impl Iterator for Drafts {
@@ -938,7 +904,7 @@ impl Iterator for Drafts {
                     }
                 }
             };
-            let Ok((done, st)) = rx.recv() else {
+            let Ok((batch, st)) = rx.recv() else {
                 // The worker finished the file.
                 self.cur = None;
                 continue;
@@ -946,14 +912,11 @@ impl Iterator for Drafts {
             self.stats.rows_read += st.rows_read;
             self.stats.rows_skipped += st.rows_skipped;
             self.stats.row_errors += st.row_errors;
-            match done {
-                Ok(done) => {
-                    let plan = &self.plans[self.next_file - 1];
-                    self.queue.extend(done.into_iter().map(|d| match d {
-                        Done::Draft(d) => *d,
-                        Done::Acc(acc, key) => finalize(plan, acc, key),
-                    }));
-                }
+            match batch.map(|built| built.recv()) {
+                Ok(Ok(Ok(drafts))) => self.queue.extend(drafts),
+                // Building panicked: a bug, raised here.
+                Ok(Ok(Err(panic))) => std::panic::resume_unwind(panic),
+                Ok(Err(_)) => panic!("a batch of drafts was dropped unbuilt"),
                 Err(e) => {
                     self.failed = true;
                     self.queue.clear();
@@ -966,22 +929,20 @@ impl Iterator for Drafts {
 
 /// Drafts of rows held in memory (examples, previews), grouped as a file's.
 pub fn drafts_from_rows(plan: Arc<Plan>, rows: Vec<SourceRow>) -> (Vec<Draft>, DraftStats) {
-    let mut g = Grouper::new(plan);
+    let mut g = Grouper::new(plan.clone());
     if g.needs_first_pass() {
         for (i, r) in rows.iter().enumerate() {
             g.note(i as u64, &Ok(r.clone()));
         }
     }
     let mut stats = DraftStats::default();
-    let mut out = VecDeque::new();
-    let items: Vec<(u64, Result<SourceRow, ReadError>)> = rows
-        .into_iter()
-        .enumerate()
-        .map(|(i, r)| (i as u64, Ok(r)))
-        .collect();
-    // In-memory rows cannot fail fatally.
-    let _ = g.feed_chunk(items, &mut stats, &mut out);
-    g.finish(&mut out);
+    let mut done = Vec::new();
+    for (i, r) in rows.into_iter().enumerate() {
+        // In-memory rows cannot fail fatally.
+        let _ = g.push(i as u64, Ok(r), &mut stats, &mut done);
+    }
+    done.extend(g.rest());
+    let out = build_all(&plan, done);
     stats.drafts = out.len() as u64;
-    (out.into(), stats)
+    (out, stats)
 }

@@ -3,9 +3,9 @@
 //! problem found later can point at the cell to fix.
 
 use super::{CreditNote, Customer, Invoice, Money, Payment, Problem};
-use std::collections::BTreeMap;
+use std::collections::HashSet;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 /// Where a source row is: file, sheet (spreadsheets), and the row number a
 /// person sees (1-based: the spreadsheet row, or the CSV line for simple
@@ -102,7 +102,7 @@ pub struct Draft {
     /// Field path → the cell it came from. Paths: `number`, `date`,
     /// `customer.tax_id`, `items[2].quantity`, `payments[0].amount`,
     /// `checks.total`, `checks.lines[1].vat`, `metadata.source`.
-    pub origins: BTreeMap<String, CellRef>,
+    pub origins: Origins,
     /// Problems found while mapping (a cell that would not parse, rows of one
     /// group that disagree). Validation adds its own and rejects the draft
     /// when any is an error.
@@ -111,7 +111,7 @@ pub struct Draft {
 
 impl Draft {
     /// The cell a field came from, if it came from one.
-    pub fn origin(&self, field: &str) -> Option<&CellRef> {
+    pub fn origin(&self, field: &str) -> Option<CellRef> {
         self.origins.get(field)
     }
 
@@ -137,5 +137,282 @@ impl Draft {
             metadata: i.metadata.clone(),
             ..Default::default()
         }
+    }
+}
+
+/// A string that lives as long as the process, one copy per distinct text.
+///
+/// For the few names every mapped cell refers to (a mapping's field paths,
+/// its inputs' column names): a reference to them is a pointer copied, not
+/// a count shared between threads. The set only grows with distinct names,
+/// which a run has by the dozen, never with rows.
+pub fn intern(text: &str) -> &'static str {
+    static SET: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
+    let mut set = SET
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    if let Some(&known) = set.get(text) {
+        return known;
+    }
+    let new: &'static str = Box::leak(text.into());
+    set.insert(new);
+    new
+}
+
+/// A field path, with at most one item index filled in when it is read:
+/// `number`, `customer.tax_id`, or the template `items[{i}].quantity` at
+/// item 2. Two words; copying one allocates nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FieldPath {
+    template: &'static str,
+    index: Option<u32>,
+}
+
+/// Where a template takes its item index.
+const SLOT: &str = "{i}";
+
+impl FieldPath {
+    /// A path from its template (`items[{i}].quantity`) or plain text.
+    pub fn new(template: &str) -> FieldPath {
+        FieldPath {
+            template: intern(template),
+            index: None,
+        }
+    }
+
+    /// The path at item `i` (a template's `{i}`).
+    pub fn at(self, i: usize) -> FieldPath {
+        FieldPath {
+            index: Some(u32::try_from(i).unwrap_or(u32::MAX)),
+            ..self
+        }
+    }
+
+    /// Whether this path, written out, is `path`.
+    pub fn is(&self, path: &str) -> bool {
+        match self.split() {
+            Some((head, i, tail)) => path
+                .strip_prefix(head)
+                .and_then(|rest| rest.strip_suffix(tail))
+                .is_some_and(|n| is_index(n, i)),
+            None => self.template == path,
+        }
+    }
+
+    /// Whether this path, written out, starts with `prefix`.
+    fn starts_with(&self, prefix: &str) -> bool {
+        match self.split() {
+            Some(_) => self.to_string().starts_with(prefix),
+            None => self.template.starts_with(prefix),
+        }
+    }
+
+    /// Template head, index, tail, when the index is filled in.
+    fn split(&self) -> Option<(&'static str, u32, &'static str)> {
+        let i = self.index?;
+        let (head, tail) = self.template.split_once(SLOT)?;
+        Some((head, i, tail))
+    }
+}
+
+/// `n` is `i` written in decimal (no sign, no leading zeros).
+fn is_index(n: &str, i: u32) -> bool {
+    n.bytes().all(|b| b.is_ascii_digit())
+        && !(n.len() > 1 && n.starts_with('0'))
+        && n.parse::<u32>() == Ok(i)
+}
+
+impl fmt::Display for FieldPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.split() {
+            Some((head, i, tail)) => write!(f, "{head}{i}{tail}"),
+            None => f.write_str(self.template),
+        }
+    }
+}
+
+/// Where each field of a [`Draft`] came from: field path → source cell.
+///
+/// Every mapped field of every document has an entry, so they are small:
+/// the path and column name are interned, the file and sheet are held once
+/// per document, and a [`CellRef`] is made only when one is asked for (to
+/// report a problem). When a path is given twice, the later entry counts.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Origins {
+    /// The files (and sheets) of the cells: one for a mapped document.
+    files: Vec<(Arc<str>, Option<Arc<str>>)>,
+    entries: Vec<Origin>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Origin {
+    path: FieldPath,
+    file: u32,
+    row: u64,
+    col: Option<u32>,
+    column: &'static str,
+}
+
+impl Origins {
+    /// Note that `path` came from column `col` (named `column`, interned)
+    /// of the row `row`.
+    pub fn push(
+        &mut self,
+        path: FieldPath,
+        row: &RowRef,
+        col: Option<usize>,
+        column: &'static str,
+    ) {
+        let file = self.file_of(row);
+        self.entries.push(Origin {
+            path,
+            file,
+            row: row.row,
+            col: col.and_then(|c| u32::try_from(c).ok()),
+            column,
+        });
+    }
+
+    /// Note that the field at `path` (written out) came from `cell`.
+    pub fn insert(&mut self, path: &str, cell: &CellRef) {
+        self.push(
+            FieldPath::new(path),
+            &cell.row,
+            cell.col_idx,
+            intern(&cell.column),
+        );
+    }
+
+    /// The cell the field at `path` came from.
+    pub fn get(&self, path: &str) -> Option<CellRef> {
+        let o = self.entries.iter().rev().find(|o| o.path.is(path))?;
+        Some(self.cell(o))
+    }
+
+    /// The row of some cell under `prefix` (`items[2]` → the row of
+    /// `items[2].name`): a path that continues it with `.` or `[`.
+    pub fn row_under(&self, prefix: &str) -> Option<RowRef> {
+        let (dot, idx) = (format!("{prefix}."), format!("{prefix}["));
+        self.entries
+            .iter()
+            .find(|o| o.path.starts_with(&dot) || o.path.starts_with(&idx))
+            .map(|o| self.row(o))
+    }
+
+    /// Every path and its cell, in the order they were noted.
+    pub fn iter(&self) -> impl Iterator<Item = (FieldPath, CellRef)> + '_ {
+        self.entries.iter().map(|o| (o.path, self.cell(o)))
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn clear(&mut self) {
+        self.entries.clear();
+        self.files.clear();
+    }
+
+    fn file_of(&mut self, row: &RowRef) -> u32 {
+        let same = |(file, sheet): &(Arc<str>, Option<Arc<str>>)| {
+            (Arc::ptr_eq(file, &row.file) || *file == row.file) && *sheet == row.sheet
+        };
+        match self.files.iter().position(same) {
+            Some(i) => i as u32,
+            None => {
+                self.files.push((row.file.clone(), row.sheet.clone()));
+                (self.files.len() - 1) as u32
+            }
+        }
+    }
+
+    fn row(&self, o: &Origin) -> RowRef {
+        let (file, sheet) = &self.files[o.file as usize];
+        RowRef {
+            file: file.clone(),
+            sheet: sheet.clone(),
+            row: o.row,
+        }
+    }
+
+    fn cell(&self, o: &Origin) -> CellRef {
+        CellRef {
+            row: self.row(o),
+            column: Arc::from(o.column),
+            col_idx: o.col.map(|c| c as usize),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(n: u64) -> RowRef {
+        RowRef {
+            file: Arc::from("in.csv"),
+            sheet: None,
+            row: n,
+        }
+    }
+
+    #[test]
+    fn paths_match_their_written_form_only() {
+        let q = FieldPath::new("items[{i}].quantity").at(12);
+        assert_eq!(q.to_string(), "items[12].quantity");
+        assert!(q.is("items[12].quantity"));
+        for other in [
+            "items[1].quantity",
+            "items[012].quantity",
+            "items[+12].quantity",
+            "items[12].quantity2",
+            "items[12]",
+        ] {
+            assert!(!q.is(other), "{other}");
+        }
+        let plain = FieldPath::new("customer.tax_id");
+        assert!(plain.is("customer.tax_id") && !plain.is("customer"));
+        assert_eq!(FieldPath::new("x"), FieldPath::new(&String::from("x")));
+    }
+
+    #[test]
+    fn origins_answer_cells_rows_and_the_later_entry() {
+        let mut o = Origins::default();
+        let at = |n| CellRef {
+            row: row(n),
+            column: Arc::from("Cant"),
+            col_idx: Some(4),
+        };
+        o.push(FieldPath::new("number"), &row(5), Some(0), intern("Nr"));
+        o.push(
+            FieldPath::new("items[{i}].quantity").at(1),
+            &row(6),
+            Some(4),
+            intern("Cant"),
+        );
+        o.insert("items[1].quantity", &at(7));
+        assert_eq!(
+            o.get("items[1].quantity"),
+            Some(at(7)),
+            "the later entry counts"
+        );
+        assert_eq!(
+            o.get("number").map(|c| (c.row.row, c.col_idx)),
+            Some((5, Some(0)))
+        );
+        assert_eq!(&*o.get("number").unwrap().column, "Nr");
+        assert_eq!(o.get("items[0].quantity"), None);
+        assert_eq!(o.row_under("items[1]").map(|r| r.row), Some(6));
+        assert_eq!(o.row_under("items"), Some(row(6)));
+        assert_eq!(o.row_under("item"), None);
+        assert_eq!(o.files.len(), 1, "one file, held once");
+        assert_eq!(o.len(), 3);
+        o.clear();
+        assert!(o.is_empty() && o.get("number").is_none());
     }
 }

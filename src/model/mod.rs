@@ -15,7 +15,9 @@ pub mod objects;
 pub mod problem;
 pub mod vat;
 
-pub use draft::{CellRef, Checks, DocKind, Draft, LineChecks, MatchOn, RowRef};
+pub use draft::{
+    intern, CellRef, Checks, DocKind, Draft, FieldPath, LineChecks, MatchOn, Origins, RowRef,
+};
 pub use objects::*;
 pub use problem::{Problem, Severity};
 

@@ -3,12 +3,11 @@
 
 use super::*;
 use crate::model::{
-    AppliedRate, CellRef, Customer, DocKind, Draft, Invoice, LineItem, MatchOn, RowRef,
+    AppliedRate, CellRef, Customer, DocKind, Draft, Invoice, LineItem, MatchOn, Origins, RowRef,
 };
 use crate::validate::{validate_one, Outcome, Rules};
 use calamine::{Data, Reader};
 use rust_decimal_macros::dec;
-use std::collections::BTreeMap;
 use std::io::Read;
 use std::sync::Arc;
 
@@ -32,13 +31,13 @@ fn cell(n: u64, col: usize) -> CellRef {
 
 /// A document over rows `first` and `first + 1`, the IDNO bad when asked.
 fn draft(number: &str, first: u64, bad_idno: bool) -> Draft {
-    let mut origins = BTreeMap::new();
-    origins.insert("number".to_string(), cell(first, 0));
-    origins.insert("date".to_string(), cell(first, 1));
-    origins.insert("customer.name".to_string(), cell(first, 2));
-    origins.insert("customer.tax_id".to_string(), cell(first, 3));
-    origins.insert("items[0].quantity".to_string(), cell(first, 4));
-    origins.insert("items[1].quantity".to_string(), cell(first + 1, 4));
+    let mut origins = Origins::default();
+    origins.insert("number", &cell(first, 0));
+    origins.insert("date", &cell(first, 1));
+    origins.insert("customer.name", &cell(first, 2));
+    origins.insert("customer.tax_id", &cell(first, 3));
+    origins.insert("items[0].quantity", &cell(first, 4));
+    origins.insert("items[1].quantity", &cell(first + 1, 4));
     let line = |q| LineItem {
         name: Some("Pâine".into()),
         quantity: Some(q),

@@ -387,7 +387,7 @@ impl Duplicates {
             Ok(v) => v.into_inner(),
             Err(r) => r.draft,
         };
-        let cell = draft.origin("number").cloned();
+        let cell = draft.origin("number");
         let p = Problem::error(
             codes::DUPLICATE_NUMBER,
             "number",

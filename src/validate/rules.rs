@@ -88,7 +88,7 @@ impl<'a> Check<'a> {
 
     /// The cell a field came from: the exact path, else its nearest parent
     /// (`items[0].taxes[1]` → `items[0].taxes`).
-    fn cell(&self, field: &str) -> Option<&'a CellRef> {
+    fn cell(&self, field: &str) -> Option<CellRef> {
         let mut path = field;
         loop {
             if let Some(c) = self.draft.origins.get(path) {
@@ -101,16 +101,11 @@ impl<'a> Check<'a> {
 
     /// The row of a field when no cell is known: any cell under the path
     /// (`items[2]` → the row of `items[2].name`), else the document's first row.
-    fn row(&self, field: &str) -> Option<&'a RowRef> {
-        let prefix_dot = format!("{field}.");
-        let prefix_idx = format!("{field}[");
+    fn row(&self, field: &str) -> Option<RowRef> {
         self.draft
             .origins
-            .range(field.to_string()..)
-            .take_while(|(k, _)| k.starts_with(field))
-            .find(|(k, _)| k.starts_with(&prefix_dot) || k.starts_with(&prefix_idx))
-            .map(|(_, c)| &c.row)
-            .or_else(|| self.draft.first_row())
+            .row_under(field)
+            .or_else(|| self.draft.first_row().cloned())
     }
 
     fn push(&mut self, p: Problem) {
@@ -122,7 +117,7 @@ impl<'a> Check<'a> {
         }
         let cell = self.cell(&p.field);
         let row = self.row(&p.field);
-        self.problems.push(p.at(cell).at_row(row));
+        self.problems.push(p.at(cell.as_ref()).at_row(row.as_ref()));
     }
 
     fn error_fe(

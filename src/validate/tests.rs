@@ -2,12 +2,12 @@
 
 use super::*;
 use crate::model::{
-    AppliedRate, CellRef, Checks, Customer, Invoice, LineChecks, LineItem, Payment, Severity,
+    AppliedRate, CellRef, Checks, Customer, Invoice, LineChecks, LineItem, Origins, Payment,
+    Severity,
 };
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 fn d(y: i32, m: u32, day: u32) -> NaiveDate {
@@ -39,7 +39,7 @@ fn cell(n: u64, col: &str, idx: usize) -> CellRef {
 
 /// A valid two-line invoice from rows 5 and 6, every field with its cell.
 fn good() -> Draft {
-    let mut origins = BTreeMap::new();
+    let mut origins = Origins::default();
     for (f, r, c, i) in [
         ("number", 5, "Nr", 0),
         ("date", 5, "Data", 1),
@@ -60,7 +60,7 @@ fn good() -> Draft {
         ("items[1].taxes", 6, "TVA", 10),
         ("checks.total", 6, "Total", 13),
     ] {
-        origins.insert(f.to_string(), cell(r, c, i));
+        origins.insert(f, &cell(r, c, i));
     }
     Draft {
         source_key: "F-1".into(),
