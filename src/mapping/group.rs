@@ -26,7 +26,8 @@ use crate::read::Cell;
 use crate::read::{self, Detected, ReadError, SourceRow};
 use rust_decimal::Decimal;
 use serde::Serialize;
-use std::collections::{HashMap, VecDeque};
+use std::borrow::Cow;
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -132,9 +133,9 @@ enum Mode {
     Record,
 }
 
-enum Class {
+enum Class<'r> {
     Skip,
-    Keyed(String),
+    Keyed(Cow<'r, str>),
     Unkeyed,
 }
 
@@ -193,9 +194,12 @@ struct Grouper {
     record: Option<(RowRef, Pending)>,
 }
 
-fn key_of(plan: &Plan, row: &SourceRow) -> String {
+fn key_of<'r>(plan: &Plan, row: &'r SourceRow) -> Cow<'r, str> {
     if plan.key.len() == 1 {
-        return row.cell(plan.key[0]).as_text().trim().to_string();
+        return match row.cell(plan.key[0]).as_text() {
+            Cow::Borrowed(s) => Cow::Borrowed(s.trim()),
+            Cow::Owned(s) => Cow::Owned(s.trim().to_string()),
+        };
     }
     let parts: Vec<String> = plan
         .key
@@ -203,9 +207,9 @@ fn key_of(plan: &Plan, row: &SourceRow) -> String {
         .map(|&k| row.cell(k).as_text().trim().to_string())
         .collect();
     if parts.iter().all(String::is_empty) {
-        String::new()
+        Cow::Borrowed("")
     } else {
-        serde_json::to_string(&parts).unwrap_or_default()
+        Cow::Owned(serde_json::to_string(&parts).unwrap_or_default())
     }
 }
 
@@ -231,7 +235,7 @@ impl Grouper {
         matches!(self.mode, Mode::Key)
     }
 
-    fn classify(&self, row: &SourceRow, full: bool) -> Class {
+    fn classify<'r>(&self, row: &'r SourceRow, full: bool) -> Class<'r> {
         for (col, re) in &self.plan.skip {
             let hit = match col {
                 Some(c) => re.is_match(&row.cell(*c).as_text()),
@@ -268,7 +272,12 @@ impl Grouper {
             Err(_) => return,
         };
         if let Class::Keyed(k) = self.classify(row, false) {
-            self.last.insert(k, i);
+            match self.last.get_mut(&*k) {
+                Some(last) => *last = i,
+                None => {
+                    self.last.insert(k.into_owned(), i);
+                }
+            }
         }
     }
 
@@ -324,15 +333,27 @@ impl Grouper {
         }
         match (&self.mode, class) {
             (Mode::Key, Class::Keyed(k)) => {
-                let complete = self.last.get(&k).is_none_or(|&l| l <= i);
-                let mut doc = self.open.remove(&k).unwrap_or_else(|| Pending::new(i));
-                let first = doc.members.is_empty();
-                doc.push(row, problems, first);
-                if complete {
-                    done.push(Done::Rows(doc, format!("group:{k}")));
-                } else {
-                    self.open.insert(k, doc);
+                // `k` borrows from `row`: owned copies are made only where kept.
+                let complete = self.last.get(&*k).is_none_or(|&l| l <= i);
+                if !complete {
+                    if let Some(doc) = self.open.get_mut(&*k) {
+                        drop(k);
+                        doc.push(row, problems, false);
+                    } else {
+                        let k = k.into_owned();
+                        let mut doc = Pending::new(i);
+                        doc.push(row, problems, true);
+                        self.open.insert(k, doc);
+                    }
+                    return Ok(());
                 }
+                let key = format!("group:{k}");
+                let open = self.open.remove(&*k);
+                drop(k);
+                let first = open.is_none();
+                let mut doc = open.unwrap_or_else(|| Pending::new(i));
+                doc.push(row, problems, first);
+                done.push(Done::Rows(doc, key));
             }
             (Mode::Key, _) => {
                 let names: Vec<&str> = self
@@ -474,7 +495,8 @@ fn finalize(plan: &Plan, acc: Acc, source_key: String) -> Draft {
         row: 0,
     });
     let at_row = |row: u64| RowRef { row, ..at.clone() };
-    let mut origins = Origins::default();
+    let per_line = plan.lines.first().map_or(0, Vec::len);
+    let mut origins = Origins::with_capacity(plan.header.len() + acc.lines.len() * per_line);
     // Payments' origins wait until the payments without an amount are dropped.
     let mut payment_origins: Vec<(usize, FieldPath, u64, (usize, &'static str))> = Vec::new();
     for (f, m) in plan.header.iter().zip(acc.header.iter()) {
@@ -701,20 +723,26 @@ fn finalize(plan: &Plan, acc: Acc, source_key: String) -> Draft {
     d
 }
 
-/// The drafts of the given files, in order; see the module docs for grouping.
-pub struct Drafts {
+/// The drafts of the given files, in order; see the module docs for
+/// grouping. With [`drafts_then`], each draft goes through a further step on
+/// the thread pool and the stream yields its results instead.
+pub struct Drafts<T = Draft> {
     mapping: Mapping,
     files: Vec<PathBuf>,
     plans: Vec<Arc<Plan>>,
     detected: Vec<(PathBuf, Detected)>,
+    then: Then<T>,
     next_file: usize,
-    cur: Option<std::sync::mpsc::Receiver<Batch>>,
-    queue: VecDeque<Draft>,
+    cur: Option<std::sync::mpsc::Receiver<Batch<T>>>,
+    queue: std::vec::IntoIter<T>,
     stats: DraftStats,
     failed: bool,
 }
 
-impl std::fmt::Debug for Drafts {
+/// What is done with each draft as soon as it is built.
+type Then<T> = Arc<dyn Fn(Draft) -> T + Send + Sync>;
+
+impl<T> std::fmt::Debug for Drafts<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Drafts")
             .field("files", &self.files)
@@ -729,6 +757,17 @@ impl std::fmt::Debug for Drafts {
 /// `Err` item later (reading stops there); a row that cannot be read is a
 /// problem on a draft and reading goes on.
 pub fn drafts(mapping: &Mapping, files: &[PathBuf]) -> Result<Drafts, MappingError> {
+    drafts_then(mapping, files, |d| d)
+}
+
+/// As [`drafts`], with `then` applied to each draft on the thread pool as
+/// soon as it is built (validation, say), in parallel with reading and
+/// with the other drafts; the results come out in input order.
+pub fn drafts_then<T: Send + 'static>(
+    mapping: &Mapping,
+    files: &[PathBuf],
+    then: impl Fn(Draft) -> T + Send + Sync + 'static,
+) -> Result<Drafts<T>, MappingError> {
     let mut plans = Vec::new();
     let mut detected = Vec::new();
     let mut errors = Vec::new();
@@ -753,15 +792,16 @@ pub fn drafts(mapping: &Mapping, files: &[PathBuf]) -> Result<Drafts, MappingErr
         files: files.to_vec(),
         plans,
         detected,
+        then: Arc::new(then),
         next_file: 0,
         cur: None,
-        queue: VecDeque::new(),
+        queue: Vec::new().into_iter(),
         stats: DraftStats::default(),
         failed: false,
     })
 }
 
-impl Drafts {
+impl<T: Send + 'static> Drafts<T> {
     /// Counts so far (complete once the iterator is exhausted).
     pub fn stats(&self) -> DraftStats {
         self.stats
@@ -777,8 +817,8 @@ impl Drafts {
         self.plans.get(i).map(|p| &**p)
     }
 
-    /// Start the next file: a worker thread reads it (both passes) and
-    /// groups its rows; documents are assembled here, as they are asked for.
+    /// Start the next file: a worker thread reads it (both passes), groups
+    /// its rows and hands documents to the thread pool to be built.
     fn start_file(&mut self) -> Result<bool, ReadError> {
         let Some(path) = self.files.get(self.next_file).cloned() else {
             return Ok(false);
@@ -788,9 +828,10 @@ impl Drafts {
         let (tx, rx) = std::sync::mpsc::sync_channel(QUEUED);
         let source = self.mapping.source().clone();
         let worker_path = path.clone();
+        let then = self.then.clone();
         std::thread::Builder::new()
             .name("drafts".into())
-            .spawn(move || work(&worker_path, &source, plan, &tx))
+            .spawn(move || work(&worker_path, &source, plan, &then, &tx))
             .map_err(|e| {
                 ReadError::file(&path, "failed to start a reader thread", Some(Box::new(e)))
             })?;
@@ -802,21 +843,22 @@ impl Drafts {
 /// Batches handed on and not yet taken by the consumer, at most.
 const QUEUED: usize = 8;
 
-/// A batch's drafts, built on the thread pool (or the panic that stopped it).
-type Built = std::sync::mpsc::Receiver<std::thread::Result<Vec<Draft>>>;
+/// A batch's results, made on the thread pool (or the panic that stopped it).
+type Built<T> = std::sync::mpsc::Receiver<std::thread::Result<Vec<T>>>;
 
 /// What the worker sends, in file order: a batch of documents being built
 /// (or the error that stopped the file) and the counts of the rows behind it.
-type Batch = (Result<Built, ReadError>, DraftStats);
+type Batch<T> = (Result<Built<T>, ReadError>, DraftStats);
 
 /// The worker: first pass (keys), then the second pass, grouping rows and
 /// handing completed documents on in batches. Stops at a fatal error or
 /// when the consumer is gone.
-fn work(
+fn work<T: Send + 'static>(
     path: &std::path::Path,
     source: &read::SourceSpec,
     plan: Arc<Plan>,
-    tx: &std::sync::mpsc::SyncSender<Batch>,
+    then: &Then<T>,
+    tx: &std::sync::mpsc::SyncSender<Batch<T>>,
 ) {
     let fail = |e: ReadError| {
         let _ = tx.send((Err(e), DraftStats::default()));
@@ -852,42 +894,43 @@ fn work(
         if rows == BATCH_ROWS {
             rows = 0;
             let batch = std::mem::take(&mut done);
-            if !hand_on(&plan, batch, std::mem::take(&mut stats), tx) {
+            if !hand_on(&plan, then, batch, std::mem::take(&mut stats), tx) {
                 return;
             }
         }
     }
     done.extend(g.rest());
-    hand_on(&plan, done, stats, tx);
+    hand_on(&plan, then, done, stats, tx);
 }
 
-/// Build a batch of documents on the thread pool, while this thread reads
-/// on; the consumer takes the batches in the order they were handed on.
-/// False when the consumer is gone.
-fn hand_on(
+/// Build a batch of documents (and apply `then`) on the thread pool, while
+/// this thread reads on; the consumer takes the batches in the order they
+/// were handed on. False when the consumer is gone.
+fn hand_on<T: Send + 'static>(
     plan: &Arc<Plan>,
+    then: &Then<T>,
     done: Vec<Done>,
     stats: DraftStats,
-    tx: &std::sync::mpsc::SyncSender<Batch>,
+    tx: &std::sync::mpsc::SyncSender<Batch<T>>,
 ) -> bool {
     let (built, receiver) = std::sync::mpsc::sync_channel(1);
-    let plan = plan.clone();
+    let (plan, then) = (plan.clone(), then.clone());
     rayon::spawn(move || {
-        let drafts = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            done.into_iter().map(|d| build(&plan, d)).collect()
+        let results = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            done.into_iter().map(|d| then(build(&plan, d))).collect()
         }));
         // The receiver is gone only when the consumer stopped reading.
-        let _ = built.send(drafts);
+        let _ = built.send(results);
     });
     tx.send((Ok(receiver), stats)).is_ok()
 }
 
-impl Iterator for Drafts {
-    type Item = Result<Draft, ReadError>;
+impl<T: Send + 'static> Iterator for Drafts<T> {
+    type Item = Result<T, ReadError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            if let Some(d) = self.queue.pop_front() {
+            if let Some(d) = self.queue.next() {
                 self.stats.drafts += 1;
                 return Some(Ok(d));
             }
@@ -913,13 +956,12 @@ impl Iterator for Drafts {
             self.stats.rows_skipped += st.rows_skipped;
             self.stats.row_errors += st.row_errors;
             match batch.map(|built| built.recv()) {
-                Ok(Ok(Ok(drafts))) => self.queue.extend(drafts),
+                Ok(Ok(Ok(results))) => self.queue = results.into_iter(),
                 // Building panicked: a bug, raised here.
                 Ok(Ok(Err(panic))) => std::panic::resume_unwind(panic),
                 Ok(Err(_)) => panic!("a batch of drafts was dropped unbuilt"),
                 Err(e) => {
                     self.failed = true;
-                    self.queue.clear();
                     return Some(Err(e));
                 }
             }

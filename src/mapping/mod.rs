@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use example::{draft_view, run_examples, ExampleOutcome};
-pub use group::{drafts, drafts_from_rows, DraftStats, Drafts};
+pub use group::{drafts, drafts_from_rows, drafts_then, DraftStats, Drafts};
 
 /// A loaded, checked mapping file.
 #[derive(Debug, Clone)]

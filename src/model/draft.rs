@@ -255,6 +255,14 @@ struct Origin {
 }
 
 impl Origins {
+    /// Room for `n` entries.
+    pub fn with_capacity(n: usize) -> Origins {
+        Origins {
+            files: Vec::with_capacity(1),
+            entries: Vec::with_capacity(n),
+        }
+    }
+
     /// Note that `path` came from column `col` (named `column`, interned)
     /// of the row `row`.
     pub fn push(

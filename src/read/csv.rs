@@ -50,14 +50,17 @@ pub struct CsvSource {
     decode: Decode,
     /// For a single-byte encoding, each byte's character (decoding a cell
     /// through this is much cheaper than a decoder per cell).
-    table: Option<Box<[char; 256]>>,
+    table: Option<Box<ByteTable>>,
     done: bool,
 }
 
 /// Each byte's character in a single-byte encoding, when every byte is one
 /// character and ASCII stays ASCII.
-fn byte_table(enc: &'static Encoding) -> Option<Box<[char; 256]>> {
-    let mut t = Box::new(['\u{FFFD}'; 256]);
+fn byte_table(enc: &'static Encoding) -> Option<Box<ByteTable>> {
+    let mut t = Box::new(ByteTable {
+        utf8: [[0; 4]; 256],
+        len: [0; 256],
+    });
     for b in 0..=255u8 {
         let byte = [b];
         let (text, _) = enc.decode_without_bom_handling(&byte);
@@ -66,9 +69,32 @@ fn byte_table(enc: &'static Encoding) -> Option<Box<[char; 256]>> {
         if chars.next().is_some() || (b.is_ascii() && c != char::from(b)) {
             return None;
         }
-        t[usize::from(b)] = c;
+        let i = usize::from(b);
+        t.len[i] = c.encode_utf8(&mut t.utf8[i]).len() as u8;
     }
     Some(t)
+}
+
+/// A single-byte code page: each byte's character, as UTF-8.
+struct ByteTable {
+    utf8: [[u8; 4]; 256],
+    len: [u8; 256],
+}
+
+impl ByteTable {
+    fn decode(&self, bytes: &[u8]) -> String {
+        let mut out = vec![0u8; bytes.len() * 3 + 1];
+        let mut n = 0;
+        for &b in bytes {
+            let i = usize::from(b);
+            out[n..n + 4].copy_from_slice(&self.utf8[i]);
+            n += usize::from(self.len[i]);
+        }
+        out.truncate(n);
+        // SAFETY: `out` is a sequence of whole UTF-8 encodings of chars,
+        // each made by `char::encode_utf8` in `byte_table`.
+        unsafe { String::from_utf8_unchecked(out) }
+    }
 }
 
 impl std::fmt::Debug for CsvSource {
@@ -302,17 +328,12 @@ impl CsvSource {
         match self.decode {
             Decode::Cells(enc) => Ok(match &self.table {
                 Some(t) => {
-                    // ASCII stays ASCII: copied as it is.
-                    if let Some(ascii) = bytes
-                        .is_ascii()
-                        .then(|| std::str::from_utf8(bytes).ok())
-                        .flatten()
-                    {
-                        return Ok(ascii.to_owned());
+                    if bytes.is_ascii() {
+                        // ASCII stays ASCII: copied as it is.
+                        // SAFETY: ASCII bytes are valid UTF-8.
+                        return Ok(unsafe { String::from_utf8_unchecked(bytes.to_vec()) });
                     }
-                    let mut s = String::with_capacity(bytes.len() * 2);
-                    s.extend(bytes.iter().map(|&b| t[usize::from(b)]));
-                    s
+                    t.decode(bytes)
                 }
                 None => enc.decode_without_bom_handling(bytes).0.into_owned(),
             }),
@@ -339,12 +360,7 @@ impl CsvSource {
     /// whose `\n` is consumed with the next record).
     fn start_line(&self) -> u64 {
         let end = self.rdr.position().line();
-        let embedded = self
-            .record
-            .as_slice()
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count() as u64;
+        let embedded = memchr::memchr_iter(b'\n', self.record.as_slice()).count() as u64;
         let own = u64::from(!self.crlf);
         // Never before the line after the previous record (an unclosed
         // quote runs to the end of the file with no line break of its own).
@@ -498,7 +514,7 @@ mod tests {
             encoding_rs::WINDOWS_1252,
         ] {
             let t = byte_table(enc).expect("a single-byte table");
-            let ours: String = all.iter().map(|&b| t[usize::from(b)]).collect();
+            let ours = t.decode(&all);
             assert_eq!(
                 ours,
                 enc.decode_without_bom_handling(&all).0,

@@ -9,12 +9,12 @@ use super::{
 };
 use crate::cli::output::Output;
 use crate::cli::Exit;
-use crate::mapping::{drafts, DraftStats, Mapping, MappingError};
-use crate::model::Draft;
+use crate::mapping::{drafts_then, DraftStats, Mapping, MappingError};
 use crate::read::{Cell, Format, ReadError, SourceRow, SourceSpec};
-use crate::validate::{validate_all, KnownCustomers, Outcome, Rules, RulesError};
+use crate::validate::{validate_one, Duplicates, KnownCustomers, Outcome, Rules, RulesError};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// What `validate` (or `import --dry-run`) is asked to do.
 #[derive(Debug, Clone, Default)]
@@ -114,8 +114,15 @@ pub fn rules_for(
 /// Exit with [`Summary::exit`].
 pub fn dry_run(opts: &DryRunOptions, out: &Output) -> Result<Summary, RunError> {
     let mapping = Mapping::load(&opts.mapping)?;
-    let rules = rules_for(opts.vat_table.as_deref(), opts.preflight.as_ref())?;
-    let mut source = drafts(&mapping, &opts.files)?;
+    let rules = Arc::new(rules_for(
+        opts.vat_table.as_deref(),
+        opts.preflight.as_ref(),
+    )?);
+    // Each draft is validated on the thread pool as soon as it is built.
+    let mut source = drafts_then(&mapping, &opts.files, {
+        let rules = rules.clone();
+        move |d| validate_one(d, &rules)
+    })?;
     let mut reports = Reports::create(
         &opts.files,
         &mapping,
@@ -128,45 +135,16 @@ pub fn dry_run(opts: &DryRunOptions, out: &Output) -> Result<Summary, RunError> 
         reports.summary.account_tax_rates = Some(rates);
     }
     let bar = out.spinner("validating");
-    let mut failure: Option<ReadError> = None;
-    {
-        let input = StopOnError {
-            inner: &mut source,
-            error: &mut failure,
-        };
-        for outcome in validate_all(input, &rules) {
-            reports.record(&outcome, &rules)?;
-            bar.inc(1);
-        }
+    let mut seen = Duplicates::default();
+    for outcome in source.by_ref() {
+        // Duplicate numbers are checked here, in input order.
+        let outcome = seen.check(outcome?);
+        reports.record(&outcome, &rules)?;
+        bar.inc(1);
     }
     bar.finish_and_clear();
-    if let Some(e) = failure {
-        return Err(e.into());
-    }
     let stats = source.stats();
     reports.finish(&mapping, &opts.files, &stats, out)
-}
-
-/// Drafts until the first file-level error, which is kept for the caller.
-pub struct StopOnError<'a, I, E> {
-    pub inner: &'a mut I,
-    pub error: &'a mut Option<E>,
-}
-
-impl<I: Iterator<Item = Result<Draft, E>>, E> Iterator for StopOnError<'_, I, E> {
-    type Item = Draft;
-    fn next(&mut self) -> Option<Draft> {
-        if self.error.is_some() {
-            return None;
-        }
-        match self.inner.next()? {
-            Ok(d) => Some(d),
-            Err(e) => {
-                *self.error = Some(e);
-                None
-            }
-        }
-    }
 }
 
 /// The reports of a run, fed one outcome at a time.

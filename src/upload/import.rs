@@ -8,11 +8,11 @@ use crate::cli::output::Output;
 use crate::cli::Exit;
 use crate::config::{connect, ConfigError, ConnectOptions, Settings};
 use crate::ledger::{InputFile, Ledger, LedgerError, NewRun, Run, RunCounts, RunId, RunStatus};
-use crate::mapping::{drafts, Mapping, MappingError};
+use crate::mapping::{drafts_then, Mapping, MappingError};
 use crate::model::Draft;
 use crate::report::run::{rules_for, Reports, RunError};
 use crate::report::Summary;
-use crate::validate::validate_all;
+use crate::validate::{validate_one, Duplicates};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -463,34 +463,30 @@ pub fn import(
             let out = out.clone();
             let (read_bar, valid_bar) = (read_bar.clone(), valid_bar.clone());
             tokio::task::spawn_blocking(move || -> Result<Summary, ImportError> {
-                let mut source = drafts(&mapping, &files)?;
+                // Each draft is validated on the thread pool as soon as it is built.
+                let mut source = drafts_then(&mapping, &files, {
+                    let rules = rules.clone();
+                    move |d| validate_one(d, &rules)
+                })?;
                 let mut reports =
                     Reports::create(&files, &mapping, rejects.as_deref(), errors.as_deref())?;
                 let mut failure: Option<crate::read::ReadError> = None;
-                {
-                    let input = std::iter::from_fn(|| {
-                        if failure.is_some() {
-                            return None;
+                let mut seen = Duplicates::default();
+                for outcome in source.by_ref() {
+                    let outcome = match outcome {
+                        Ok(o) => seen.check(o),
+                        Err(e) => {
+                            failure = Some(e);
+                            break;
                         }
-                        match source.next()? {
-                            Ok(d) => {
-                                read_bar.inc(1);
-                                Some(d)
-                            }
-                            Err(e) => {
-                                failure = Some(e);
-                                None
-                            }
-                        }
-                    });
-                    for outcome in validate_all(input, &rules) {
-                        reports.record(&outcome, &rules).map_err(RunError::from)?;
-                        valid_bar.inc(1);
-                        if let Ok(valid) = outcome {
-                            if tx.blocking_send(valid.into_inner()).is_err() {
-                                // The engine stopped: read no further.
-                                break;
-                            }
+                    };
+                    read_bar.inc(1);
+                    reports.record(&outcome, &rules).map_err(RunError::from)?;
+                    valid_bar.inc(1);
+                    if let Ok(valid) = outcome {
+                        if tx.blocking_send(valid.into_inner()).is_err() {
+                            // The engine stopped: read no further.
+                            break;
                         }
                     }
                 }
