@@ -11,7 +11,7 @@ use crate::cli::output::Output;
 use crate::cli::Exit;
 use crate::mapping::{drafts_then, DraftStats, Mapping, MappingError};
 use crate::read::{Cell, Format, ReadError, SourceRow, SourceSpec};
-use crate::validate::{validate_one, Duplicates, KnownCustomers, Outcome, Rules, RulesError};
+use crate::validate::{validator, Duplicates, KnownCustomers, Outcome, Rules, RulesError};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -119,10 +119,7 @@ pub fn dry_run(opts: &DryRunOptions, out: &Output) -> Result<Summary, RunError> 
         opts.preflight.as_ref(),
     )?);
     // Each draft is validated on the thread pool as soon as it is built.
-    let mut source = drafts_then(&mapping, &opts.files, {
-        let rules = rules.clone();
-        move |d| validate_one(d, &rules)
-    })?;
+    let mut source = drafts_then(&mapping, &opts.files, validator(rules.clone()))?;
     let mut reports = Reports::create(
         &opts.files,
         &mapping,

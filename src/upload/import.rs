@@ -12,7 +12,7 @@ use crate::mapping::{drafts_then, Mapping, MappingError};
 use crate::model::Draft;
 use crate::report::run::{rules_for, Reports, RunError};
 use crate::report::Summary;
-use crate::validate::{validate_one, Duplicates};
+use crate::validate::{validator, Duplicates};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -464,10 +464,7 @@ pub fn import(
             let (read_bar, valid_bar) = (read_bar.clone(), valid_bar.clone());
             tokio::task::spawn_blocking(move || -> Result<Summary, ImportError> {
                 // Each draft is validated on the thread pool as soon as it is built.
-                let mut source = drafts_then(&mapping, &files, {
-                    let rules = rules.clone();
-                    move |d| validate_one(d, &rules)
-                })?;
+                let mut source = drafts_then(&mapping, &files, validator(Arc::new(rules.clone())))?;
                 let mut reports =
                     Reports::create(&files, &mapping, rejects.as_deref(), errors.as_deref())?;
                 let mut failure: Option<crate::read::ReadError> = None;

@@ -402,5 +402,13 @@ impl Duplicates {
     }
 }
 
+/// [`validate_one`] with its rules, for a stream that validates each draft
+/// on the thread pool as soon as it is built
+/// ([`drafts_then`](crate::mapping::drafts_then)); check duplicate numbers
+/// on the output, in order, with [`Duplicates`].
+pub fn validator(rules: Arc<Rules>) -> impl Fn(Draft) -> Outcome + Send + Sync + 'static {
+    move |draft| validate_one(draft, &rules)
+}
+
 #[cfg(test)]
 mod tests;
