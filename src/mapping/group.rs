@@ -139,6 +139,10 @@ enum Class<'r> {
     Unkeyed,
 }
 
+/// A map from group keys: keys come from the user's own file, so a fast
+/// hash without protection against chosen collisions is enough.
+type Keys<V> = HashMap<String, V, foldhash::fast::RandomState>;
+
 /// A source row of a document, read and grouped, not yet mapped.
 #[derive(Debug)]
 struct Member {
@@ -189,8 +193,8 @@ enum Done {
 struct Grouper {
     plan: Arc<Plan>,
     mode: Mode,
-    last: HashMap<String, u64>,
-    open: HashMap<String, Pending>,
+    last: Keys<u64>,
+    open: Keys<Pending>,
     record: Option<(RowRef, Pending)>,
 }
 
@@ -225,8 +229,8 @@ impl Grouper {
         Grouper {
             plan,
             mode,
-            last: HashMap::new(),
-            open: HashMap::new(),
+            last: Keys::default(),
+            open: Keys::default(),
             record: None,
         }
     }
@@ -471,10 +475,11 @@ fn record_key(at: &RowRef) -> String {
     format!("record:{}:{}", file_name(at), at.row)
 }
 
-fn text(v: &Val) -> String {
+/// A text value's string, taken out of it.
+fn take_text(v: &mut Val) -> Option<String> {
     match v {
-        Val::Text(s) => s.clone(),
-        other => other.to_string(),
+        Val::Text(s) => Some(std::mem::take(s)),
+        _ => None,
     }
 }
 
@@ -499,9 +504,12 @@ fn finalize(plan: &Plan, acc: Acc, source_key: String) -> Draft {
     let mut origins = Origins::with_capacity(plan.header.len() + acc.lines.len() * per_line);
     // Payments' origins wait until the payments without an amount are dropped.
     let mut payment_origins: Vec<(usize, FieldPath, u64, (usize, &'static str))> = Vec::new();
-    for (f, m) in plan.header.iter().zip(acc.header.iter()) {
-        let Some(m) = m else { continue };
+    for (f, m) in plan.header.iter().zip(acc.header) {
+        let Some(mut m) = m else { continue };
+        // Text moves into the payload rather than being copied.
+        let mut owned = take_text(&mut m.val);
         let v = &m.val;
+        let mut text = |_: &Val| owned.take().unwrap_or_else(|| v.to_string());
         let inv = &mut d.invoice;
         match (&f.target, v) {
             (Target::Invoice("kind"), Val::Kind(k)) => d.kind = *k,
@@ -533,19 +541,22 @@ fn finalize(plan: &Plan, acc: Acc, source_key: String) -> Draft {
                 match *name {
                     "number" => c.number = s,
                     "name" => c.name = s,
-                    "type" => match CustomerType::parse(&text(v).trim().to_lowercase()) {
-                        Some(t) => c.kind = Some(t),
-                        None => d.problems.push(
-                            Problem::error(
-                                "bad_customer_type",
-                                f.path.clone(),
-                                "unknown customer type",
-                            )
-                            .at(origin(f, &at_row(m.row)).as_ref())
-                            .found(text(v))
-                            .expected(format!("one of {}", CustomerType::ALL.join(", "))),
-                        ),
-                    },
+                    "type" => {
+                        match CustomerType::parse(&s.as_deref().unwrap_or("").trim().to_lowercase())
+                        {
+                            Some(t) => c.kind = Some(t),
+                            None => d.problems.push(
+                                Problem::error(
+                                    "bad_customer_type",
+                                    f.path.clone(),
+                                    "unknown customer type",
+                                )
+                                .at(origin(f, &at_row(m.row)).as_ref())
+                                .found(s.unwrap_or_default())
+                                .expected(format!("one of {}", CustomerType::ALL.join(", "))),
+                            ),
+                        }
+                    }
                     "tax_id" => c.tax_id = s,
                     "email" => c.email = s,
                     "phone" => c.phone = s,
@@ -595,9 +606,11 @@ fn finalize(plan: &Plan, acc: Acc, source_key: String) -> Draft {
         let mut chk = LineChecks::default();
         let mut pct: Option<(Decimal, Option<CellRef>)> = None;
         let row = at_row(lo.row);
-        for (f, m) in fields.iter().zip(lo.fields.iter()) {
-            let Some(m) = m else { continue };
+        for (f, m) in fields.iter().zip(lo.fields) {
+            let Some(mut m) = m else { continue };
+            let mut owned = take_text(&mut m.val);
             let v = &m.val;
+            let mut text = |_: &Val| owned.take().unwrap_or_else(|| v.to_string());
             match (&f.target, v) {
                 (Target::Line("name"), _) => item.name = Some(text(v)),
                 (Target::Line("description"), _) => item.description = Some(text(v)),

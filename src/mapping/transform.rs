@@ -231,7 +231,9 @@ pub fn parse_decimal(text: &str, locale: DecimalLocale) -> Option<Decimal> {
 /// Digits with one decimal separator and groups of three after each group
 /// separator.
 fn strict_digits(s: &str, decimal_sep: char, group: &[char], neg: bool) -> Option<Decimal> {
-    let mut mant: i128 = 0;
+    // Past 96 bits no decimal can hold it; stopping far above that keeps
+    // the arithmetic from overflowing.
+    let mut mant: u128 = 0;
     let mut scale: u32 = 0;
     let mut seen_sep = false;
     let mut digits = 0;
@@ -239,8 +241,11 @@ fn strict_digits(s: &str, decimal_sep: char, group: &[char], neg: bool) -> Optio
     let mut grouped = false;
     let mut run = 0;
     for c in s.chars() {
-        if let Some(d) = c.to_digit(10).filter(|_| c.is_ascii_digit()) {
-            mant = mant.checked_mul(10)?.checked_add(i128::from(d))?;
+        if c.is_ascii_digit() {
+            if mant > MANTISSA_LIMIT {
+                return None;
+            }
+            mant = mant * 10 + u128::from(c as u32 - '0' as u32);
             if seen_sep {
                 scale += 1;
             }
@@ -271,11 +276,12 @@ fn strict_digits(s: &str, decimal_sep: char, group: &[char], neg: bool) -> Optio
     if digits == 0 || after_group || (grouped && !seen_sep && run != 3) {
         return None;
     }
-    if neg {
-        mant = -mant;
-    }
-    Decimal::try_from_i128_with_scale(mant, scale).ok()
+    let mant = i128::try_from(mant).ok()?;
+    Decimal::try_from_i128_with_scale(if neg { -mant } else { mant }, scale).ok()
 }
+
+/// Above any decimal's mantissa, and small enough to take another digit.
+const MANTISSA_LIMIT: u128 = u128::MAX / 100;
 
 /// A date format: a strftime pattern, `iso`, or `excel` serials.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -76,7 +76,8 @@ impl Cell {
     pub fn is_blank(&self) -> bool {
         match self {
             Cell::Empty => true,
-            Cell::Text(s) => s.trim().is_empty(),
+            // As `trim().is_empty()`, stopping at the first visible character.
+            Cell::Text(s) => s.chars().all(char::is_whitespace),
             _ => false,
         }
     }
