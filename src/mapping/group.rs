@@ -535,28 +535,28 @@ fn finalize(plan: &Plan, acc: Acc, source_key: String) -> Draft {
             (Target::InvoiceMeta(k), _) => {
                 inv.metadata.insert(k.clone(), text(v));
             }
+            (Target::Customer("type"), _) => {
+                let t = text(v);
+                match CustomerType::parse(&t.trim().to_lowercase()) {
+                    Some(kind) => d.customer.kind = Some(kind),
+                    None => d.problems.push(
+                        Problem::error(
+                            "bad_customer_type",
+                            f.path.clone(),
+                            "unknown customer type",
+                        )
+                        .at(origin(f, &at_row(m.row)).as_ref())
+                        .found(t)
+                        .expected(format!("one of {}", CustomerType::ALL.join(", "))),
+                    ),
+                }
+            }
             (Target::Customer(name), _) => {
                 let c = &mut d.customer;
                 let s = Some(text(v));
                 match *name {
                     "number" => c.number = s,
                     "name" => c.name = s,
-                    "type" => {
-                        match CustomerType::parse(&s.as_deref().unwrap_or("").trim().to_lowercase())
-                        {
-                            Some(t) => c.kind = Some(t),
-                            None => d.problems.push(
-                                Problem::error(
-                                    "bad_customer_type",
-                                    f.path.clone(),
-                                    "unknown customer type",
-                                )
-                                .at(origin(f, &at_row(m.row)).as_ref())
-                                .found(s.unwrap_or_default())
-                                .expected(format!("one of {}", CustomerType::ALL.join(", "))),
-                            ),
-                        }
-                    }
                     "tax_id" => c.tax_id = s,
                     "email" => c.email = s,
                     "phone" => c.phone = s,
