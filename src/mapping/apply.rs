@@ -119,10 +119,13 @@ pub fn eval(f: &Field, row: &SourceRow) -> Result<(Option<Val>, bool), FieldErr>
             Cow::Owned(if any { Cell::Text(s) } else { Cell::Empty })
         }
     };
-    let nonblank = f.from_row() && !raw.is_blank();
+    let raw_blank = raw.is_blank();
+    let nonblank = f.from_row() && !raw_blank;
     let needs_text =
         !f.ops.is_empty() || !f.replace.is_empty() || f.capture.is_some() || f.lookup.is_some();
     let mut cell: Cow<'_, Cell> = raw;
+    // Blank as read, unless the transforms below changed the text.
+    let mut blank = raw_blank;
     if needs_text && !cell.is_empty() {
         // Work on borrowed text while the transforms leave it as it is.
         let orig: Option<&Cell> = match &cell {
@@ -178,7 +181,10 @@ pub fn eval(f: &Field, row: &SourceRow) -> Result<(Option<Val>, bool), FieldErr>
             (_, s) => Cow::Owned(Cell::Text(s.into_owned())),
         };
     }
-    if cell.is_blank() {
+    if needs_text {
+        blank = cell.is_blank();
+    }
+    if blank {
         match &f.default {
             Some(d) => cell = Cow::Owned(d.clone()),
             None => return Ok((None, nonblank)),

@@ -169,11 +169,19 @@ fn is_group_space(c: char) -> bool {
 /// a trailing `-` (some ledgers), parentheses for negatives, and a trailing
 /// `%`.
 pub fn parse_decimal(text: &str, locale: DecimalLocale) -> Option<Decimal> {
-    let mut s = text.trim();
+    let b = text.as_bytes();
+    // The usual cell begins and ends with a digit: no blanks to trim, no
+    // sign, parentheses or percent to look for.
+    let plain =
+        b.first().is_some_and(u8::is_ascii_digit) && b.last().is_some_and(u8::is_ascii_digit);
+    let mut s = if plain { text } else { text.trim() };
     if s.is_empty() {
         return None;
     }
     let mut neg = false;
+    if plain {
+        return digits_in(s, locale, neg);
+    }
     if s.starts_with('(') && s.ends_with(')') {
         neg = true;
         s = s[1..s.len() - 1].trim();
@@ -190,6 +198,12 @@ pub fn parse_decimal(text: &str, locale: DecimalLocale) -> Option<Decimal> {
     } else if let Some(rest) = s.strip_prefix('+') {
         s = rest.trim_start();
     }
+    digits_in(s, locale, neg)
+}
+
+/// The number in `s`, stripped of sign, parentheses and percent: the
+/// locale's separators decide which is the decimal one.
+fn digits_in(s: &str, locale: DecimalLocale, neg: bool) -> Option<Decimal> {
     let (decimal_sep, group): (char, &[char]) = match locale {
         DecimalLocale::Auto => {
             let last = s.rfind([',', '.']);

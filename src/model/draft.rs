@@ -328,7 +328,11 @@ impl Origins {
 
     fn file_of(&mut self, row: &RowRef) -> u32 {
         let same = |(file, sheet): &(Arc<str>, Option<Arc<str>>)| {
-            (Arc::ptr_eq(file, &row.file) || *file == row.file) && *sheet == row.sheet
+            let same_sheet = match (sheet, &row.sheet) {
+                (Some(a), Some(b)) => Arc::ptr_eq(a, b) || a == b,
+                (a, b) => a.is_none() && b.is_none(),
+            };
+            (Arc::ptr_eq(file, &row.file) || *file == row.file) && same_sheet
         };
         match self.files.iter().position(same) {
             Some(i) => i as u32,
