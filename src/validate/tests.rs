@@ -644,3 +644,110 @@ fn decimals_ignore_trailing_zeros() {
         1
     );
 }
+
+#[test]
+fn precision_counts_real_decimals_whatever_the_scale() {
+    // Scale above the limit, decimals within it: no problem.
+    let mut dr = good();
+    dr.invoice.items[0].unit_cost = Some(Decimal::from_str_exact("1000.5000000").unwrap());
+    dr.invoice.items[0].quantity = Some(Decimal::from_str_exact("2.0000000000").unwrap());
+    assert!(problems(dr).is_empty());
+    // Scale and decimals above it: reported, with the value as found.
+    let mut dr = good();
+    dr.invoice.items[0].unit_cost = Some(Decimal::from_str_exact("1000.5010").unwrap());
+    dr.invoice.items[0].quantity = Some(Decimal::from_str_exact("2.0000001").unwrap());
+    let rej = rejected(dr);
+    let ps: Vec<_> = rej
+        .problems
+        .iter()
+        .filter(|p| p.code != codes::TOTAL_MISMATCH)
+        .map(|p| (p.code, p.field.as_str(), p.found.as_deref()))
+        .collect();
+    assert_eq!(
+        ps,
+        [
+            (
+                codes::QUANTITY_PRECISION,
+                "items[0].quantity",
+                Some("2.0000001")
+            ),
+            (
+                codes::MONEY_PRECISION,
+                "items[0].unit_cost",
+                Some("1000.5010")
+            ),
+        ]
+    );
+    // A currency with no minor units, in any case.
+    let mut dr = good();
+    dr.invoice.currency = Some("jpy".into());
+    dr.checks = Checks::default();
+    let ps = problems(dr);
+    assert!(has(&ps, codes::MONEY_PRECISION, "items[0].unit_cost"));
+    assert!(has(&ps, codes::MONEY_PRECISION, "items[1].unit_cost"));
+}
+
+#[test]
+fn lines_reconcile_in_order_skipping_unmapped_ones_and_missing_checks() {
+    let mut dr = good();
+    // Three lines, checks for the first two only; every stated net is off.
+    dr.invoice.items.push(dr.invoice.items[0].clone());
+    dr.checks.lines[0].net = Some(dec!(1));
+    dr.checks.lines[1].net = Some(dec!(5));
+    dr.checks.total = Some(dec!(1));
+    let ps = problems(dr.clone());
+    let fields: Vec<&str> = ps
+        .iter()
+        .filter(|(c, _)| *c == codes::TOTAL_MISMATCH)
+        .map(|(_, f)| f.as_str())
+        .collect();
+    assert_eq!(
+        fields,
+        ["checks.lines[0].net", "checks.lines[1].net", "checks.total"]
+    );
+    // A line the mapping could not fill: not reconciled, nor the document.
+    dr.problems.push(Problem::error(
+        "bad_decimal",
+        "items[1].unit_cost",
+        "not a number",
+    ));
+    let ps = problems(dr);
+    let fields: Vec<&str> = ps
+        .iter()
+        .filter(|(c, _)| *c == codes::TOTAL_MISMATCH)
+        .map(|(_, f)| f.as_str())
+        .collect();
+    assert_eq!(fields, ["checks.lines[0].net"]);
+}
+
+#[test]
+fn payments_are_checked_against_the_document_total() {
+    // 2001.00 + 400.20 + 1.01 + 0.08 = 2402.29
+    let mut dr = good();
+    dr.checks = Checks::default();
+    dr.payments = vec![
+        Payment {
+            amount: Some(dec!(2402.29)),
+            ..Default::default()
+        },
+        Payment {
+            amount: Some(dec!(0.001)),
+            ..Default::default()
+        },
+    ];
+    let rej = rejected(dr.clone());
+    let ps: Vec<_> = rej
+        .problems
+        .iter()
+        .map(|p| (p.code, p.field.as_str()))
+        .collect();
+    assert_eq!(
+        ps,
+        [
+            (codes::MONEY_PRECISION, "payments[1].amount"),
+            (codes::OVERPAID, "payments")
+        ]
+    );
+    dr.payments.pop();
+    assert!(problems(dr).is_empty());
+}
