@@ -751,3 +751,89 @@ fn payments_are_checked_against_the_document_total() {
     dr.payments.pop();
     assert!(problems(dr).is_empty());
 }
+
+fn at(file: &str, sheet: Option<&str>, n: u64, number: &str) -> Draft {
+    let mut dr = numbered(n, number);
+    dr.rows = vec![RowRef {
+        file: Arc::from(file),
+        sheet: sheet.map(Arc::from),
+        row: n,
+    }];
+    dr
+}
+
+#[test]
+fn duplicates_name_the_first_file_and_sheet() {
+    // Files and sheets in runs, and one going back to an earlier file.
+    let input = vec![
+        at("a.csv", None, 2, "A-1"),
+        at("b.xlsx", Some("Ian"), 3, "B-1"),
+        at("b.xlsx", Some("Feb"), 4, "C-1"),
+        at("a.csv", None, 5, "D-1"),
+        at("c.csv", None, 6, "b-1"),
+        at("c.csv", None, 7, " a-1 "),
+        at("c.csv", None, 8, "c-1"),
+        at("c.csv", None, 9, "d-1"),
+    ];
+    let r = rules();
+    let out: Vec<Outcome> = validate_all(input.clone().into_iter(), &r).collect();
+    let messages: Vec<(String, Option<String>)> = out[4..]
+        .iter()
+        .map(|o| {
+            let p = &o.as_ref().expect_err("a duplicate").problems[0];
+            (p.message.clone(), p.found.clone())
+        })
+        .collect();
+    let used = |at: &str| {
+        format!("the number was already used at {at} (numbers are compared ignoring case)")
+    };
+    assert_eq!(
+        messages,
+        [
+            (used("b.xlsx [Ian] row 3"), Some("b-1".into())),
+            (used("a.csv row 2"), Some("a-1".into())),
+            (used("b.xlsx [Feb] row 4"), Some("c-1".into())),
+            (used("a.csv row 5"), Some("d-1".into())),
+        ]
+    );
+    // The public check, one outcome at a time, finds the same.
+    let mut seen = Duplicates::default();
+    let one_by_one: Vec<Outcome> = input
+        .into_iter()
+        .map(|d| seen.check(validate_one(d, &r)))
+        .collect();
+    assert_eq!(one_by_one, out);
+}
+
+#[test]
+fn a_draft_without_rows_or_number_is_not_recorded() {
+    let mut rowless = numbered(2, "F-1");
+    rowless.rows.clear();
+    let mut blank = numbered(3, "  ");
+    blank.invoice.number = Some("  ".into());
+    let input = vec![rowless, blank, numbered(4, "F-1"), numbered(5, " ")];
+    let r = rules();
+    let out: Vec<Outcome> = validate_all(input.into_iter(), &r).collect();
+    assert!(out.iter().all(|o| o
+        .as_ref()
+        .map_or_else(|rej| rej.problems.clone(), |v| v.warnings().to_vec())
+        .iter()
+        .all(|p| p.code != codes::DUPLICATE_NUMBER)));
+}
+
+#[test]
+fn number_keys_with_one_hash_stay_apart() {
+    let key = |credit, lower: &str| NumberKey {
+        hash: 7,
+        credit,
+        lower: lower.into(),
+    };
+    let mut first: HashMap<NumberKey, u64, BuildHasherDefault<Prehashed>> = HashMap::default();
+    first.insert(key(false, "f-1"), 1);
+    first.insert(key(false, "f-2"), 2);
+    first.insert(key(true, "f-1"), 3);
+    first.insert(key(false, "f-1"), 4);
+    assert_eq!(first.len(), 3);
+    assert_eq!(first[&key(false, "f-1")], 4);
+    assert_eq!(first[&key(true, "f-1")], 3);
+}
