@@ -176,11 +176,16 @@ fn dates_to_strings(v: &mut toml::Value) {
 
 /// Validate one draft: its mapping-stage problems plus every rule's.
 pub fn validate_one(mut draft: Draft, rules: &Rules) -> Outcome {
-    let mut check = rules::Check::new(&draft, rules);
-    rules::run(&mut check);
-    let found = check.problems;
+    let found = rules_problems(&draft, rules);
     draft.problems.extend(found);
     finish(draft)
+}
+
+/// The problems every rule finds in a draft (the mapping's aside).
+fn rules_problems(draft: &Draft, rules: &Rules) -> Vec<Problem> {
+    let mut check = rules::Check::new(draft, rules);
+    rules::run(&mut check);
+    check.problems
 }
 
 fn finish(draft: Draft) -> Outcome {
@@ -207,7 +212,7 @@ where
     I: Iterator<Item = Draft>,
 {
     let (to_worker, chunks) = sync_channel::<Vec<Draft>>(CHUNKS_IN_FLIGHT);
-    let (done, from_worker) = sync_channel::<Vec<Keyed>>(CHUNKS_IN_FLIGHT);
+    let (done, from_worker) = sync_channel::<Done>(CHUNKS_IN_FLIGHT);
     let worker_rules = Arc::new(rules.clone());
     let seen = Duplicates::default();
     let keys = seen.keys.clone();
@@ -216,19 +221,17 @@ where
         .spawn(move || {
             for chunk in chunks {
                 // On rayon's pool (this thread waits, without spinning), so
-                // validation uses every core the reader leaves idle. Each
-                // draft's number key is worked out here too, in parallel, so
+                // validation uses every core the reader leaves idle. The
+                // drafts stay in the chunk (the rules read them there); each
+                // one's number key is worked out here too, in parallel, so
                 // the duplicate check on the output side is a hash lookup.
-                let outcomes: Vec<Keyed> = chunk
-                    .into_par_iter()
+                let found: Vec<Found> = chunk
+                    .par_iter()
                     .with_min_len(64)
-                    .map(|d| {
-                        let key = NumberKey::of(&d, &keys);
-                        (validate_one(d, &worker_rules), key)
-                    })
+                    .map(|d| Found::in_draft(d, &worker_rules, &keys))
                     .collect();
                 // The receiver is gone only when the iterator was dropped.
-                if done.send(outcomes).is_err() {
+                if done.send(Done::new(chunk, found)).is_err() {
                     break;
                 }
             }
@@ -243,13 +246,54 @@ where
         from_worker,
         in_flight: 0,
         worker,
-        ready: Vec::new().into_iter(),
+        ready: Done::new(Vec::new(), Vec::new()),
         seen,
     }
 }
 
-/// An outcome and its draft's number key, as the validation thread sends them.
-type Keyed = (Outcome, Option<NumberKey>);
+/// What the validation thread finds in one draft.
+struct Found {
+    /// The rules' problems.
+    problems: Vec<Problem>,
+    key: Option<NumberKey>,
+}
+
+impl Found {
+    fn in_draft(draft: &Draft, rules: &Rules, keys: &RandomState) -> Found {
+        Found {
+            problems: rules_problems(draft, rules),
+            key: NumberKey::of(draft, keys),
+        }
+    }
+}
+
+/// A validated chunk: its drafts, and what was found in each, in order.
+struct Done {
+    drafts: std::vec::IntoIter<Draft>,
+    found: std::vec::IntoIter<Found>,
+}
+
+impl Done {
+    fn new(drafts: Vec<Draft>, found: Vec<Found>) -> Done {
+        debug_assert_eq!(drafts.len(), found.len());
+        Done {
+            drafts: drafts.into_iter(),
+            found: found.into_iter(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.drafts.as_slice().is_empty()
+    }
+
+    /// The next draft with its problems, and its number key.
+    fn next(&mut self) -> Option<(Outcome, Option<NumberKey>)> {
+        let mut draft = self.drafts.next()?;
+        let found = self.found.next()?;
+        draft.problems.extend(found.problems);
+        Some((finish(draft), found.key))
+    }
+}
 
 /// Chunks read and not yet consumed, at most.
 pub const CHUNKS_IN_FLIGHT: usize = 4;
@@ -265,17 +309,17 @@ pub struct ValidateAll<'r, I> {
     /// chunks are validated here).
     to_worker: Option<SyncSender<Vec<Draft>>>,
     /// Validated chunks, in the order they were sent.
-    from_worker: Receiver<Vec<Keyed>>,
+    from_worker: Receiver<Done>,
     /// Chunks sent and not yet received back.
     in_flight: usize,
     worker: Option<JoinHandle<()>>,
-    ready: std::vec::IntoIter<Keyed>,
+    ready: Done,
     seen: Duplicates,
 }
 
 impl<I> ValidateAll<'_, I> {
     /// The oldest validated chunk, waiting for it.
-    fn receive(&mut self) -> Vec<Keyed> {
+    fn receive(&mut self) -> Done {
         match self.from_worker.recv() {
             Ok(done) => {
                 self.in_flight -= 1;
@@ -320,16 +364,11 @@ where
                 }
                 let Some(tx) = &self.to_worker else {
                     // No validation thread: validate here, in order.
-                    let rules = self.rules;
-                    let keys = &self.seen.keys;
-                    let done: Vec<Keyed> = chunk
-                        .into_iter()
-                        .map(|d| {
-                            let key = NumberKey::of(&d, keys);
-                            (validate_one(d, rules), key)
-                        })
+                    let found = chunk
+                        .iter()
+                        .map(|d| Found::in_draft(d, self.rules, &self.seen.keys))
                         .collect();
-                    self.ready = done.into_iter();
+                    self.ready = Done::new(chunk, found);
                     break;
                 };
                 if tx.send(chunk).is_err() {
@@ -338,13 +377,13 @@ where
                 }
                 self.in_flight += 1;
             }
-            if !self.ready.as_slice().is_empty() {
+            if !self.ready.is_empty() {
                 continue;
             }
             if self.in_flight == 0 {
                 return None;
             }
-            self.ready = self.receive().into_iter();
+            self.ready = self.receive();
         }
     }
 }
