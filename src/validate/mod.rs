@@ -549,9 +549,8 @@ impl Duplicates {
 /// come in runs from one file (and sheet), so the last place is tried first.
 fn place_of(places: &mut Vec<(Arc<str>, Option<Arc<str>>)>, row: &RowRef) -> usize {
     // `Arc<str>`'s `==` compares the pointers before the text.
-    let same = |(file, sheet): &(Arc<str>, Option<Arc<str>>)| {
-        *file == row.file && *sheet == row.sheet
-    };
+    let same =
+        |(file, sheet): &(Arc<str>, Option<Arc<str>>)| *file == row.file && *sheet == row.sheet;
     if let Some(last) = places.len().checked_sub(1).filter(|&i| same(&places[i])) {
         return last;
     }

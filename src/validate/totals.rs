@@ -120,7 +120,9 @@ pub fn totals_with(
         let l = line_totals(item, &rate_value);
         subtotal += l.amount;
         // A `None` makes the sum `None`, as `Sum for Option` does.
-        line_discounts = line_discounts.zip(l.net).map(|(acc, n)| acc + (l.amount - n));
+        line_discounts = line_discounts
+            .zip(l.net)
+            .map(|(acc, n)| acc + (l.amount - n));
         line_tax = line_tax.zip(l.vat).map(|(acc, v)| acc + v);
         each_line(i, &l);
     }
