@@ -512,6 +512,12 @@ pub(super) fn taxes(c: &mut Check) {
     tax_rates(c, None, &d.invoice.taxes);
 }
 
+/// Whether two values are the same number written the same way (digits
+/// and scale), so that they differ by exactly zero.
+fn same_form(a: Decimal, b: Decimal) -> bool {
+    a.scale() == b.scale() && a.mantissa() == b.mantissa()
+}
+
 fn reconcile(
     c: &mut Check,
     field: impl FnOnce() -> String,
@@ -523,6 +529,10 @@ fn reconcile(
     let (Some(stated), Some(computed)) = (stated, computed) else {
         return;
     };
+    if same_form(stated, computed) {
+        // A source's totals usually match to the digit: no arithmetic.
+        return;
+    }
     if (stated - computed).abs() > Decimal::new(1, 2) {
         c.error_fe(
             TOTAL_MISMATCH,

@@ -837,3 +837,28 @@ fn number_keys_with_one_hash_stay_apart() {
     assert_eq!(first[&key(false, "f-1")], 4);
     assert_eq!(first[&key(true, "f-1")], 3);
 }
+
+#[test]
+fn totals_written_differently_reconcile_by_value() {
+    // 2 × 1000.50 = 2001.00, stated with another scale, and zero's sign.
+    for net in [dec!(2001), dec!(2001.0), dec!(2001.000), dec!(2001.01)] {
+        let mut dr = good();
+        dr.checks.lines[0].net = Some(net);
+        assert!(problems(dr).is_empty(), "{net}");
+    }
+    let mut dr = good();
+    dr.invoice.items[0].unit_cost = Some(dec!(0));
+    dr.checks.lines[0] = LineChecks {
+        net: Some(-dec!(0.00)),
+        vat: Some(dec!(0)),
+        gross: Some(dec!(0.0)),
+    };
+    assert!(problems(dr).is_empty());
+    let mut dr = good();
+    dr.checks.lines[0].net = Some(dec!(2001.011));
+    assert!(has(
+        &problems(dr),
+        codes::TOTAL_MISMATCH,
+        "checks.lines[0].net"
+    ));
+}
