@@ -11,7 +11,7 @@ use crate::cli::output::Output;
 use crate::cli::Exit;
 use crate::mapping::{drafts_then, DraftStats, Mapping, MappingError};
 use crate::read::{Cell, Format, ReadError, SourceRow, SourceSpec};
-use crate::validate::{validator, Duplicates, KnownCustomers, Outcome, Rules, RulesError};
+use crate::validate::{Duplicates, KnownCustomers, Outcome, Rules, RulesError};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -119,7 +119,8 @@ pub fn dry_run(opts: &DryRunOptions, out: &Output) -> Result<Summary, RunError> 
         opts.preflight.as_ref(),
     )?);
     // Each draft is validated on the thread pool as soon as it is built.
-    let mut source = drafts_then(&mapping, &opts.files, validator(rules.clone()))?;
+    let mut seen = Duplicates::default();
+    let mut source = drafts_then(&mapping, &opts.files, seen.validator(rules.clone()))?;
     let mut reports = Reports::create(
         &opts.files,
         &mapping,
@@ -132,10 +133,9 @@ pub fn dry_run(opts: &DryRunOptions, out: &Output) -> Result<Summary, RunError> 
         reports.summary.account_tax_rates = Some(rates);
     }
     let bar = out.spinner("validating");
-    let mut seen = Duplicates::default();
-    for outcome in source.by_ref() {
+    for validated in source.by_ref() {
         // Duplicate numbers are checked here, in input order.
-        let outcome = seen.check(outcome?);
+        let outcome = seen.check_validated(validated?);
         reports.record(&outcome, &rules)?;
         bar.inc(1);
     }

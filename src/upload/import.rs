@@ -12,7 +12,7 @@ use crate::mapping::{drafts_then, Mapping, MappingError};
 use crate::model::Draft;
 use crate::report::run::{rules_for, Reports, RunError};
 use crate::report::Summary;
-use crate::validate::{validator, Duplicates};
+use crate::validate::Duplicates;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -464,14 +464,15 @@ pub fn import(
             let (read_bar, valid_bar) = (read_bar.clone(), valid_bar.clone());
             tokio::task::spawn_blocking(move || -> Result<Summary, ImportError> {
                 // Each draft is validated on the thread pool as soon as it is built.
-                let mut source = drafts_then(&mapping, &files, validator(Arc::new(rules.clone())))?;
+                let mut seen = Duplicates::default();
+                let validator = seen.validator(Arc::new(rules.clone()));
+                let mut source = drafts_then(&mapping, &files, validator)?;
                 let mut reports =
                     Reports::create(&files, &mapping, rejects.as_deref(), errors.as_deref())?;
                 let mut failure: Option<crate::read::ReadError> = None;
-                let mut seen = Duplicates::default();
-                for outcome in source.by_ref() {
-                    let outcome = match outcome {
-                        Ok(o) => seen.check(o),
+                for validated in source.by_ref() {
+                    let outcome = match validated {
+                        Ok(v) => seen.check_validated(v),
                         Err(e) => {
                             failure = Some(e);
                             break;

@@ -163,12 +163,18 @@ static CURRENCIES: &[(&str, u32)] = &[
 /// The minor units of an ISO 4217 code (any case), or `None` when the code is
 /// not a currency in use.
 pub fn minor_units(code: &str) -> Option<u32> {
-    if code.len() != 3 {
+    // Upper case on the stack: the table's codes are ASCII, and `str` orders
+    // by bytes, so comparing bytes finds what comparing strings would.
+    let &[a, b, c] = code.as_bytes() else {
         return None;
-    }
-    let upper = code.to_ascii_uppercase();
+    };
+    let upper = [
+        a.to_ascii_uppercase(),
+        b.to_ascii_uppercase(),
+        c.to_ascii_uppercase(),
+    ];
     CURRENCIES
-        .binary_search_by(|(c, _)| (*c).cmp(upper.as_str()))
+        .binary_search_by(|(c, _)| c.as_bytes().cmp(&upper[..]))
         .ok()
         .map(|i| CURRENCIES[i].1)
 }
@@ -197,5 +203,16 @@ mod tests {
         assert!(!is_known("LEI"));
         assert!(!is_known("MD"));
         assert!(!is_known(""));
+    }
+
+    #[test]
+    fn only_three_ascii_letters_match() {
+        // Three bytes that are not three letters: one Cyrillic letter and a
+        // Latin one, a lower-case non-ASCII letter, spaces.
+        assert!(!is_known("Дa"));
+        assert!(!is_known("MD "));
+        assert!(!is_known(" MD"));
+        assert!(!is_known("MDLL"));
+        assert_eq!(minor_units("mDl"), Some(2));
     }
 }

@@ -20,10 +20,12 @@ use crate::model::vat::VatTable;
 use crate::model::{DocKind, Draft, MatchOn, Problem, RowRef};
 use rayon::prelude::*;
 use serde::Deserialize;
+use std::collections::hash_map::{Entry, RandomState};
 use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
@@ -174,11 +176,16 @@ fn dates_to_strings(v: &mut toml::Value) {
 
 /// Validate one draft: its mapping-stage problems plus every rule's.
 pub fn validate_one(mut draft: Draft, rules: &Rules) -> Outcome {
-    let mut check = rules::Check::new(&draft, rules);
-    rules::run(&mut check);
-    let found = check.problems;
+    let found = rules_problems(&draft, rules);
     draft.problems.extend(found);
     finish(draft)
+}
+
+/// The problems every rule finds in a draft (the mapping's aside).
+fn rules_problems(draft: &Draft, rules: &Rules) -> Vec<Problem> {
+    let mut check = rules::Check::new(draft, rules);
+    rules::run(&mut check);
+    check.problems
 }
 
 fn finish(draft: Draft) -> Outcome {
@@ -205,21 +212,26 @@ where
     I: Iterator<Item = Draft>,
 {
     let (to_worker, chunks) = sync_channel::<Vec<Draft>>(CHUNKS_IN_FLIGHT);
-    let (done, from_worker) = sync_channel::<Vec<Outcome>>(CHUNKS_IN_FLIGHT);
+    let (done, from_worker) = sync_channel::<Done>(CHUNKS_IN_FLIGHT);
     let worker_rules = Arc::new(rules.clone());
+    let seen = Duplicates::default();
+    let keys = seen.keys.clone();
     let worker = std::thread::Builder::new()
         .name("validate".into())
         .spawn(move || {
             for chunk in chunks {
                 // On rayon's pool (this thread waits, without spinning), so
-                // validation uses every core the reader leaves idle.
-                let outcomes: Vec<Outcome> = chunk
-                    .into_par_iter()
+                // validation uses every core the reader leaves idle. The
+                // drafts stay in the chunk (the rules read them there); each
+                // one's number key is worked out here too, in parallel, so
+                // the duplicate check on the output side is a hash lookup.
+                let found: Vec<Found> = chunk
+                    .par_iter()
                     .with_min_len(64)
-                    .map(|d| validate_one(d, &worker_rules))
+                    .map(|d| Found::in_draft(d, &worker_rules, &keys))
                     .collect();
                 // The receiver is gone only when the iterator was dropped.
-                if done.send(outcomes).is_err() {
+                if done.send(Done::new(chunk, found)).is_err() {
                     break;
                 }
             }
@@ -234,8 +246,52 @@ where
         from_worker,
         in_flight: 0,
         worker,
-        ready: Vec::new().into_iter(),
-        seen: Duplicates::default(),
+        ready: Done::new(Vec::new(), Vec::new()),
+        seen,
+    }
+}
+
+/// What the validation thread finds in one draft.
+struct Found {
+    /// The rules' problems.
+    problems: Vec<Problem>,
+    key: Option<NumberKey>,
+}
+
+impl Found {
+    fn in_draft(draft: &Draft, rules: &Rules, keys: &RandomState) -> Found {
+        Found {
+            problems: rules_problems(draft, rules),
+            key: NumberKey::of(draft, keys),
+        }
+    }
+}
+
+/// A validated chunk: its drafts, and what was found in each, in order.
+struct Done {
+    drafts: std::vec::IntoIter<Draft>,
+    found: std::vec::IntoIter<Found>,
+}
+
+impl Done {
+    fn new(drafts: Vec<Draft>, found: Vec<Found>) -> Done {
+        debug_assert_eq!(drafts.len(), found.len());
+        Done {
+            drafts: drafts.into_iter(),
+            found: found.into_iter(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.drafts.as_slice().is_empty()
+    }
+
+    /// The next draft with its problems, and its number key.
+    fn next(&mut self) -> Option<(Outcome, Option<NumberKey>)> {
+        let mut draft = self.drafts.next()?;
+        let found = self.found.next()?;
+        draft.problems.extend(found.problems);
+        Some((finish(draft), found.key))
     }
 }
 
@@ -253,32 +309,23 @@ pub struct ValidateAll<'r, I> {
     /// chunks are validated here).
     to_worker: Option<SyncSender<Vec<Draft>>>,
     /// Validated chunks, in the order they were sent.
-    from_worker: Receiver<Vec<Outcome>>,
+    from_worker: Receiver<Done>,
     /// Chunks sent and not yet received back.
     in_flight: usize,
     worker: Option<JoinHandle<()>>,
-    ready: std::vec::IntoIter<Outcome>,
+    ready: Done,
     seen: Duplicates,
 }
 
 impl<I> ValidateAll<'_, I> {
-    /// A validated chunk, waiting for it when `wait`.
-    fn receive(&mut self, wait: bool) -> Option<Vec<Outcome>> {
-        let got = if wait {
-            self.from_worker.recv().ok()
-        } else {
-            match self.from_worker.try_recv() {
-                Ok(done) => Some(done),
-                Err(TryRecvError::Empty) => return None,
-                Err(TryRecvError::Disconnected) => None,
-            }
-        };
-        match got {
-            Some(done) => {
+    /// The oldest validated chunk, waiting for it.
+    fn receive(&mut self) -> Done {
+        match self.from_worker.recv() {
+            Ok(done) => {
                 self.in_flight -= 1;
-                Some(done)
+                done
             }
-            None => self.worker_failed(),
+            Err(_) => self.worker_failed(),
         }
     }
 
@@ -300,89 +347,218 @@ where
 
     fn next(&mut self) -> Option<Outcome> {
         loop {
-            if let Some(o) = self.ready.next() {
-                return Some(self.seen.check(o));
+            if let Some((o, key)) = self.ready.next() {
+                return Some(self.seen.check_keyed(o, key));
             }
-            // The oldest chunk, if validated; else read another while the
-            // worker validates; else wait for the oldest.
-            if self.in_flight > 0 {
-                if let Some(done) = self.receive(false) {
-                    self.ready = done.into_iter();
-                    continue;
-                }
-            }
-            if !self.exhausted && self.in_flight < CHUNKS_IN_FLIGHT {
+            // Keep the validation thread fed: read chunks until
+            // CHUNKS_IN_FLIGHT are out, then take the oldest back (waiting
+            // for it if need be). Consuming a validated chunk while the
+            // thread is idle (it had nothing queued) would take turns
+            // instead of working side by side.
+            while !self.exhausted && self.in_flight < CHUNKS_IN_FLIGHT {
                 let chunk: Vec<Draft> = self.input.by_ref().take(self.chunk).collect();
                 if chunk.is_empty() {
                     self.exhausted = true;
                     self.to_worker = None;
-                    continue;
+                    break;
                 }
-                match &self.to_worker {
-                    Some(tx) => {
-                        if tx.send(chunk).is_err() {
-                            // The thread ended early: it panicked.
-                            self.worker_failed();
-                        }
-                        self.in_flight += 1;
-                    }
-                    None => {
-                        let rules = self.rules;
-                        let done: Vec<Outcome> =
-                            chunk.into_iter().map(|d| validate_one(d, rules)).collect();
-                        self.ready = done.into_iter();
-                    }
+                let Some(tx) = &self.to_worker else {
+                    // No validation thread: validate here, in order.
+                    let found = chunk
+                        .iter()
+                        .map(|d| Found::in_draft(d, self.rules, &self.seen.keys))
+                        .collect();
+                    self.ready = Done::new(chunk, found);
+                    break;
+                };
+                if tx.send(chunk).is_err() {
+                    // The thread ended early: it panicked.
+                    self.worker_failed();
                 }
+                self.in_flight += 1;
+            }
+            if !self.ready.is_empty() {
                 continue;
             }
             if self.in_flight == 0 {
                 return None;
             }
-            if let Some(done) = self.receive(true) {
-                self.ready = done.into_iter();
-            }
+            self.ready = self.receive();
         }
     }
 }
 
 /// The duplicate-number check: each document number (per kind, lower case)
 /// and the row it first appeared on.
+///
+/// It runs on the output side, one draft after another, so it is kept to a
+/// hash lookup: the lower-case number and its hash are worked out beforehand
+/// ([`NumberKey`], on the validation thread's pool), and a first row is kept
+/// as its number and the index of its file and sheet in `places`, without
+/// touching the row's shared (`Arc`) names per draft.
 #[derive(Debug, Default)]
 pub struct Duplicates {
-    first: HashMap<(bool, Box<str>), RowRef>,
+    /// Hashes number keys; shared with the validation thread.
+    keys: RandomState,
+    first: HashMap<NumberKey, FirstRow, BuildHasherDefault<Prehashed>>,
+    /// The files (and sheets) of first rows, each once in a run of rows.
+    places: Vec<(Arc<str>, Option<Arc<str>>)>,
+}
+
+/// A row as [`Duplicates`] keeps it: an index in its `places`, the row.
+#[derive(Debug, Clone, Copy)]
+struct FirstRow {
+    place: usize,
+    row: u64,
+}
+
+/// A document number as the duplicate check compares it: its kind (credit
+/// notes are numbered apart) and the trimmed number in lower case, with
+/// their hash.
+#[derive(Debug)]
+struct NumberKey {
+    hash: u64,
+    credit: bool,
+    lower: Box<str>,
+}
+
+impl NumberKey {
+    /// The draft's key; `None` when it has no number to check.
+    fn of(draft: &Draft, keys: &RandomState) -> Option<NumberKey> {
+        let number = draft
+            .invoice
+            .number
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty())?;
+        let credit = draft.kind == DocKind::CreditNote;
+        let lower = number.to_lowercase().into_boxed_str();
+        let hash = keys.hash_one((credit, &*lower));
+        Some(NumberKey {
+            hash,
+            credit,
+            lower,
+        })
+    }
+}
+
+impl PartialEq for NumberKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.hash == other.hash && self.credit == other.credit && self.lower == other.lower
+    }
+}
+
+impl Eq for NumberKey {}
+
+impl Hash for NumberKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
+
+/// The hasher of [`Duplicates`]' map: its keys come hashed.
+#[derive(Debug, Default)]
+struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u64` is used; anything else still hashes.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+/// A draft validated on the thread pool, with its number's key for the
+/// duplicate check worked out there too; see [`Duplicates::validator`].
+#[derive(Debug)]
+pub struct Validated {
+    outcome: Outcome,
+    key: Option<NumberKey>,
 }
 
 impl Duplicates {
+    /// [`validate_one`] with its rules, for a stream that validates each
+    /// draft on the thread pool as soon as it is built
+    /// ([`drafts_then`](crate::mapping::drafts_then)); pass its results, in
+    /// order, to [`Duplicates::check_validated`].
+    pub fn validator(
+        &self,
+        rules: Arc<Rules>,
+    ) -> impl Fn(Draft) -> Validated + Send + Sync + 'static {
+        let keys = self.keys.clone();
+        move |draft| {
+            let outcome = validate_one(draft, &rules);
+            let draft = match &outcome {
+                Ok(v) => v.get(),
+                Err(r) => &r.draft,
+            };
+            let key = NumberKey::of(draft, &keys);
+            Validated { outcome, key }
+        }
+    }
+
+    /// [`Duplicates::check`] for a draft from [`Duplicates::validator`].
+    pub fn check_validated(&mut self, v: Validated) -> Outcome {
+        self.check_keyed(v.outcome, v.key)
+    }
+
     /// Record the outcome's number; a repeat becomes a rejection.
     pub fn check(&mut self, outcome: Outcome) -> Outcome {
         let draft = match &outcome {
             Ok(v) => v.get(),
             Err(r) => &r.draft,
         };
-        let Some(number) = draft
+        let key = NumberKey::of(draft, &self.keys);
+        self.check_keyed(outcome, key)
+    }
+
+    /// [`Duplicates::check`] with the draft's key already worked out (with
+    /// this check's `keys`).
+    fn check_keyed(&mut self, outcome: Outcome, key: Option<NumberKey>) -> Outcome {
+        let Some(key) = key else {
+            return outcome;
+        };
+        let draft = match &outcome {
+            Ok(v) => v.get(),
+            Err(r) => &r.draft,
+        };
+        let Some(row) = draft.first_row() else {
+            return outcome;
+        };
+        let first = match self.first.entry(key) {
+            Entry::Vacant(v) => {
+                let place = place_of(&mut self.places, row);
+                v.insert(FirstRow {
+                    place,
+                    row: row.row,
+                });
+                return outcome;
+            }
+            Entry::Occupied(o) => *o.get(),
+        };
+        let (file, sheet) = &self.places[first.place];
+        let first = RowRef {
+            file: file.clone(),
+            sheet: sheet.clone(),
+            row: first.row,
+        };
+        let row = row.clone();
+        let number = draft
             .invoice
             .number
             .as_deref()
             .map(str::trim)
-            .filter(|n| !n.is_empty())
-        else {
-            return outcome;
-        };
-        let key = (
-            draft.kind == DocKind::CreditNote,
-            number.to_lowercase().into_boxed_str(),
-        );
-        let Some(row) = draft.first_row().cloned() else {
-            return outcome;
-        };
-        let first = match self.first.get(&key) {
-            None => {
-                self.first.insert(key, row);
-                return outcome;
-            }
-            Some(first) => first.clone(),
-        };
-        let number = number.to_string();
+            .unwrap_or_default()
+            .to_string();
         let mut draft = match outcome {
             Ok(v) => v.into_inner(),
             Err(r) => r.draft,
@@ -402,12 +578,23 @@ impl Duplicates {
     }
 }
 
-/// [`validate_one`] with its rules, for a stream that validates each draft
-/// on the thread pool as soon as it is built
-/// ([`drafts_then`](crate::mapping::drafts_then)); check duplicate numbers
-/// on the output, in order, with [`Duplicates`].
-pub fn validator(rules: Arc<Rules>) -> impl Fn(Draft) -> Outcome + Send + Sync + 'static {
-    move |draft| validate_one(draft, &rules)
+/// The index of a row's file and sheet in `places`, added when new. Rows
+/// come in runs from one file (and sheet), so the last place is tried first.
+fn place_of(places: &mut Vec<(Arc<str>, Option<Arc<str>>)>, row: &RowRef) -> usize {
+    // `Arc<str>`'s `==` compares the pointers before the text.
+    let same =
+        |(file, sheet): &(Arc<str>, Option<Arc<str>>)| *file == row.file && *sheet == row.sheet;
+    if let Some(last) = places.len().checked_sub(1).filter(|&i| same(&places[i])) {
+        return last;
+    }
+    // A few files: look for an earlier one; many: a new entry is cheaper.
+    if places.len() <= 16 {
+        if let Some(i) = places.iter().position(same) {
+            return i;
+        }
+    }
+    places.push((row.file.clone(), row.sheet.clone()));
+    places.len() - 1
 }
 
 #[cfg(test)]

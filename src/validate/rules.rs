@@ -4,14 +4,14 @@
 //! found, what was expected, and a stable code (see [`codes`]).
 
 use super::currency;
-use super::totals::{totals, Totals};
+use super::totals::{totals_with, DocTotals, LineTotals};
 use super::Rules;
 use crate::model::limits::{
     METADATA_KEY_MAX_BYTES, METADATA_MAX_KEYS, METADATA_VALUE_MAX_BYTES, NUMBER_MAX_CHARS,
 };
 use crate::model::{
-    idno, AppliedRate, CellRef, DocKind, Draft, MatchOn, Metadata, Money, Problem, RowRef,
-    IMPORT_KEY,
+    idno, AppliedRate, CellRef, DocKind, Draft, LineChecks, MatchOn, Metadata, Money, Problem,
+    RowRef, IMPORT_KEY,
 };
 use rust_decimal::Decimal;
 
@@ -75,14 +75,23 @@ pub(super) struct Check<'a> {
     pub draft: &'a Draft,
     pub rules: &'a Rules,
     pub problems: Vec<Problem>,
+    /// The document's currency minor units: MDL's 2 when unset or unknown.
+    units: u32,
 }
 
 impl<'a> Check<'a> {
     pub fn new(draft: &'a Draft, rules: &'a Rules) -> Self {
+        let units = draft
+            .invoice
+            .currency
+            .as_deref()
+            .and_then(currency::minor_units)
+            .unwrap_or(2);
         Check {
             draft,
             rules,
             problems: Vec::new(),
+            units,
         }
     }
 
@@ -135,16 +144,6 @@ impl<'a> Check<'a> {
         );
     }
 
-    /// The document's currency minor units: MDL's 2 when unset or unknown.
-    fn minor_units(&self) -> u32 {
-        self.draft
-            .invoice
-            .currency
-            .as_deref()
-            .and_then(currency::minor_units)
-            .unwrap_or(2)
-    }
-
     fn doc(&self) -> &'static str {
         match self.draft.kind {
             DocKind::Invoice => "invoice",
@@ -160,6 +159,13 @@ fn blank(s: &Option<String>) -> bool {
 /// Decimals a value really carries (`1.50` has 1).
 fn decimals(d: Decimal) -> u32 {
     d.normalize().scale()
+}
+
+/// Whether a value really carries more than `max` decimals. Its scale is an
+/// upper bound of its decimals, so only a scale above `max` needs the
+/// (slower) normalization.
+fn too_many_decimals(d: Decimal, max: u32) -> bool {
+    d.scale() > max && decimals(d) > max
 }
 
 /// Customer name or number, at least one line, a name or catalog item on
@@ -272,28 +278,27 @@ pub(super) fn idno(c: &mut Check) {
     }
 }
 
+fn currency_code(c: &mut Check, field: impl FnOnce() -> String, value: &Option<String>) {
+    if let Some(v) = value {
+        if !currency::is_known(v.trim()) {
+            c.error_fe(
+                UNKNOWN_CURRENCY,
+                field(),
+                "not an ISO 4217 currency code",
+                v.clone(),
+                "a currency code such as MDL, EUR, USD",
+            );
+        }
+    }
+}
+
 /// ISO 4217 currencies, ISO 3166 alpha-2 countries (shape only).
 pub(super) fn codes_(c: &mut Check) {
     let d = c.draft;
-    let mut currencies = vec![
-        ("currency".to_string(), &d.invoice.currency),
-        ("customer.currency".to_string(), &d.customer.currency),
-    ];
+    currency_code(c, || "currency".into(), &d.invoice.currency);
+    currency_code(c, || "customer.currency".into(), &d.customer.currency);
     for (k, p) in d.payments.iter().enumerate() {
-        currencies.push((format!("payments[{k}].currency"), &p.currency));
-    }
-    for (field, value) in currencies {
-        if let Some(v) = value {
-            if !currency::is_known(v.trim()) {
-                c.error_fe(
-                    UNKNOWN_CURRENCY,
-                    field,
-                    "not an ISO 4217 currency code",
-                    v.clone(),
-                    "a currency code such as MDL, EUR, USD",
-                );
-            }
-        }
+        currency_code(c, || format!("payments[{k}].currency"), &p.currency);
     }
     if let Some(country) = &d.customer.country {
         let t = country.trim();
@@ -340,8 +345,8 @@ pub(super) fn dates(c: &mut Check) {
 }
 
 fn money_precision(c: &mut Check, field: impl FnOnce() -> String, value: Money, what: &str) {
-    let units = c.minor_units();
-    if decimals(value) > units {
+    let units = c.units;
+    if too_many_decimals(value, units) {
         let cur = c.draft.invoice.currency.as_deref().unwrap_or("MDL");
         c.error_fe(
             MONEY_PRECISION,
@@ -398,7 +403,7 @@ pub(super) fn amounts(c: &mut Check) {
                     "a positive quantity",
                 );
             }
-            if decimals(q) > QUANTITY_MAX_DECIMALS {
+            if too_many_decimals(q, QUANTITY_MAX_DECIMALS) {
                 c.error_fe(
                     QUANTITY_PRECISION,
                     field(),
@@ -502,6 +507,12 @@ pub(super) fn taxes(c: &mut Check) {
     tax_rates(c, None, &d.invoice.taxes);
 }
 
+/// Whether two values are the same number written the same way (digits
+/// and scale), so that they differ by exactly zero.
+fn same_form(a: Decimal, b: Decimal) -> bool {
+    a.scale() == b.scale() && a.mantissa() == b.mantissa()
+}
+
 fn reconcile(
     c: &mut Check,
     field: impl FnOnce() -> String,
@@ -513,6 +524,10 @@ fn reconcile(
     let (Some(stated), Some(computed)) = (stated, computed) else {
         return;
     };
+    if same_form(stated, computed) {
+        // A source's totals usually match to the digit: no arithmetic.
+        return;
+    }
     if (stated - computed).abs() > Decimal::new(1, 2) {
         c.error_fe(
             TOTAL_MISMATCH,
@@ -524,19 +539,62 @@ fn reconcile(
     }
 }
 
-/// The document's totals the API's way.
-pub(super) fn compute(c: &Check) -> Totals {
-    let vat = &c.rules.vat;
-    totals(
-        &c.draft.invoice,
-        c.draft.kind == DocKind::CreditNote,
-        |id| vat.get(id).map(|r| r.value),
-    )
+/// One line's stated totals against the computed ones.
+fn reconcile_line(c: &mut Check, i: usize, lc: &LineChecks, lt: &LineTotals) {
+    let line = &c.draft.invoice.items[i];
+    let q = line.quantity.unwrap_or(Decimal::ONE);
+    let p = line.unit_cost.unwrap_or(Decimal::ZERO);
+    let net_how = || {
+        if line.discounts.is_empty() {
+            format!("{q} × {p}, rounded")
+        } else {
+            format!("{q} × {p}, rounded, less discounts")
+        }
+    };
+    reconcile(
+        c,
+        || format!("checks.lines[{i}].net"),
+        "line net amount",
+        lc.net,
+        lt.net,
+        net_how,
+    );
+    let vat_how = || {
+        let rates: Vec<&str> = line
+            .taxes
+            .iter()
+            .filter_map(|r| r.tax_rate.as_ref().map(|id| id.0.as_str()))
+            .collect();
+        if rates.is_empty() {
+            "the line has no tax rate".to_string()
+        } else {
+            format!("{} of the net, rounded", rates.join(" + "))
+        }
+    };
+    reconcile(
+        c,
+        || format!("checks.lines[{i}].vat"),
+        "line VAT",
+        lc.vat,
+        lt.vat,
+        vat_how,
+    );
+    reconcile(
+        c,
+        || format!("checks.lines[{i}].gross"),
+        "line gross amount",
+        lc.gross,
+        lt.gross,
+        || "net + VAT".into(),
+    );
 }
 
-/// Totals the source states, reconciled within one ban.
-pub(super) fn reconciliation(c: &mut Check, t: &Totals) {
+/// Totals the source states, reconciled within one ban with the totals the
+/// API will compute, which it returns (each line's are computed, checked
+/// and dropped in turn).
+pub(super) fn reconciliation(c: &mut Check) -> DocTotals {
     let d = c.draft;
+    let vat = &c.rules.vat;
     let checks = &d.checks;
     // A line whose cells would not map is already reported: its totals
     // (computed with defaults) would only repeat the problem.
@@ -549,59 +607,20 @@ pub(super) fn reconciliation(c: &mut Check, t: &Totals) {
             rest[..rest.find(']')?].parse().ok()
         })
         .collect();
-    for (i, (lc, lt)) in checks.lines.iter().zip(&t.lines).enumerate() {
-        if unmapped.contains(&i) {
-            continue;
-        }
-        let line = &d.invoice.items[i];
-        let q = line.quantity.unwrap_or(Decimal::ONE);
-        let p = line.unit_cost.unwrap_or(Decimal::ZERO);
-        let net_how = || {
-            if line.discounts.is_empty() {
-                format!("{q} × {p}, rounded")
-            } else {
-                format!("{q} × {p}, rounded, less discounts")
+    let t = totals_with(
+        &d.invoice,
+        d.kind == DocKind::CreditNote,
+        |id| vat.get(id).map(|r| r.value),
+        |i, lt| {
+            if let Some(lc) = checks.lines.get(i) {
+                if !unmapped.contains(&i) {
+                    reconcile_line(c, i, lc, lt);
+                }
             }
-        };
-        reconcile(
-            c,
-            || format!("checks.lines[{i}].net"),
-            "line net amount",
-            lc.net,
-            lt.net,
-            net_how,
-        );
-        let vat_how = || {
-            let rates: Vec<&str> = line
-                .taxes
-                .iter()
-                .filter_map(|r| r.tax_rate.as_ref().map(|id| id.0.as_str()))
-                .collect();
-            if rates.is_empty() {
-                "the line has no tax rate".to_string()
-            } else {
-                format!("{} of the net, rounded", rates.join(" + "))
-            }
-        };
-        reconcile(
-            c,
-            || format!("checks.lines[{i}].vat"),
-            "line VAT",
-            lc.vat,
-            lt.vat,
-            vat_how,
-        );
-        reconcile(
-            c,
-            || format!("checks.lines[{i}].gross"),
-            "line gross amount",
-            lc.gross,
-            lt.gross,
-            || "net + VAT".into(),
-        );
-    }
+        },
+    );
     if !unmapped.is_empty() {
-        return;
+        return t;
     }
     reconcile(
         c,
@@ -627,6 +646,7 @@ pub(super) fn reconciliation(c: &mut Check, t: &Totals) {
         t.total,
         || "subtotal − discounts + taxes".into(),
     );
+    t
 }
 
 fn metadata(c: &mut Check, base: &str, md: &Metadata, reserved: usize) {
@@ -682,7 +702,9 @@ pub(super) fn metadata_limits(c: &mut Check) {
     }
     metadata(c, "customer.metadata.", &d.customer.metadata, 0);
     for (k, p) in d.payments.iter().enumerate() {
-        metadata(c, &format!("payments[{k}].metadata."), &p.metadata, 0);
+        if !p.metadata.is_empty() {
+            metadata(c, &format!("payments[{k}].metadata."), &p.metadata, 0);
+        }
     }
 }
 
@@ -730,25 +752,25 @@ pub(super) fn email(c: &mut Check) {
 
 /// Payments: a positive amount with the currency's decimals; their sum not
 /// above the document total (a warning).
-pub(super) fn payments(c: &mut Check, t: &Totals) {
+pub(super) fn payments(c: &mut Check, t: &DocTotals) {
     let d = c.draft;
     let mut sum = Decimal::ZERO;
     for (k, p) in d.payments.iter().enumerate() {
-        let field = format!("payments[{k}].amount");
+        let field = || format!("payments[{k}].amount");
         match p.amount {
             Some(a) if a > Decimal::ZERO => {
                 sum += a;
-                money_precision(c, || field, a, "the payment");
+                money_precision(c, field, a, "the payment");
             }
             Some(a) => c.error_fe(
                 BAD_PAYMENT,
-                field,
+                field(),
                 "a payment must be positive",
                 a.to_string(),
                 "an amount above 0",
             ),
             None => c.push(
-                Problem::error(BAD_PAYMENT, field, "a payment has no amount")
+                Problem::error(BAD_PAYMENT, field(), "a payment has no amount")
                     .expected("an amount above 0"),
             ),
         }
@@ -777,8 +799,7 @@ pub(super) fn run(c: &mut Check) {
     dates(c);
     amounts(c);
     taxes(c);
-    let t = compute(c);
-    reconciliation(c, &t);
+    let t = reconciliation(c);
     metadata_limits(c);
     email(c);
     payments(c, &t);

@@ -644,3 +644,232 @@ fn decimals_ignore_trailing_zeros() {
         1
     );
 }
+
+#[test]
+fn precision_counts_real_decimals_whatever_the_scale() {
+    // Scale above the limit, decimals within it: no problem.
+    let mut dr = good();
+    dr.invoice.items[0].unit_cost = Some(Decimal::from_str_exact("1000.5000000").unwrap());
+    dr.invoice.items[0].quantity = Some(Decimal::from_str_exact("2.0000000000").unwrap());
+    assert!(problems(dr).is_empty());
+    // Scale and decimals above it: reported, with the value as found.
+    let mut dr = good();
+    dr.invoice.items[0].unit_cost = Some(Decimal::from_str_exact("1000.5010").unwrap());
+    dr.invoice.items[0].quantity = Some(Decimal::from_str_exact("2.0000001").unwrap());
+    let rej = rejected(dr);
+    let ps: Vec<_> = rej
+        .problems
+        .iter()
+        .filter(|p| p.code != codes::TOTAL_MISMATCH)
+        .map(|p| (p.code, p.field.as_str(), p.found.as_deref()))
+        .collect();
+    assert_eq!(
+        ps,
+        [
+            (
+                codes::QUANTITY_PRECISION,
+                "items[0].quantity",
+                Some("2.0000001")
+            ),
+            (
+                codes::MONEY_PRECISION,
+                "items[0].unit_cost",
+                Some("1000.5010")
+            ),
+        ]
+    );
+    // A currency with no minor units, in any case.
+    let mut dr = good();
+    dr.invoice.currency = Some("jpy".into());
+    dr.checks = Checks::default();
+    let ps = problems(dr);
+    assert!(has(&ps, codes::MONEY_PRECISION, "items[0].unit_cost"));
+    assert!(has(&ps, codes::MONEY_PRECISION, "items[1].unit_cost"));
+}
+
+#[test]
+fn lines_reconcile_in_order_skipping_unmapped_ones_and_missing_checks() {
+    let mut dr = good();
+    // Three lines, checks for the first two only; every stated net is off.
+    dr.invoice.items.push(dr.invoice.items[0].clone());
+    dr.checks.lines[0].net = Some(dec!(1));
+    dr.checks.lines[1].net = Some(dec!(5));
+    dr.checks.total = Some(dec!(1));
+    let ps = problems(dr.clone());
+    let fields: Vec<&str> = ps
+        .iter()
+        .filter(|(c, _)| *c == codes::TOTAL_MISMATCH)
+        .map(|(_, f)| f.as_str())
+        .collect();
+    assert_eq!(
+        fields,
+        ["checks.lines[0].net", "checks.lines[1].net", "checks.total"]
+    );
+    // A line the mapping could not fill: not reconciled, nor the document.
+    dr.problems.push(Problem::error(
+        "bad_decimal",
+        "items[1].unit_cost",
+        "not a number",
+    ));
+    let ps = problems(dr);
+    let fields: Vec<&str> = ps
+        .iter()
+        .filter(|(c, _)| *c == codes::TOTAL_MISMATCH)
+        .map(|(_, f)| f.as_str())
+        .collect();
+    assert_eq!(fields, ["checks.lines[0].net"]);
+}
+
+#[test]
+fn payments_are_checked_against_the_document_total() {
+    // 2001.00 + 400.20 + 1.01 + 0.08 = 2402.29
+    let mut dr = good();
+    dr.checks = Checks::default();
+    dr.payments = vec![
+        Payment {
+            amount: Some(dec!(2402.29)),
+            ..Default::default()
+        },
+        Payment {
+            amount: Some(dec!(0.001)),
+            ..Default::default()
+        },
+    ];
+    let rej = rejected(dr.clone());
+    let ps: Vec<_> = rej
+        .problems
+        .iter()
+        .map(|p| (p.code, p.field.as_str()))
+        .collect();
+    assert_eq!(
+        ps,
+        [
+            (codes::MONEY_PRECISION, "payments[1].amount"),
+            (codes::OVERPAID, "payments")
+        ]
+    );
+    dr.payments.pop();
+    assert!(problems(dr).is_empty());
+}
+
+fn at(file: &str, sheet: Option<&str>, n: u64, number: &str) -> Draft {
+    let mut dr = numbered(n, number);
+    dr.rows = vec![RowRef {
+        file: Arc::from(file),
+        sheet: sheet.map(Arc::from),
+        row: n,
+    }];
+    dr
+}
+
+#[test]
+fn duplicates_name_the_first_file_and_sheet() {
+    // Files and sheets in runs, and one going back to an earlier file.
+    let input = vec![
+        at("a.csv", None, 2, "A-1"),
+        at("b.xlsx", Some("Ian"), 3, "B-1"),
+        at("b.xlsx", Some("Feb"), 4, "C-1"),
+        at("a.csv", None, 5, "D-1"),
+        at("c.csv", None, 6, "b-1"),
+        at("c.csv", None, 7, " a-1 "),
+        at("c.csv", None, 8, "c-1"),
+        at("c.csv", None, 9, "d-1"),
+    ];
+    let r = rules();
+    let input_again = input.clone();
+    let out: Vec<Outcome> = validate_all(input.clone().into_iter(), &r).collect();
+    let messages: Vec<(String, Option<String>)> = out[4..]
+        .iter()
+        .map(|o| {
+            let p = &o.as_ref().expect_err("a duplicate").problems[0];
+            (p.message.clone(), p.found.clone())
+        })
+        .collect();
+    let used = |at: &str| {
+        format!("the number was already used at {at} (numbers are compared ignoring case)")
+    };
+    assert_eq!(
+        messages,
+        [
+            (used("b.xlsx [Ian] row 3"), Some("b-1".into())),
+            (used("a.csv row 2"), Some("a-1".into())),
+            (used("b.xlsx [Feb] row 4"), Some("c-1".into())),
+            (used("a.csv row 5"), Some("d-1".into())),
+        ]
+    );
+    // The public check, one outcome at a time, finds the same.
+    let mut seen = Duplicates::default();
+    let one_by_one: Vec<Outcome> = input
+        .into_iter()
+        .map(|d| seen.check(validate_one(d, &r)))
+        .collect();
+    assert_eq!(one_by_one, out.clone());
+    // Validated elsewhere (as the pipeline does, on the pool) with the key
+    // worked out there, then checked in order: the same again.
+    let mut seen = Duplicates::default();
+    let validator = seen.validator(Arc::new(r.clone()));
+    let validated: Vec<Validated> = input_again.into_iter().map(validator).collect();
+    let fused: Vec<Outcome> = validated
+        .into_iter()
+        .map(|v| seen.check_validated(v))
+        .collect();
+    assert_eq!(fused, out);
+}
+
+#[test]
+fn a_draft_without_rows_or_number_is_not_recorded() {
+    let mut rowless = numbered(2, "F-1");
+    rowless.rows.clear();
+    let mut blank = numbered(3, "  ");
+    blank.invoice.number = Some("  ".into());
+    let input = vec![rowless, blank, numbered(4, "F-1"), numbered(5, " ")];
+    let r = rules();
+    let out: Vec<Outcome> = validate_all(input.into_iter(), &r).collect();
+    assert!(out.iter().all(|o| o
+        .as_ref()
+        .map_or_else(|rej| rej.problems.clone(), |v| v.warnings().to_vec())
+        .iter()
+        .all(|p| p.code != codes::DUPLICATE_NUMBER)));
+}
+
+#[test]
+fn number_keys_with_one_hash_stay_apart() {
+    let key = |credit, lower: &str| NumberKey {
+        hash: 7,
+        credit,
+        lower: lower.into(),
+    };
+    let mut first: HashMap<NumberKey, u64, BuildHasherDefault<Prehashed>> = HashMap::default();
+    first.insert(key(false, "f-1"), 1);
+    first.insert(key(false, "f-2"), 2);
+    first.insert(key(true, "f-1"), 3);
+    first.insert(key(false, "f-1"), 4);
+    assert_eq!(first.len(), 3);
+    assert_eq!(first[&key(false, "f-1")], 4);
+    assert_eq!(first[&key(true, "f-1")], 3);
+}
+
+#[test]
+fn totals_written_differently_reconcile_by_value() {
+    // 2 × 1000.50 = 2001.00, stated with another scale, and zero's sign.
+    for net in [dec!(2001), dec!(2001.0), dec!(2001.000), dec!(2001.01)] {
+        let mut dr = good();
+        dr.checks.lines[0].net = Some(net);
+        assert!(problems(dr).is_empty(), "{net}");
+    }
+    let mut dr = good();
+    dr.invoice.items[0].unit_cost = Some(dec!(0));
+    dr.checks.lines[0] = LineChecks {
+        net: Some(-dec!(0.00)),
+        vat: Some(dec!(0)),
+        gross: Some(dec!(0.0)),
+    };
+    assert!(problems(dr).is_empty());
+    let mut dr = good();
+    dr.checks.lines[0].net = Some(dec!(2001.011));
+    assert!(has(
+        &problems(dr),
+        codes::TOTAL_MISMATCH,
+        "checks.lines[0].net"
+    ));
+}

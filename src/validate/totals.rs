@@ -83,19 +83,51 @@ pub fn totals(
     credit: bool,
     rate_value: impl Fn(&str) -> Option<Decimal>,
 ) -> Totals {
-    let lines: Vec<LineTotals> = invoice
-        .items
-        .iter()
-        .map(|l| line_totals(l, &rate_value))
-        .collect();
-    let subtotal: Money = lines.iter().map(|l| l.amount).sum();
-    let line_discounts: Option<Money> = lines
-        .iter()
-        .map(|l| l.net.map(|n| l.amount - n))
-        .sum::<Option<Money>>();
+    let mut lines = Vec::with_capacity(invoice.items.len());
+    let doc = totals_with(invoice, credit, rate_value, |_, l| lines.push(l.clone()));
+    Totals {
+        lines,
+        subtotal: doc.subtotal,
+        discounts: doc.discounts,
+        tax: doc.tax,
+        total: doc.total,
+    }
+}
+
+/// A document's totals without its lines': what [`totals`] gives, but for
+/// `lines`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DocTotals {
+    pub subtotal: Money,
+    pub discounts: Option<Money>,
+    pub tax: Option<Money>,
+    pub total: Option<Money>,
+}
+
+/// [`totals`] without collecting the lines': each line's totals go to
+/// `each_line` (with the line's index, in order) as they are computed.
+/// Sums are taken in the same order, so the results are the same.
+pub fn totals_with(
+    invoice: &Invoice,
+    credit: bool,
+    rate_value: impl Fn(&str) -> Option<Decimal>,
+    mut each_line: impl FnMut(usize, &LineTotals),
+) -> DocTotals {
+    let mut subtotal = Decimal::ZERO;
+    let mut line_discounts = Some(Decimal::ZERO);
+    let mut line_tax = Some(Decimal::ZERO);
+    for (i, item) in invoice.items.iter().enumerate() {
+        let l = line_totals(item, &rate_value);
+        subtotal += l.amount;
+        // A `None` makes the sum `None`, as `Sum for Option` does.
+        line_discounts = line_discounts
+            .zip(l.net)
+            .map(|(acc, n)| acc + (l.amount - n));
+        line_tax = line_tax.zip(l.vat).map(|(acc, v)| acc + v);
+        each_line(i, &l);
+    }
     let doc_discounts = discounts_of(&invoice.discounts);
     let discounts = line_discounts.zip(doc_discounts).map(|(a, b)| a + b);
-    let line_tax: Option<Money> = lines.iter().map(|l| l.vat).sum::<Option<Money>>();
     let doc_tax = discounts.and_then(|d| taxes_of(&invoice.taxes, subtotal - d, &rate_value));
     let tax = line_tax.zip(doc_tax).map(|(a, b)| a + b);
     let total = discounts.zip(tax).map(|(d, t)| {
@@ -106,8 +138,7 @@ pub fn totals(
             total.max(Decimal::ZERO)
         }
     });
-    Totals {
-        lines,
+    DocTotals {
         subtotal,
         discounts,
         tax,
@@ -162,6 +193,39 @@ mod tests {
         // 400.20 + 0.80
         assert_eq!(t.tax, Some(dec!(401.00)));
         assert_eq!(t.total, Some(dec!(2412.00)));
+    }
+
+    #[test]
+    fn lines_handed_out_are_the_lines_collected() {
+        let mut inv = Invoice {
+            items: vec![
+                line(dec!(2), dec!(1000.50), "tva20"),
+                line(dec!(1.333), dec!(12.555), "tva8"),
+                line(dec!(3), dec!(0.335), "custom"),
+            ],
+            discounts: vec![AppliedRate::amount(dec!(1.005))],
+            taxes: vec![AppliedRate::tax("tva8")],
+            ..Default::default()
+        };
+        inv.items[1].discounts = vec![AppliedRate::amount(dec!(2.5))];
+        for credit in [false, true] {
+            for known in [true, false] {
+                if !known {
+                    // A coupon: no amount, so no net and no total.
+                    inv.items[0].discounts = vec![AppliedRate::default()];
+                }
+                let all = totals(&inv, credit, rate);
+                let mut seen = Vec::new();
+                let doc = totals_with(&inv, credit, rate, |i, l| seen.push((i, l.clone())));
+                let lines: Vec<_> = seen.iter().map(|(_, l)| l.clone()).collect();
+                assert_eq!(lines, all.lines);
+                assert!(seen.iter().enumerate().all(|(k, (i, _))| k == *i));
+                assert_eq!(
+                    (doc.subtotal, doc.discounts, doc.tax, doc.total),
+                    (all.subtotal, all.discounts, all.tax, all.total)
+                );
+            }
+        }
     }
 
     #[test]
