@@ -6,7 +6,7 @@ use super::auth::{self, Code, Principal};
 use super::faults::{Faults, Limiter};
 use super::list::{self, ListQuery};
 use super::resources::{self, Ctx, Kind};
-use super::store::{text_of, IdemReply, Store, Text};
+use super::store::{IdemReply, Obj, Store};
 use super::{Config, Stats};
 use axum::body::{Body, Bytes};
 use axum::extract::connect_info::{ConnectInfo, Connected};
@@ -123,7 +123,12 @@ fn json_response(status: StatusCode, body: &impl serde::Serialize) -> Response {
     if serde_json::to_writer(&mut bytes, body).is_err() {
         bytes = b"{}".to_vec();
     }
-    let mut resp = Response::new(Body::from(bytes));
+    text_response(status, Bytes::from(bytes))
+}
+
+/// A reply whose body is JSON text already made.
+fn text_response(status: StatusCode, text: Bytes) -> Response {
+    let mut resp = Response::new(Body::from(text));
     *resp.status_mut() = status;
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -362,51 +367,39 @@ fn parse_body(body: &Bytes) -> Result<Value, ApiError> {
     })
 }
 
-fn expanded(st: &AppState, company: &str, v: Arc<Value>, raw: Option<&str>) -> Arc<Value> {
+/// An object's text as shown, with relations expanded when the query asks.
+fn expanded(st: &AppState, company: &str, text: Bytes, raw: Option<&str>) -> Bytes {
     let ex = list::expand_of(raw.unwrap_or(""));
     if ex.is_empty() {
-        return v;
+        return text;
     }
-    let mut v = (*v).clone();
     let data = st.store.lock();
-    list::expand(data.companies.get(company), &mut v, &ex);
-    Arc::new(v)
+    list::expand_text(data.companies.get(company), &text, &ex)
 }
 
 /// The reply for an object just written: its stored JSON text (made once,
-/// shared with its database row) unless relations are to be expanded.
+/// shared with its database row and events) unless relations are to be
+/// expanded.
 fn stored_response(
     st: &AppState,
     company: &str,
     status: StatusCode,
-    v: Arc<Value>,
-    text: Option<Text>,
+    v: &Obj,
     raw: Option<&str>,
 ) -> Response {
-    let shown = expanded(st, company, v.clone(), raw);
-    match text {
-        Some(slot) if Arc::ptr_eq(&shown, &v) => {
-            let mut resp = Response::new(Body::from(text_of(&slot, &v)));
-            *resp.status_mut() = status;
-            resp.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            );
-            resp
-        }
-        _ => json_response(status, shown.as_ref()),
-    }
+    text_response(status, expanded(st, company, v.text().clone(), raw))
 }
 
-/// A JSON array of shared objects.
-fn json_list(items: &[Arc<Value>]) -> Response {
-    let mut buf = Vec::with_capacity(items.len() * 512 + 2);
+/// A JSON array of objects' texts.
+fn json_list(items: &[Bytes]) -> Response {
+    let len = items.iter().map(|t| t.len() + 1).sum::<usize>() + 2;
+    let mut buf = Vec::with_capacity(len);
     buf.push(b'[');
     for (i, v) in items.iter().enumerate() {
         if i > 0 {
             buf.push(b',');
         }
-        let _ = serde_json::to_writer(&mut buf, v.as_ref());
+        buf.extend_from_slice(v);
     }
     buf.push(b']');
     let mut resp = Response::new(Body::from(buf));
@@ -448,15 +441,17 @@ async fn get_route(
 ) -> Result<Response, ApiError> {
     let kind = kind_of(&resource)?;
     let key = resources::parse_key(kind, &id)?;
-    let v = {
+    let text = {
         let data = st.store.lock();
         data.companies
             .get(&p.company)
-            .and_then(|c| c.get_shared(kind, &key))
+            .and_then(|c| c.shown(kind, &key))
             .ok_or_else(|| resources::not_found(kind, &id))?
     };
-    let v = expanded(&st, &p.company, v, raw.as_deref());
-    Ok(json_response(StatusCode::OK, v.as_ref()))
+    Ok(text_response(
+        StatusCode::OK,
+        expanded(&st, &p.company, text, raw.as_deref()),
+    ))
 }
 
 async fn create_route(
@@ -475,13 +470,8 @@ async fn create_route(
         now: now(),
         base: &base,
     };
-    let (res, commit) = st.store.write(|d| {
-        resources::create(d, &ctx, kind, body).map(|v| {
-            let text = d.text_slot(&v);
-            (v, text)
-        })
-    });
-    let (v, text) = res?;
+    let (res, commit) = st.store.write(|d| resources::create(d, &ctx, kind, body));
+    let v = res?;
     *st.created
         .lock()
         .unwrap_or_else(|e| e.into_inner())
@@ -492,8 +482,7 @@ async fn create_route(
         &st,
         &p.company,
         StatusCode::CREATED,
-        v,
-        text,
+        &v,
         raw.as_deref(),
     ))
 }
@@ -515,20 +504,14 @@ async fn update_route(
         now: now(),
         base: &base,
     };
-    let (res, commit) = st.store.write(|d| {
-        resources::update(d, &ctx, kind, &key, body).map(|v| {
-            let text = d.text_slot(&v);
-            (v, text)
-        })
-    });
-    let (v, text) = res?;
+    let (res, commit) = st.store.write(|d| resources::update(d, &ctx, kind, &key, body));
+    let v = res?;
     commit.wait().await;
     Ok(stored_response(
         &st,
         &p.company,
         StatusCode::OK,
-        v,
-        text,
+        &v,
         raw.as_deref(),
     ))
 }
@@ -541,7 +524,7 @@ async fn delete_route(
 ) -> Result<Response, ApiError> {
     let v = write_by_id(&st, &p, &resource, &id, &headers, resources::delete).await?;
     Ok(match v {
-        Some(v) => json_response(StatusCode::OK, v.as_ref()),
+        Some(v) => text_response(StatusCode::OK, v.text().clone()),
         None => StatusCode::NO_CONTENT.into_response(),
     })
 }
@@ -553,7 +536,7 @@ async fn void_route(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let v = write_by_id(&st, &p, &resource, &id, &headers, resources::void).await?;
-    Ok(json_response(StatusCode::OK, v.as_ref()))
+    Ok(text_response(StatusCode::OK, v.text().clone()))
 }
 
 /// Apply `op` to one object named by the path, and wait until it is stored.

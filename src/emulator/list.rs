@@ -6,7 +6,7 @@
 
 use super::http::ApiError;
 use super::resources::{value_dec, Kind};
-use super::store::{CachedList, Company, Key, Table};
+use super::store::{CachedList, Company, Key, Obj, Table};
 use crate::model::limits::PER_PAGE_MAX;
 use serde_json::Value;
 use std::cmp::Ordering;
@@ -130,6 +130,22 @@ impl ListQuery {
             }
         }
         Ok(q)
+    }
+
+    /// The top-level fields that matching and sorting read.
+    fn fields(&self, kind: Kind) -> Vec<&str> {
+        let mut names: Vec<&str> = self.filters.iter().map(|(f, _)| f.as_str()).collect();
+        if !self.metadata.is_empty() {
+            names.push("metadata");
+        }
+        if self.start_date.is_some() || self.end_date.is_some() {
+            names.push(kind.date_field());
+        }
+        if self.updated_after.is_some() || self.updated_before.is_some() {
+            names.push("updated_at");
+        }
+        names.extend(self.sort.iter().map(|(f, _)| f.as_str()));
+        names
     }
 
     fn matches(&self, kind: Kind, obj: &Value) -> Result<bool, ApiError> {
@@ -266,7 +282,7 @@ pub fn expand(company: Option<&Company>, obj: &mut Value, expands: &[String]) {
                 if let Some(slot) = obj.get_mut("customer") {
                     if let Some(id) = slot.as_i64() {
                         if let Some(c) = company.get(Kind::Customer, &Key::Num(id)) {
-                            *slot = c.clone();
+                            *slot = c.into_owned();
                         }
                     }
                 }
@@ -275,7 +291,7 @@ pub fn expand(company: Option<&Company>, obj: &mut Value, expands: &[String]) {
                 if let Some(slot) = obj.get_mut("invoice") {
                     if let Some(id) = slot.as_i64() {
                         if let Some(c) = company.get(Kind::Invoice, &Key::Num(id)) {
-                            *slot = c.clone();
+                            *slot = c.into_owned();
                         }
                     }
                 }
@@ -284,7 +300,7 @@ pub fn expand(company: Option<&Company>, obj: &mut Value, expands: &[String]) {
                         if let Some(slot) = a.get_mut("invoice") {
                             if let Some(id) = slot.as_i64() {
                                 if let Some(c) = company.get(Kind::Invoice, &Key::Num(id)) {
-                                    *slot = c.clone();
+                                    *slot = c.into_owned();
                                 }
                             }
                         }
@@ -296,9 +312,9 @@ pub fn expand(company: Option<&Company>, obj: &mut Value, expands: &[String]) {
     }
 }
 
-/// One page of a list.
+/// One page of a list: the objects' JSON texts.
 pub struct Page {
-    pub items: Vec<Arc<Value>>,
+    pub items: Vec<bytes::Bytes>,
     pub total: usize,
     pub link: String,
 }
@@ -370,7 +386,7 @@ pub fn list(
     base: &str,
 ) -> Result<Page, ApiError> {
     let table = company.and_then(|c| c.tables.get(&kind));
-    let (total, page): (usize, Vec<(&Key, &Arc<Value>)>) = match (table, q.plain()) {
+    let (total, page): (usize, Vec<(&Key, &Arc<Obj>)>) = match (table, q.plain()) {
         (None, _) => (0, Vec::new()),
         (Some(t), Some(asc)) => {
             let order = t.order();
@@ -406,16 +422,14 @@ pub fn list(
     let items = page
         .into_iter()
         .map(|(k, v)| {
-            let v = match table {
+            let text = match table {
                 Some(t) => t.shown(k, v),
-                None => v.clone(),
+                None => v.text().clone(),
             };
             if q.expand.is_empty() {
-                return v;
+                return text;
             }
-            let mut v = (*v).clone();
-            expand(company, &mut v, &q.expand);
-            Arc::new(v)
+            expand_text(company, &text, &q.expand)
         })
         .collect();
     Ok(Page {
@@ -423,6 +437,17 @@ pub fn list(
         total,
         link: q.link(base, last),
     })
+}
+
+/// An object's text with relations expanded.
+pub fn expand_text(company: Option<&Company>, text: &bytes::Bytes, expands: &[String]) -> bytes::Bytes {
+    let Ok(mut v) = serde_json::from_slice::<Value>(text) else {
+        return text.clone();
+    };
+    expand(company, &mut v, expands);
+    serde_json::to_vec(&v)
+        .map(bytes::Bytes::from)
+        .unwrap_or_else(|_| text.clone())
 }
 
 /// How many ordered lists a table keeps.
@@ -461,13 +486,10 @@ fn ordered(t: &Table, kind: Kind, q: &ListQuery) -> Result<Arc<Vec<u32>>, ApiErr
 }
 
 /// The objects matching the query's filters, in id order, as positions
-/// in the table's key order, with their rows.
-fn matching<'t>(
-    t: &'t Table,
-    kind: Kind,
-    q: &ListQuery,
-) -> Result<Vec<(u32, &'t Arc<Value>)>, ApiError> {
+/// in the table's key order, with the fields the query reads.
+fn matching(t: &Table, kind: Kind, q: &ListQuery) -> Result<Vec<(u32, Value)>, ApiError> {
     let mut hits = Vec::new();
+    let names = q.fields(kind);
     // `filter[number]` goes through the number index.
     let by_number = q
         .filters
@@ -478,7 +500,8 @@ fn matching<'t>(
         Some(n) if !t.numbers.is_empty() => {
             if let Some((k, v)) = t.numbers.get(&n).and_then(|k| t.rows().get_key_value(k)) {
                 if let Ok(i) = t.order().binary_search(k) {
-                    if q.matches(kind, v.as_ref())? {
+                    let v = v.fields(&names);
+                    if q.matches(kind, &v)? {
                         hits.push((i as u32, v));
                     }
                 }
@@ -487,7 +510,8 @@ fn matching<'t>(
         _ => {
             // The rows iterate in key order, so their index is their position.
             for (i, v) in t.rows().values().enumerate() {
-                if q.matches(kind, v.as_ref())? {
+                let v = v.fields(&names);
+                if q.matches(kind, &v)? {
                     hits.push((i as u32, v));
                 }
             }
@@ -498,7 +522,7 @@ fn matching<'t>(
 
 /// The positions of `hits` (in id order) under the query's sort, with the
 /// sort keys read once per object; ties keep id order.
-fn sorted(hits: Vec<(u32, &Arc<Value>)>, q: &ListQuery) -> Vec<u32> {
+fn sorted(hits: Vec<(u32, Value)>, q: &ListQuery) -> Vec<u32> {
     if q.sort.is_empty() {
         return hits.into_iter().map(|(i, _)| i).collect();
     }

@@ -3,14 +3,23 @@
 //! one writer thread that commits in groups, and a reply waits for its
 //! group's commit. On start the file is read back whole, so data survives a
 //! restart. Objects are stored as JSON text keyed by company, kind and id.
+//!
+//! In memory an object is kept as its JSON text ([`Obj`]), made once when
+//! it is stored and shared by the reply, the lists, its events and the
+//! database row; only the small reference kinds (customers, items, tax
+//! rates), read by every document write, also keep their parsed value.
+//! A text is a fifth of the size of the `serde_json::Value` it comes from,
+//! and the memory a store grows by is most of what a write costs.
 
 use super::resources::Kind;
 use anyhow::Context as _;
 use rusqlite::{params, Connection};
 use serde_json::Value;
+use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-use std::sync::{mpsc, Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{mpsc, Arc, Mutex, MutexGuard};
 
 /// An object's id: numeric for documents, chosen strings for items and rates.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -35,11 +44,135 @@ impl Key {
     }
 }
 
+/// A stored object: its JSON text, and its parsed value for the kinds
+/// that keep it (see [`Kind::keeps_value`]).
+#[derive(Debug)]
+pub struct Obj {
+    text: bytes::Bytes,
+    value: Option<Value>,
+    /// Its `number`, as given (for the number index).
+    number: Option<Box<str>>,
+}
+
+impl Obj {
+    /// Store `value`: its text is made here, once.
+    pub fn new(value: Value, keep_value: bool) -> Obj {
+        let text = bytes::Bytes::from(serde_json::to_vec(&value).unwrap_or_else(|_| b"{}".to_vec()));
+        let number = value.get("number").and_then(Value::as_str).map(Box::from);
+        Obj {
+            text,
+            value: keep_value.then_some(value),
+            number,
+        }
+    }
+
+    /// The JSON text, as replies and database rows show it.
+    pub fn text(&self) -> &bytes::Bytes {
+        &self.text
+    }
+
+    pub fn number(&self) -> Option<&str> {
+        self.number.as_deref()
+    }
+
+    /// The object as a JSON value (parsed from its text unless kept).
+    pub fn value(&self) -> Cow<'_, Value> {
+        match &self.value {
+            Some(v) => Cow::Borrowed(v),
+            None => Cow::Owned(serde_json::from_slice(&self.text).unwrap_or(Value::Null)),
+        }
+    }
+
+    /// An object holding only the top-level fields named (those present),
+    /// without building the rest.
+    pub fn fields(&self, names: &[&str]) -> Value {
+        if let Some(Value::Object(m)) = &self.value {
+            return Value::Object(
+                m.iter()
+                    .filter(|(k, _)| names.contains(&k.as_str()))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+            );
+        }
+        let mut de = serde_json::Deserializer::from_slice(&self.text);
+        Pick(names)
+            .deserialize(&mut de)
+            .map(Value::Object)
+            .unwrap_or(Value::Null)
+    }
+
+    /// One top-level field.
+    pub fn field(&self, name: &str) -> Option<Value> {
+        match self.fields(&[name]) {
+            Value::Object(mut m) => m.remove(name),
+            _ => None,
+        }
+    }
+}
+
+/// Deserializes a JSON object keeping only the named top-level fields.
+struct Pick<'n>(&'n [&'n str]);
+
+/// A key, kept only when it is one of the names.
+struct PickKey<'n>(&'n [&'n str]);
+
+impl<'de> DeserializeSeed<'de> for Pick<'_> {
+    type Value = serde_json::Map<String, Value>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Pick<'_> {
+    type Value = serde_json::Map<String, Value>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut out = serde_json::Map::new();
+        while let Some(key) = map.next_key_seed(PickKey(self.0))? {
+            match key {
+                Some(k) => {
+                    let v: Value = map.next_value()?;
+                    out.insert(k, v);
+                }
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for PickKey<'_> {
+    type Value = Option<String>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for PickKey<'_> {
+    type Value = Option<String>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a key")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, k: &str) -> Result<Self::Value, E> {
+        Ok(self.0.contains(&k).then(|| k.to_string()))
+    }
+}
+
 /// One resource's objects for one company, in id order, with the
 /// lower-cased numbers for the uniqueness check.
 #[derive(Debug, Default)]
 pub struct Table {
-    rows: BTreeMap<Key, Arc<Value>>,
+    rows: BTreeMap<Key, Arc<Obj>>,
     /// The keys of `rows` in order, so that a page of the default order is
     /// a slice (new numeric ids are the largest, so inserting is a push).
     order: Vec<Key>,
@@ -51,7 +184,7 @@ pub struct Table {
     pub numbers: HashMap<String, Key>,
     /// Events only: the object each event shows as `data.object`, shared
     /// with the version of the object it recorded.
-    pub attached: HashMap<Key, Arc<Value>>,
+    pub attached: HashMap<Key, Arc<Obj>>,
 }
 
 /// A filtered and sorted list, as positions in a table's key order at
@@ -66,7 +199,7 @@ pub struct CachedList {
 impl Table {
     /// The rows by id (change them through [`Table::insert`] and
     /// [`Table::remove`], which keep the order).
-    pub fn rows(&self) -> &BTreeMap<Key, Arc<Value>> {
+    pub fn rows(&self) -> &BTreeMap<Key, Arc<Obj>> {
         &self.rows
     }
 
@@ -81,7 +214,7 @@ impl Table {
     }
 
     /// Insert or replace a row, keeping the key order.
-    pub fn insert(&mut self, key: Key, row: Arc<Value>) {
+    pub fn insert(&mut self, key: Key, row: Arc<Obj>) {
         self.generation += 1;
         if !self.rows.contains_key(&key) {
             match self.order.last() {
@@ -97,7 +230,7 @@ impl Table {
     }
 
     /// Remove a row, keeping the key order.
-    pub fn remove(&mut self, key: &Key) -> Option<Arc<Value>> {
+    pub fn remove(&mut self, key: &Key) -> Option<Arc<Obj>> {
         let old = self.rows.remove(key)?;
         self.generation += 1;
         if let Ok(at) = self.order.binary_search(key) {
@@ -112,24 +245,31 @@ impl Table {
         self.order = self.rows.keys().cloned().collect();
     }
 
-    /// An object as the API shows it (events get their `data.object`).
-    pub fn shown(&self, key: &Key, row: &Arc<Value>) -> Arc<Value> {
+    /// An object's text as the API shows it (events get their `data.object`).
+    pub fn shown(&self, key: &Key, row: &Obj) -> bytes::Bytes {
         match self.attached.get(key) {
-            Some(object) => Arc::new(compose_event(row, object)),
-            None => row.clone(),
+            Some(object) => compose_event(row.text(), object.text()),
+            None => row.text().clone(),
         }
     }
 }
 
-/// An event with its `data.object`.
-pub fn compose_event(event: &Value, object: &Arc<Value>) -> Value {
-    let mut e = event.clone();
-    if let Value::Object(m) = &mut e {
-        let mut data = serde_json::Map::with_capacity(1);
-        data.insert("object".into(), object.as_ref().clone());
-        m.insert("data".into(), Value::Object(data));
-    }
-    e
+/// An event's text with `"data":{"object":...}` added as its last field,
+/// as serializing the event with that field inserted would write it.
+pub fn compose_event(event: &[u8], object: &[u8]) -> bytes::Bytes {
+    let Some(open) = event.strip_suffix(b"}") else {
+        return bytes::Bytes::copy_from_slice(event);
+    };
+    let mut text = Vec::with_capacity(event.len() + object.len() + 24);
+    text.extend_from_slice(open);
+    text.extend_from_slice(if open.len() > 1 {
+        b",\"data\":{\"object\":"
+    } else {
+        b"\"data\":{\"object\":"
+    });
+    text.extend_from_slice(object);
+    text.extend_from_slice(b"}}");
+    text.into()
 }
 
 /// Everything one company owns.
@@ -144,15 +284,21 @@ impl Company {
         self.tables.entry(kind).or_default()
     }
 
-    pub fn get(&self, kind: Kind, key: &Key) -> Option<&Value> {
-        self.tables
-            .get(&kind)
-            .and_then(|t| t.rows.get(key))
-            .map(|a| a.as_ref())
+    /// A stored object as a value (parsed unless its kind keeps it).
+    pub fn get(&self, kind: Kind, key: &Key) -> Option<Cow<'_, Value>> {
+        self.obj(kind, key).map(|o| o.value())
     }
 
-    /// The stored object as the API shows it, shared (no copy).
-    pub fn get_shared(&self, kind: Kind, key: &Key) -> Option<Arc<Value>> {
+    pub fn obj(&self, kind: Kind, key: &Key) -> Option<&Arc<Obj>> {
+        self.tables.get(&kind).and_then(|t| t.rows.get(key))
+    }
+
+    pub fn contains(&self, kind: Kind, key: &Key) -> bool {
+        self.obj(kind, key).is_some()
+    }
+
+    /// The stored object's text as the API shows it, shared (no copy).
+    pub fn shown(&self, kind: Kind, key: &Key) -> Option<bytes::Bytes> {
         let t = self.tables.get(&kind)?;
         t.rows.get(key).map(|row| t.shown(key, row))
     }
@@ -176,16 +322,6 @@ pub struct Token {
     pub expires_at: i64,
 }
 
-/// The JSON text of a stored object, made once by whichever needs it
-/// first (the database row or the HTTP reply) and shared by both.
-pub type Text = Arc<OnceLock<bytes::Bytes>>;
-
-/// The JSON text of `v`, made once through `slot`.
-pub fn text_of(slot: &Text, v: &Value) -> bytes::Bytes {
-    slot.get_or_init(|| bytes::Bytes::from(serde_json::to_vec(v).unwrap_or_default()))
-        .clone()
-}
-
 /// A change to persist.
 #[derive(Debug)]
 pub enum Op {
@@ -193,14 +329,13 @@ pub enum Op {
         company: String,
         kind: Kind,
         id: String,
-        body: Arc<Value>,
-        text: Text,
+        text: bytes::Bytes,
     },
     PutEvent {
         company: String,
         id: String,
-        event: Arc<Value>,
-        object: Arc<Value>,
+        event: bytes::Bytes,
+        object: bytes::Bytes,
     },
     Delete {
         company: String,
@@ -240,8 +375,6 @@ pub struct Data {
     pub idem: HashMap<(String, String), IdemReply>,
     pub tokens: HashMap<String, Token>,
     journal: Vec<Op>,
-    /// The text slots of the objects put by the current write, by address.
-    texts: Vec<(usize, Text)>,
     /// Whether changes are journalled (only with a database file).
     journaling: bool,
     next_id_dirty: bool,
@@ -278,56 +411,42 @@ impl Data {
     }
 
     /// Insert or replace an object (and its number index) and journal it;
-    /// the stored object, shared.
-    pub fn put(&mut self, company: &str, kind: Kind, key: Key, body: Value) -> Arc<Value> {
-        let body = Arc::new(body);
+    /// the stored object (its text made once, here), shared.
+    pub fn put(&mut self, company: &str, kind: Kind, key: Key, body: Value) -> Arc<Obj> {
+        let obj = Arc::new(Obj::new(body, kind.keeps_value()));
         if self.journaling {
-            let text = Text::default();
-            self.texts.push((Arc::as_ptr(&body) as usize, text.clone()));
             self.push(Op::Put {
                 company: company.to_string(),
                 kind,
                 id: key.to_db(),
-                body: body.clone(),
-                text,
+                text: obj.text().clone(),
             });
         }
         let table = self.company(company).table(kind);
-        if let Some(old) = table.rows.get(&key) {
-            if let Some(n) = old.get("number").and_then(Value::as_str) {
-                table.numbers.remove(&n.to_lowercase());
-            }
+        if let Some(n) = table.rows.get(&key).and_then(|old| old.number()) {
+            table.numbers.remove(&n.to_lowercase());
         }
-        if let Some(n) = body.get("number").and_then(Value::as_str) {
+        if let Some(n) = obj.number() {
             table.numbers.insert(n.to_lowercase(), key.clone());
         }
-        table.insert(key, body.clone());
-        body
+        table.insert(key, obj.clone());
+        obj
     }
 
     /// Record an event whose `data.object` is `object` (shared).
-    pub fn put_event(&mut self, company: &str, key: Key, event: Value, object: Arc<Value>) {
-        let event = Arc::new(event);
-        self.push(Op::PutEvent {
-            company: company.to_string(),
-            id: key.to_db(),
-            event: event.clone(),
-            object: object.clone(),
-        });
+    pub fn put_event(&mut self, company: &str, key: Key, event: Value, object: Arc<Obj>) {
+        let event = Arc::new(Obj::new(event, Kind::Event.keeps_value()));
+        if self.journaling {
+            self.push(Op::PutEvent {
+                company: company.to_string(),
+                id: key.to_db(),
+                event: event.text().clone(),
+                object: object.text().clone(),
+            });
+        }
         let table = self.company(company).table(Kind::Event);
         table.attached.insert(key.clone(), object);
         table.insert(key, event);
-    }
-
-    /// The text slot shared with the database row of `v`, if `v` was put
-    /// by the current write (and there is a database).
-    pub fn text_slot(&self, v: &Arc<Value>) -> Option<Text> {
-        let at = Arc::as_ptr(v) as usize;
-        self.texts
-            .iter()
-            .rev()
-            .find(|(p, _)| *p == at)
-            .map(|(_, t)| t.clone())
     }
 
     fn push(&mut self, op: Op) {
@@ -336,10 +455,10 @@ impl Data {
         }
     }
 
-    pub fn remove(&mut self, company: &str, kind: Kind, key: &Key) -> Option<Arc<Value>> {
+    pub fn remove(&mut self, company: &str, kind: Kind, key: &Key) -> Option<Arc<Obj>> {
         let table = self.company(company).table(kind);
         let old = table.remove(key)?;
-        if let Some(n) = old.get("number").and_then(Value::as_str) {
+        if let Some(n) = old.number() {
             table.numbers.remove(&n.to_lowercase());
         }
         self.push(Op::Delete {
@@ -462,9 +581,7 @@ impl Store {
     /// order; the returned [`Commit`] resolves once it is on disk.
     pub fn write<R>(&self, f: impl FnOnce(&mut Data) -> R) -> (R, Commit) {
         let mut data = self.lock();
-        data.texts.clear();
         let r = f(&mut data);
-        data.texts.clear();
         let mut ops = std::mem::take(&mut data.journal);
         if data.next_id_dirty {
             data.next_id_dirty = false;
@@ -531,19 +648,24 @@ fn load(conn: &Connection, data: &mut Data, now: i64) -> anyhow::Result<()> {
             data.next_id = data.next_id.max(n);
         }
         let table = data.company(&company).table(kind);
-        if let Some(n) = value.get("number").and_then(Value::as_str) {
-            table.numbers.insert(n.to_lowercase(), key.clone());
-        }
         if kind == Kind::Event {
             let object = value
                 .as_object_mut()
                 .and_then(|m| m.remove("data"))
                 .and_then(|mut d| d.as_object_mut().and_then(|d| d.remove("object")));
             if let Some(object) = object {
-                table.attached.insert(key.clone(), Arc::new(object));
+                // The object's own kind decides whether it keeps its value;
+                // an event's snapshot is only ever shown.
+                table
+                    .attached
+                    .insert(key.clone(), Arc::new(Obj::new(object, false)));
             }
         }
-        table.rows.insert(key, Arc::new(value));
+        let obj = Obj::new(value, kind.keeps_value());
+        if let Some(n) = obj.number() {
+            table.numbers.insert(n.to_lowercase(), key.clone());
+        }
+        table.rows.insert(key, Arc::new(obj));
     }
     for table in data
         .companies
@@ -618,14 +740,10 @@ fn write_loop(mut conn: Connection, rx: mpsc::Receiver<Msg>) {
                 continue;
             }
         };
-        // JSON text of the objects written in this batch, by address, so
-        // that an event recording one reuses it (all are alive until the
-        // batch is done, so addresses are not reused within it).
-        let mut texts: HashMap<usize, bytes::Bytes> = HashMap::new();
         for msg in batch {
             match msg {
                 Msg::Op(op) => {
-                    if let Err(e) = apply(&tx, op, &mut texts) {
+                    if let Err(e) = apply(&tx, op) {
                         tracing::error!("emulator database: write failed: {e}");
                     }
                 }
@@ -646,20 +764,14 @@ fn write_loop(mut conn: Connection, rx: mpsc::Receiver<Msg>) {
     }
 }
 
-fn apply(
-    tx: &rusqlite::Transaction<'_>,
-    op: Op,
-    texts: &mut HashMap<usize, bytes::Bytes>,
-) -> rusqlite::Result<()> {
+fn apply(tx: &rusqlite::Transaction<'_>, op: Op) -> rusqlite::Result<()> {
     match op {
         Op::Put {
             company,
             kind,
             id,
-            body,
             text,
         } => {
-            let text = text_of(&text, &body);
             tx.prepare_cached(
                 "INSERT OR REPLACE INTO objects (company, kind, id, body) VALUES (?1, ?2, ?3, ?4)",
             )?
@@ -669,7 +781,6 @@ fn apply(
                 id,
                 std::str::from_utf8(&text).unwrap_or("{}")
             ])?;
-            texts.insert(Arc::as_ptr(&body) as usize, text);
         }
         Op::PutEvent {
             company,
@@ -677,26 +788,16 @@ fn apply(
             event,
             object,
         } => {
-            let mut text = serde_json::to_string(event.as_ref()).unwrap_or_default();
-            if text.ends_with('}') {
-                text.pop();
-                text.push_str(if text.len() > 1 {
-                    ",\"data\":{\"object\":"
-                } else {
-                    "\"data\":{\"object\":"
-                });
-                match texts.get(&(Arc::as_ptr(&object) as usize)) {
-                    Some(t) => text.push_str(std::str::from_utf8(t).unwrap_or("{}")),
-                    None => {
-                        text.push_str(&serde_json::to_string(object.as_ref()).unwrap_or_default())
-                    }
-                }
-                text.push_str("}}");
-            }
+            let text = compose_event(&event, &object);
             tx.prepare_cached(
                 "INSERT OR REPLACE INTO objects (company, kind, id, body) VALUES (?1, ?2, ?3, ?4)",
             )?
-            .execute(params![company, Kind::Event.path(), id, text])?;
+            .execute(params![
+                company,
+                Kind::Event.path(),
+                id,
+                std::str::from_utf8(&text).unwrap_or("{}")
+            ])?;
         }
         Op::Delete { company, kind, id } => {
             tx.prepare_cached("DELETE FROM objects WHERE company = ?1 AND kind = ?2 AND id = ?3")?
