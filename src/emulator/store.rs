@@ -740,8 +740,18 @@ fn write_loop(mut conn: Connection, rx: mpsc::Receiver<Msg>) {
                 continue;
             }
         };
+        // A counter only ever takes a new value: the group writes each
+        // one once, with its last value.
+        let mut counters: HashMap<(String, String), i64> = HashMap::new();
         for msg in batch {
             match msg {
+                Msg::Op(Op::Counter {
+                    company,
+                    name,
+                    value,
+                }) => {
+                    counters.insert((company, name), value);
+                }
                 Msg::Op(op) => {
                     if let Err(e) = apply(&tx, op) {
                         tracing::error!("emulator database: write failed: {e}");
@@ -749,6 +759,16 @@ fn write_loop(mut conn: Connection, rx: mpsc::Receiver<Msg>) {
                 }
                 Msg::Ack(a) => acks.push(a),
                 Msg::Close(c) => close = Some(c),
+            }
+        }
+        for ((company, name), value) in counters {
+            let op = Op::Counter {
+                company,
+                name,
+                value,
+            };
+            if let Err(e) = apply(&tx, op) {
+                tracing::error!("emulator database: write failed: {e}");
             }
         }
         if let Err(e) = tx.commit() {
