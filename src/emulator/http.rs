@@ -504,7 +504,9 @@ async fn update_route(
         now: now(),
         base: &base,
     };
-    let (res, commit) = st.store.write(|d| resources::update(d, &ctx, kind, &key, body));
+    let (res, commit) = st
+        .store
+        .write(|d| resources::update(d, &ctx, kind, &key, body));
     let v = res?;
     commit.wait().await;
     Ok(stored_response(

@@ -421,11 +421,8 @@ pub fn list(
     let last = (total as u64).div_ceil(q.per_page).max(1);
     let items = page
         .into_iter()
-        .map(|(k, v)| {
-            let text = match table {
-                Some(t) => t.shown(k, v),
-                None => v.text().clone(),
-            };
+        .map(|(_, v)| {
+            let text = Table::shown(v);
             if q.expand.is_empty() {
                 return text;
             }
@@ -440,7 +437,11 @@ pub fn list(
 }
 
 /// An object's text with relations expanded.
-pub fn expand_text(company: Option<&Company>, text: &bytes::Bytes, expands: &[String]) -> bytes::Bytes {
+pub fn expand_text(
+    company: Option<&Company>,
+    text: &bytes::Bytes,
+    expands: &[String],
+) -> bytes::Bytes {
     let Ok(mut v) = serde_json::from_slice::<Value>(text) else {
         return text.clone();
     };

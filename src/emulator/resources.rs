@@ -987,7 +987,8 @@ fn today(now: i64) -> i64 {
 }
 
 /// Record an event: `object` is the snapshot (shared, not copied).
-fn emit(data: &mut Data, ctx: &Ctx, kind: &str, object: &Arc<Obj>) {
+/// `of` names the object's row when `object` is its current version.
+fn emit(data: &mut Data, ctx: &Ctx, kind: &str, object: &Arc<Obj>, of: Option<(Kind, &Key)>) {
     let id = data.new_id();
     let mut e = Map::with_capacity(6);
     e.insert("id".into(), Value::from(id));
@@ -995,7 +996,13 @@ fn emit(data: &mut Data, ctx: &Ctx, kind: &str, object: &Arc<Obj>) {
     e.insert("type".into(), Value::from(kind));
     e.insert("timestamp".into(), Value::from(ctx.now));
     e.insert("updated_at".into(), Value::from(ctx.now));
-    data.put_event(ctx.company, Key::Num(id), Value::Object(e), object.clone());
+    data.put_event(
+        ctx.company,
+        Key::Num(id),
+        Value::Object(e),
+        object.clone(),
+        of,
+    );
 }
 
 fn check_number(
@@ -1349,8 +1356,14 @@ fn move_paid(data: &mut Data, ctx: &Ctx, inv_id: i64, delta: Decimal) {
     }
     settle_invoice(&mut inv, ctx.now);
     inv.insert("updated_at".into(), Value::from(ctx.now));
-    let v = data.put(ctx.company, Kind::Invoice, key, Value::Object(inv));
-    emit(data, ctx, "invoice.updated", &v);
+    let v = data.put(ctx.company, Kind::Invoice, key.clone(), Value::Object(inv));
+    emit(
+        data,
+        ctx,
+        "invoice.updated",
+        &v,
+        Some((Kind::Invoice, &key)),
+    );
 }
 
 /// Recompute what credit notes take off an invoice.
@@ -1389,8 +1402,14 @@ fn recredit(data: &mut Data, ctx: &Ctx, inv_id: i64) {
     inv.insert("amount_credited".into(), dec_value(credited));
     settle_invoice(&mut inv, ctx.now);
     inv.insert("updated_at".into(), Value::from(ctx.now));
-    let v = data.put(ctx.company, Kind::Invoice, key, Value::Object(inv));
-    emit(data, ctx, "invoice.updated", &v);
+    let v = data.put(ctx.company, Kind::Invoice, key.clone(), Value::Object(inv));
+    emit(
+        data,
+        ctx,
+        "invoice.updated",
+        &v,
+        Some((Kind::Invoice, &key)),
+    );
 }
 
 /// `POST /{kind}`.
@@ -1454,7 +1473,13 @@ pub fn create(data: &mut Data, ctx: &Ctx, kind: Kind, body: Value) -> Result<Arc
     out.insert("updated_at".into(), Value::from(ctx.now));
     let invoice = out.get("invoice").and_then(Value::as_i64);
     let v = data.put(ctx.company, kind, key.clone(), Value::Object(out));
-    emit(data, ctx, &format!("{}.created", kind.object()), &v);
+    emit(
+        data,
+        ctx,
+        &format!("{}.created", kind.object()),
+        &v,
+        Some((kind, &key)),
+    );
     if kind == Kind::CreditNote {
         if let Some(inv) = invoice {
             recredit(data, ctx, inv);
@@ -1530,7 +1555,13 @@ pub fn update(
     obj.insert("updated_at".into(), Value::from(ctx.now));
     let invoice = obj.get("invoice").and_then(Value::as_i64);
     let v = data.put(ctx.company, kind, key.clone(), Value::Object(obj));
-    emit(data, ctx, &format!("{}.updated", kind.object()), &v);
+    emit(
+        data,
+        ctx,
+        &format!("{}.updated", kind.object()),
+        &v,
+        Some((kind, key)),
+    );
     if kind == Kind::CreditNote {
         for inv in [old.get("invoice").and_then(Value::as_i64), invoice]
             .into_iter()
@@ -1569,7 +1600,7 @@ pub fn delete(
             obj.insert("voided".into(), Value::Bool(true));
             obj.insert("updated_at".into(), Value::from(ctx.now));
             let v = data.put(ctx.company, kind, key.clone(), Value::Object(obj));
-            emit(data, ctx, "payment.updated", &v);
+            emit(data, ctx, "payment.updated", &v, Some((kind, key)));
             return Ok(Some(v));
         }
         Kind::Customer => {
@@ -1598,7 +1629,13 @@ pub fn delete(
         _ => {}
     }
     if let Some(gone) = data.remove(ctx.company, kind, key) {
-        emit(data, ctx, &format!("{}.deleted", kind.object()), &gone);
+        emit(
+            data,
+            ctx,
+            &format!("{}.deleted", kind.object()),
+            &gone,
+            None,
+        );
     }
     if kind == Kind::CreditNote {
         if let Some(inv) = old.get("invoice").and_then(Value::as_i64) {
@@ -1640,7 +1677,13 @@ pub fn void(data: &mut Data, ctx: &Ctx, kind: Kind, key: &Key) -> Result<Arc<Obj
     }
     obj.insert("updated_at".into(), Value::from(ctx.now));
     let v = data.put(ctx.company, kind, key.clone(), Value::Object(obj));
-    emit(data, ctx, &format!("{}.updated", kind.object()), &v);
+    emit(
+        data,
+        ctx,
+        &format!("{}.updated", kind.object()),
+        &v,
+        Some((kind, key)),
+    );
     if kind == Kind::CreditNote {
         if let Some(inv) = old.get("invoice").and_then(Value::as_i64) {
             recredit(data, ctx, inv);

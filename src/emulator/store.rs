@@ -14,8 +14,8 @@
 use super::resources::Kind;
 use anyhow::Context as _;
 use rusqlite::{params, Connection};
-use serde_json::Value;
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+use serde_json::Value;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -52,17 +52,30 @@ pub struct Obj {
     value: Option<Value>,
     /// Its `number`, as given (for the number index).
     number: Option<Box<str>>,
+    /// Events only: the version of the object the event recorded, shown
+    /// as its `data.object` (shared with that version's row).
+    data: Option<Arc<Obj>>,
 }
 
 impl Obj {
     /// Store `value`: its text is made here, once.
     pub fn new(value: Value, keep_value: bool) -> Obj {
-        let text = bytes::Bytes::from(serde_json::to_vec(&value).unwrap_or_else(|_| b"{}".to_vec()));
+        let text =
+            bytes::Bytes::from(serde_json::to_vec(&value).unwrap_or_else(|_| b"{}".to_vec()));
         let number = value.get("number").and_then(Value::as_str).map(Box::from);
         Obj {
             text,
             value: keep_value.then_some(value),
             number,
+            data: None,
+        }
+    }
+
+    /// An event recording `object`.
+    pub fn event(event: Value, object: Option<Arc<Obj>>) -> Obj {
+        Obj {
+            data: object,
+            ..Obj::new(event, Kind::Event.keeps_value())
         }
     }
 
@@ -182,9 +195,6 @@ pub struct Table {
     /// that paging through one costs a page each, not a scan each.
     pub lists: Mutex<Vec<CachedList>>,
     pub numbers: HashMap<String, Key>,
-    /// Events only: the object each event shows as `data.object`, shared
-    /// with the version of the object it recorded.
-    pub attached: HashMap<Key, Arc<Obj>>,
 }
 
 /// A filtered and sorted list, as positions in a table's key order at
@@ -246,8 +256,8 @@ impl Table {
     }
 
     /// An object's text as the API shows it (events get their `data.object`).
-    pub fn shown(&self, key: &Key, row: &Obj) -> bytes::Bytes {
-        match self.attached.get(key) {
+    pub fn shown(row: &Obj) -> bytes::Bytes {
+        match &row.data {
             Some(object) => compose_event(row.text(), object.text()),
             None => row.text().clone(),
         }
@@ -257,18 +267,27 @@ impl Table {
 /// An event's text with `"data":{"object":...}` added as its last field,
 /// as serializing the event with that field inserted would write it.
 pub fn compose_event(event: &[u8], object: &[u8]) -> bytes::Bytes {
+    let mut d = Vec::with_capacity(object.len() + 12);
+    d.extend_from_slice(b"{\"object\":");
+    d.extend_from_slice(object);
+    d.push(b'}');
+    compose_data(event, &d)
+}
+
+/// An event's text with `"data":` and the text `d` added as its last field.
+fn compose_data(event: &[u8], d: &[u8]) -> bytes::Bytes {
     let Some(open) = event.strip_suffix(b"}") else {
         return bytes::Bytes::copy_from_slice(event);
     };
-    let mut text = Vec::with_capacity(event.len() + object.len() + 24);
+    let mut text = Vec::with_capacity(event.len() + d.len() + 10);
     text.extend_from_slice(open);
     text.extend_from_slice(if open.len() > 1 {
-        b",\"data\":{\"object\":"
+        b",\"data\":"
     } else {
-        b"\"data\":{\"object\":"
+        b"\"data\":"
     });
-    text.extend_from_slice(object);
-    text.extend_from_slice(b"}}");
+    text.extend_from_slice(d);
+    text.push(b'}');
     text.into()
 }
 
@@ -277,6 +296,12 @@ pub fn compose_event(event: &[u8], object: &[u8]) -> bytes::Bytes {
 pub struct Company {
     pub tables: HashMap<Kind, Table>,
     pub counters: HashMap<String, i64>,
+    /// With a database file: the event whose row refers to an object's
+    /// row instead of holding a copy of it, by the object. An event's row
+    /// refers to the object's row while that row is the version the event
+    /// recorded; when the object changes or goes, the event's row is
+    /// rewritten with the copy first.
+    pub refs: HashMap<(Kind, Key), Key>,
 }
 
 impl Company {
@@ -299,8 +324,7 @@ impl Company {
 
     /// The stored object's text as the API shows it, shared (no copy).
     pub fn shown(&self, kind: Kind, key: &Key) -> Option<bytes::Bytes> {
-        let t = self.tables.get(&kind)?;
-        t.rows.get(key).map(|row| t.shown(key, row))
+        self.obj(kind, key).map(|row| Table::shown(row))
     }
 }
 
@@ -336,6 +360,14 @@ pub enum Op {
         id: String,
         event: bytes::Bytes,
         object: bytes::Bytes,
+    },
+    /// An event whose `data.object` is the current row of `kind`/`object_id`.
+    PutEventRef {
+        company: String,
+        id: String,
+        event: bytes::Bytes,
+        kind: Kind,
+        object_id: String,
     },
     Delete {
         company: String,
@@ -415,6 +447,7 @@ impl Data {
     pub fn put(&mut self, company: &str, kind: Kind, key: Key, body: Value) -> Arc<Obj> {
         let obj = Arc::new(Obj::new(body, kind.keeps_value()));
         if self.journaling {
+            self.release_ref(company, kind, &key);
             self.push(Op::Put {
                 company: company.to_string(),
                 kind,
@@ -433,20 +466,69 @@ impl Data {
         obj
     }
 
-    /// Record an event whose `data.object` is `object` (shared).
-    pub fn put_event(&mut self, company: &str, key: Key, event: Value, object: Arc<Obj>) {
-        let event = Arc::new(Obj::new(event, Kind::Event.keeps_value()));
+    /// Record an event whose `data.object` is `object` (shared), which is
+    /// the current row of `of` unless the object is gone.
+    pub fn put_event(
+        &mut self,
+        company: &str,
+        key: Key,
+        event: Value,
+        object: Arc<Obj>,
+        of: Option<(Kind, &Key)>,
+    ) {
+        let event = Arc::new(Obj::event(event, Some(object.clone())));
         if self.journaling {
-            self.push(Op::PutEvent {
-                company: company.to_string(),
-                id: key.to_db(),
-                event: event.text().clone(),
-                object: object.text().clone(),
+            let current = of.filter(|(kind, k)| {
+                self.companies
+                    .get(company)
+                    .and_then(|c| c.obj(*kind, k))
+                    .is_some_and(|row| Arc::ptr_eq(row, &object))
             });
+            match current {
+                Some((kind, k)) => {
+                    self.release_ref(company, kind, k);
+                    self.push(Op::PutEventRef {
+                        company: company.to_string(),
+                        id: key.to_db(),
+                        event: event.text().clone(),
+                        kind,
+                        object_id: k.to_db(),
+                    });
+                    self.company(company)
+                        .refs
+                        .insert((kind, k.clone()), key.clone());
+                }
+                None => self.push(Op::PutEvent {
+                    company: company.to_string(),
+                    id: key.to_db(),
+                    event: event.text().clone(),
+                    object: object.text().clone(),
+                }),
+            }
         }
-        let table = self.company(company).table(Kind::Event);
-        table.attached.insert(key.clone(), object);
-        table.insert(key, event);
+        self.company(company).table(Kind::Event).insert(key, event);
+    }
+
+    /// Before the row of `kind`/`key` changes: the event whose row refers
+    /// to it gets its own copy of the version it recorded.
+    fn release_ref(&mut self, company: &str, kind: Kind, key: &Key) {
+        let Some(c) = self.companies.get_mut(company) else {
+            return;
+        };
+        let Some(ev) = c.refs.remove(&(kind, key.clone())) else {
+            return;
+        };
+        let Some(row) = c.tables.get(&Kind::Event).and_then(|t| t.rows.get(&ev)) else {
+            return;
+        };
+        let Some(object) = &row.data else { return };
+        let op = Op::PutEvent {
+            company: company.to_string(),
+            id: ev.to_db(),
+            event: row.text().clone(),
+            object: object.text().clone(),
+        };
+        self.push(op);
     }
 
     fn push(&mut self, op: Op) {
@@ -456,6 +538,9 @@ impl Data {
     }
 
     pub fn remove(&mut self, company: &str, kind: Kind, key: &Key) -> Option<Arc<Obj>> {
+        if self.journaling {
+            self.release_ref(company, kind, key);
+        }
         let table = self.company(company).table(kind);
         let old = table.remove(key)?;
         if let Some(n) = old.number() {
@@ -626,7 +711,14 @@ impl Drop for Store {
     }
 }
 
+/// In an event's database row, `data.object_row` names the object row
+/// that holds the version the event recorded (`{"kind", "id"}`), in place
+/// of a copy in `data.object`.
+const OBJECT_ROW: &str = "object_row";
+
 fn load(conn: &Connection, data: &mut Data, now: i64) -> anyhow::Result<()> {
+    // Events that refer to an object row: (company, key, event, kind, id).
+    let mut referring: Vec<(String, Key, Value, Kind, Key)> = Vec::new();
     let mut stmt = conn.prepare("SELECT company, kind, id, body FROM objects")?;
     let mut rows = stmt.query([])?;
     while let Some(row) = rows.next()? {
@@ -647,25 +739,49 @@ fn load(conn: &Connection, data: &mut Data, now: i64) -> anyhow::Result<()> {
         if let Key::Num(n) = key {
             data.next_id = data.next_id.max(n);
         }
-        let table = data.company(&company).table(kind);
         if kind == Kind::Event {
-            let object = value
-                .as_object_mut()
-                .and_then(|m| m.remove("data"))
-                .and_then(|mut d| d.as_object_mut().and_then(|d| d.remove("object")));
-            if let Some(object) = object {
-                // The object's own kind decides whether it keeps its value;
-                // an event's snapshot is only ever shown.
-                table
-                    .attached
-                    .insert(key.clone(), Arc::new(Obj::new(object, false)));
+            let mut d = value.as_object_mut().and_then(|m| m.remove("data"));
+            let d = d.as_mut().and_then(Value::as_object_mut);
+            if let Some(row) = d.as_ref().and_then(|d| d.get(OBJECT_ROW)) {
+                // Attached below, once every object is read.
+                let of = row
+                    .get("kind")
+                    .and_then(Value::as_str)
+                    .and_then(Kind::from_path)
+                    .zip(row.get("id").and_then(Value::as_str));
+                if let Some((of_kind, of_id)) = of {
+                    let of_key = if of_kind.string_ids() {
+                        Key::Str(of_id.to_string())
+                    } else {
+                        Key::Num(of_id.parse().with_context(|| format!("bad id {of_id}"))?)
+                    };
+                    referring.push((company, key, value, of_kind, of_key));
+                    continue;
+                }
             }
+            let object = d.and_then(|d| d.remove("object"));
+            // A recorded version is only ever shown: no parsed value kept.
+            let object = object.map(|o| Arc::new(Obj::new(o, false)));
+            let table = data.company(&company).table(kind);
+            table.rows.insert(key, Arc::new(Obj::event(value, object)));
+            continue;
         }
+        let table = data.company(&company).table(kind);
         let obj = Obj::new(value, kind.keeps_value());
         if let Some(n) = obj.number() {
             table.numbers.insert(n.to_lowercase(), key.clone());
         }
         table.rows.insert(key, Arc::new(obj));
+    }
+    for (company, key, value, of_kind, of_key) in referring {
+        let c = data.company(&company);
+        let object = c.obj(of_kind, &of_key).cloned();
+        if object.is_some() {
+            c.refs.insert((of_kind, of_key), key.clone());
+        }
+        c.table(Kind::Event)
+            .rows
+            .insert(key, Arc::new(Obj::event(value, object)));
     }
     for table in data
         .companies
@@ -809,6 +925,30 @@ fn apply(tx: &rusqlite::Transaction<'_>, op: Op) -> rusqlite::Result<()> {
             object,
         } => {
             let text = compose_event(&event, &object);
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO objects (company, kind, id, body) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![
+                company,
+                Kind::Event.path(),
+                id,
+                std::str::from_utf8(&text).unwrap_or("{}")
+            ])?;
+        }
+        Op::PutEventRef {
+            company,
+            id,
+            event,
+            kind,
+            object_id,
+        } => {
+            let mut row = serde_json::Map::with_capacity(2);
+            row.insert("kind".into(), Value::from(kind.path()));
+            row.insert("id".into(), Value::from(object_id));
+            let mut d = serde_json::Map::with_capacity(1);
+            d.insert(OBJECT_ROW.into(), Value::Object(row));
+            let d = serde_json::to_vec(&Value::Object(d)).unwrap_or_default();
+            let text = compose_data(&event, &d);
             tx.prepare_cached(
                 "INSERT OR REPLACE INTO objects (company, kind, id, body) VALUES (?1, ?2, ?3, ?4)",
             )?
