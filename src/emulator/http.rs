@@ -350,6 +350,21 @@ fn base_url(headers: &HeaderMap) -> String {
     format!("http://{host}")
 }
 
+/// `http://host` of the request (its `Host` header), read without
+/// copying the other headers.
+struct BaseUrl(String);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for BaseUrl {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(BaseUrl(base_url(&parts.headers)))
+    }
+}
+
 fn kind_of(resource: &str) -> Result<Kind, ApiError> {
     Kind::from_path(resource)
         .ok_or_else(|| ApiError::not_found(format!("No such route: /{resource}")))
@@ -415,11 +430,11 @@ async fn list_route(
     Extension(p): Extension<Principal>,
     Path(resource): Path<String>,
     RawQuery(raw): RawQuery,
-    headers: HeaderMap,
+    BaseUrl(base): BaseUrl,
 ) -> Result<Response, ApiError> {
     let kind = kind_of(&resource)?;
     let q = ListQuery::parse(kind, raw.as_deref().unwrap_or(""))?;
-    let base = format!("{}/{}", base_url(&headers), kind.path());
+    let base = format!("{base}/{}", kind.path());
     let page = {
         let data = st.store.lock();
         list::list(data.companies.get(&p.company), kind, &q, &base)?
@@ -459,12 +474,11 @@ async fn create_route(
     Extension(p): Extension<Principal>,
     Path(resource): Path<String>,
     RawQuery(raw): RawQuery,
-    headers: HeaderMap,
+    BaseUrl(base): BaseUrl,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let kind = kind_of(&resource)?;
     let body = parse_body(&body)?;
-    let base = base_url(&headers);
     let ctx = Ctx {
         company: &p.company,
         now: now(),
@@ -472,11 +486,15 @@ async fn create_route(
     };
     let (res, commit) = st.store.write(|d| resources::create(d, &ctx, kind, body));
     let v = res?;
-    *st.created
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .entry(kind.path().to_string())
-        .or_insert(0) += 1;
+    {
+        let mut created = st.created.lock().unwrap_or_else(|e| e.into_inner());
+        match created.get_mut(kind.path()) {
+            Some(n) => *n += 1,
+            None => {
+                created.insert(kind.path().to_string(), 1);
+            }
+        }
+    }
     commit.wait().await;
     Ok(stored_response(
         &st,
@@ -492,13 +510,12 @@ async fn update_route(
     Extension(p): Extension<Principal>,
     Path((resource, id)): Path<(String, String)>,
     RawQuery(raw): RawQuery,
-    headers: HeaderMap,
+    BaseUrl(base): BaseUrl,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let kind = kind_of(&resource)?;
     let key = resources::parse_key(kind, &id)?;
     let body = parse_body(&body)?;
-    let base = base_url(&headers);
     let ctx = Ctx {
         company: &p.company,
         now: now(),
@@ -522,9 +539,9 @@ async fn delete_route(
     State(st): State<Arc<AppState>>,
     Extension(p): Extension<Principal>,
     Path((resource, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    BaseUrl(base): BaseUrl,
 ) -> Result<Response, ApiError> {
-    let v = write_by_id(&st, &p, &resource, &id, &headers, resources::delete).await?;
+    let v = write_by_id(&st, &p, &resource, &id, &base, resources::delete).await?;
     Ok(match v {
         Some(v) => text_response(StatusCode::OK, v.text().clone()),
         None => StatusCode::NO_CONTENT.into_response(),
@@ -535,9 +552,9 @@ async fn void_route(
     State(st): State<Arc<AppState>>,
     Extension(p): Extension<Principal>,
     Path((resource, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    BaseUrl(base): BaseUrl,
 ) -> Result<Response, ApiError> {
-    let v = write_by_id(&st, &p, &resource, &id, &headers, resources::void).await?;
+    let v = write_by_id(&st, &p, &resource, &id, &base, resources::void).await?;
     Ok(text_response(StatusCode::OK, v.text().clone()))
 }
 
@@ -547,16 +564,15 @@ async fn write_by_id<T>(
     p: &Principal,
     resource: &str,
     id: &str,
-    headers: &HeaderMap,
+    base: &str,
     op: impl FnOnce(&mut super::store::Data, &Ctx, Kind, &super::store::Key) -> Result<T, ApiError>,
 ) -> Result<T, ApiError> {
     let kind = kind_of(resource)?;
     let key = resources::parse_key(kind, id)?;
-    let base = base_url(headers);
     let ctx = Ctx {
         company: &p.company,
         now: now(),
-        base: &base,
+        base,
     };
     let (res, commit) = st.store.write(|d| op(d, &ctx, kind, &key));
     let v = res?;

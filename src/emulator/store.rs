@@ -60,8 +60,7 @@ pub struct Obj {
 impl Obj {
     /// Store `value`: its text is made here, once.
     pub fn new(value: Value, keep_value: bool) -> Obj {
-        let text =
-            bytes::Bytes::from(serde_json::to_vec(&value).unwrap_or_else(|_| b"{}".to_vec()));
+        let text = json_text(&value);
         let number = value.get("number").and_then(Value::as_str).map(Box::from);
         Obj {
             text,
@@ -121,6 +120,32 @@ impl Obj {
             _ => None,
         }
     }
+}
+
+/// The JSON text of `value` in an allocation of its exact size (it is
+/// kept as long as the object is): written into a buffer reused by the
+/// thread, then copied once.
+fn json_text(value: &Value) -> bytes::Bytes {
+    thread_local! {
+        static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    BUF.with(|buf| {
+        let Ok(mut buf) = buf.try_borrow_mut() else {
+            return bytes::Bytes::from(
+                serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec()),
+            );
+        };
+        buf.clear();
+        if serde_json::to_writer(&mut *buf, value).is_err() {
+            return bytes::Bytes::from_static(b"{}");
+        }
+        let text = bytes::Bytes::copy_from_slice(&buf);
+        // Do not keep a large buffer for good after one large object.
+        if buf.capacity() > 1 << 20 {
+            *buf = Vec::new();
+        }
+        text
+    })
 }
 
 /// Deserializes a JSON object keeping only the named top-level fields.
