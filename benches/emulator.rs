@@ -6,6 +6,10 @@
 //! BENCH_REQUESTS=20000 BENCH_CONNECTIONS=64 cargo bench --bench emulator
 //! ```
 //!
+//! Besides requests per second, each target's CPU time per request (its
+//! server threads, and the client's) is printed: it moves much less than
+//! the rates when the machine is shared.
+//!
 //! `BENCH_DB=memory` runs the emulator without its SQLite file, to see what
 //! the file costs.
 //!
@@ -16,6 +20,12 @@
 //! `expand=customer`, and a filter with a sort on another field.
 
 use facturare_etl::emulator::{self, Config, KeySpec};
+
+/// The allocator of the `facturare-etl` binary, so that the emulator is
+/// measured as `facturare-etl emulator` runs it (the bare server and the
+/// client get it too).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use serde_json::json;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -32,15 +42,65 @@ struct Run {
     requests: usize,
     errors: usize,
     elapsed: Duration,
+    /// CPU seconds spent by the server's threads and by the client's
+    /// during the run (Linux; zero elsewhere).
+    server_cpu: f64,
+    client_cpu: f64,
+}
+
+/// CPU seconds used so far by this process's threads whose name starts
+/// with one of `prefixes` (from `/proc/self/task/*/stat`; 0 elsewhere).
+fn threads_cpu(prefixes: &[&str]) -> f64 {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return 0.0;
+    };
+    // SAFETY: sysconf has no preconditions.
+    let hz = match unsafe { libc::sysconf(libc::_SC_CLK_TCK) } {
+        n if n > 0 => n as f64,
+        _ => 100.0,
+    };
+    let mut ticks = 0u64;
+    for t in tasks.flatten() {
+        let Ok(stat) = std::fs::read_to_string(t.path().join("stat")) else {
+            continue;
+        };
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        let name = &stat[open + 1..close];
+        if !prefixes.iter().any(|p| name.starts_with(p)) {
+            continue;
+        }
+        // After the name: state, ppid, ..., utime (11th), stime (12th).
+        let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
+        for i in [11, 12] {
+            ticks += fields
+                .get(i)
+                .and_then(|f| f.parse::<u64>().ok())
+                .unwrap_or(0);
+        }
+    }
+    ticks as f64 / hz
 }
 
 impl Run {
     fn rps(&self) -> f64 {
         self.requests as f64 / self.elapsed.as_secs_f64()
     }
+
+    /// Microseconds of CPU per request.
+    fn per_request(&self, cpu: f64) -> f64 {
+        1e6 * cpu / self.requests as f64
+    }
 }
 
-/// `n` POSTs of `body` to `url` from `conns` concurrent workers.
+/// The thread names of the client, the bare server and the emulator.
+const CLIENT_THREADS: &[&str] = &["client-worker"];
+const BARE_THREADS: &[&str] = &["bare-worker"];
+const EMULATOR_THREADS: &[&str] = &["emu-worker", "emulator-db"];
+
+/// `n` POSTs of `body` to `url` from `conns` concurrent workers; the CPU
+/// time of the threads named `server` is the server's.
 async fn load(
     client: &reqwest::Client,
     url: &str,
@@ -48,10 +108,12 @@ async fn load(
     body: &serde_json::Value,
     n: usize,
     conns: usize,
+    server: &[&str],
 ) -> Run {
     let next = Arc::new(AtomicUsize::new(0));
     let errors = Arc::new(AtomicUsize::new(0));
     let bytes = bytes::Bytes::from(serde_json::to_vec(body).expect("JSON body"));
+    let (server_before, client_before) = (threads_cpu(server), threads_cpu(CLIENT_THREADS));
     let start = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..conns {
@@ -80,10 +142,13 @@ async fn load(
     for t in tasks {
         t.await.expect("worker");
     }
+    let elapsed = start.elapsed();
     Run {
         requests: n,
         errors: errors.load(Ordering::Relaxed),
-        elapsed: start.elapsed(),
+        elapsed,
+        server_cpu: threads_cpu(server) - server_before,
+        client_cpu: threads_cpu(CLIENT_THREADS) - client_before,
     }
 }
 
@@ -223,6 +288,7 @@ fn list_bench(n: usize, conns: usize, invoice: &serde_json::Value) {
             &invoice,
             n,
             conns,
+            EMULATOR_THREADS,
         )
         .await;
         assert_eq!(seeded.errors, 0, "seeding invoices");
@@ -316,10 +382,16 @@ fn main() {
         let warm = (n / 10).clamp(100, 2000);
         let bare_target = format!("{bare_url}/invoices");
         let emu_target = format!("{emu_url}/invoices");
-        load(&client, &bare_target, "k", &invoice, warm, conns).await;
-        load(&client, &emu_target, "bench_key", &invoice, warm, conns).await;
-        let bare = load(&client, &bare_target, "k", &invoice, n, conns).await;
-        let emu = load(&client, &emu_target, "bench_key", &invoice, n, conns).await;
+        let (bare_load, emu_load) = (
+            (&bare_target, "k", BARE_THREADS),
+            (&emu_target, "bench_key", EMULATOR_THREADS),
+        );
+        // The same client, connections and warm-up for both servers.
+        for (target, key, threads) in [bare_load, emu_load] {
+            load(&client, target, key, &invoice, warm, conns, threads).await;
+        }
+        let bare = load(&client, bare_load.0, bare_load.1, &invoice, n, conns, BARE_THREADS).await;
+        let emu = load(&client, emu_load.0, emu_load.1, &invoice, n, conns, EMULATOR_THREADS).await;
         (bare, emu, invoice)
     });
     let _ = bare_stop.send(());
@@ -328,8 +400,14 @@ fn main() {
 
     println!("POST /invoices (3 lines), {n} requests, {conns} connections, loopback");
     println!(
-        "{:<32} {:>9} {:>7} {:>9} {:>10}",
-        "target", "requests", "errors", "seconds", "req/s"
+        "{:<32} {:>9} {:>7} {:>9} {:>10} {:>16} {:>16}",
+        "target",
+        "requests",
+        "errors",
+        "seconds",
+        "req/s",
+        "server CPU µs/req",
+        "client CPU µs/req"
     );
     for (name, r) in [
         ("bare axum (201, constant body)", &bare),
@@ -343,12 +421,14 @@ fn main() {
         ),
     ] {
         println!(
-            "{:<32} {:>9} {:>7} {:>9.3} {:>10.0}",
+            "{:<32} {:>9} {:>7} {:>9.3} {:>10.0} {:>16.1} {:>16.1}",
             name,
             r.requests,
             r.errors,
             r.elapsed.as_secs_f64(),
-            r.rps()
+            r.rps(),
+            r.per_request(r.server_cpu),
+            r.per_request(r.client_cpu)
         );
     }
     println!(

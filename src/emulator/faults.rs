@@ -67,20 +67,20 @@ pub struct Limiter {
     max_in_flight: usize,
     rate: Option<u32>,
     start: Instant,
-    keys: Mutex<HashMap<String, KeyState>>,
+    keys: Mutex<HashMap<Arc<str>, KeyState>>,
     window: Mutex<Window>,
 }
 
 /// A request in flight; dropping it frees the slot.
 pub struct Permit {
     limiter: Arc<Limiter>,
-    id: String,
+    id: Arc<str>,
 }
 
 impl Drop for Permit {
     fn drop(&mut self) {
         let mut keys = self.limiter.keys.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(k) = keys.get_mut(&self.id) {
+        if let Some(k) = keys.get_mut(&*self.id) {
             k.in_flight = k.in_flight.saturating_sub(1);
         }
     }
@@ -100,9 +100,17 @@ impl Limiter {
     /// Admit a request for credential `id`, or refuse it (429).
     pub fn acquire(self: &Arc<Self>, id: &str) -> Option<Permit> {
         let second = self.start.elapsed().as_secs();
-        {
+        let name = {
             let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
-            let k = keys.entry(id.to_string()).or_default();
+            let name = match keys.get_key_value(id) {
+                Some((name, _)) => name.clone(),
+                None => {
+                    let name: Arc<str> = Arc::from(id);
+                    keys.insert(name.clone(), KeyState::default());
+                    name
+                }
+            };
+            let k = keys.get_mut(id).expect("inserted above");
             if k.in_flight >= self.max_in_flight {
                 return None;
             }
@@ -117,7 +125,8 @@ impl Limiter {
                 k.count += 1;
             }
             k.in_flight += 1;
-        }
+            name
+        };
         let mut w = self.window.lock().unwrap_or_else(|e| e.into_inner());
         if w.second != second {
             w.second = second;
@@ -127,7 +136,7 @@ impl Limiter {
         w.max = w.max.max(w.count);
         Some(Permit {
             limiter: self.clone(),
-            id: id.to_string(),
+            id: name,
         })
     }
 

@@ -6,7 +6,7 @@ use super::auth::{self, Code, Principal};
 use super::faults::{Faults, Limiter};
 use super::list::{self, ListQuery};
 use super::resources::{self, Ctx, Kind};
-use super::store::{text_of, IdemReply, Store, Text};
+use super::store::{IdemReply, Obj, Store};
 use super::{Config, Stats};
 use axum::body::{Body, Bytes};
 use axum::extract::connect_info::{ConnectInfo, Connected};
@@ -123,7 +123,12 @@ fn json_response(status: StatusCode, body: &impl serde::Serialize) -> Response {
     if serde_json::to_writer(&mut bytes, body).is_err() {
         bytes = b"{}".to_vec();
     }
-    let mut resp = Response::new(Body::from(bytes));
+    text_response(status, Bytes::from(bytes))
+}
+
+/// A reply whose body is JSON text already made.
+fn text_response(status: StatusCode, text: Bytes) -> Response {
+    let mut resp = Response::new(Body::from(text));
     *resp.status_mut() = status;
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -345,6 +350,21 @@ fn base_url(headers: &HeaderMap) -> String {
     format!("http://{host}")
 }
 
+/// `http://host` of the request (its `Host` header), read without
+/// copying the other headers.
+struct BaseUrl(String);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for BaseUrl {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(BaseUrl(base_url(&parts.headers)))
+    }
+}
+
 fn kind_of(resource: &str) -> Result<Kind, ApiError> {
     Kind::from_path(resource)
         .ok_or_else(|| ApiError::not_found(format!("No such route: /{resource}")))
@@ -362,51 +382,39 @@ fn parse_body(body: &Bytes) -> Result<Value, ApiError> {
     })
 }
 
-fn expanded(st: &AppState, company: &str, v: Arc<Value>, raw: Option<&str>) -> Arc<Value> {
+/// An object's text as shown, with relations expanded when the query asks.
+fn expanded(st: &AppState, company: &str, text: Bytes, raw: Option<&str>) -> Bytes {
     let ex = list::expand_of(raw.unwrap_or(""));
     if ex.is_empty() {
-        return v;
+        return text;
     }
-    let mut v = (*v).clone();
     let data = st.store.lock();
-    list::expand(data.companies.get(company), &mut v, &ex);
-    Arc::new(v)
+    list::expand_text(data.companies.get(company), &text, &ex)
 }
 
 /// The reply for an object just written: its stored JSON text (made once,
-/// shared with its database row) unless relations are to be expanded.
+/// shared with its database row and events) unless relations are to be
+/// expanded.
 fn stored_response(
     st: &AppState,
     company: &str,
     status: StatusCode,
-    v: Arc<Value>,
-    text: Option<Text>,
+    v: &Obj,
     raw: Option<&str>,
 ) -> Response {
-    let shown = expanded(st, company, v.clone(), raw);
-    match text {
-        Some(slot) if Arc::ptr_eq(&shown, &v) => {
-            let mut resp = Response::new(Body::from(text_of(&slot, &v)));
-            *resp.status_mut() = status;
-            resp.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            );
-            resp
-        }
-        _ => json_response(status, shown.as_ref()),
-    }
+    text_response(status, expanded(st, company, v.text().clone(), raw))
 }
 
-/// A JSON array of shared objects.
-fn json_list(items: &[Arc<Value>]) -> Response {
-    let mut buf = Vec::with_capacity(items.len() * 512 + 2);
+/// A JSON array of objects' texts.
+fn json_list(items: &[Bytes]) -> Response {
+    let len = items.iter().map(|t| t.len() + 1).sum::<usize>() + 2;
+    let mut buf = Vec::with_capacity(len);
     buf.push(b'[');
     for (i, v) in items.iter().enumerate() {
         if i > 0 {
             buf.push(b',');
         }
-        let _ = serde_json::to_writer(&mut buf, v.as_ref());
+        buf.extend_from_slice(v);
     }
     buf.push(b']');
     let mut resp = Response::new(Body::from(buf));
@@ -422,11 +430,11 @@ async fn list_route(
     Extension(p): Extension<Principal>,
     Path(resource): Path<String>,
     RawQuery(raw): RawQuery,
-    headers: HeaderMap,
+    BaseUrl(base): BaseUrl,
 ) -> Result<Response, ApiError> {
     let kind = kind_of(&resource)?;
     let q = ListQuery::parse(kind, raw.as_deref().unwrap_or(""))?;
-    let base = format!("{}/{}", base_url(&headers), kind.path());
+    let base = format!("{base}/{}", kind.path());
     let page = {
         let data = st.store.lock();
         list::list(data.companies.get(&p.company), kind, &q, &base)?
@@ -448,15 +456,17 @@ async fn get_route(
 ) -> Result<Response, ApiError> {
     let kind = kind_of(&resource)?;
     let key = resources::parse_key(kind, &id)?;
-    let v = {
+    let text = {
         let data = st.store.lock();
         data.companies
             .get(&p.company)
-            .and_then(|c| c.get_shared(kind, &key))
+            .and_then(|c| c.shown(kind, &key))
             .ok_or_else(|| resources::not_found(kind, &id))?
     };
-    let v = expanded(&st, &p.company, v, raw.as_deref());
-    Ok(json_response(StatusCode::OK, v.as_ref()))
+    Ok(text_response(
+        StatusCode::OK,
+        expanded(&st, &p.company, text, raw.as_deref()),
+    ))
 }
 
 async fn create_route(
@@ -464,36 +474,33 @@ async fn create_route(
     Extension(p): Extension<Principal>,
     Path(resource): Path<String>,
     RawQuery(raw): RawQuery,
-    headers: HeaderMap,
+    BaseUrl(base): BaseUrl,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let kind = kind_of(&resource)?;
     let body = parse_body(&body)?;
-    let base = base_url(&headers);
     let ctx = Ctx {
         company: &p.company,
         now: now(),
         base: &base,
     };
-    let (res, commit) = st.store.write(|d| {
-        resources::create(d, &ctx, kind, body).map(|v| {
-            let text = d.text_slot(&v);
-            (v, text)
-        })
-    });
-    let (v, text) = res?;
-    *st.created
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .entry(kind.path().to_string())
-        .or_insert(0) += 1;
+    let (res, commit) = st.store.write(|d| resources::create(d, &ctx, kind, body));
+    let v = res?;
+    {
+        let mut created = st.created.lock().unwrap_or_else(|e| e.into_inner());
+        match created.get_mut(kind.path()) {
+            Some(n) => *n += 1,
+            None => {
+                created.insert(kind.path().to_string(), 1);
+            }
+        }
+    }
     commit.wait().await;
     Ok(stored_response(
         &st,
         &p.company,
         StatusCode::CREATED,
-        v,
-        text,
+        &v,
         raw.as_deref(),
     ))
 }
@@ -503,32 +510,27 @@ async fn update_route(
     Extension(p): Extension<Principal>,
     Path((resource, id)): Path<(String, String)>,
     RawQuery(raw): RawQuery,
-    headers: HeaderMap,
+    BaseUrl(base): BaseUrl,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let kind = kind_of(&resource)?;
     let key = resources::parse_key(kind, &id)?;
     let body = parse_body(&body)?;
-    let base = base_url(&headers);
     let ctx = Ctx {
         company: &p.company,
         now: now(),
         base: &base,
     };
-    let (res, commit) = st.store.write(|d| {
-        resources::update(d, &ctx, kind, &key, body).map(|v| {
-            let text = d.text_slot(&v);
-            (v, text)
-        })
-    });
-    let (v, text) = res?;
+    let (res, commit) = st
+        .store
+        .write(|d| resources::update(d, &ctx, kind, &key, body));
+    let v = res?;
     commit.wait().await;
     Ok(stored_response(
         &st,
         &p.company,
         StatusCode::OK,
-        v,
-        text,
+        &v,
         raw.as_deref(),
     ))
 }
@@ -537,11 +539,11 @@ async fn delete_route(
     State(st): State<Arc<AppState>>,
     Extension(p): Extension<Principal>,
     Path((resource, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    BaseUrl(base): BaseUrl,
 ) -> Result<Response, ApiError> {
-    let v = write_by_id(&st, &p, &resource, &id, &headers, resources::delete).await?;
+    let v = write_by_id(&st, &p, &resource, &id, &base, resources::delete).await?;
     Ok(match v {
-        Some(v) => json_response(StatusCode::OK, v.as_ref()),
+        Some(v) => text_response(StatusCode::OK, v.text().clone()),
         None => StatusCode::NO_CONTENT.into_response(),
     })
 }
@@ -550,10 +552,10 @@ async fn void_route(
     State(st): State<Arc<AppState>>,
     Extension(p): Extension<Principal>,
     Path((resource, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    BaseUrl(base): BaseUrl,
 ) -> Result<Response, ApiError> {
-    let v = write_by_id(&st, &p, &resource, &id, &headers, resources::void).await?;
-    Ok(json_response(StatusCode::OK, v.as_ref()))
+    let v = write_by_id(&st, &p, &resource, &id, &base, resources::void).await?;
+    Ok(text_response(StatusCode::OK, v.text().clone()))
 }
 
 /// Apply `op` to one object named by the path, and wait until it is stored.
@@ -562,16 +564,15 @@ async fn write_by_id<T>(
     p: &Principal,
     resource: &str,
     id: &str,
-    headers: &HeaderMap,
+    base: &str,
     op: impl FnOnce(&mut super::store::Data, &Ctx, Kind, &super::store::Key) -> Result<T, ApiError>,
 ) -> Result<T, ApiError> {
     let kind = kind_of(resource)?;
     let key = resources::parse_key(kind, id)?;
-    let base = base_url(headers);
     let ctx = Ctx {
         company: &p.company,
         now: now(),
-        base: &base,
+        base,
     };
     let (res, commit) = st.store.write(|d| op(d, &ctx, kind, &key));
     let v = res?;

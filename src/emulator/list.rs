@@ -6,7 +6,7 @@
 
 use super::http::ApiError;
 use super::resources::{value_dec, Kind};
-use super::store::{CachedList, Company, Key, Table};
+use super::store::{CachedList, Company, Key, Obj, Table};
 use crate::model::limits::PER_PAGE_MAX;
 use serde_json::Value;
 use std::cmp::Ordering;
@@ -130,6 +130,22 @@ impl ListQuery {
             }
         }
         Ok(q)
+    }
+
+    /// The top-level fields that matching and sorting read.
+    fn fields(&self, kind: Kind) -> Vec<&str> {
+        let mut names: Vec<&str> = self.filters.iter().map(|(f, _)| f.as_str()).collect();
+        if !self.metadata.is_empty() {
+            names.push("metadata");
+        }
+        if self.start_date.is_some() || self.end_date.is_some() {
+            names.push(kind.date_field());
+        }
+        if self.updated_after.is_some() || self.updated_before.is_some() {
+            names.push("updated_at");
+        }
+        names.extend(self.sort.iter().map(|(f, _)| f.as_str()));
+        names
     }
 
     fn matches(&self, kind: Kind, obj: &Value) -> Result<bool, ApiError> {
@@ -266,7 +282,7 @@ pub fn expand(company: Option<&Company>, obj: &mut Value, expands: &[String]) {
                 if let Some(slot) = obj.get_mut("customer") {
                     if let Some(id) = slot.as_i64() {
                         if let Some(c) = company.get(Kind::Customer, &Key::Num(id)) {
-                            *slot = c.clone();
+                            *slot = c.into_owned();
                         }
                     }
                 }
@@ -275,7 +291,7 @@ pub fn expand(company: Option<&Company>, obj: &mut Value, expands: &[String]) {
                 if let Some(slot) = obj.get_mut("invoice") {
                     if let Some(id) = slot.as_i64() {
                         if let Some(c) = company.get(Kind::Invoice, &Key::Num(id)) {
-                            *slot = c.clone();
+                            *slot = c.into_owned();
                         }
                     }
                 }
@@ -284,7 +300,7 @@ pub fn expand(company: Option<&Company>, obj: &mut Value, expands: &[String]) {
                         if let Some(slot) = a.get_mut("invoice") {
                             if let Some(id) = slot.as_i64() {
                                 if let Some(c) = company.get(Kind::Invoice, &Key::Num(id)) {
-                                    *slot = c.clone();
+                                    *slot = c.into_owned();
                                 }
                             }
                         }
@@ -296,9 +312,9 @@ pub fn expand(company: Option<&Company>, obj: &mut Value, expands: &[String]) {
     }
 }
 
-/// One page of a list.
+/// One page of a list: the objects' JSON texts.
 pub struct Page {
-    pub items: Vec<Arc<Value>>,
+    pub items: Vec<bytes::Bytes>,
     pub total: usize,
     pub link: String,
 }
@@ -370,7 +386,7 @@ pub fn list(
     base: &str,
 ) -> Result<Page, ApiError> {
     let table = company.and_then(|c| c.tables.get(&kind));
-    let (total, page): (usize, Vec<(&Key, &Arc<Value>)>) = match (table, q.plain()) {
+    let (total, page): (usize, Vec<(&Key, &Arc<Obj>)>) = match (table, q.plain()) {
         (None, _) => (0, Vec::new()),
         (Some(t), Some(asc)) => {
             let order = t.order();
@@ -405,17 +421,12 @@ pub fn list(
     let last = (total as u64).div_ceil(q.per_page).max(1);
     let items = page
         .into_iter()
-        .map(|(k, v)| {
-            let v = match table {
-                Some(t) => t.shown(k, v),
-                None => v.clone(),
-            };
+        .map(|(_, v)| {
+            let text = Table::shown(v);
             if q.expand.is_empty() {
-                return v;
+                return text;
             }
-            let mut v = (*v).clone();
-            expand(company, &mut v, &q.expand);
-            Arc::new(v)
+            expand_text(company, &text, &q.expand)
         })
         .collect();
     Ok(Page {
@@ -423,6 +434,123 @@ pub fn list(
         total,
         link: q.link(base, last),
     })
+}
+
+/// An object's text with relations expanded.
+pub fn expand_text(
+    company: Option<&Company>,
+    text: &bytes::Bytes,
+    expands: &[String],
+) -> bytes::Bytes {
+    if expands.iter().any(|e| e == "invoice") {
+        let Ok(mut v) = serde_json::from_slice::<Value>(text) else {
+            return text.clone();
+        };
+        expand(company, &mut v, expands);
+        return serde_json::to_vec(&v)
+            .map(bytes::Bytes::from)
+            .unwrap_or_else(|_| text.clone());
+    }
+    if !expands.iter().any(|e| e == "customer") {
+        return text.clone();
+    }
+    // Only `customer`: its id's text is replaced by the customer's text,
+    // which is what expanding the value and serializing it would write.
+    let Some(company) = company else {
+        return text.clone();
+    };
+    let Some(span) = field_span(text, "customer") else {
+        return text.clone();
+    };
+    let id = std::str::from_utf8(&text[span.clone()])
+        .ok()
+        .and_then(|s| serde_json::from_str::<Value>(s).ok())
+        .and_then(|v| v.as_i64());
+    let Some(c) = id.and_then(|id| company.obj(Kind::Customer, &Key::Num(id))) else {
+        return text.clone();
+    };
+    let mut out = Vec::with_capacity(text.len() + c.text().len());
+    out.extend_from_slice(&text[..span.start]);
+    out.extend_from_slice(c.text());
+    out.extend_from_slice(&text[span.end..]);
+    out.into()
+}
+
+/// Where the value of the top-level `field` of a JSON object's text is.
+fn field_span(text: &[u8], field: &str) -> Option<std::ops::Range<usize>> {
+    fn ws(t: &[u8], mut i: usize) -> usize {
+        while t.get(i).is_some_and(u8::is_ascii_whitespace) {
+            i += 1;
+        }
+        i
+    }
+    /// `t[i]` opens a string: the index after it closes.
+    fn string_end(t: &[u8], mut i: usize) -> Option<usize> {
+        i += 1;
+        loop {
+            match t.get(i)? {
+                b'\\' => i += 2,
+                b'"' => return Some(i + 1),
+                _ => i += 1,
+            }
+        }
+    }
+    fn value_end(t: &[u8], mut i: usize) -> Option<usize> {
+        match t.get(i)? {
+            b'"' => string_end(t, i),
+            b'{' | b'[' => {
+                let mut depth = 0usize;
+                loop {
+                    match t.get(i)? {
+                        b'"' => {
+                            i = string_end(t, i)?;
+                            continue;
+                        }
+                        b'{' | b'[' => depth += 1,
+                        b'}' | b']' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                return Some(i + 1);
+                            }
+                        }
+                        _ => {}
+                    }
+                    i += 1;
+                }
+            }
+            _ => {
+                while !matches!(t.get(i), None | Some(b',' | b'}' | b']'))
+                    && !t[i].is_ascii_whitespace()
+                {
+                    i += 1;
+                }
+                Some(i)
+            }
+        }
+    }
+    let mut i = ws(text, 0);
+    if text.get(i) != Some(&b'{') {
+        return None;
+    }
+    i = ws(text, i + 1);
+    while text.get(i) == Some(&b'"') {
+        let key_end = string_end(text, i)?;
+        let key = &text[i + 1..key_end - 1];
+        i = ws(text, key_end);
+        if text.get(i) != Some(&b':') {
+            return None;
+        }
+        let start = ws(text, i + 1);
+        let end = value_end(text, start)?;
+        if key == field.as_bytes() {
+            return Some(start..end);
+        }
+        i = ws(text, end);
+        if text.get(i) == Some(&b',') {
+            i = ws(text, i + 1);
+        }
+    }
+    None
 }
 
 /// How many ordered lists a table keeps.
@@ -461,13 +589,10 @@ fn ordered(t: &Table, kind: Kind, q: &ListQuery) -> Result<Arc<Vec<u32>>, ApiErr
 }
 
 /// The objects matching the query's filters, in id order, as positions
-/// in the table's key order, with their rows.
-fn matching<'t>(
-    t: &'t Table,
-    kind: Kind,
-    q: &ListQuery,
-) -> Result<Vec<(u32, &'t Arc<Value>)>, ApiError> {
+/// in the table's key order, with the fields the query reads.
+fn matching(t: &Table, kind: Kind, q: &ListQuery) -> Result<Vec<(u32, Value)>, ApiError> {
     let mut hits = Vec::new();
+    let names = q.fields(kind);
     // `filter[number]` goes through the number index.
     let by_number = q
         .filters
@@ -478,7 +603,8 @@ fn matching<'t>(
         Some(n) if !t.numbers.is_empty() => {
             if let Some((k, v)) = t.numbers.get(&n).and_then(|k| t.rows().get_key_value(k)) {
                 if let Ok(i) = t.order().binary_search(k) {
-                    if q.matches(kind, v.as_ref())? {
+                    let v = v.fields(&names);
+                    if q.matches(kind, &v)? {
                         hits.push((i as u32, v));
                     }
                 }
@@ -487,7 +613,8 @@ fn matching<'t>(
         _ => {
             // The rows iterate in key order, so their index is their position.
             for (i, v) in t.rows().values().enumerate() {
-                if q.matches(kind, v.as_ref())? {
+                let v = v.fields(&names);
+                if q.matches(kind, &v)? {
                     hits.push((i as u32, v));
                 }
             }
@@ -498,7 +625,7 @@ fn matching<'t>(
 
 /// The positions of `hits` (in id order) under the query's sort, with the
 /// sort keys read once per object; ties keep id order.
-fn sorted(hits: Vec<(u32, &Arc<Value>)>, q: &ListQuery) -> Vec<u32> {
+fn sorted(hits: Vec<(u32, Value)>, q: &ListQuery) -> Vec<u32> {
     if q.sort.is_empty() {
         return hits.into_iter().map(|(i, _)| i).collect();
     }
@@ -583,6 +710,20 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn field_spans_skip_nested_values_and_strings() {
+        let text = br#"{"id":1,"items":[{"customer":9,"s":"a\"}],"}],"name":"x,\"customer\":","customer":12,"z":{"customer":3}}"#;
+        let span = field_span(text, "customer").unwrap();
+        assert_eq!(&text[span], b"12");
+        assert_eq!(&text[field_span(text, "z").unwrap()], br#"{"customer":3}"#);
+        assert_eq!(
+            field_span(br#"{"customer": null }"#, "customer"),
+            Some(13..17)
+        );
+        assert_eq!(field_span(br#"{"a":1}"#, "customer"), None);
+        assert_eq!(field_span(b"[1]", "customer"), None);
     }
 
     #[test]

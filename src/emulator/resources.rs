@@ -4,7 +4,7 @@
 //! computed with `Decimal` and written back as exact JSON numbers.
 
 use super::http::ApiError;
-use super::store::{Data, Key};
+use super::store::{Data, Key, Obj};
 use crate::model::{limits, round_money};
 use rust_decimal::Decimal;
 use serde_json::{Map, Number, Value};
@@ -108,6 +108,12 @@ impl Kind {
             Kind::CreditNote => Some("CN-"),
             _ => None,
         }
+    }
+
+    /// Whether stored objects keep their parsed value besides their text:
+    /// the small reference kinds that every document write reads.
+    pub fn keeps_value(self) -> bool {
+        matches!(self, Kind::Customer | Kind::Item | Kind::TaxRate)
     }
 
     fn is_document(self) -> bool {
@@ -411,8 +417,7 @@ fn convert(data: &Data, ctx: &Ctx, name: &str, f: F, v: &Value) -> Result<Value,
             let exists = data
                 .companies
                 .get(ctx.company)
-                .and_then(|c| c.get(target, &Key::Num(id)))
-                .is_some();
+                .is_some_and(|c| c.contains(target, &Key::Num(id)));
             if !exists {
                 return Err(ApiError::param(format!("No such {noun}: {id}"), name));
             }
@@ -629,14 +634,16 @@ fn lookup_rate(data: &Data, ctx: &Ctx, id: &str) -> Option<RateTerms> {
         .companies
         .get(ctx.company)?
         .get(Kind::TaxRate, &Key::Str(id.to_string()))?;
+    let (value, inclusive) = (dec_field(&obj, "value"), bool_field(&obj, "inclusive"));
+    let is_percent = obj
+        .get("is_percent")
+        .and_then(Value::as_bool)
+        .unwrap_or(true);
     Some(RateTerms {
-        object: obj.clone(),
-        value: dec_field(obj, "value"),
-        is_percent: obj
-            .get("is_percent")
-            .and_then(Value::as_bool)
-            .unwrap_or(true),
-        inclusive: bool_field(obj, "inclusive"),
+        object: obj.into_owned(),
+        value,
+        is_percent,
+        inclusive,
     })
 }
 
@@ -776,7 +783,7 @@ fn compute_totals(
                 .companies
                 .get(ctx.company)
                 .and_then(|c| c.get(Kind::Item, &Key::Str(item_id.to_string())))
-                .cloned()
+                .map(std::borrow::Cow::into_owned)
             {
                 for f in ["name", "description", "unit_cost", "taxes"] {
                     if out.get(f).is_none_or(Value::is_null) {
@@ -980,7 +987,8 @@ fn today(now: i64) -> i64 {
 }
 
 /// Record an event: `object` is the snapshot (shared, not copied).
-fn emit(data: &mut Data, ctx: &Ctx, kind: &str, object: &Arc<Value>) {
+/// `of` names the object's row when `object` is its current version.
+fn emit(data: &mut Data, ctx: &Ctx, kind: &str, object: &Arc<Obj>, of: Option<(Kind, &Key)>) {
     let id = data.new_id();
     let mut e = Map::with_capacity(6);
     e.insert("id".into(), Value::from(id));
@@ -988,7 +996,13 @@ fn emit(data: &mut Data, ctx: &Ctx, kind: &str, object: &Arc<Value>) {
     e.insert("type".into(), Value::from(kind));
     e.insert("timestamp".into(), Value::from(ctx.now));
     e.insert("updated_at".into(), Value::from(ctx.now));
-    data.put_event(ctx.company, Key::Num(id), Value::Object(e), object.clone());
+    data.put_event(
+        ctx.company,
+        Key::Num(id),
+        Value::Object(e),
+        object.clone(),
+        of,
+    );
 }
 
 fn check_number(
@@ -1056,8 +1070,7 @@ fn slug_id(data: &Data, ctx: &Ctx, kind: Kind, name: &str) -> String {
     let exists = |id: &str| {
         data.companies
             .get(ctx.company)
-            .and_then(|c| c.get(kind, &Key::Str(id.to_string())))
-            .is_some()
+            .is_some_and(|c| c.contains(kind, &Key::Str(id.to_string())))
     };
     if !exists(&base) {
         return base;
@@ -1233,7 +1246,7 @@ fn apply_payment(
                 "applied_to",
             ));
         };
-        if bool_field(inv, "voided") || bool_field(inv, "draft") {
+        if bool_field(&inv, "voided") || bool_field(&inv, "draft") {
             return Err(ApiError::param(
                 format!("Invoice {inv_id} is voided or a draft and cannot take payments"),
                 "applied_to",
@@ -1249,7 +1262,7 @@ fn apply_payment(
             .filter(|(id, _)| *id == inv_id)
             .map(|(_, a)| *a)
             .sum::<Decimal>();
-        let room = dec_field(inv, "balance") + back - already;
+        let room = dec_field(&inv, "balance") + back - already;
         if a_amt <= Decimal::ZERO || a_amt > room {
             return Err(ApiError::param(
                 format!(
@@ -1327,7 +1340,7 @@ fn move_paid(data: &mut Data, ctx: &Ctx, inv_id: i64, delta: Decimal) {
         .companies
         .get(ctx.company)
         .and_then(|c| c.get(Kind::Invoice, &key))
-        .cloned()
+        .map(std::borrow::Cow::into_owned)
     else {
         return;
     };
@@ -1343,8 +1356,14 @@ fn move_paid(data: &mut Data, ctx: &Ctx, inv_id: i64, delta: Decimal) {
     }
     settle_invoice(&mut inv, ctx.now);
     inv.insert("updated_at".into(), Value::from(ctx.now));
-    let v = data.put(ctx.company, Kind::Invoice, key, Value::Object(inv));
-    emit(data, ctx, "invoice.updated", &v);
+    let v = data.put(ctx.company, Kind::Invoice, key.clone(), Value::Object(inv));
+    emit(
+        data,
+        ctx,
+        "invoice.updated",
+        &v,
+        Some((Kind::Invoice, &key)),
+    );
 }
 
 /// Recompute what credit notes take off an invoice.
@@ -1356,9 +1375,10 @@ fn recredit(data: &mut Data, ctx: &Ctx, inv_id: i64) {
         .map(|t| {
             t.rows()
                 .values()
+                .map(|cn| cn.fields(&["invoice", "voided", "draft", "total"]))
                 .filter(|cn| cn.get("invoice").and_then(Value::as_i64) == Some(inv_id))
                 .filter(|cn| !bool_field(cn, "voided") && !bool_field(cn, "draft"))
-                .map(|cn| dec_field(cn, "total"))
+                .map(|cn| dec_field(&cn, "total"))
                 .sum()
         })
         .unwrap_or_default();
@@ -1367,7 +1387,7 @@ fn recredit(data: &mut Data, ctx: &Ctx, inv_id: i64) {
         .companies
         .get(ctx.company)
         .and_then(|c| c.get(Kind::Invoice, &key))
-        .cloned()
+        .map(std::borrow::Cow::into_owned)
     else {
         return;
     };
@@ -1382,12 +1402,18 @@ fn recredit(data: &mut Data, ctx: &Ctx, inv_id: i64) {
     inv.insert("amount_credited".into(), dec_value(credited));
     settle_invoice(&mut inv, ctx.now);
     inv.insert("updated_at".into(), Value::from(ctx.now));
-    let v = data.put(ctx.company, Kind::Invoice, key, Value::Object(inv));
-    emit(data, ctx, "invoice.updated", &v);
+    let v = data.put(ctx.company, Kind::Invoice, key.clone(), Value::Object(inv));
+    emit(
+        data,
+        ctx,
+        "invoice.updated",
+        &v,
+        Some((Kind::Invoice, &key)),
+    );
 }
 
 /// `POST /{kind}`.
-pub fn create(data: &mut Data, ctx: &Ctx, kind: Kind, body: Value) -> Result<Arc<Value>, ApiError> {
+pub fn create(data: &mut Data, ctx: &Ctx, kind: Kind, body: Value) -> Result<Arc<Obj>, ApiError> {
     if kind == Kind::Event {
         return Err(ApiError::method("Events are read-only"));
     }
@@ -1399,8 +1425,7 @@ pub fn create(data: &mut Data, ctx: &Ctx, kind: Kind, body: Value) -> Result<Arc
                 if data
                     .companies
                     .get(ctx.company)
-                    .and_then(|c| c.get(kind, &Key::Str(id.to_string())))
-                    .is_some()
+                    .is_some_and(|c| c.contains(kind, &Key::Str(id.to_string())))
                 {
                     return Err(ApiError::param(
                         format!("A {} with the id {id} already exists", kind.title()),
@@ -1446,10 +1471,17 @@ pub fn create(data: &mut Data, ctx: &Ctx, kind: Kind, body: Value) -> Result<Arc
     }
     out.insert("created_at".into(), Value::from(ctx.now));
     out.insert("updated_at".into(), Value::from(ctx.now));
+    let invoice = out.get("invoice").and_then(Value::as_i64);
     let v = data.put(ctx.company, kind, key.clone(), Value::Object(out));
-    emit(data, ctx, &format!("{}.created", kind.object()), &v);
+    emit(
+        data,
+        ctx,
+        &format!("{}.created", kind.object()),
+        &v,
+        Some((kind, &key)),
+    );
     if kind == Kind::CreditNote {
-        if let Some(inv) = v.get("invoice").and_then(Value::as_i64) {
+        if let Some(inv) = invoice {
             recredit(data, ctx, inv);
         }
     }
@@ -1460,7 +1492,7 @@ fn get_owned(data: &Data, ctx: &Ctx, kind: Kind, key: &Key) -> Result<Value, Api
     data.companies
         .get(ctx.company)
         .and_then(|c| c.get(kind, key))
-        .cloned()
+        .map(std::borrow::Cow::into_owned)
         .ok_or_else(|| not_found(kind, &key.to_db()))
 }
 
@@ -1497,7 +1529,7 @@ pub fn update(
     kind: Kind,
     key: &Key,
     body: Value,
-) -> Result<Arc<Value>, ApiError> {
+) -> Result<Arc<Obj>, ApiError> {
     if kind == Kind::Event {
         return Err(ApiError::method("Events are read-only"));
     }
@@ -1521,13 +1553,19 @@ pub fn update(
         }
     }
     obj.insert("updated_at".into(), Value::from(ctx.now));
+    let invoice = obj.get("invoice").and_then(Value::as_i64);
     let v = data.put(ctx.company, kind, key.clone(), Value::Object(obj));
-    emit(data, ctx, &format!("{}.updated", kind.object()), &v);
+    emit(
+        data,
+        ctx,
+        &format!("{}.updated", kind.object()),
+        &v,
+        Some((kind, key)),
+    );
     if kind == Kind::CreditNote {
-        for inv in [old.get("invoice"), v.get("invoice")]
+        for inv in [old.get("invoice").and_then(Value::as_i64), invoice]
             .into_iter()
             .flatten()
-            .filter_map(Value::as_i64)
         {
             recredit(data, ctx, inv);
         }
@@ -1543,7 +1581,7 @@ pub fn delete(
     ctx: &Ctx,
     kind: Kind,
     key: &Key,
-) -> Result<Option<Arc<Value>>, ApiError> {
+) -> Result<Option<Arc<Obj>>, ApiError> {
     if kind == Kind::Event {
         return Err(ApiError::method("Events are read-only"));
     }
@@ -1562,7 +1600,7 @@ pub fn delete(
             obj.insert("voided".into(), Value::Bool(true));
             obj.insert("updated_at".into(), Value::from(ctx.now));
             let v = data.put(ctx.company, kind, key.clone(), Value::Object(obj));
-            emit(data, ctx, "payment.updated", &v);
+            emit(data, ctx, "payment.updated", &v, Some((kind, key)));
             return Ok(Some(v));
         }
         Kind::Customer => {
@@ -1574,7 +1612,7 @@ pub fn delete(
                     .any(|t| {
                         t.rows()
                             .values()
-                            .any(|o| o.get("customer").and_then(Value::as_i64) == id)
+                            .any(|o| o.field("customer").and_then(|c| c.as_i64()) == id)
                     })
             });
             if used {
@@ -1591,7 +1629,13 @@ pub fn delete(
         _ => {}
     }
     if let Some(gone) = data.remove(ctx.company, kind, key) {
-        emit(data, ctx, &format!("{}.deleted", kind.object()), &gone);
+        emit(
+            data,
+            ctx,
+            &format!("{}.deleted", kind.object()),
+            &gone,
+            None,
+        );
     }
     if kind == Kind::CreditNote {
         if let Some(inv) = old.get("invoice").and_then(Value::as_i64) {
@@ -1602,7 +1646,7 @@ pub fn delete(
 }
 
 /// `POST /{invoices|credit_notes}/{id}/void`.
-pub fn void(data: &mut Data, ctx: &Ctx, kind: Kind, key: &Key) -> Result<Arc<Value>, ApiError> {
+pub fn void(data: &mut Data, ctx: &Ctx, kind: Kind, key: &Key) -> Result<Arc<Obj>, ApiError> {
     if !kind.is_document() {
         return Err(ApiError::not_found(format!(
             "No route: {}/{}/void",
@@ -1633,7 +1677,13 @@ pub fn void(data: &mut Data, ctx: &Ctx, kind: Kind, key: &Key) -> Result<Arc<Val
     }
     obj.insert("updated_at".into(), Value::from(ctx.now));
     let v = data.put(ctx.company, kind, key.clone(), Value::Object(obj));
-    emit(data, ctx, &format!("{}.updated", kind.object()), &v);
+    emit(
+        data,
+        ctx,
+        &format!("{}.updated", kind.object()),
+        &v,
+        Some((kind, key)),
+    );
     if kind == Kind::CreditNote {
         if let Some(inv) = old.get("invoice").and_then(Value::as_i64) {
             recredit(data, ctx, inv);

@@ -3,14 +3,23 @@
 //! one writer thread that commits in groups, and a reply waits for its
 //! group's commit. On start the file is read back whole, so data survives a
 //! restart. Objects are stored as JSON text keyed by company, kind and id.
+//!
+//! In memory an object is kept as its JSON text ([`Obj`]), made once when
+//! it is stored and shared by the reply, the lists, its events and the
+//! database row; only the small reference kinds (customers, items, tax
+//! rates), read by every document write, also keep their parsed value.
+//! A text is a fifth of the size of the `serde_json::Value` it comes from,
+//! and the memory a store grows by is most of what a write costs.
 
 use super::resources::Kind;
 use anyhow::Context as _;
 use rusqlite::{params, Connection};
+use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde_json::Value;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-use std::sync::{mpsc, Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{mpsc, Arc, Mutex, MutexGuard};
 
 /// An object's id: numeric for documents, chosen strings for items and rates.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -35,11 +44,173 @@ impl Key {
     }
 }
 
+/// A stored object: its JSON text, and its parsed value for the kinds
+/// that keep it (see [`Kind::keeps_value`]).
+#[derive(Debug)]
+pub struct Obj {
+    text: bytes::Bytes,
+    value: Option<Value>,
+    /// Its `number`, as given (for the number index).
+    number: Option<Box<str>>,
+    /// Events only: the version of the object the event recorded, shown
+    /// as its `data.object` (shared with that version's row).
+    data: Option<Arc<Obj>>,
+}
+
+impl Obj {
+    /// Store `value`: its text is made here, once.
+    pub fn new(value: Value, keep_value: bool) -> Obj {
+        let text = json_text(&value);
+        let number = value.get("number").and_then(Value::as_str).map(Box::from);
+        Obj {
+            text,
+            value: keep_value.then_some(value),
+            number,
+            data: None,
+        }
+    }
+
+    /// An event recording `object`.
+    pub fn event(event: Value, object: Option<Arc<Obj>>) -> Obj {
+        Obj {
+            data: object,
+            ..Obj::new(event, Kind::Event.keeps_value())
+        }
+    }
+
+    /// The JSON text, as replies and database rows show it.
+    pub fn text(&self) -> &bytes::Bytes {
+        &self.text
+    }
+
+    pub fn number(&self) -> Option<&str> {
+        self.number.as_deref()
+    }
+
+    /// The object as a JSON value (parsed from its text unless kept).
+    pub fn value(&self) -> Cow<'_, Value> {
+        match &self.value {
+            Some(v) => Cow::Borrowed(v),
+            None => Cow::Owned(serde_json::from_slice(&self.text).unwrap_or(Value::Null)),
+        }
+    }
+
+    /// An object holding only the top-level fields named (those present),
+    /// without building the rest.
+    pub fn fields(&self, names: &[&str]) -> Value {
+        if let Some(Value::Object(m)) = &self.value {
+            return Value::Object(
+                m.iter()
+                    .filter(|(k, _)| names.contains(&k.as_str()))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+            );
+        }
+        let mut de = serde_json::Deserializer::from_slice(&self.text);
+        Pick(names)
+            .deserialize(&mut de)
+            .map(Value::Object)
+            .unwrap_or(Value::Null)
+    }
+
+    /// One top-level field.
+    pub fn field(&self, name: &str) -> Option<Value> {
+        match self.fields(&[name]) {
+            Value::Object(mut m) => m.remove(name),
+            _ => None,
+        }
+    }
+}
+
+/// The JSON text of `value` in an allocation of its exact size (it is
+/// kept as long as the object is): written into a buffer reused by the
+/// thread, then copied once.
+fn json_text(value: &Value) -> bytes::Bytes {
+    thread_local! {
+        static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    BUF.with(|buf| {
+        let Ok(mut buf) = buf.try_borrow_mut() else {
+            return bytes::Bytes::from(
+                serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec()),
+            );
+        };
+        buf.clear();
+        if serde_json::to_writer(&mut *buf, value).is_err() {
+            return bytes::Bytes::from_static(b"{}");
+        }
+        let text = bytes::Bytes::copy_from_slice(&buf);
+        // Do not keep a large buffer for good after one large object.
+        if buf.capacity() > 1 << 20 {
+            *buf = Vec::new();
+        }
+        text
+    })
+}
+
+/// Deserializes a JSON object keeping only the named top-level fields.
+struct Pick<'n>(&'n [&'n str]);
+
+/// A key, kept only when it is one of the names.
+struct PickKey<'n>(&'n [&'n str]);
+
+impl<'de> DeserializeSeed<'de> for Pick<'_> {
+    type Value = serde_json::Map<String, Value>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Pick<'_> {
+    type Value = serde_json::Map<String, Value>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut out = serde_json::Map::new();
+        while let Some(key) = map.next_key_seed(PickKey(self.0))? {
+            match key {
+                Some(k) => {
+                    let v: Value = map.next_value()?;
+                    out.insert(k, v);
+                }
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for PickKey<'_> {
+    type Value = Option<String>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for PickKey<'_> {
+    type Value = Option<String>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a key")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, k: &str) -> Result<Self::Value, E> {
+        Ok(self.0.contains(&k).then(|| k.to_string()))
+    }
+}
+
 /// One resource's objects for one company, in id order, with the
 /// lower-cased numbers for the uniqueness check.
 #[derive(Debug, Default)]
 pub struct Table {
-    rows: BTreeMap<Key, Arc<Value>>,
+    rows: BTreeMap<Key, Arc<Obj>>,
     /// The keys of `rows` in order, so that a page of the default order is
     /// a slice (new numeric ids are the largest, so inserting is a push).
     order: Vec<Key>,
@@ -49,9 +220,6 @@ pub struct Table {
     /// that paging through one costs a page each, not a scan each.
     pub lists: Mutex<Vec<CachedList>>,
     pub numbers: HashMap<String, Key>,
-    /// Events only: the object each event shows as `data.object`, shared
-    /// with the version of the object it recorded.
-    pub attached: HashMap<Key, Arc<Value>>,
 }
 
 /// A filtered and sorted list, as positions in a table's key order at
@@ -66,7 +234,7 @@ pub struct CachedList {
 impl Table {
     /// The rows by id (change them through [`Table::insert`] and
     /// [`Table::remove`], which keep the order).
-    pub fn rows(&self) -> &BTreeMap<Key, Arc<Value>> {
+    pub fn rows(&self) -> &BTreeMap<Key, Arc<Obj>> {
         &self.rows
     }
 
@@ -81,7 +249,7 @@ impl Table {
     }
 
     /// Insert or replace a row, keeping the key order.
-    pub fn insert(&mut self, key: Key, row: Arc<Value>) {
+    pub fn insert(&mut self, key: Key, row: Arc<Obj>) {
         self.generation += 1;
         if !self.rows.contains_key(&key) {
             match self.order.last() {
@@ -97,7 +265,7 @@ impl Table {
     }
 
     /// Remove a row, keeping the key order.
-    pub fn remove(&mut self, key: &Key) -> Option<Arc<Value>> {
+    pub fn remove(&mut self, key: &Key) -> Option<Arc<Obj>> {
         let old = self.rows.remove(key)?;
         self.generation += 1;
         if let Ok(at) = self.order.binary_search(key) {
@@ -112,24 +280,40 @@ impl Table {
         self.order = self.rows.keys().cloned().collect();
     }
 
-    /// An object as the API shows it (events get their `data.object`).
-    pub fn shown(&self, key: &Key, row: &Arc<Value>) -> Arc<Value> {
-        match self.attached.get(key) {
-            Some(object) => Arc::new(compose_event(row, object)),
-            None => row.clone(),
+    /// An object's text as the API shows it (events get their `data.object`).
+    pub fn shown(row: &Obj) -> bytes::Bytes {
+        match &row.data {
+            Some(object) => compose_event(row.text(), object.text()),
+            None => row.text().clone(),
         }
     }
 }
 
-/// An event with its `data.object`.
-pub fn compose_event(event: &Value, object: &Arc<Value>) -> Value {
-    let mut e = event.clone();
-    if let Value::Object(m) = &mut e {
-        let mut data = serde_json::Map::with_capacity(1);
-        data.insert("object".into(), object.as_ref().clone());
-        m.insert("data".into(), Value::Object(data));
-    }
-    e
+/// An event's text with `"data":{"object":...}` added as its last field,
+/// as serializing the event with that field inserted would write it.
+pub fn compose_event(event: &[u8], object: &[u8]) -> bytes::Bytes {
+    let mut d = Vec::with_capacity(object.len() + 12);
+    d.extend_from_slice(b"{\"object\":");
+    d.extend_from_slice(object);
+    d.push(b'}');
+    compose_data(event, &d)
+}
+
+/// An event's text with `"data":` and the text `d` added as its last field.
+fn compose_data(event: &[u8], d: &[u8]) -> bytes::Bytes {
+    let Some(open) = event.strip_suffix(b"}") else {
+        return bytes::Bytes::copy_from_slice(event);
+    };
+    let mut text = Vec::with_capacity(event.len() + d.len() + 10);
+    text.extend_from_slice(open);
+    text.extend_from_slice(if open.len() > 1 {
+        b",\"data\":"
+    } else {
+        b"\"data\":"
+    });
+    text.extend_from_slice(d);
+    text.push(b'}');
+    text.into()
 }
 
 /// Everything one company owns.
@@ -137,6 +321,12 @@ pub fn compose_event(event: &Value, object: &Arc<Value>) -> Value {
 pub struct Company {
     pub tables: HashMap<Kind, Table>,
     pub counters: HashMap<String, i64>,
+    /// With a database file: the event whose row refers to an object's
+    /// row instead of holding a copy of it, by the object. An event's row
+    /// refers to the object's row while that row is the version the event
+    /// recorded; when the object changes or goes, the event's row is
+    /// rewritten with the copy first.
+    pub refs: HashMap<(Kind, Key), Key>,
 }
 
 impl Company {
@@ -144,17 +334,22 @@ impl Company {
         self.tables.entry(kind).or_default()
     }
 
-    pub fn get(&self, kind: Kind, key: &Key) -> Option<&Value> {
-        self.tables
-            .get(&kind)
-            .and_then(|t| t.rows.get(key))
-            .map(|a| a.as_ref())
+    /// A stored object as a value (parsed unless its kind keeps it).
+    pub fn get(&self, kind: Kind, key: &Key) -> Option<Cow<'_, Value>> {
+        self.obj(kind, key).map(|o| o.value())
     }
 
-    /// The stored object as the API shows it, shared (no copy).
-    pub fn get_shared(&self, kind: Kind, key: &Key) -> Option<Arc<Value>> {
-        let t = self.tables.get(&kind)?;
-        t.rows.get(key).map(|row| t.shown(key, row))
+    pub fn obj(&self, kind: Kind, key: &Key) -> Option<&Arc<Obj>> {
+        self.tables.get(&kind).and_then(|t| t.rows.get(key))
+    }
+
+    pub fn contains(&self, kind: Kind, key: &Key) -> bool {
+        self.obj(kind, key).is_some()
+    }
+
+    /// The stored object's text as the API shows it, shared (no copy).
+    pub fn shown(&self, kind: Kind, key: &Key) -> Option<bytes::Bytes> {
+        self.obj(kind, key).map(|row| Table::shown(row))
     }
 }
 
@@ -176,16 +371,6 @@ pub struct Token {
     pub expires_at: i64,
 }
 
-/// The JSON text of a stored object, made once by whichever needs it
-/// first (the database row or the HTTP reply) and shared by both.
-pub type Text = Arc<OnceLock<bytes::Bytes>>;
-
-/// The JSON text of `v`, made once through `slot`.
-pub fn text_of(slot: &Text, v: &Value) -> bytes::Bytes {
-    slot.get_or_init(|| bytes::Bytes::from(serde_json::to_vec(v).unwrap_or_default()))
-        .clone()
-}
-
 /// A change to persist.
 #[derive(Debug)]
 pub enum Op {
@@ -193,14 +378,21 @@ pub enum Op {
         company: String,
         kind: Kind,
         id: String,
-        body: Arc<Value>,
-        text: Text,
+        text: bytes::Bytes,
     },
     PutEvent {
         company: String,
         id: String,
-        event: Arc<Value>,
-        object: Arc<Value>,
+        event: bytes::Bytes,
+        object: bytes::Bytes,
+    },
+    /// An event whose `data.object` is the current row of `kind`/`object_id`.
+    PutEventRef {
+        company: String,
+        id: String,
+        event: bytes::Bytes,
+        kind: Kind,
+        object_id: String,
     },
     Delete {
         company: String,
@@ -240,8 +432,6 @@ pub struct Data {
     pub idem: HashMap<(String, String), IdemReply>,
     pub tokens: HashMap<String, Token>,
     journal: Vec<Op>,
-    /// The text slots of the objects put by the current write, by address.
-    texts: Vec<(usize, Text)>,
     /// Whether changes are journalled (only with a database file).
     journaling: bool,
     next_id_dirty: bool,
@@ -278,56 +468,92 @@ impl Data {
     }
 
     /// Insert or replace an object (and its number index) and journal it;
-    /// the stored object, shared.
-    pub fn put(&mut self, company: &str, kind: Kind, key: Key, body: Value) -> Arc<Value> {
-        let body = Arc::new(body);
+    /// the stored object (its text made once, here), shared.
+    pub fn put(&mut self, company: &str, kind: Kind, key: Key, body: Value) -> Arc<Obj> {
+        let obj = Arc::new(Obj::new(body, kind.keeps_value()));
         if self.journaling {
-            let text = Text::default();
-            self.texts.push((Arc::as_ptr(&body) as usize, text.clone()));
+            self.release_ref(company, kind, &key);
             self.push(Op::Put {
                 company: company.to_string(),
                 kind,
                 id: key.to_db(),
-                body: body.clone(),
-                text,
+                text: obj.text().clone(),
             });
         }
         let table = self.company(company).table(kind);
-        if let Some(old) = table.rows.get(&key) {
-            if let Some(n) = old.get("number").and_then(Value::as_str) {
-                table.numbers.remove(&n.to_lowercase());
-            }
+        if let Some(n) = table.rows.get(&key).and_then(|old| old.number()) {
+            table.numbers.remove(&n.to_lowercase());
         }
-        if let Some(n) = body.get("number").and_then(Value::as_str) {
+        if let Some(n) = obj.number() {
             table.numbers.insert(n.to_lowercase(), key.clone());
         }
-        table.insert(key, body.clone());
-        body
+        table.insert(key, obj.clone());
+        obj
     }
 
-    /// Record an event whose `data.object` is `object` (shared).
-    pub fn put_event(&mut self, company: &str, key: Key, event: Value, object: Arc<Value>) {
-        let event = Arc::new(event);
-        self.push(Op::PutEvent {
+    /// Record an event whose `data.object` is `object` (shared), which is
+    /// the current row of `of` unless the object is gone.
+    pub fn put_event(
+        &mut self,
+        company: &str,
+        key: Key,
+        event: Value,
+        object: Arc<Obj>,
+        of: Option<(Kind, &Key)>,
+    ) {
+        let event = Arc::new(Obj::event(event, Some(object.clone())));
+        if self.journaling {
+            let current = of.filter(|(kind, k)| {
+                self.companies
+                    .get(company)
+                    .and_then(|c| c.obj(*kind, k))
+                    .is_some_and(|row| Arc::ptr_eq(row, &object))
+            });
+            match current {
+                Some((kind, k)) => {
+                    self.release_ref(company, kind, k);
+                    self.push(Op::PutEventRef {
+                        company: company.to_string(),
+                        id: key.to_db(),
+                        event: event.text().clone(),
+                        kind,
+                        object_id: k.to_db(),
+                    });
+                    self.company(company)
+                        .refs
+                        .insert((kind, k.clone()), key.clone());
+                }
+                None => self.push(Op::PutEvent {
+                    company: company.to_string(),
+                    id: key.to_db(),
+                    event: event.text().clone(),
+                    object: object.text().clone(),
+                }),
+            }
+        }
+        self.company(company).table(Kind::Event).insert(key, event);
+    }
+
+    /// Before the row of `kind`/`key` changes: the event whose row refers
+    /// to it gets its own copy of the version it recorded.
+    fn release_ref(&mut self, company: &str, kind: Kind, key: &Key) {
+        let Some(c) = self.companies.get_mut(company) else {
+            return;
+        };
+        let Some(ev) = c.refs.remove(&(kind, key.clone())) else {
+            return;
+        };
+        let Some(row) = c.tables.get(&Kind::Event).and_then(|t| t.rows.get(&ev)) else {
+            return;
+        };
+        let Some(object) = &row.data else { return };
+        let op = Op::PutEvent {
             company: company.to_string(),
-            id: key.to_db(),
-            event: event.clone(),
-            object: object.clone(),
-        });
-        let table = self.company(company).table(Kind::Event);
-        table.attached.insert(key.clone(), object);
-        table.insert(key, event);
-    }
-
-    /// The text slot shared with the database row of `v`, if `v` was put
-    /// by the current write (and there is a database).
-    pub fn text_slot(&self, v: &Arc<Value>) -> Option<Text> {
-        let at = Arc::as_ptr(v) as usize;
-        self.texts
-            .iter()
-            .rev()
-            .find(|(p, _)| *p == at)
-            .map(|(_, t)| t.clone())
+            id: ev.to_db(),
+            event: row.text().clone(),
+            object: object.text().clone(),
+        };
+        self.push(op);
     }
 
     fn push(&mut self, op: Op) {
@@ -336,10 +562,13 @@ impl Data {
         }
     }
 
-    pub fn remove(&mut self, company: &str, kind: Kind, key: &Key) -> Option<Arc<Value>> {
+    pub fn remove(&mut self, company: &str, kind: Kind, key: &Key) -> Option<Arc<Obj>> {
+        if self.journaling {
+            self.release_ref(company, kind, key);
+        }
         let table = self.company(company).table(kind);
         let old = table.remove(key)?;
-        if let Some(n) = old.get("number").and_then(Value::as_str) {
+        if let Some(n) = old.number() {
             table.numbers.remove(&n.to_lowercase());
         }
         self.push(Op::Delete {
@@ -462,9 +691,7 @@ impl Store {
     /// order; the returned [`Commit`] resolves once it is on disk.
     pub fn write<R>(&self, f: impl FnOnce(&mut Data) -> R) -> (R, Commit) {
         let mut data = self.lock();
-        data.texts.clear();
         let r = f(&mut data);
-        data.texts.clear();
         let mut ops = std::mem::take(&mut data.journal);
         if data.next_id_dirty {
             data.next_id_dirty = false;
@@ -509,7 +736,14 @@ impl Drop for Store {
     }
 }
 
+/// In an event's database row, `data.object_row` names the object row
+/// that holds the version the event recorded (`{"kind", "id"}`), in place
+/// of a copy in `data.object`.
+const OBJECT_ROW: &str = "object_row";
+
 fn load(conn: &Connection, data: &mut Data, now: i64) -> anyhow::Result<()> {
+    // Events that refer to an object row: (company, key, event, kind, id).
+    let mut referring: Vec<(String, Key, Value, Kind, Key)> = Vec::new();
     let mut stmt = conn.prepare("SELECT company, kind, id, body FROM objects")?;
     let mut rows = stmt.query([])?;
     while let Some(row) = rows.next()? {
@@ -530,20 +764,49 @@ fn load(conn: &Connection, data: &mut Data, now: i64) -> anyhow::Result<()> {
         if let Key::Num(n) = key {
             data.next_id = data.next_id.max(n);
         }
+        if kind == Kind::Event {
+            let mut d = value.as_object_mut().and_then(|m| m.remove("data"));
+            let d = d.as_mut().and_then(Value::as_object_mut);
+            if let Some(row) = d.as_ref().and_then(|d| d.get(OBJECT_ROW)) {
+                // Attached below, once every object is read.
+                let of = row
+                    .get("kind")
+                    .and_then(Value::as_str)
+                    .and_then(Kind::from_path)
+                    .zip(row.get("id").and_then(Value::as_str));
+                if let Some((of_kind, of_id)) = of {
+                    let of_key = if of_kind.string_ids() {
+                        Key::Str(of_id.to_string())
+                    } else {
+                        Key::Num(of_id.parse().with_context(|| format!("bad id {of_id}"))?)
+                    };
+                    referring.push((company, key, value, of_kind, of_key));
+                    continue;
+                }
+            }
+            let object = d.and_then(|d| d.remove("object"));
+            // A recorded version is only ever shown: no parsed value kept.
+            let object = object.map(|o| Arc::new(Obj::new(o, false)));
+            let table = data.company(&company).table(kind);
+            table.rows.insert(key, Arc::new(Obj::event(value, object)));
+            continue;
+        }
         let table = data.company(&company).table(kind);
-        if let Some(n) = value.get("number").and_then(Value::as_str) {
+        let obj = Obj::new(value, kind.keeps_value());
+        if let Some(n) = obj.number() {
             table.numbers.insert(n.to_lowercase(), key.clone());
         }
-        if kind == Kind::Event {
-            let object = value
-                .as_object_mut()
-                .and_then(|m| m.remove("data"))
-                .and_then(|mut d| d.as_object_mut().and_then(|d| d.remove("object")));
-            if let Some(object) = object {
-                table.attached.insert(key.clone(), Arc::new(object));
-            }
+        table.rows.insert(key, Arc::new(obj));
+    }
+    for (company, key, value, of_kind, of_key) in referring {
+        let c = data.company(&company);
+        let object = c.obj(of_kind, &of_key).cloned();
+        if object.is_some() {
+            c.refs.insert((of_kind, of_key), key.clone());
         }
-        table.rows.insert(key, Arc::new(value));
+        c.table(Kind::Event)
+            .rows
+            .insert(key, Arc::new(Obj::event(value, object)));
     }
     for table in data
         .companies
@@ -618,19 +881,35 @@ fn write_loop(mut conn: Connection, rx: mpsc::Receiver<Msg>) {
                 continue;
             }
         };
-        // JSON text of the objects written in this batch, by address, so
-        // that an event recording one reuses it (all are alive until the
-        // batch is done, so addresses are not reused within it).
-        let mut texts: HashMap<usize, bytes::Bytes> = HashMap::new();
+        // A counter only ever takes a new value: the group writes each
+        // one once, with its last value.
+        let mut counters: HashMap<(String, String), i64> = HashMap::new();
         for msg in batch {
             match msg {
+                Msg::Op(Op::Counter {
+                    company,
+                    name,
+                    value,
+                }) => {
+                    counters.insert((company, name), value);
+                }
                 Msg::Op(op) => {
-                    if let Err(e) = apply(&tx, op, &mut texts) {
+                    if let Err(e) = apply(&tx, op) {
                         tracing::error!("emulator database: write failed: {e}");
                     }
                 }
                 Msg::Ack(a) => acks.push(a),
                 Msg::Close(c) => close = Some(c),
+            }
+        }
+        for ((company, name), value) in counters {
+            let op = Op::Counter {
+                company,
+                name,
+                value,
+            };
+            if let Err(e) = apply(&tx, op) {
+                tracing::error!("emulator database: write failed: {e}");
             }
         }
         if let Err(e) = tx.commit() {
@@ -646,20 +925,14 @@ fn write_loop(mut conn: Connection, rx: mpsc::Receiver<Msg>) {
     }
 }
 
-fn apply(
-    tx: &rusqlite::Transaction<'_>,
-    op: Op,
-    texts: &mut HashMap<usize, bytes::Bytes>,
-) -> rusqlite::Result<()> {
+fn apply(tx: &rusqlite::Transaction<'_>, op: Op) -> rusqlite::Result<()> {
     match op {
         Op::Put {
             company,
             kind,
             id,
-            body,
             text,
         } => {
-            let text = text_of(&text, &body);
             tx.prepare_cached(
                 "INSERT OR REPLACE INTO objects (company, kind, id, body) VALUES (?1, ?2, ?3, ?4)",
             )?
@@ -669,7 +942,6 @@ fn apply(
                 id,
                 std::str::from_utf8(&text).unwrap_or("{}")
             ])?;
-            texts.insert(Arc::as_ptr(&body) as usize, text);
         }
         Op::PutEvent {
             company,
@@ -677,26 +949,40 @@ fn apply(
             event,
             object,
         } => {
-            let mut text = serde_json::to_string(event.as_ref()).unwrap_or_default();
-            if text.ends_with('}') {
-                text.pop();
-                text.push_str(if text.len() > 1 {
-                    ",\"data\":{\"object\":"
-                } else {
-                    "\"data\":{\"object\":"
-                });
-                match texts.get(&(Arc::as_ptr(&object) as usize)) {
-                    Some(t) => text.push_str(std::str::from_utf8(t).unwrap_or("{}")),
-                    None => {
-                        text.push_str(&serde_json::to_string(object.as_ref()).unwrap_or_default())
-                    }
-                }
-                text.push_str("}}");
-            }
+            let text = compose_event(&event, &object);
             tx.prepare_cached(
                 "INSERT OR REPLACE INTO objects (company, kind, id, body) VALUES (?1, ?2, ?3, ?4)",
             )?
-            .execute(params![company, Kind::Event.path(), id, text])?;
+            .execute(params![
+                company,
+                Kind::Event.path(),
+                id,
+                std::str::from_utf8(&text).unwrap_or("{}")
+            ])?;
+        }
+        Op::PutEventRef {
+            company,
+            id,
+            event,
+            kind,
+            object_id,
+        } => {
+            let mut row = serde_json::Map::with_capacity(2);
+            row.insert("kind".into(), Value::from(kind.path()));
+            row.insert("id".into(), Value::from(object_id));
+            let mut d = serde_json::Map::with_capacity(1);
+            d.insert(OBJECT_ROW.into(), Value::Object(row));
+            let d = serde_json::to_vec(&Value::Object(d)).unwrap_or_default();
+            let text = compose_data(&event, &d);
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO objects (company, kind, id, body) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![
+                company,
+                Kind::Event.path(),
+                id,
+                std::str::from_utf8(&text).unwrap_or("{}")
+            ])?;
         }
         Op::Delete { company, kind, id } => {
             tx.prepare_cached("DELETE FROM objects WHERE company = ?1 AND kind = ?2 AND id = ?3")?

@@ -8,6 +8,7 @@ mod basics;
 mod cli;
 mod faults;
 mod lists;
+mod stored;
 mod writes;
 
 use crate::support::Api;
