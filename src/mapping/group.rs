@@ -5,15 +5,20 @@
 //!
 //! 1. a first pass reads only the key (and skip-rule) columns and records,
 //!    for every key, the position of its last row (`HashMap<key, row>`);
-//! 2. the second pass maps every row and adds it to its key's open document;
-//!    when the key's last row arrives, the document is complete and is
-//!    emitted at once.
+//! 2. the second pass adds every row to its key's open document; when the
+//!    key's last row arrives, the document is complete and is handed on.
 //!
 //! So only documents whose rows are still to come are held: a file sorted
 //! by document holds one at a time, a shuffled one at worst all. Documents
 //! come out in the order their last rows appear (for sorted files, input
 //! order). Header fields are taken from the group's first row that has
 //! them; a later row with a different value is a problem `group_disagrees`.
+//!
+//! Both passes run on a reader thread, which only reads rows and looks at
+//! their key and skip-rule cells. Completed documents go in batches to the
+//! `rayon` pool, which maps their rows and assembles the drafts (and, with
+//! [`drafts_then`], validates them) while the reader reads on; the consumer
+//! takes the batches in the order they were handed on.
 
 use super::apply::{map_header_field, map_row_with, origin, LineOut, Mapped, RowOut, Val};
 use super::compile::{Plan, Src, Target};

@@ -5,7 +5,8 @@
 //!
 //! [`drafts`] is the pipeline's entry: it opens every input, compiles the
 //! mapping against each file's headers (a bad mapping fails before any row
-//! is read), then streams drafts. [`run_examples`] runs the mapping's
+//! is read), then streams drafts; [`drafts_then`] also applies a step (such
+//! as validation) to each draft on the thread pool that built it. [`run_examples`] runs the mapping's
 //! `[[example]]` blocks for `mapping test`; [`init`] guesses a starting
 //! mapping from a file's headers.
 

@@ -5,8 +5,14 @@
 //!
 //! The per-draft rules live in [`rules`]; one rule needs the whole input:
 //! duplicate document numbers (case-insensitive, as the API compares them),
-//! checked in order on the output side of [`validate_all`] with a map from
-//! each number to the row it first appeared on.
+//! checked in order on the output side with a map from each number to the
+//! row it first appeared on ([`Duplicates`]).
+//!
+//! Two ways in: [`validate_all`] validates any stream of drafts in parallel
+//! chunks; the `validate` and `import` pipelines instead validate each draft
+//! in the same pool job that builds it ([`Duplicates::validator`] with
+//! [`drafts_then`](crate::mapping::drafts_then)) and check duplicates in
+//! order with [`Duplicates::check_validated`].
 
 // An outcome moves its draft whichever way it goes (Ok and Err are both
 // about a draft's size); boxing would cost an allocation per document.

@@ -674,3 +674,41 @@ fn json_lines_grouped_by_a_column() {
     );
     assert_eq!(ds[0].invoice.items[0].quantity, Some(dec!(2.5)));
 }
+
+#[test]
+fn customer_types_are_read_in_any_case_and_others_point_at_their_cell() {
+    let dir = TestDir::new();
+    let m = dir.write(
+        "m.toml",
+        r#"version = 1
+[invoice]
+number = "Nr"
+[customer]
+name = "Client"
+type = "Tip"
+[line]
+name = "Item"
+"#,
+    );
+    let input = dir.write(
+        "in.csv",
+        "Nr,Client,Tip,Item\nF-1,SRL Alfa, Company ,Pâine\nF-2,Ion Popa,persoana,Lapte\n",
+    );
+    let m = Mapping::load(&m).unwrap();
+    let (ds, _) = all_drafts(&m, &input);
+    assert_eq!(
+        ds[0].customer.kind,
+        Some(facturare_etl::model::CustomerType::Company)
+    );
+    assert!(ds[0].problems.is_empty(), "{:?}", ds[0].problems);
+    assert_eq!(ds[1].customer.kind, None);
+    let p = &ds[1].problems[0];
+    assert_eq!(
+        (p.code, p.field.as_str()),
+        ("bad_customer_type", "customer.type")
+    );
+    assert_eq!(p.found.as_deref(), Some("persoana"));
+    let cell = p.cell.as_ref().expect("the cell");
+    assert_eq!((&*cell.column, cell.row.row), ("Tip", 3));
+    assert_eq!(ds[1].customer.name.as_deref(), Some("Ion Popa"));
+}
