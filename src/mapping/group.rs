@@ -203,9 +203,14 @@ struct Grouper {
     record: Option<(RowRef, Pending)>,
 }
 
-fn key_of<'r>(plan: &Plan, row: &'r SourceRow) -> Cow<'r, str> {
+/// The cell at `idx`, or an empty one past the end.
+fn cell_at(cells: &[Cell], idx: usize) -> &Cell {
+    cells.get(idx).unwrap_or(&Cell::Empty)
+}
+
+fn key_of<'r>(plan: &Plan, cells: &'r [Cell]) -> Cow<'r, str> {
     if plan.key.len() == 1 {
-        return match row.cell(plan.key[0]).as_text() {
+        return match cell_at(cells, plan.key[0]).as_text() {
             Cow::Borrowed(s) => Cow::Borrowed(s.trim()),
             Cow::Owned(s) => Cow::Owned(s.trim().to_string()),
         };
@@ -213,7 +218,7 @@ fn key_of<'r>(plan: &Plan, row: &'r SourceRow) -> Cow<'r, str> {
     let parts: Vec<String> = plan
         .key
         .iter()
-        .map(|&k| row.cell(k).as_text().trim().to_string())
+        .map(|&k| cell_at(cells, k).as_text().trim().to_string())
         .collect();
     if parts.iter().all(String::is_empty) {
         Cow::Borrowed("")
@@ -244,12 +249,11 @@ impl Grouper {
         matches!(self.mode, Mode::Key)
     }
 
-    fn classify<'r>(&self, row: &'r SourceRow, full: bool) -> Class<'r> {
+    fn classify<'r>(&self, cells: &'r [Cell], full: bool) -> Class<'r> {
         for (col, re) in &self.plan.skip {
             let hit = match col {
-                Some(c) => re.is_match(&row.cell(*c).as_text()),
-                None => row
-                    .cells
+                Some(c) => re.is_match(&cell_at(cells, *c).as_text()),
+                None => cells
                     .iter()
                     .any(|c| !c.is_empty() && re.is_match(&c.as_text())),
             };
@@ -257,12 +261,12 @@ impl Grouper {
                 return Class::Skip;
             }
         }
-        if full && row.is_blank() {
+        if full && cells.iter().all(Cell::is_blank) {
             return Class::Skip;
         }
         match self.mode {
             Mode::Key => {
-                let k = key_of(&self.plan, row);
+                let k = key_of(&self.plan, cells);
                 if k.is_empty() {
                     Class::Unkeyed
                 } else {
@@ -280,7 +284,12 @@ impl Grouper {
             Err(ReadError::Ragged { row, .. }) => row,
             Err(_) => return,
         };
-        if let Class::Keyed(k) = self.classify(row, false) {
+        self.note_cells(i, &row.cells);
+    }
+
+    /// First pass: note the `i`th row, by its cells.
+    fn note_cells(&mut self, i: u64, cells: &[Cell]) {
+        if let Class::Keyed(k) = self.classify(cells, false) {
             match self.last.get_mut(&*k) {
                 Some(last) => *last = i,
                 None => {
@@ -332,7 +341,7 @@ impl Grouper {
             Err(fatal) => return Err(fatal),
         };
         stats.rows_read += 1;
-        let class = self.classify(&row, true);
+        let class = self.classify(&row.cells, true);
         if matches!(class, Class::Skip) {
             stats.rows_skipped += 1;
             return Ok(());
@@ -883,18 +892,18 @@ fn work<T: Send + 'static>(
     };
     let mut g = Grouper::new(plan.clone());
     if g.needs_first_pass() {
-        let src = match read::open_projected(path, source, Some(plan.key_projection())) {
-            Ok(s) => s,
+        // A file without quotes is split at its line breaks, much faster
+        // than the CSV parser can; any other is read the ordinary way.
+        let keys = Some(plan.key_projection());
+        let plain = match read::plain_rows(path, source, keys, |i, cells| g.note_cells(i, cells)) {
+            Ok(done) => done,
             Err(e) => return fail(e),
         };
-        for (i, item) in src.enumerate() {
-            if item.as_ref().is_err_and(ReadError::is_fatal) {
-                return fail(
-                    item.err()
-                        .unwrap_or_else(|| ReadError::file(path, "failed to read", None)),
-                );
+        if !plain {
+            g = Grouper::new(plan.clone());
+            if let Err(e) = first_pass(&mut g, path, source, &plan) {
+                return fail(e);
             }
-            g.note(i as u64, &item);
         }
     }
     let src = match read::open_projected(path, source, Some(plan.row_projection())) {
@@ -919,6 +928,25 @@ fn work<T: Send + 'static>(
     }
     done.extend(g.rest());
     hand_on(&plan, then, done, stats, tx);
+}
+
+/// The first pass the ordinary way: every row's key and skip-rule cells.
+fn first_pass(
+    g: &mut Grouper,
+    path: &std::path::Path,
+    source: &read::SourceSpec,
+    plan: &Plan,
+) -> Result<(), ReadError> {
+    let src = read::open_projected(path, source, Some(plan.key_projection()))?;
+    for (i, item) in src.enumerate() {
+        if item.as_ref().is_err_and(ReadError::is_fatal) {
+            return Err(item
+                .err()
+                .unwrap_or_else(|| ReadError::file(path, "failed to read", None)));
+        }
+        g.note(i as u64, &item);
+    }
+    Ok(())
 }
 
 /// Build a batch of documents (and apply `then`) on the thread pool, while

@@ -73,11 +73,17 @@ impl Cell {
     }
 
     /// Empty, or text of whitespace only.
+    #[inline]
     pub fn is_blank(&self) -> bool {
         match self {
             Cell::Empty => true,
-            // As `trim().is_empty()`, stopping at the first visible character.
-            Cell::Text(s) => s.chars().all(char::is_whitespace),
+            // As `trim().is_empty()`, stopping at the first visible
+            // character, which is most often the first byte.
+            Cell::Text(s) => match s.as_bytes().first() {
+                None => true,
+                Some(b) if b.is_ascii_graphic() => false,
+                Some(_) => s.chars().all(char::is_whitespace),
+            },
             _ => false,
         }
     }
@@ -314,6 +320,23 @@ pub fn open_projected(
         Format::Json | Format::JsonLines => {
             Ok(Box::new(json::JsonSource::open(path, spec, format)?))
         }
+    }
+}
+
+/// The rows of a CSV file without quote characters, split quickly, with
+/// only the projected cells; see [`csv::CsvSource::plain_rows`]. `Ok(false)`
+/// when the file is not such a file: read it with [`open_projected`].
+pub fn plain_rows(
+    path: &Path,
+    spec: &SourceSpec,
+    projection: Projection,
+    each: impl FnMut(u64, &[Cell]),
+) -> Result<bool, ReadError> {
+    match spec.format.or_else(|| Format::from_path(path)) {
+        Some(format @ (Format::Csv | Format::Tsv)) => {
+            csv::CsvSource::open(path, spec, format, projection)?.plain_rows(each)
+        }
+        _ => Ok(false),
     }
 }
 
