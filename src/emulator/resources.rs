@@ -1354,6 +1354,12 @@ fn move_paid(data: &mut Data, ctx: &Ctx, inv_id: i64, delta: Decimal) {
     if was_paid && delta < Decimal::ZERO {
         inv.insert("closed".into(), Value::Bool(false));
     }
+    save_settled(data, ctx, key, inv);
+}
+
+/// Store an invoice whose amounts changed: settled again, updated now, and
+/// an `invoice.updated` event.
+fn save_settled(data: &mut Data, ctx: &Ctx, key: Key, mut inv: serde_json::Map<String, Value>) {
     settle_invoice(&mut inv, ctx.now);
     inv.insert("updated_at".into(), Value::from(ctx.now));
     let v = data.put(ctx.company, Kind::Invoice, key.clone(), Value::Object(inv));
@@ -1400,16 +1406,7 @@ fn recredit(data: &mut Data, ctx: &Ctx, inv_id: i64) {
         return;
     }
     inv.insert("amount_credited".into(), dec_value(credited));
-    settle_invoice(&mut inv, ctx.now);
-    inv.insert("updated_at".into(), Value::from(ctx.now));
-    let v = data.put(ctx.company, Kind::Invoice, key.clone(), Value::Object(inv));
-    emit(
-        data,
-        ctx,
-        "invoice.updated",
-        &v,
-        Some((Kind::Invoice, &key)),
-    );
+    save_settled(data, ctx, key, inv);
 }
 
 /// `POST /{kind}`.

@@ -925,6 +925,25 @@ fn write_loop(mut conn: Connection, rx: mpsc::Receiver<Msg>) {
     }
 }
 
+/// Write an event's row.
+fn put_event_row(
+    tx: &rusqlite::Transaction<'_>,
+    company: String,
+    id: String,
+    text: &[u8],
+) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT OR REPLACE INTO objects (company, kind, id, body) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![
+        company,
+        Kind::Event.path(),
+        id,
+        std::str::from_utf8(text).unwrap_or("{}")
+    ])?;
+    Ok(())
+}
+
 fn apply(tx: &rusqlite::Transaction<'_>, op: Op) -> rusqlite::Result<()> {
     match op {
         Op::Put {
@@ -950,15 +969,7 @@ fn apply(tx: &rusqlite::Transaction<'_>, op: Op) -> rusqlite::Result<()> {
             object,
         } => {
             let text = compose_event(&event, &object);
-            tx.prepare_cached(
-                "INSERT OR REPLACE INTO objects (company, kind, id, body) VALUES (?1, ?2, ?3, ?4)",
-            )?
-            .execute(params![
-                company,
-                Kind::Event.path(),
-                id,
-                std::str::from_utf8(&text).unwrap_or("{}")
-            ])?;
+            put_event_row(tx, company, id, &text)?;
         }
         Op::PutEventRef {
             company,
@@ -974,15 +985,7 @@ fn apply(tx: &rusqlite::Transaction<'_>, op: Op) -> rusqlite::Result<()> {
             d.insert(OBJECT_ROW.into(), Value::Object(row));
             let d = serde_json::to_vec(&Value::Object(d)).unwrap_or_default();
             let text = compose_data(&event, &d);
-            tx.prepare_cached(
-                "INSERT OR REPLACE INTO objects (company, kind, id, body) VALUES (?1, ?2, ?3, ?4)",
-            )?
-            .execute(params![
-                company,
-                Kind::Event.path(),
-                id,
-                std::str::from_utf8(&text).unwrap_or("{}")
-            ])?;
+            put_event_row(tx, company, id, &text)?;
         }
         Op::Delete { company, kind, id } => {
             tx.prepare_cached("DELETE FROM objects WHERE company = ?1 AND kind = ?2 AND id = ?3")?
