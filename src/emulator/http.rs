@@ -714,15 +714,36 @@ impl Connected<axum::serve::IncomingStream<'_, KillListener>> for ConnKill {
     }
 }
 
-/// Serve `state` on `listener` until `shutdown` resolves.
+/// Serve `state` on `listener` until `shutdown` resolves; then requests in
+/// flight get [`GRACE`] to finish, and connections still open after that
+/// (a client that never sends the rest of its request) are dropped.
 pub(crate) async fn serve_state(
     listener: tokio::net::TcpListener,
     state: Arc<AppState>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let app = router(state).into_make_service_with_connect_info::<ConnKill>();
-    axum::serve(KillListener(listener), app)
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
+    let signal = async move {
+        shutdown.await;
+        let _ = stopping.send(());
+    };
+    let serving = axum::serve(KillListener(listener), app).with_graceful_shutdown(signal);
+    let grace = async move {
+        if stopped.await.is_ok() {
+            tokio::time::sleep(GRACE).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        served = serving => served?,
+        () = grace => {
+            tracing::warn!(grace = ?GRACE, "connections still open after the grace period: stopping without them");
+        }
+    }
     Ok(())
 }
+
+/// How long a stopping emulator waits for the requests in flight.
+pub(crate) const GRACE: std::time::Duration = std::time::Duration::from_secs(5);

@@ -44,13 +44,29 @@ impl Proc {
     }
 
     /// SIGTERM, then the exit code and stderr.
-    fn stop(mut self) -> (Option<i32>, String) {
+    fn stop(self) -> (Option<i32>, String) {
+        self.stop_within(std::time::Duration::from_secs(120))
+    }
+
+    /// SIGTERM, then the exit code and stderr; a panic if the process is
+    /// still running after `limit` (it is killed first).
+    fn stop_within(mut self, limit: std::time::Duration) -> (Option<i32>, String) {
         let pid = self.child.id() as libc::pid_t;
         // SAFETY: signalling our own child process by its pid.
         unsafe {
             libc::kill(pid, libc::SIGTERM);
         }
-        let status = self.child.wait().expect("the emulator exits");
+        let asked = std::time::Instant::now();
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("the emulator's status") {
+                break status;
+            }
+            if asked.elapsed() > limit {
+                let _ = self.child.kill();
+                panic!("the emulator did not stop within {limit:?} of SIGTERM");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
         let mut err = String::new();
         while let Ok(l) = self.stderr.recv() {
             err.push_str(&l);
@@ -116,6 +132,28 @@ async fn generates_and_prints_a_key_when_none_is_given() {
     let (s, _, _) = get_json(&Api::new(&url, &key), "/invoices").await;
     assert_eq!(s, 200);
     p.stop();
+}
+
+#[test]
+fn a_request_that_never_ends_does_not_keep_it_running() {
+    use std::io::Write;
+    let dir = TestDir::new();
+    // Every request waits a minute before it is answered.
+    let (p, url) = Proc::start(&dir, &["--key", "demo", "--latency", "60000"]);
+    let mut waiting =
+        std::net::TcpStream::connect(url.trim_start_matches("http://")).expect("a connection");
+    waiting
+        .write_all(
+            b"GET /invoices HTTP/1.1\r\nHost: emulator\r\nAuthorization: Basic ZGVtbzo=\r\n\r\n",
+        )
+        .expect("a request");
+    // Let the request reach its handler, then stop: it gets the grace
+    // period (5 s), not the minute.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let (code, err) = p.stop_within(std::time::Duration::from_secs(40));
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("emulator stopped"), "{err}");
+    drop(waiting);
 }
 
 #[test]
