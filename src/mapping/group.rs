@@ -915,7 +915,11 @@ fn work<T: Send + 'static>(
     let mut rows = 0;
     for (i, item) in src.enumerate() {
         if let Err(e) = g.push(i as u64, item, &mut stats, &mut done) {
-            return fail(e);
+            // The documents completed before the error still go out first.
+            if hand_on(&plan, then, done, stats, tx) {
+                fail(e);
+            }
+            return;
         }
         rows += 1;
         if rows == BATCH_ROWS {

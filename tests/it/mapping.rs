@@ -712,3 +712,34 @@ name = "Item"
     assert_eq!((&*cell.column, cell.row.row), ("Tip", 3));
     assert_eq!(ds[1].customer.name.as_deref(), Some("Ion Popa"));
 }
+
+#[test]
+fn documents_before_an_undecodable_row_come_out_before_its_error() {
+    let dir = TestDir::new();
+    let m = dir.write(
+        "m.toml",
+        r#"version = 1
+[source]
+encoding = "utf-8"
+[invoice]
+number = "Nr"
+[line]
+name = "Item"
+"#,
+    );
+    let input = dir.path().join("in.csv");
+    std::fs::write(&input, b"Nr,Item\nF-1,a\nF-2,b\nF-3,\xff\nF-4,d\n").unwrap();
+    let m = Mapping::load(&m).unwrap();
+    let items: Vec<_> = mapping::drafts(&m, std::slice::from_ref(&input))
+        .unwrap()
+        .collect();
+    let numbers: Vec<_> = items
+        .iter()
+        .map_while(|r| r.as_ref().ok())
+        .map(|d| d.invoice.number.clone().unwrap_or_default())
+        .collect();
+    assert_eq!(numbers, ["F-1", "F-2"]);
+    let err = items[2].as_ref().expect_err("the bad bytes stop the file");
+    assert!(err.to_string().contains("line 4"), "{err}");
+    assert_eq!(items.len(), 3, "nothing after the error");
+}
