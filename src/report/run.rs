@@ -120,7 +120,13 @@ pub fn dry_run(opts: &DryRunOptions, out: &Output) -> Result<Summary, RunError> 
     )?);
     // Each draft is validated on the thread pool as soon as it is built.
     let mut seen = Duplicates::default();
-    let mut source = drafts_then(&mapping, &opts.files, seen.validator(rules.clone()))?;
+    let validate = seen.validator(rules.clone());
+    // Only the reports read the outcomes: the rest of each draft is freed
+    // on the pool thread that made it.
+    let keep_customer = opts.preflight.is_some();
+    let mut source = drafts_then(&mapping, &opts.files, move |d| {
+        validate(d).for_reports(keep_customer)
+    })?;
     let mut reports = Reports::create(
         &opts.files,
         &mapping,

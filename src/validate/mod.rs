@@ -491,6 +491,51 @@ pub struct Validated {
     key: Option<NumberKey>,
 }
 
+impl Validated {
+    /// The outcome with its draft cut down to what reports read: its source
+    /// key, rows, kind, number and the number's cell, and with
+    /// `keep_customer` its customer; the problems stay whole. For a dry run,
+    /// whose documents go nowhere after their reports: the rest is freed on
+    /// the thread that made it.
+    pub fn for_reports(self, keep_customer: bool) -> Validated {
+        let slim = |d: Draft| {
+            let mut origins = crate::model::Origins::with_capacity(1);
+            if let Some(cell) = d.origin("number") {
+                origins.insert("number", &cell);
+            }
+            Draft {
+                source_key: d.source_key,
+                rows: d.rows,
+                kind: d.kind,
+                invoice: crate::model::Invoice {
+                    number: d.invoice.number,
+                    ..Default::default()
+                },
+                customer: if keep_customer {
+                    d.customer
+                } else {
+                    Default::default()
+                },
+                match_on: d.match_on,
+                origins,
+                problems: d.problems,
+                ..Default::default()
+            }
+        };
+        let outcome = match self.outcome {
+            Ok(v) => Ok(Valid(slim(v.0))),
+            Err(r) => Err(Rejection {
+                draft: slim(r.draft),
+                problems: r.problems,
+            }),
+        };
+        Validated {
+            outcome,
+            key: self.key,
+        }
+    }
+}
+
 impl Duplicates {
     /// [`validate_one`] with its rules, for a stream that validates each
     /// draft on the thread pool as soon as it is built

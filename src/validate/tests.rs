@@ -873,3 +873,42 @@ fn totals_written_differently_reconcile_by_value() {
         "checks.lines[0].net"
     ));
 }
+
+#[test]
+fn outcomes_for_reports_keep_what_reports_read() {
+    let r = Arc::new(rules());
+    let mut bad = good();
+    bad.customer.tax_id = Some("1008600038412".into());
+    let input = vec![good(), bad, numbered(7, "f-1")];
+    let full: Vec<Outcome> = validate_all(input.clone().into_iter(), &r).collect();
+    for keep_customer in [false, true] {
+        let mut seen = Duplicates::default();
+        let validator = seen.validator(r.clone());
+        let slim: Vec<Outcome> = input
+            .clone()
+            .into_iter()
+            .map(|d| seen.check_validated(validator(d).for_reports(keep_customer)))
+            .collect();
+        for (f, s) in full.iter().zip(&slim) {
+            let (fd, fp) = match f {
+                Ok(v) => (v.get(), v.warnings().to_vec()),
+                Err(rej) => (&rej.draft, rej.problems.clone()),
+            };
+            let (sd, sp) = match s {
+                Ok(v) => (v.get(), v.warnings().to_vec()),
+                Err(rej) => (&rej.draft, rej.problems.clone()),
+            };
+            assert_eq!(f.is_ok(), s.is_ok());
+            assert_eq!(sp, fp, "the problems, whole");
+            assert_eq!(
+                (&sd.rows, &sd.source_key, sd.kind),
+                (&fd.rows, &fd.source_key, fd.kind)
+            );
+            assert_eq!(sd.invoice.number, fd.invoice.number);
+            assert_eq!(sd.origin("number"), fd.origin("number"));
+            assert!(sd.invoice.items.is_empty(), "the payload is not kept");
+            assert_eq!(sd.customer == fd.customer, keep_customer);
+        }
+        assert!(slim[2].is_err(), "the duplicate of F-1 is found");
+    }
+}
