@@ -225,6 +225,31 @@ fn emulator_server(db: Option<std::path::PathBuf>) -> (String, std::sync::mpsc::
     (rx.recv().expect("emulator url"), stop_tx)
 }
 
+/// A tax rate (`tva20`) and a customer on the emulator at `url`; the
+/// customer's id.
+async fn seed(client: &reqwest::Client, url: &str) -> serde_json::Value {
+    let post = |path: &str, body: serde_json::Value| {
+        client
+            .post(format!("{url}{path}"))
+            .basic_auth("bench_key", Some(""))
+            .json(&body)
+            .send()
+    };
+    post(
+        "/tax_rates",
+        json!({"id": "tva20", "name": "TVA 20%", "value": 20}),
+    )
+    .await
+    .expect("tax rate");
+    let c: serde_json::Value = post("/customers", json!({"name": "SRL Bench"}))
+        .await
+        .expect("customer")
+        .json()
+        .await
+        .expect("customer JSON");
+    c["id"].clone()
+}
+
 /// Page through `{url}/invoices?{query}` with `per_page=100` until a short
 /// page; the objects seen and the time taken.
 async fn page_through(client: &reqwest::Client, url: &str, query: &str) -> (usize, Duration) {
@@ -260,27 +285,8 @@ fn list_bench(n: usize, conns: usize, invoice: &serde_json::Value) {
             .pool_max_idle_per_host(conns)
             .build()
             .expect("client");
-        let setup = |path: &str, body: serde_json::Value| {
-            client
-                .post(format!("{url}{path}"))
-                .basic_auth("bench_key", Some(""))
-                .json(&body)
-                .send()
-        };
-        setup(
-            "/tax_rates",
-            json!({"id": "tva20", "name": "TVA 20%", "value": 20}),
-        )
-        .await
-        .expect("tax rate");
-        let c: serde_json::Value = setup("/customers", json!({"name": "SRL Bench"}))
-            .await
-            .expect("customer")
-            .json()
-            .await
-            .expect("customer JSON");
         let mut invoice = invoice.clone();
-        invoice["customer"] = c["id"].clone();
+        invoice["customer"] = seed(&client, &url).await;
         let seeded = load(
             &client,
             &format!("{url}/invoices"),
@@ -348,28 +354,9 @@ fn main() {
             .pool_max_idle_per_host(conns)
             .build()
             .expect("client");
-        // Set up: a tax rate and a customer.
-        let setup = |path: &str, body: serde_json::Value| {
-            client
-                .post(format!("{emu_url}{path}"))
-                .basic_auth("bench_key", Some(""))
-                .json(&body)
-                .send()
-        };
-        setup(
-            "/tax_rates",
-            json!({"id": "tva20", "name": "TVA 20%", "value": 20}),
-        )
-        .await
-        .expect("tax rate");
-        let c: serde_json::Value = setup("/customers", json!({"name": "SRL Bench"}))
-            .await
-            .expect("customer")
-            .json()
-            .await
-            .expect("customer JSON");
+        let customer = seed(&client, &emu_url).await;
         let invoice = json!({
-            "customer": c["id"],
+            "customer": customer,
             "currency": "MDL",
             "date": 1704405600,
             "items": [
