@@ -87,27 +87,29 @@ struct ByteTable {
 
 impl ByteTable {
     fn decode(&self, bytes: &[u8]) -> String {
-        SCRATCH.with_borrow_mut(|out| {
-            // Room for the widest characters and one spare word's write.
-            out.resize(bytes.len() * 3 + 4, 0);
-            let mut n = 0;
-            for &b in bytes {
-                let i = usize::from(b);
-                out[n..n + 4].copy_from_slice(&self.utf8[i]);
-                n += usize::from(self.len[i]);
-            }
-            let text = out[..n].to_vec();
-            // SAFETY: `text` is a sequence of whole UTF-8 encodings of
-            // chars, each made by `char::encode_utf8` in `byte_table`.
-            unsafe { String::from_utf8_unchecked(text) }
-        })
+        // The text's size first, so that it is allocated once, exactly.
+        let n: usize = bytes.iter().map(|&b| usize::from(self.len[usize::from(b)])).sum();
+        // Each character is written as a whole word of four bytes, of
+        // which its own come first: room for one spare word's write.
+        let mut out: Vec<u8> = Vec::with_capacity(n + 3);
+        let dst = out.as_mut_ptr();
+        let mut k = 0;
+        for &b in bytes {
+            let i = usize::from(b);
+            // SAFETY: `k` is the length of the characters written so far,
+            // at most `n - 1` before the last, so the word at `k` lies
+            // within the `n + 3` bytes allocated.
+            unsafe { std::ptr::copy_nonoverlapping(self.utf8[i].as_ptr(), dst.add(k), 4) };
+            k += usize::from(self.len[i]);
+        }
+        // SAFETY: the first `n` bytes were written above, each a whole
+        // UTF-8 encoding of a char made by `char::encode_utf8` in
+        // `byte_table`.
+        unsafe {
+            out.set_len(n);
+            String::from_utf8_unchecked(out)
+        }
     }
-}
-
-thread_local! {
-    /// Where [`ByteTable::decode`] writes, so that each cell's text is then
-    /// allocated once at its size, not zeroed at three times it.
-    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 impl std::fmt::Debug for CsvSource {
@@ -640,6 +642,11 @@ mod tests {
                 "{}",
                 enc.name()
             );
+            for b in all.iter().copied() {
+                let one = [b];
+                assert_eq!(t.decode(&one), enc.decode_without_bom_handling(&one).0);
+            }
+            assert_eq!(t.decode(&[]), "");
         }
     }
 
