@@ -4,7 +4,10 @@
 //! memory does not grow with its length:
 //!
 //! 1. a first pass reads only the key (and skip-rule) columns and records,
-//!    for every key, the position of its last row (`HashMap<key, row>`);
+//!    for every key, the position of its last row (`HashMap<hash of the
+//!    key, row>`: 16 bytes a document; two keys of one 64-bit hash, which
+//!    is as good as never, would only keep the earlier one's document open
+//!    to the end of the file);
 //! 2. the second pass adds every row to its key's open document; when the
 //!    key's last row arrives, the document is complete and is handed on.
 //!
@@ -52,35 +55,29 @@ pub struct DraftStats {
 /// A document being assembled from its rows' mapped fields.
 #[derive(Debug)]
 struct Acc {
-    /// The raw cells of column-sourced document fields, from the rows that
-    /// gave their values: a later row with the same cells needs no mapping.
-    raw: Vec<Option<Cell>>,
     rows: Vec<RowRef>,
     header: Vec<Option<Mapped>>,
     lines: Vec<LineOut>,
     problems: Vec<Problem>,
 }
 
-impl Acc {
-    fn new(n: usize) -> Acc {
-        Acc {
-            raw: vec![None; n],
-            rows: Vec::new(),
-            header: vec![None; n],
-            lines: Vec::new(),
-            problems: Vec::new(),
-        }
+/// The raw cells of column-sourced document fields, from the rows of a
+/// group that gave their values: a later row with the same cells needs no
+/// mapping.
+struct Raw<'r>(Vec<Option<&'r Cell>>);
+
+impl<'r> Raw<'r> {
+    fn new(n: usize) -> Raw<'r> {
+        Raw(vec![None; n])
     }
 
     /// Remember the raw cells of document fields not yet seen.
-    fn note_raw(&mut self, plan: &Plan, row: &SourceRow) {
+    fn note(&mut self, plan: &Plan, row: &'r SourceRow) {
         for (j, f) in plan.header.iter().enumerate() {
             if let Src::Column { idx, .. } = &f.src {
                 let c = row.cell(*idx);
-                if self.raw[j].as_ref().is_none_or(Cell::is_blank) && !c.is_blank()
-                    || self.raw[j].is_none()
-                {
-                    self.raw[j] = Some(c.clone());
+                if self.0[j].is_none_or(Cell::is_blank) && !c.is_blank() || self.0[j].is_none() {
+                    self.0[j] = Some(c);
                 }
             }
         }
@@ -91,7 +88,7 @@ impl Acc {
     fn map_changed(&self, plan: &Plan, row: &SourceRow, mapped: &mut RowOut) {
         for (j, f) in plan.header.iter().enumerate() {
             let same = match &f.src {
-                Src::Column { idx, .. } => self.raw[j].as_ref() == Some(row.cell(*idx)),
+                Src::Column { idx, .. } => self.0[j] == Some(row.cell(*idx)),
                 Src::Const(_) => true,
                 Src::Template(_) => false,
             };
@@ -100,8 +97,20 @@ impl Acc {
             }
         }
     }
+}
 
-    fn add(&mut self, plan: &Plan, at: RowRef, out: RowOut) {
+impl Acc {
+    fn new(n: usize) -> Acc {
+        Acc {
+            rows: Vec::new(),
+            header: vec![None; n],
+            lines: Vec::new(),
+            problems: Vec::new(),
+        }
+    }
+
+    /// Add a row's mapped fields (the row at `at`).
+    fn add(&mut self, plan: &Plan, at: &RowRef, out: RowOut) {
         self.problems.extend(out.problems);
         for (j, m) in out.header.into_iter().enumerate() {
             let Some(m) = m else { continue };
@@ -119,7 +128,7 @@ impl Acc {
                             f.path.clone(),
                             "rows of one document disagree on a document field",
                         )
-                        .at(origin(f, &at).as_ref())
+                        .at(origin(f, at).as_ref())
                         .found(m.val.to_string())
                         .expected(format!("{}{where_first}", first.val)),
                     );
@@ -128,7 +137,6 @@ impl Acc {
             }
         }
         self.lines.extend(out.lines);
-        self.rows.push(at);
     }
 }
 
@@ -147,6 +155,30 @@ enum Class<'r> {
 /// A map from group keys: keys come from the user's own file, so a fast
 /// hash without protection against chosen collisions is enough.
 type Keys<V> = HashMap<String, V, foldhash::fast::RandomState>;
+
+/// A map from group keys' hashes, which need no hashing again.
+type Hashed<V> = HashMap<u64, V, std::hash::BuildHasherDefault<Prehashed>>;
+
+/// The hasher of [`Hashed`]: its keys are hashes already.
+#[derive(Default)]
+struct Prehashed(u64);
+
+impl std::hash::Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `u64`s are hashed here; any other input still hashes.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
 
 /// A source row of a document, read and grouped, not yet mapped.
 #[derive(Debug)]
@@ -198,7 +230,9 @@ enum Done {
 struct Grouper {
     plan: Arc<Plan>,
     mode: Mode,
-    last: Keys<u64>,
+    /// Hashes keys for `last`.
+    seed: foldhash::fast::RandomState,
+    last: Hashed<u64>,
     open: Keys<Pending>,
     record: Option<(RowRef, Pending)>,
 }
@@ -239,7 +273,8 @@ impl Grouper {
         Grouper {
             plan,
             mode,
-            last: Keys::default(),
+            seed: Default::default(),
+            last: Hashed::default(),
             open: Keys::default(),
             record: None,
         }
@@ -290,12 +325,8 @@ impl Grouper {
     /// First pass: note the `i`th row, by its cells.
     fn note_cells(&mut self, i: u64, cells: &[Cell]) {
         if let Class::Keyed(k) = self.classify(cells, false) {
-            match self.last.get_mut(&*k) {
-                Some(last) => *last = i,
-                None => {
-                    self.last.insert(k.into_owned(), i);
-                }
-            }
+            let h = std::hash::BuildHasher::hash_one(&self.seed, &*k);
+            self.last.insert(h, i);
         }
     }
 
@@ -352,7 +383,8 @@ impl Grouper {
         match (&self.mode, class) {
             (Mode::Key, Class::Keyed(k)) => {
                 // `k` borrows from `row`: owned copies are made only where kept.
-                let complete = self.last.get(&*k).is_none_or(|&l| l <= i);
+                let h = std::hash::BuildHasher::hash_one(&self.seed, &*k);
+                let complete = self.last.get(&h).is_none_or(|&l| l <= i);
                 if !complete {
                     if let Some(doc) = self.open.get_mut(&*k) {
                         drop(k);
@@ -365,7 +397,7 @@ impl Grouper {
                     }
                     return Ok(());
                 }
-                let key = format!("group:{k}");
+                let key = group_key(&k);
                 let open = self.open.remove(&*k);
                 drop(k);
                 let first = open.is_none();
@@ -429,7 +461,7 @@ impl Grouper {
         let mut rest: Vec<(String, Pending)> = self.open.drain().collect();
         rest.sort_by_key(|(_, d)| d.first);
         for (k, doc) in rest {
-            done.push(Done::Rows(doc, format!("group:{k}")));
+            done.push(Done::Rows(doc, group_key(&k)));
         }
         done
     }
@@ -442,15 +474,19 @@ fn build(plan: &Plan, done: Done) -> Draft {
         Done::Rows(doc, key) => (doc, key),
     };
     let mut acc = Acc::new(plan.header.len());
-    for m in doc.members {
+    let mut raw = Raw::new(plan.header.len());
+    for m in &doc.members {
         let mut out = map_row_with(plan, &m.row, m.first);
-        out.problems.extend(m.problems);
+        out.problems.extend(m.problems.iter().cloned());
         if !m.first {
-            acc.map_changed(plan, &m.row, &mut out);
+            raw.map_changed(plan, &m.row, &mut out);
         }
-        acc.note_raw(plan, &m.row);
-        acc.add(plan, m.row.at, out);
+        raw.note(plan, &m.row);
+        acc.add(plan, &m.row.at, out);
     }
+    drop(raw);
+    // The rows' addresses move into the draft; their cells are done with.
+    acc.rows = doc.members.into_iter().map(|m| m.row.at).collect();
     finalize(plan, acc, key)
 }
 
@@ -476,6 +512,14 @@ fn file_name(at: &RowRef) -> String {
         .file_name()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| at.file.to_string())
+}
+
+/// A group's source key: `group:` and its key.
+fn group_key(k: &str) -> String {
+    let mut key = String::with_capacity(6 + k.len());
+    key.push_str("group:");
+    key.push_str(k);
+    key
 }
 
 fn row_key(at: &RowRef) -> String {
@@ -609,7 +653,7 @@ fn finalize(plan: &Plan, acc: Acc, source_key: String) -> Draft {
             _ => {}
         }
         if let (Some((col, name)), false) = (f.column, matches!(f.target, Target::Payment(..))) {
-            origins.push(f.origin, &at_row(m.row), Some(col), name);
+            origins.push_at(f.origin, &at, m.row, Some(col), name);
         }
     }
     // Lines.
@@ -619,7 +663,6 @@ fn finalize(plan: &Plan, acc: Acc, source_key: String) -> Draft {
         let mut item = LineItem::default();
         let mut chk = LineChecks::default();
         let mut pct: Option<(Decimal, Option<CellRef>)> = None;
-        let row = at_row(lo.row);
         for (f, m) in fields.iter().zip(lo.fields) {
             let Some(mut m) = m else { continue };
             let mut owned = take_text(&mut m.val);
@@ -646,7 +689,7 @@ fn finalize(plan: &Plan, acc: Acc, source_key: String) -> Draft {
                     item.discounts = vec![AppliedRate::amount(*x)]
                 }
                 (Target::Line("discount_percent"), Val::Dec(x)) => {
-                    pct = Some((*x, origin(f, &row)))
+                    pct = Some((*x, origin(f, &at_row(lo.row))))
                 }
                 (Target::Line("taxable"), Val::Bool(b)) => item.taxable = Some(*b),
                 (Target::Line("discountable"), Val::Bool(b)) => item.discountable = Some(*b),
@@ -662,7 +705,7 @@ fn finalize(plan: &Plan, acc: Acc, source_key: String) -> Draft {
                 f.column,
                 matches!(f.target, Target::Line("discount_percent")),
             ) {
-                origins.push(f.origin.at(i), &row, Some(col), name);
+                origins.push_at(f.origin.at(i), &at, lo.row, Some(col), name);
             }
         }
         if let Some((p, cell)) = pct {
@@ -740,7 +783,7 @@ fn finalize(plan: &Plan, acc: Acc, source_key: String) -> Draft {
                 p.currency = currency.clone();
             }
             for (_, path, row, (col, name)) in payment_origins.iter().filter(|o| o.0 == i) {
-                origins.push(path.at(kept.len()), &at_row(*row), Some(*col), name);
+                origins.push_at(path.at(kept.len()), &at, *row, Some(*col), name);
             }
             kept.push(p);
         }

@@ -280,11 +280,24 @@ impl Origins {
         col: Option<usize>,
         column: &'static str,
     ) {
-        let file = self.file_of(row);
+        self.push_at(path, row, row.row, col, column);
+    }
+
+    /// As [`Origins::push`], for row number `row` of the file (and sheet)
+    /// of `file`.
+    pub fn push_at(
+        &mut self,
+        path: FieldPath,
+        file: &RowRef,
+        row: u64,
+        col: Option<usize>,
+        column: &'static str,
+    ) {
+        let file = self.file_of(file);
         self.entries.push(Origin {
             path,
             file,
-            row: row.row,
+            row,
             col: col.and_then(|c| u32::try_from(c).ok()),
             column,
         });
