@@ -162,6 +162,54 @@ pub enum Target {
     LineMeta(String),
 }
 
+/// A `skip_rows_matching` rule: rows whose cell in `column` (or any cell)
+/// matches `regex` are skipped.
+#[derive(Debug, Clone)]
+pub struct SkipRule {
+    pub column: Option<usize>,
+    pub regex: Regex,
+    /// When every match must begin the text with one of these (`^Итого`),
+    /// most cells are told apart by their first bytes, without the regex.
+    prefixes: Option<Vec<Box<[u8]>>>,
+}
+
+impl SkipRule {
+    pub fn new(column: Option<usize>, regex: Regex) -> SkipRule {
+        SkipRule {
+            column,
+            prefixes: anchored_prefixes(regex.as_str()),
+            regex,
+        }
+    }
+
+    /// Whether `text` matches the rule's regex.
+    pub fn is_match(&self, text: &str) -> bool {
+        if let Some(prefixes) = &self.prefixes {
+            if !prefixes.iter().any(|p| text.as_bytes().starts_with(p)) {
+                return false;
+            }
+        }
+        self.regex.is_match(text)
+    }
+}
+
+/// The texts one of which every match of `pattern` begins the haystack
+/// with, when the pattern is anchored at the start and they are few.
+fn anchored_prefixes(pattern: &str) -> Option<Vec<Box<[u8]>>> {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    use regex_syntax::hir::Look;
+    let hir = regex_syntax::parse(pattern).ok()?;
+    if !hir.properties().look_set_prefix().contains(Look::Start) {
+        return None;
+    }
+    let seq = Extractor::new().kind(ExtractKind::Prefix).extract(&hir);
+    let literals = seq.literals()?;
+    if literals.is_empty() || literals.iter().any(|l| l.as_bytes().is_empty()) {
+        return None;
+    }
+    Some(literals.iter().map(|l| l.as_bytes().into()).collect())
+}
+
 /// A mapping compiled against one input's headers.
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -174,7 +222,7 @@ pub struct Plan {
     pub key: Vec<usize>,
     /// With JSON nested lines and no group_by: rows of one record are one document.
     pub group_by_record: bool,
-    pub skip: Vec<(Option<usize>, Regex)>,
+    pub skip: Vec<SkipRule>,
     pub match_on: MatchOn,
     pub credit_note_when_negative: bool,
     pub payments: usize,
@@ -218,8 +266,8 @@ impl Plan {
                 *x = true;
             }
         }
-        for (c, _) in &self.skip {
-            match c {
+        for rule in &self.skip {
+            match &rule.column {
                 Some(c) => {
                     if let Some(x) = p.get_mut(*c) {
                         *x = true;
@@ -1033,7 +1081,7 @@ pub fn compile(m: &Mapping, headers: Option<(&[String], &str)>) -> Result<Plan, 
             .as_ref()
             .map(|c| cx.column(c.get_ref(), c.span()).0);
         if let Some(re) = cx.regex(s.regex.get_ref(), s.regex.span()) {
-            skip.push((col, re));
+            skip.push(SkipRule::new(col, re));
         }
     }
     if spec.invoice.number.is_none()
@@ -1063,5 +1111,45 @@ pub fn compile(m: &Mapping, headers: Option<(&[String], &str)>) -> Result<Plan, 
         })
     } else {
         Err(cx.diags)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn prefixes(pattern: &str) -> Option<Vec<String>> {
+        anchored_prefixes(pattern).map(|ps| {
+            ps.iter()
+                .map(|p| String::from_utf8_lossy(p).into_owned())
+                .collect()
+        })
+    }
+
+    #[test]
+    fn anchored_patterns_give_their_prefixes() {
+        assert_eq!(prefixes("^Итого"), Some(vec!["Итого".to_string()]));
+        assert_eq!(
+            prefixes("^(Итого|Всего)"),
+            Some(vec!["Итого".to_string(), "Всего".to_string()])
+        );
+        assert_eq!(prefixes("Итого"), None, "not anchored");
+        assert_eq!(prefixes("(?m)^Итого"), None, "any line's start");
+        assert_eq!(prefixes("^.*Итого"), None, "no fixed start");
+        assert_eq!(prefixes("^|x"), None, "an empty match");
+    }
+
+    proptest! {
+        #[test]
+        fn skip_rules_match_as_their_regex(
+            text in "[ИиTtoО ]{0,3}(Итого|итого|Total|TOTAL)?[ :0-9]{0,4}",
+            pattern in prop::sample::select(vec![
+                "^Итого", "^(?i)итого", "^(Итого|Total)", "^\\s*Итого", "^(?i:total)\\b", "Итого$", "^",
+            ]),
+        ) {
+            let rule = SkipRule::new(None, Regex::new(pattern).unwrap());
+            prop_assert_eq!(rule.is_match(&text), rule.regex.is_match(&text), "{:?} on {:?}", pattern, text);
+        }
     }
 }

@@ -285,12 +285,12 @@ impl Grouper {
     }
 
     fn classify<'r>(&self, cells: &'r [Cell], full: bool) -> Class<'r> {
-        for (col, re) in &self.plan.skip {
-            let hit = match col {
-                Some(c) => re.is_match(&cell_at(cells, *c).as_text()),
+        for rule in &self.plan.skip {
+            let hit = match rule.column {
+                Some(c) => rule.is_match(&cell_at(cells, c).as_text()),
                 None => cells
                     .iter()
-                    .any(|c| !c.is_empty() && re.is_match(&c.as_text())),
+                    .any(|c| !c.is_empty() && rule.is_match(&c.as_text())),
             };
             if hit {
                 return Class::Skip;
