@@ -52,8 +52,8 @@ pub enum Replace {
 /// A lookup table: exact keys, then keys ignoring case and spaces.
 #[derive(Debug, Clone, Default)]
 pub struct Lookup {
-    pub exact: HashMap<String, String>,
-    pub loose: HashMap<String, String>,
+    pub exact: HashMap<String, String, foldhash::fast::RandomState>,
+    pub loose: HashMap<String, String, foldhash::fast::RandomState>,
 }
 
 impl Lookup {

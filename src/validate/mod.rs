@@ -26,7 +26,8 @@ use crate::model::vat::VatTable;
 use crate::model::{DocKind, Draft, MatchOn, Problem, RowRef};
 use rayon::prelude::*;
 use serde::Deserialize;
-use std::collections::hash_map::{Entry, RandomState};
+use foldhash::fast::RandomState;
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
 use std::ops::Deref;
@@ -438,7 +439,7 @@ impl NumberKey {
             .map(str::trim)
             .filter(|n| !n.is_empty())?;
         let credit = draft.kind == DocKind::CreditNote;
-        let lower = number.to_lowercase().into_boxed_str();
+        let lower = fold_case(number);
         let hash = keys.hash_one((credit, &*lower));
         Some(NumberKey {
             hash,
@@ -446,6 +447,25 @@ impl NumberKey {
             lower,
         })
     }
+}
+
+/// `s` in lower case, as `str::to_lowercase` gives it, with ASCII and the
+/// Cyrillic capitals (numbers in 1C exports: `МД-0000123`) mapped directly
+/// rather than looked up in the Unicode tables.
+fn fold_case(s: &str) -> Box<str> {
+    if s.is_ascii() {
+        return s.to_ascii_lowercase().into_boxed_str();
+    }
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            'A'..='Z' | 'А'..='Я' => out.push(char::from_u32(c as u32 + 0x20).unwrap_or(c)),
+            'Ѐ'..='Џ' => out.push(char::from_u32(c as u32 + 0x50).unwrap_or(c)),
+            _ if c.is_ascii() || c.is_lowercase() => out.push(c),
+            _ => return s.to_lowercase().into_boxed_str(),
+        }
+    }
+    out.into_boxed_str()
 }
 
 impl PartialEq for NumberKey {
@@ -499,10 +519,7 @@ impl Validated {
     /// the thread that made it.
     pub fn for_reports(self, keep_customer: bool) -> Validated {
         let slim = |d: Draft| {
-            let mut origins = crate::model::Origins::with_capacity(1);
-            if let Some(cell) = d.origin("number") {
-                origins.insert("number", &cell);
-            }
+            let origins = d.origins.only("number");
             Draft {
                 source_key: d.source_key,
                 rows: d.rows,

@@ -912,3 +912,11 @@ fn outcomes_for_reports_keep_what_reports_read() {
         assert!(slim[2].is_err(), "the duplicate of F-1 is found");
     }
 }
+
+proptest::proptest! {
+    #[test]
+    fn numbers_fold_case_as_to_lowercase_does(s in "[A-Za-zА-Яа-яЁёЀ-Џѐ-џΣσςİ№«» 0-9/-]{0,12}") {
+        let want = s.to_lowercase();
+        proptest::prop_assert_eq!(&*fold_case(&s), want.as_str());
+    }
+}
