@@ -116,7 +116,7 @@ pub fn eval(f: &Field, row: &SourceRow) -> Result<(Option<Val>, bool), FieldErr>
                     }
                 }
             }
-            Cow::Owned(if any { Cell::Text(s) } else { Cell::Empty })
+            Cow::Owned(if any { Cell::Text(s.into()) } else { Cell::Empty })
         }
     };
     let raw_blank = raw.is_blank();
@@ -134,7 +134,7 @@ pub fn eval(f: &Field, row: &SourceRow) -> Result<(Option<Val>, bool), FieldErr>
         };
         let mut s: Cow<'_, str> = match cell {
             Cow::Borrowed(c) => c.as_text(),
-            Cow::Owned(Cell::Text(t)) => Cow::Owned(t),
+            Cow::Owned(Cell::Text(t)) => Cow::Owned(t.into_string()),
             Cow::Owned(c) => Cow::Owned(c.as_text().into_owned()),
         };
         for op in &f.ops {
@@ -178,7 +178,7 @@ pub fn eval(f: &Field, row: &SourceRow) -> Result<(Option<Val>, bool), FieldErr>
         cell = match (orig, s) {
             (_, s) if s.is_empty() => Cow::Owned(Cell::Empty),
             (Some(o), Cow::Borrowed(b)) if b.len() == o.as_text().len() => Cow::Borrowed(o),
-            (_, s) => Cow::Owned(Cell::Text(s.into_owned())),
+            (_, s) => Cow::Owned(Cell::Text(s.into())),
         };
     }
     if needs_text {
@@ -193,7 +193,7 @@ pub fn eval(f: &Field, row: &SourceRow) -> Result<(Option<Val>, bool), FieldErr>
     if let Some(l) = &f.lookup {
         let key = cell.as_text();
         match l.get(&key) {
-            Some(v) => cell = Cow::Owned(Cell::Text(v.to_string())),
+            Some(v) => cell = Cow::Owned(Cell::Text(v.into())),
             None => {
                 return Err(FieldErr {
                     code: "not_in_lookup",
@@ -219,7 +219,7 @@ fn typed(f: &Field, cell: &Cell) -> Result<Option<Val>, FieldErr> {
     let v = match &f.parse {
         Parse::Text => {
             let s = match cell {
-                Cell::Text(s) => s.clone(),
+                Cell::Text(s) => s.as_str().to_owned(),
                 other => other.as_text().into_owned(),
             };
             match f.ty {

@@ -807,9 +807,9 @@ fn ty_name(ty: Ty) -> &'static str {
 pub fn toml_cell(v: &toml::Value) -> Option<Cell> {
     Some(match v {
         toml::Value::String(s) if s.is_empty() => Cell::Empty,
-        toml::Value::String(s) => Cell::Text(s.clone()),
-        toml::Value::Integer(i) => Cell::Number(i.to_string()),
-        toml::Value::Float(f) => Cell::Number(crate::read::sheet::number_text(*f)),
+        toml::Value::String(s) => Cell::Text(s.into()),
+        toml::Value::Integer(i) => Cell::Number(i.to_string().into()),
+        toml::Value::Float(f) => Cell::Number(crate::read::sheet::number_text(*f).into()),
         toml::Value::Boolean(b) => Cell::Bool(*b),
         toml::Value::Datetime(d) => match (d.date, d.time) {
             (Some(date), None) => Cell::Date(chrono::NaiveDate::from_ymd_opt(
@@ -817,7 +817,7 @@ pub fn toml_cell(v: &toml::Value) -> Option<Cell> {
                 u32::from(date.month),
                 u32::from(date.day),
             )?),
-            _ => Cell::Text(d.to_string()),
+            _ => Cell::Text(d.to_string().into()),
         },
         _ => return None,
     })

@@ -13,6 +13,7 @@ use super::{
     SourceRow, SourceSpec,
 };
 use crate::model::RowRef;
+use compact_str::CompactString;
 use encoding_rs::Encoding;
 use std::io::{Cursor, Read};
 use std::path::{Path, PathBuf};
@@ -86,31 +87,45 @@ struct ByteTable {
 }
 
 impl ByteTable {
-    fn decode(&self, bytes: &[u8]) -> String {
-        // The text's size first, so that it is allocated once, exactly.
+    fn decode(&self, bytes: &[u8]) -> CompactString {
+        // The text's size first: a short text is written on the stack and
+        // then inside the `CompactString`; a longer one is allocated once.
         let n: usize = bytes.iter().map(|&b| usize::from(self.len[usize::from(b)])).sum();
-        // Each character is written as a whole word of four bytes, of
-        // which its own come first: room for one spare word's write.
-        let mut out: Vec<u8> = Vec::with_capacity(n + 3);
+        let mut stack = [0u8; INLINE + 3];
+        let mut heap = Vec::new();
+        let out: &mut [u8] = if n <= INLINE {
+            &mut stack
+        } else {
+            heap.resize(n + 3, 0);
+            &mut heap
+        };
         let dst = out.as_mut_ptr();
         let mut k = 0;
         for &b in bytes {
             let i = usize::from(b);
-            // SAFETY: `k` is the length of the characters written so far,
-            // at most `n - 1` before the last, so the word at `k` lies
-            // within the `n + 3` bytes allocated.
+            // Each character is written as a whole word of four bytes, of
+            // which its own come first; the next one starts after them.
+            // SAFETY: `k` is the size of the characters before this one,
+            // at most `n - 1`, so the word at `k` ends within the `n + 3`
+            // bytes that `out` has at least.
             unsafe { std::ptr::copy_nonoverlapping(self.utf8[i].as_ptr(), dst.add(k), 4) };
             k += usize::from(self.len[i]);
         }
-        // SAFETY: the first `n` bytes were written above, each a whole
-        // UTF-8 encoding of a char made by `char::encode_utf8` in
-        // `byte_table`.
+        // SAFETY: the first `n` bytes written are whole UTF-8 encodings of
+        // chars, each made by `char::encode_utf8` in `byte_table`.
         unsafe {
-            out.set_len(n);
-            String::from_utf8_unchecked(out)
+            if n <= INLINE {
+                CompactString::from_utf8_unchecked(&stack[..n])
+            } else {
+                heap.truncate(n);
+                CompactString::from(String::from_utf8_unchecked(heap))
+            }
         }
     }
 }
+
+/// The longest text a [`CompactString`] holds without allocating.
+const INLINE: usize = std::mem::size_of::<String>();
 
 impl std::fmt::Debug for CsvSource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -324,7 +339,7 @@ impl CsvSource {
         }
         let mut raw = Vec::with_capacity(src.record.len());
         for f in src.record.iter() {
-            raw.push(src.text(f, header_row)?);
+            raw.push(src.text(f, header_row)?.into_string());
         }
         src.headers = normalize_headers(raw);
         if decode != Decode::Stream {
@@ -427,33 +442,26 @@ impl CsvSource {
         })
     }
 
-    fn text(&self, bytes: &[u8], line: u64) -> Result<String, ReadError> {
+    fn text(&self, bytes: &[u8], line: u64) -> Result<CompactString, ReadError> {
         match self.decode {
             Decode::Cells(enc) => Ok(match &self.table {
                 Some(t) => {
                     if bytes.is_ascii() {
                         // ASCII stays ASCII: copied as it is.
                         // SAFETY: ASCII bytes are valid UTF-8.
-                        return Ok(unsafe { String::from_utf8_unchecked(bytes.to_vec()) });
+                        return Ok(unsafe { CompactString::from_utf8_unchecked(bytes) });
                     }
                     t.decode(bytes)
                 }
-                None => enc.decode_without_bom_handling(bytes).0.into_owned(),
+                None => enc.decode_without_bom_handling(bytes).0.into(),
             }),
-            Decode::Utf8 => {
-                std::str::from_utf8(bytes)
-                    .map(str::to_owned)
-                    .map_err(|_| ReadError::Encoding {
-                        file: self.path.display().to_string(),
-                        line,
-                        encoding: "UTF-8",
-                    })
-            }
+            Decode::Utf8 => CompactString::from_utf8(bytes).map_err(|_| ReadError::Encoding {
+                file: self.path.display().to_string(),
+                line,
+                encoding: "UTF-8",
+            }),
             // Decoded by encoding_rs: always UTF-8.
-            Decode::Stream => Ok(match std::str::from_utf8(bytes) {
-                Ok(s) => s.to_owned(),
-                Err(_) => String::from_utf8_lossy(bytes).into_owned(),
-            }),
+            Decode::Stream => Ok(CompactString::from_utf8_lossy(bytes)),
         }
     }
 

@@ -79,10 +79,10 @@ fn scalar(v: &Value) -> Cell {
     match v {
         Value::Null => Cell::Empty,
         Value::Bool(b) => Cell::Bool(*b),
-        Value::Number(n) => Cell::Number(n.to_string()),
+        Value::Number(n) => Cell::Number(n.to_string().into()),
         Value::String(s) if s.is_empty() => Cell::Empty,
-        Value::String(s) => Cell::Text(s.clone()),
-        other => Cell::Text(other.to_string()),
+        Value::String(s) => Cell::Text(s.into()),
+        other => Cell::Text(other.to_string().into()),
     }
 }
 

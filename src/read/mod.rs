@@ -16,6 +16,7 @@ pub mod sheet;
 
 use crate::model::RowRef;
 use chrono::{NaiveDate, NaiveDateTime};
+pub use compact_str::CompactString;
 use std::borrow::Cow;
 use std::fmt;
 use std::path::Path;
@@ -41,19 +42,23 @@ impl SourceRow {
 }
 
 /// A cell's value as the source stores it.
+///
+/// Text is held in a [`CompactString`]: most cells (codes, dates, amounts)
+/// are short enough to live inside it, so reading them allocates nothing,
+/// and nothing is freed, often on another thread, when they are done with.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub enum Cell {
     #[default]
     Empty,
-    Text(String),
+    Text(CompactString),
     /// A number as exact decimal text (`1234.5`): the text a CSV or JSON
     /// holds, or a spreadsheet's stored value written without float noise.
-    Number(String),
+    Number(CompactString),
     Bool(bool),
     Date(NaiveDate),
     DateTime(NaiveDateTime),
     /// A spreadsheet error value (`#DIV/0!`).
-    Error(String),
+    Error(CompactString),
 }
 
 impl Cell {

@@ -259,12 +259,12 @@ pub(crate) fn number_text(f: f64) -> String {
 
 fn datetime_cell(dt: &calamine::ExcelDateTime) -> Cell {
     if dt.is_duration() {
-        return Cell::Number(number_text(dt.as_f64()));
+        return Cell::Number(number_text(dt.as_f64()).into());
     }
     match dt.as_datetime() {
         Some(t) if t.time() == chrono::NaiveTime::MIN => Cell::Date(t.date()),
         Some(t) => Cell::DateTime(t),
-        None => Cell::Number(number_text(dt.as_f64())),
+        None => Cell::Number(number_text(dt.as_f64()).into()),
     }
 }
 
@@ -275,28 +275,28 @@ fn iso_cell(s: &str) -> Cell {
     if let Ok(t) = chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f") {
         return Cell::DateTime(t);
     }
-    Cell::Text(s.to_string())
+    Cell::Text(s.into())
 }
 
 fn text_cell(s: &str) -> Cell {
     if s.is_empty() {
         Cell::Empty
     } else {
-        Cell::Text(s.to_string())
+        Cell::Text(s.into())
     }
 }
 
 fn from_ref(v: &DataRef<'_>) -> Cell {
     match v {
-        DataRef::Int(i) => Cell::Number(i.to_string()),
-        DataRef::Float(f) => Cell::Number(number_text(*f)),
+        DataRef::Int(i) => Cell::Number(compact_str::ToCompactString::to_compact_string(i)),
+        DataRef::Float(f) => Cell::Number(number_text(*f).into()),
         DataRef::String(s) => text_cell(s),
         DataRef::SharedString(s) => text_cell(s),
         DataRef::Bool(b) => Cell::Bool(*b),
         DataRef::DateTime(d) => datetime_cell(d),
         DataRef::DateTimeIso(s) => iso_cell(s),
-        DataRef::DurationIso(s) => Cell::Text(s.clone()),
-        DataRef::Error(e) => Cell::Error(e.to_string()),
+        DataRef::DurationIso(s) => Cell::Text(s.as_str().into()),
+        DataRef::Error(e) => Cell::Error(compact_str::ToCompactString::to_compact_string(e)),
         DataRef::Empty => Cell::Empty,
     }
 }
@@ -304,14 +304,14 @@ fn from_ref(v: &DataRef<'_>) -> Cell {
 fn from_data(v: &calamine::Data) -> Cell {
     use calamine::Data;
     match v {
-        Data::Int(i) => Cell::Number(i.to_string()),
-        Data::Float(f) => Cell::Number(number_text(*f)),
+        Data::Int(i) => Cell::Number(compact_str::ToCompactString::to_compact_string(i)),
+        Data::Float(f) => Cell::Number(number_text(*f).into()),
         Data::String(s) => text_cell(s),
         Data::Bool(b) => Cell::Bool(*b),
         Data::DateTime(d) => datetime_cell(d),
         Data::DateTimeIso(s) => iso_cell(s),
-        Data::DurationIso(s) => Cell::Text(s.clone()),
-        Data::Error(e) => Cell::Error(e.to_string()),
+        Data::DurationIso(s) => Cell::Text(s.as_str().into()),
+        Data::Error(e) => Cell::Error(compact_str::ToCompactString::to_compact_string(e)),
         Data::Empty => Cell::Empty,
     }
 }

@@ -314,10 +314,10 @@ fn arrange(cells: Vec<Cell>, order: &[Option<usize>]) -> Vec<ReportCell> {
 pub fn report_cell(cell: Cell) -> ReportCell {
     match cell {
         Cell::Empty => ReportCell::Empty,
-        Cell::Text(s) | Cell::Error(s) => ReportCell::Text(s),
+        Cell::Text(s) | Cell::Error(s) => ReportCell::Text(s.into_string()),
         Cell::Number(s) => match s.parse::<f64>() {
-            Ok(n) if n.is_finite() => ReportCell::NumberText(n, s),
-            _ => ReportCell::Text(s),
+            Ok(n) if n.is_finite() => ReportCell::NumberText(n, s.into_string()),
+            _ => ReportCell::Text(s.into_string()),
         },
         Cell::Bool(b) => ReportCell::Bool(b),
         Cell::Date(d) => ReportCell::Date(d),
