@@ -369,7 +369,7 @@ pub fn map_header_field(f: &Field, row: &SourceRow, problems: &mut Vec<Problem>)
 }
 
 /// As [`map_row`]; without `header`, document-level fields are left for
-/// the caller (a group's later rows repeat them).
+/// the caller (a group's later rows repeat them) and `header` is empty.
 pub fn map_row_with(plan: &Plan, row: &SourceRow, header_fields: bool) -> RowOut {
     let mut problems = Vec::new();
     let header: Vec<Option<Mapped>> = if header_fields {
@@ -378,7 +378,8 @@ pub fn map_row_with(plan: &Plan, row: &SourceRow, header_fields: bool) -> RowOut
             .map(|f| map_header_field(f, row, &mut problems))
             .collect()
     } else {
-        vec![None; plan.header.len()]
+        // Filled in by the caller for the fields it maps after all.
+        Vec::new()
     };
     let mut lines = Vec::new();
     for (slot, fields) in plan.lines.iter().enumerate() {

@@ -93,6 +93,9 @@ impl<'r> Raw<'r> {
                 Src::Template(_) => false,
             };
             if !same {
+                if mapped.header.is_empty() {
+                    mapped.header = vec![None; plan.header.len()];
+                }
                 mapped.header[j] = map_header_field(f, row, &mut mapped.problems);
             }
         }
@@ -474,6 +477,7 @@ fn build(plan: &Plan, done: Done) -> Draft {
         Done::Rows(doc, key) => (doc, key),
     };
     let mut acc = Acc::new(plan.header.len());
+    acc.lines.reserve(doc.members.len());
     let mut raw = Raw::new(plan.header.len());
     for m in &doc.members {
         let mut out = map_row_with(plan, &m.row, m.first);
@@ -657,6 +661,8 @@ fn finalize(plan: &Plan, acc: Acc, source_key: String) -> Draft {
         }
     }
     // Lines.
+    d.invoice.items.reserve_exact(acc.lines.len());
+    d.checks.lines.reserve_exact(acc.lines.len());
     for lo in acc.lines {
         let i = d.invoice.items.len();
         let fields = &plan.lines[lo.slot];

@@ -319,17 +319,6 @@ impl Origins {
         Some(self.cell(o))
     }
 
-    /// The entry of the field at `path` alone (none if it has none).
-    pub fn only(&self, path: &str) -> Origins {
-        let mut out = Origins::default();
-        if let Some(o) = self.entries.iter().rev().find(|o| o.path.is(path)) {
-            let (file, sheet) = &self.files[o.file as usize];
-            out.files.push((file.clone(), sheet.clone()));
-            out.entries.push(Origin { file: 0, ..o.clone() });
-        }
-        out
-    }
-
     /// The row of some cell under `prefix` (`items[2]` → the row of
     /// `items[2].name`): a path that continues it with `.` or `[`.
     pub fn row_under(&self, prefix: &str) -> Option<RowRef> {
@@ -459,10 +448,6 @@ mod tests {
         assert_eq!(o.row_under("items"), Some(row(6)));
         assert_eq!(o.row_under("item"), None);
         assert_eq!(o.files.len(), 1, "one file, held once");
-        let number = o.only("number");
-        assert_eq!(number.len(), 1);
-        assert_eq!(number.get("number"), o.get("number"));
-        assert!(o.only("date").is_empty());
         assert_eq!(o.len(), 3);
         o.clear();
         assert!(o.is_empty() && o.get("number").is_none());
