@@ -327,9 +327,31 @@ impl Grouper {
 
     /// First pass: note the `i`th row, by its cells.
     fn note_cells(&mut self, i: u64, cells: &[Cell]) {
-        if let Class::Keyed(k) = self.classify(cells, false) {
-            let h = std::hash::BuildHasher::hash_one(&self.seed, &*k);
+        if let Some(h) = self.key_hash(cells) {
             self.last.insert(h, i);
+        }
+    }
+
+    /// The hash of a row's group key, by its cells, for `last`; `None`
+    /// when the row is skipped or has no key.
+    fn key_hash(&self, cells: &[Cell]) -> Option<u64> {
+        match self.classify(cells, false) {
+            Class::Keyed(k) => Some(std::hash::BuildHasher::hash_one(&self.seed, &*k)),
+            _ => None,
+        }
+    }
+
+    /// First pass: the parts' notes, in file order, each with its number
+    /// of rows: a key's last row is in the last part that has it.
+    fn merge_notes(&mut self, parts: Vec<(Hashed<u64>, u64)>) {
+        let mut offset = 0;
+        for (last, rows) in parts {
+            if offset == 0 && self.last.is_empty() {
+                self.last = last;
+            } else {
+                self.last.extend(last.into_iter().map(|(h, i)| (h, i + offset)));
+            }
+            offset += rows;
         }
     }
 
@@ -942,10 +964,27 @@ fn work<T: Send + 'static>(
     let mut g = Grouper::new(plan.clone());
     if g.needs_first_pass() {
         // A file without quotes is split at its line breaks, much faster
-        // than the CSV parser can; any other is read the ordinary way.
+        // than the CSV parser can, in parts read at once on the pool (idle
+        // until the second pass); any other is read the ordinary way.
         let keys = Some(plan.key_projection());
-        let plain = match read::plain_rows(path, source, keys, |i, cells| g.note_cells(i, cells)) {
-            Ok(done) => done,
+        let parts = read::plain_rows(
+            path,
+            source,
+            keys,
+            rayon::current_num_threads(),
+            Hashed::default,
+            |last, i, cells| {
+                if let Some(h) = g.key_hash(cells) {
+                    last.insert(h, i);
+                }
+            },
+        );
+        let plain = match parts {
+            Ok(Some(parts)) => {
+                g.merge_notes(parts);
+                true
+            }
+            Ok(None) => false,
             Err(e) => return fail(e),
         };
         if !plain {

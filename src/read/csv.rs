@@ -48,10 +48,7 @@ pub struct CsvSource {
     /// Lines end in CRLF: a record's own line break is consumed with the next record.
     crlf: bool,
     projection: Projection,
-    decode: Decode,
-    /// For a single-byte encoding, each byte's character (decoding a cell
-    /// through this is much cheaper than a decoder per cell).
-    table: Option<Box<ByteTable>>,
+    decoder: Decoder,
     /// Where the data rows begin in the file (after a BOM, titles and the
     /// header), when the encoding keeps the file's bytes (UTF-8, single-byte).
     data_start: Option<u64>,
@@ -309,10 +306,13 @@ impl CsvSource {
             record: csv::ByteRecord::new(),
             crlf,
             projection,
-            decode,
-            table: match decode {
-                Decode::Cells(enc) => byte_table(enc),
-                _ => None,
+            decoder: Decoder {
+                decode,
+                table: match decode {
+                    Decode::Cells(enc) => byte_table(enc).map(Arc::from),
+                    _ => None,
+                },
+                file: path.display().to_string(),
             },
             data_start: None,
             quote: spec.quote,
@@ -339,7 +339,7 @@ impl CsvSource {
         }
         let mut raw = Vec::with_capacity(src.record.len());
         for f in src.record.iter() {
-            raw.push(src.text(f, header_row)?.into_string());
+            raw.push(src.decoder.text(f, header_row)?.into_string());
         }
         src.headers = normalize_headers(raw);
         if decode != Decode::Stream {
@@ -348,87 +348,35 @@ impl CsvSource {
         Ok(src)
     }
 
-    /// The data rows of a file with no quote character in them, split at
-    /// line breaks and delimiters with `memchr`, which is what the CSV
-    /// parser makes of such rows, many times faster: `each` gets every
-    /// row's index (as this source would number it) and its cells, only
-    /// the projected ones decoded. Rows carry no line numbers: this is for
-    /// a pass that looks at keys.
-    ///
-    /// `Ok(false)` when the file does not qualify (a decoding stream, a
-    /// quote character, a cell that does not decode): the caller forgets
-    /// what `each` was given and reads the ordinary way.
-    pub fn plain_rows(self, mut each: impl FnMut(u64, &[Cell])) -> Result<bool, ReadError> {
-        let Some(start) = self.data_start else {
+    /// The data rows of a file with no quote character in them, split
+    /// quickly (see [`PlainRows`]), all of them in one go. `Ok(false)` when
+    /// the file does not qualify: the caller forgets what `each` was given.
+    pub fn plain_rows(self, each: impl FnMut(u64, &[Cell])) -> Result<bool, ReadError> {
+        let Some(plain) = self.plain()? else {
             return Ok(false);
         };
-        let fail =
-            |e: std::io::Error| ReadError::file(&self.path, "failed to read", Some(Box::new(e)));
-        let mut file = std::fs::File::open(&self.path).map_err(fail)?;
-        std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(start)).map_err(fail)?;
-        let delimiter = self.detected.delimiter.unwrap_or(b',');
-        let width = self.headers.len();
-        let wanted = |c: usize| {
-            self.projection
-                .as_ref()
-                .is_none_or(|p| p.get(c).copied().unwrap_or(false))
+        Ok(plain.rows_in(plain.all(), each)?.is_some())
+    }
+
+    /// The splitter for this file's data rows, when its encoding keeps the
+    /// file's bytes (UTF-8 and single-byte ones).
+    pub fn plain(&self) -> Result<Option<PlainRows>, ReadError> {
+        let Some(start) = self.data_start else {
+            return Ok(None);
         };
-        let last_wanted = (0..width).rev().find(|&c| wanted(c));
-        let mut cells = vec![Cell::Empty; width];
-        let mut buf: Vec<u8> = Vec::with_capacity(PLAIN_BLOCK * 2);
-        let mut i = 0u64;
-        loop {
-            let old = buf.len();
-            buf.resize(old + PLAIN_BLOCK, 0);
-            let n = read_full(&mut file, &mut buf[old..]).map_err(fail)?;
-            buf.truncate(old + n);
-            if memchr::memchr(self.quote, &buf[old..]).is_some() {
-                return Ok(false);
-            }
-            let eof = n == 0;
-            // Whole lines only, unless the file has ended.
-            let cut = if eof {
-                buf.len()
-            } else {
-                match memchr::memrchr2(b'\r', b'\n', &buf) {
-                    Some(t) => t + 1,
-                    None => continue,
-                }
-            };
-            let mut pos = 0;
-            while pos < cut {
-                let end = memchr::memchr2(b'\r', b'\n', &buf[pos..cut]).map_or(cut, |e| pos + e);
-                // Line breaks next to each other make no row, as for the parser.
-                if end > pos {
-                    let line = &buf[pos..end];
-                    cells.iter_mut().for_each(|c| *c = Cell::Empty);
-                    if let Some(last) = last_wanted {
-                        let mut from = 0;
-                        for (col, cell) in cells.iter_mut().enumerate().take(last + 1) {
-                            let to = memchr::memchr(delimiter, &line[from..])
-                                .map_or(line.len(), |e| from + e);
-                            if to > from && wanted(col) {
-                                match self.text(&line[from..to], 0) {
-                                    Ok(t) => *cell = Cell::Text(t),
-                                    Err(_) => return Ok(false),
-                                }
-                            }
-                            if to == line.len() {
-                                break;
-                            }
-                            from = to + 1;
-                        }
-                    }
-                    each(i, &cells);
-                    i += 1;
-                }
-                pos = end + 1;
-            }
-            if eof {
-                return Ok(true);
-            }
-            buf.drain(..cut);
-        }
+        let end = std::fs::metadata(&self.path)
+            .map_err(|e| ReadError::file(&self.path, "failed to read", Some(Box::new(e))))?
+            .len();
+        Ok(Some(PlainRows {
+            path: self.path.clone(),
+            start,
+            end: end.max(start),
+            delimiter: self.detected.delimiter.unwrap_or(b','),
+            quote: self.quote,
+            width: self.headers.len(),
+            projection: self.projection.clone(),
+            decoder: self.decoder.clone(),
+        }))
     }
 
     fn next_record(&mut self) -> Result<bool, ReadError> {
@@ -440,29 +388,6 @@ impl CsvSource {
                 Some(Box::new(e)),
             )
         })
-    }
-
-    fn text(&self, bytes: &[u8], line: u64) -> Result<CompactString, ReadError> {
-        match self.decode {
-            Decode::Cells(enc) => Ok(match &self.table {
-                Some(t) => {
-                    if bytes.is_ascii() {
-                        // ASCII stays ASCII: copied as it is.
-                        // SAFETY: ASCII bytes are valid UTF-8.
-                        return Ok(unsafe { CompactString::from_utf8_unchecked(bytes) });
-                    }
-                    t.decode(bytes)
-                }
-                None => enc.decode_without_bom_handling(bytes).0.into(),
-            }),
-            Decode::Utf8 => CompactString::from_utf8(bytes).map_err(|_| ReadError::Encoding {
-                file: self.path.display().to_string(),
-                line,
-                encoding: "UTF-8",
-            }),
-            // Decoded by encoding_rs: always UTF-8.
-            Decode::Stream => Ok(CompactString::from_utf8_lossy(bytes)),
-        }
     }
 
     /// The physical line the record just read starts on: the lines consumed
@@ -493,7 +418,7 @@ impl CsvSource {
             if !wanted || f.is_empty() {
                 cells.push(Cell::Empty);
             } else {
-                cells.push(Cell::Text(self.text(f, line)?));
+                cells.push(Cell::Text(self.decoder.text(f, line)?));
             }
         }
         cells.resize(width, Cell::Empty);
@@ -521,23 +446,193 @@ impl CsvSource {
     }
 }
 
-/// Bytes read at a time by [`CsvSource::plain_rows`] (in unit tests a few,
-/// so that rows cross the blocks' ends).
-const PLAIN_BLOCK: usize = if cfg!(test) { 7 } else { 1 << 20 };
+/// How a file's cells become text: shared by the parser and [`PlainRows`].
+#[derive(Clone)]
+struct Decoder {
+    decode: Decode,
+    /// For a single-byte encoding, each byte's character (decoding a cell
+    /// through this is much cheaper than a decoder per cell).
+    table: Option<Arc<ByteTable>>,
+    /// The file, for errors.
+    file: String,
+}
 
-/// Fill `buf` unless the file ends first; the bytes read.
-fn read_full(file: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match file.read(&mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+impl Decoder {
+    fn text(&self, bytes: &[u8], line: u64) -> Result<CompactString, ReadError> {
+        match self.decode {
+            Decode::Cells(enc) => Ok(match &self.table {
+                Some(t) => {
+                    if bytes.is_ascii() {
+                        // ASCII stays ASCII: copied as it is.
+                        // SAFETY: ASCII bytes are valid UTF-8.
+                        return Ok(unsafe { CompactString::from_utf8_unchecked(bytes) });
+                    }
+                    t.decode(bytes)
+                }
+                None => enc.decode_without_bom_handling(bytes).0.into(),
+            }),
+            Decode::Utf8 => CompactString::from_utf8(bytes).map_err(|_| ReadError::Encoding {
+                file: self.file.clone(),
+                line,
+                encoding: "UTF-8",
+            }),
+            // Decoded by encoding_rs: always UTF-8.
+            Decode::Stream => Ok(CompactString::from_utf8_lossy(bytes)),
         }
     }
-    Ok(n)
+
 }
+
+/// The data rows of a CSV file with no quote character in them, split at
+/// line breaks and delimiters with `memchr`, which is what the CSV parser
+/// makes of such rows, many times faster. Rows carry no line numbers: this
+/// is for a pass that looks at keys. The file can be read in parts
+/// ([`PlainRows::parts`]), on several threads at once.
+#[derive(Clone)]
+pub struct PlainRows {
+    path: PathBuf,
+    /// The data rows' bytes: after any BOM, titles and the header.
+    start: u64,
+    end: u64,
+    delimiter: u8,
+    quote: u8,
+    width: usize,
+    projection: Projection,
+    decoder: Decoder,
+}
+
+impl PlainRows {
+    /// All the data rows' bytes.
+    pub fn all(&self) -> std::ops::Range<u64> {
+        self.start..self.end
+    }
+
+    /// The data rows' bytes in at most `n` parts of about the same size,
+    /// in order, each beginning a line (after a `\n`), none smaller than
+    /// [`PLAIN_PART_MIN`].
+    pub fn parts(&self, n: usize) -> Result<Vec<std::ops::Range<u64>>, ReadError> {
+        let fail =
+            |e: std::io::Error| ReadError::file(&self.path, "failed to read", Some(Box::new(e)));
+        let size = self.end - self.start;
+        let n = (size / PLAIN_PART_MIN).clamp(1, n.max(1) as u64);
+        let mut cuts = vec![self.start];
+        let mut file = std::fs::File::open(&self.path).map_err(fail)?;
+        let mut window = Vec::new();
+        for k in 1..n {
+            let at = self.start + size * k / n;
+            if at <= *cuts.last().unwrap_or(&self.start) {
+                continue;
+            }
+            std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(at)).map_err(fail)?;
+            window.clear();
+            (&mut file)
+                .take(PLAIN_PART_MIN.min(64 << 10).min(self.end - at))
+                .read_to_end(&mut window)
+                .map_err(fail)?;
+            // A part that would not begin a line is left to the one before.
+            if let Some(nl) = memchr::memchr(b'\n', &window) {
+                let cut = at + nl as u64 + 1;
+                if cut < self.end {
+                    cuts.push(cut);
+                }
+            }
+        }
+        cuts.push(self.end);
+        Ok(cuts.windows(2).map(|w| w[0]..w[1]).collect())
+    }
+
+    /// The rows in `range` (all of them, or one of [`PlainRows::parts`]):
+    /// `each` gets every row's index within the range (as the parser would
+    /// number them from its start) and its cells, only the projected ones
+    /// decoded. The number of rows; `None` when the range does not qualify
+    /// (a quote character, a cell that does not decode): the caller forgets
+    /// what `each` was given and reads the ordinary way.
+    pub fn rows_in(
+        &self,
+        range: std::ops::Range<u64>,
+        mut each: impl FnMut(u64, &[Cell]),
+    ) -> Result<Option<u64>, ReadError> {
+        let fail =
+            |e: std::io::Error| ReadError::file(&self.path, "failed to read", Some(Box::new(e)));
+        let mut file = std::fs::File::open(&self.path).map_err(fail)?;
+        std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(range.start)).map_err(fail)?;
+        let mut left = range.end.saturating_sub(range.start);
+        let delimiter = self.delimiter;
+        let wanted = |c: usize| {
+            self.projection
+                .as_ref()
+                .is_none_or(|p| p.get(c).copied().unwrap_or(false))
+        };
+        let last_wanted = (0..self.width).rev().find(|&c| wanted(c));
+        let mut cells = vec![Cell::Empty; self.width];
+        let mut buf: Vec<u8> = Vec::with_capacity(PLAIN_BLOCK * 2);
+        let mut i = 0u64;
+        loop {
+            let old = buf.len();
+            // Read into the spare room, which need not be zeroed first.
+            buf.reserve(PLAIN_BLOCK);
+            let n = (&mut file)
+                .take((PLAIN_BLOCK as u64).min(left))
+                .read_to_end(&mut buf)
+                .map_err(fail)?;
+            left -= n as u64;
+            if memchr::memchr(self.quote, &buf[old..]).is_some() {
+                return Ok(None);
+            }
+            let eof = n == 0;
+            // Whole lines only, unless the range has ended.
+            let cut = if eof {
+                buf.len()
+            } else {
+                match memchr::memrchr2(b'\r', b'\n', &buf) {
+                    Some(t) => t + 1,
+                    None => continue,
+                }
+            };
+            let mut pos = 0;
+            while pos < cut {
+                let end = memchr::memchr2(b'\r', b'\n', &buf[pos..cut]).map_or(cut, |e| pos + e);
+                // Line breaks next to each other make no row, as for the parser.
+                if end > pos {
+                    let line = &buf[pos..end];
+                    cells.iter_mut().for_each(|c| *c = Cell::Empty);
+                    if let Some(last) = last_wanted {
+                        let mut from = 0;
+                        for (col, cell) in cells.iter_mut().enumerate().take(last + 1) {
+                            let to = memchr::memchr(delimiter, &line[from..])
+                                .map_or(line.len(), |e| from + e);
+                            if to > from && wanted(col) {
+                                match self.decoder.text(&line[from..to], 0) {
+                                    Ok(t) => *cell = Cell::Text(t),
+                                    Err(_) => return Ok(None),
+                                }
+                            }
+                            if to == line.len() {
+                                break;
+                            }
+                            from = to + 1;
+                        }
+                    }
+                    each(i, &cells);
+                    i += 1;
+                }
+                pos = end + 1;
+            }
+            if eof {
+                return Ok(Some(i));
+            }
+            buf.drain(..cut);
+        }
+    }
+}
+
+/// The smallest part [`PlainRows::parts`] makes (in unit tests a few bytes,
+/// so that files are split).
+pub const PLAIN_PART_MIN: u64 = if cfg!(test) { 8 } else { 4 << 20 };
+
+/// Bytes read at a time by [`PlainRows::rows_in`] (in unit tests a few,
+/// so that rows cross the blocks' ends).
+const PLAIN_BLOCK: usize = if cfg!(test) { 7 } else { 1 << 20 };
 
 /// Makes sure the text ends with a line break (`\r\n` in CRLF files), so
 /// every record's own line break counts the same way.
@@ -745,6 +840,23 @@ mod tests {
             .plain_rows(|i, cells| plain.push((i, cells.to_vec())))
             .unwrap();
         assert!(done, "a file without quotes is split plainly");
+        // And in parts, each numbered from its start.
+        let src = CsvSource::open(&p, spec, Format::Csv, Some(projection.into())).unwrap();
+        let splitter = src.plain().unwrap().expect("a splitter");
+        let parts = splitter.parts(3).unwrap();
+        assert_eq!(parts.first().map(|r| r.start), Some(splitter.all().start));
+        assert_eq!(parts.last().map(|r| r.end), Some(splitter.all().end));
+        assert!(parts.windows(2).all(|w| w[0].end == w[1].start));
+        let mut in_parts = Vec::new();
+        let mut offset = 0;
+        for range in parts {
+            let n = splitter
+                .rows_in(range, |i, cells| in_parts.push((offset + i, cells.to_vec())))
+                .unwrap()
+                .expect("no quotes");
+            offset += n;
+        }
+        assert_eq!(in_parts, plain, "the same rows, whole or in parts");
         [ordinary, plain]
     }
 
