@@ -962,64 +962,161 @@ fn work<T: Send + 'static>(
         let _ = tx.send((Err(e), DraftStats::default()));
     };
     let mut g = Grouper::new(plan.clone());
+    // After a quick first pass over a file whose lines break one way, the
+    // second pass splits it the same way: the rows and line numbers the
+    // parser would give, with no parsing.
+    let mut plain_second = false;
     if g.needs_first_pass() {
-        // A file without quotes is split at its line breaks, much faster
-        // than the CSV parser can, in parts read at once on the pool (idle
-        // until the second pass); any other is read the ordinary way.
-        let keys = Some(plan.key_projection());
-        let parts = read::plain_rows(
-            path,
-            source,
-            keys,
-            rayon::current_num_threads(),
-            Hashed::default,
-            |last, i, cells| {
+        match plain_first_pass(&mut g, path, source, &plan) {
+            Ok(Some(one_way)) => plain_second = one_way,
+            Ok(None) => {
+                g = Grouper::new(plan.clone());
+                if let Err(e) = first_pass(&mut g, path, source, &plan) {
+                    return fail(e);
+                }
+            }
+            Err(e) => return fail(e),
+        }
+    }
+    let mut second = Second {
+        g,
+        plan: &plan,
+        then,
+        tx,
+        next: 0,
+        rows: 0,
+        done: Vec::new(),
+        stats: DraftStats::default(),
+        stopped: false,
+    };
+    if plain_second {
+        let splitter = read::plain(path, source, Some(plan.row_projection()));
+        let read = match splitter {
+            Ok(Some(s)) => s.rows_numbered(|item| second.feed(item)),
+            Ok(None) => Ok(false),
+            Err(e) => Err(e),
+        };
+        match read {
+            Ok(true) => {}
+            Ok(false) if second.stopped => {}
+            // Quotes or other line breaks in the second pass: the file
+            // changed between the passes.
+            Ok(false) => {
+                let e = ReadError::file(path, "the file changed while it was being read", None);
+                return second.fail(e);
+            }
+            Err(e) => return second.fail(e),
+        }
+    } else {
+        let src = match read::open_projected(path, source, Some(plan.row_projection())) {
+            Ok(s) => s,
+            Err(e) => return fail(e),
+        };
+        for item in src {
+            if !second.feed(item) {
+                break;
+            }
+        }
+    }
+    second.finish();
+}
+
+/// The first pass over a file without quotes, split at its line breaks
+/// (much faster than the CSV parser) in parts read at once on the pool,
+/// idle until the second pass. Whether the file's lines break one way;
+/// `None` when the file is not such a file.
+fn plain_first_pass(
+    g: &mut Grouper,
+    path: &std::path::Path,
+    source: &read::SourceSpec,
+    plan: &Plan,
+) -> Result<Option<bool>, ReadError> {
+    use rayon::prelude::*;
+    let Some(splitter) = read::plain(path, source, Some(plan.key_projection()))? else {
+        return Ok(None);
+    };
+    // Each part's notes, rows and line breaks (none: not such a file).
+    type Part = Option<(Hashed<u64>, (u64, read::csv::Breaks))>;
+    let parts: Vec<Part> = splitter
+        .parts(rayon::current_num_threads())?
+        .into_par_iter()
+        .map(|range| {
+            let mut last = Hashed::default();
+            let read = splitter.rows_in(range, |i, cells| {
                 if let Some(h) = g.key_hash(cells) {
                     last.insert(h, i);
                 }
-            },
-        );
-        let plain = match parts {
-            Ok(Some(parts)) => {
-                g.merge_notes(parts);
-                true
-            }
-            Ok(None) => false,
-            Err(e) => return fail(e),
-        };
-        if !plain {
-            g = Grouper::new(plan.clone());
-            if let Err(e) = first_pass(&mut g, path, source, &plan) {
-                return fail(e);
+            })?;
+            Ok(read.map(|r| (last, r)))
+        })
+        .collect::<Result<_, ReadError>>()?;
+    let Some(parts) = parts.into_iter().collect::<Option<Vec<_>>>() else {
+        return Ok(None);
+    };
+    let breaks = parts
+        .iter()
+        .fold(read::csv::Breaks::default(), |b, (_, (_, p))| b.merge(*p));
+    g.merge_notes(parts.into_iter().map(|(last, (rows, _))| (last, rows)).collect());
+    Ok(Some(splitter.numbers_as_parser(breaks)))
+}
+
+/// The second pass: rows in file order into the grouper, completed
+/// documents handed on in batches.
+struct Second<'a, T> {
+    g: Grouper,
+    plan: &'a Arc<Plan>,
+    then: &'a Then<T>,
+    tx: &'a std::sync::mpsc::SyncSender<Batch<T>>,
+    /// The next row's index.
+    next: u64,
+    /// Rows since the last batch.
+    rows: usize,
+    done: Vec<Done>,
+    stats: DraftStats,
+    /// The file failed, or the consumer is gone.
+    stopped: bool,
+}
+
+impl<T: Send + 'static> Second<'_, T> {
+    /// The next row; false when the file or the consumer is done with.
+    fn feed(&mut self, item: Result<SourceRow, ReadError>) -> bool {
+        if let Err(e) = self.g.push(self.next, item, &mut self.stats, &mut self.done) {
+            self.fail(e);
+            return false;
+        }
+        self.next += 1;
+        self.rows += 1;
+        if self.rows == BATCH_ROWS {
+            self.rows = 0;
+            let batch = std::mem::take(&mut self.done);
+            let stats = std::mem::take(&mut self.stats);
+            if !hand_on(self.plan, self.then, batch, stats, self.tx) {
+                self.stopped = true;
+                return false;
             }
         }
+        true
     }
-    let src = match read::open_projected(path, source, Some(plan.row_projection())) {
-        Ok(s) => s,
-        Err(e) => return fail(e),
-    };
-    let mut done = Vec::new();
-    let mut stats = DraftStats::default();
-    let mut rows = 0;
-    for (i, item) in src.enumerate() {
-        if let Err(e) = g.push(i as u64, item, &mut stats, &mut done) {
-            // The documents completed before the error still go out first.
-            if hand_on(&plan, then, done, stats, tx) {
-                fail(e);
-            }
+
+    /// A fatal error: the documents completed before it still go out first.
+    fn fail(&mut self, e: ReadError) {
+        self.stopped = true;
+        let batch = std::mem::take(&mut self.done);
+        let stats = std::mem::take(&mut self.stats);
+        if hand_on(self.plan, self.then, batch, stats, self.tx) {
+            let _ = self.tx.send((Err(e), DraftStats::default()));
+        }
+    }
+
+    /// The end of the file: the documents still open go out.
+    fn finish(mut self) {
+        if self.stopped {
             return;
         }
-        rows += 1;
-        if rows == BATCH_ROWS {
-            rows = 0;
-            let batch = std::mem::take(&mut done);
-            if !hand_on(&plan, then, batch, std::mem::take(&mut stats), tx) {
-                return;
-            }
-        }
+        let mut done = std::mem::take(&mut self.done);
+        done.extend(self.g.rest());
+        hand_on(self.plan, self.then, done, self.stats, self.tx);
     }
-    done.extend(g.rest());
-    hand_on(&plan, then, done, stats, tx);
 }
 
 /// The first pass the ordinary way: every row's key and skip-rule cells.

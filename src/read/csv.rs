@@ -364,13 +364,31 @@ impl CsvSource {
         let Some(start) = self.data_start else {
             return Ok(None);
         };
-        let end = std::fs::metadata(&self.path)
-            .map_err(|e| ReadError::file(&self.path, "failed to read", Some(Box::new(e))))?
-            .len();
+        let fail =
+            |e: std::io::Error| ReadError::file(&self.path, "failed to read", Some(Box::new(e)));
+        let end = std::fs::metadata(&self.path).map_err(fail)?.len();
+        // The titles and header, for their line breaks, and the byte before
+        // the data: a `\r` whose `\n` the data begins with, or a `\n`.
+        let mut head = Vec::new();
+        std::fs::File::open(&self.path)
+            .map_err(fail)?
+            .take(start)
+            .read_to_end(&mut head)
+            .map_err(fail)?;
+        let mut tally = BreakTally::default();
+        for t in memchr::memchr2_iter(b'\r', b'\n', &head) {
+            tally.text_before(t > 0 && !matches!(head[t - 1], b'\r' | b'\n'));
+            tally.line_break(head[t]);
+        }
+        let header_line = self.detected.header_row.unwrap_or(1);
         Ok(Some(PlainRows {
             path: self.path.clone(),
+            file: self.file.clone(),
             start,
             end: end.max(start),
+            after_cr: head.last() == Some(&b'\r'),
+            first_line: header_line + u64::from(head.last() == Some(&b'\n')),
+            head_breaks: tally.seen,
             delimiter: self.detected.delimiter.unwrap_or(b','),
             quote: self.quote,
             width: self.headers.len(),
@@ -400,50 +418,72 @@ impl CsvSource {
         let own = u64::from(!self.crlf);
         // Never before the line after the previous record (an unclosed
         // quote runs to the end of the file with no line break of its own).
-        let lower = self.record.position().map_or(1, |p| p.line()) + u64::from(self.crlf);
+        // (In a CRLF file the `\n` of the line before is consumed with this
+        // record: not so for the file's first record.)
+        let lower = self
+            .record
+            .position()
+            .map_or(1, |p| p.line() + u64::from(self.crlf && p.byte() > 0));
         end.saturating_sub(embedded + own).max(lower).max(1)
     }
 
     fn row(&mut self) -> Result<Result<SourceRow, ReadError>, ReadError> {
         let line = self.start_line();
-        let width = self.headers.len();
-        let found = self.record.len();
-        let mut cells = Vec::with_capacity(width);
-        for i in 0..width.min(found) {
-            let wanted = self
-                .projection
-                .as_ref()
-                .is_none_or(|p| p.get(i).copied().unwrap_or(false));
-            let f = &self.record[i];
-            if !wanted || f.is_empty() {
-                cells.push(Cell::Empty);
-            } else {
-                cells.push(Cell::Text(self.decoder.text(f, line)?));
-            }
-        }
-        cells.resize(width, Cell::Empty);
-        let row = SourceRow {
-            at: RowRef {
+        let record = &self.record;
+        build_row(
+            RowRef {
                 file: self.file.clone(),
                 sheet: None,
                 row: line,
             },
-            cells,
-        };
-        let blank_line = found == 1 && self.record[0].iter().all(u8::is_ascii_whitespace);
-        if found != width && !blank_line {
-            // A ragged row whose extra cells are all empty is only a trailing delimiter.
-            let extra_empty = found > width && self.record.iter().skip(width).all(|f| f.is_empty());
-            if !extra_empty {
-                return Ok(Err(ReadError::Ragged {
-                    row: Box::new(row),
-                    expected: width,
-                    found,
-                }));
-            }
-        }
-        Ok(Ok(row))
+            self.headers.len(),
+            &self.projection,
+            &self.decoder,
+            record.len(),
+            |i| &record[i],
+        )
     }
+}
+
+/// A row from its `found` fields (`field(i)`): the projected ones decoded,
+/// the row cut or padded to the header's `width`, and reported as ragged
+/// when its width differs (unless it is a blank line, or its extra cells
+/// are empty: only a trailing delimiter). The outer error is fatal (a cell
+/// that does not decode).
+fn build_row<'f>(
+    at: RowRef,
+    width: usize,
+    projection: &Projection,
+    decoder: &Decoder,
+    found: usize,
+    field: impl Fn(usize) -> &'f [u8],
+) -> Result<Result<SourceRow, ReadError>, ReadError> {
+    let mut cells = Vec::with_capacity(width);
+    for i in 0..width.min(found) {
+        let wanted = projection
+            .as_ref()
+            .is_none_or(|p| p.get(i).copied().unwrap_or(false));
+        let f = field(i);
+        if !wanted || f.is_empty() {
+            cells.push(Cell::Empty);
+        } else {
+            cells.push(Cell::Text(decoder.text(f, at.row)?));
+        }
+    }
+    cells.resize(width, Cell::Empty);
+    let row = SourceRow { at, cells };
+    let blank_line = found == 1 && field(0).iter().all(u8::is_ascii_whitespace);
+    if found != width && !blank_line {
+        let extra_empty = found > width && (width..found).all(|i| field(i).is_empty());
+        if !extra_empty {
+            return Ok(Err(ReadError::Ragged {
+                row: Box::new(row),
+                expected: width,
+                found,
+            }));
+        }
+    }
+    Ok(Ok(row))
 }
 
 /// How a file's cells become text: shared by the parser and [`PlainRows`].
@@ -491,9 +531,16 @@ impl Decoder {
 #[derive(Clone)]
 pub struct PlainRows {
     path: PathBuf,
+    file: Arc<str>,
     /// The data rows' bytes: after any BOM, titles and the header.
     start: u64,
     end: u64,
+    /// Whether the byte before `start` is a `\r` (of the header's CRLF).
+    after_cr: bool,
+    /// The line `start` is on.
+    first_line: u64,
+    /// The line breaks of the titles and header.
+    head_breaks: Breaks,
     delimiter: u8,
     quote: u8,
     width: usize,
@@ -544,20 +591,15 @@ impl PlainRows {
     /// The rows in `range` (all of them, or one of [`PlainRows::parts`]):
     /// `each` gets every row's index within the range (as the parser would
     /// number them from its start) and its cells, only the projected ones
-    /// decoded. The number of rows; `None` when the range does not qualify
-    /// (a quote character, a cell that does not decode): the caller forgets
-    /// what `each` was given and reads the ordinary way.
+    /// decoded. The number of rows and the line breaks seen; `None` when
+    /// the range does not qualify (a quote character, a cell that does not
+    /// decode): the caller forgets what `each` was given and reads the
+    /// ordinary way.
     pub fn rows_in(
         &self,
         range: std::ops::Range<u64>,
         mut each: impl FnMut(u64, &[Cell]),
-    ) -> Result<Option<u64>, ReadError> {
-        let fail =
-            |e: std::io::Error| ReadError::file(&self.path, "failed to read", Some(Box::new(e)));
-        let mut file = std::fs::File::open(&self.path).map_err(fail)?;
-        std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(range.start)).map_err(fail)?;
-        let mut left = range.end.saturating_sub(range.start);
-        let delimiter = self.delimiter;
+    ) -> Result<Option<(u64, Breaks)>, ReadError> {
         let wanted = |c: usize| {
             self.projection
                 .as_ref()
@@ -565,8 +607,92 @@ impl PlainRows {
         };
         let last_wanted = (0..self.width).rev().find(|&c| wanted(c));
         let mut cells = vec![Cell::Empty; self.width];
-        let mut buf: Vec<u8> = Vec::with_capacity(PLAIN_BLOCK * 2);
         let mut i = 0u64;
+        let breaks = self.lines(range, 0, |line, _| {
+            cells.iter_mut().for_each(|c| *c = Cell::Empty);
+            if let Some(last) = last_wanted {
+                let mut from = 0;
+                for (col, cell) in cells.iter_mut().enumerate().take(last + 1) {
+                    let to = memchr::memchr(self.delimiter, &line[from..])
+                        .map_or(line.len(), |e| from + e);
+                    if to > from && wanted(col) {
+                        match self.decoder.text(&line[from..to], 0) {
+                            Ok(t) => *cell = Cell::Text(t),
+                            Err(_) => return Err(Halt::NotPlain),
+                        }
+                    }
+                    if to == line.len() {
+                        break;
+                    }
+                    from = to + 1;
+                }
+            }
+            each(i, &cells);
+            i += 1;
+            Ok(true)
+        })?;
+        Ok(breaks.map(|b| (i, b)))
+    }
+
+    /// Whether the titles, the header and `data` (the breaks seen by
+    /// [`PlainRows::rows_in`] over all the data) break lines one way, all
+    /// `\n` or all `\r\n`: then [`PlainRows::rows_numbered`] numbers rows
+    /// as the parser does.
+    pub fn numbers_as_parser(&self, data: Breaks) -> bool {
+        self.head_breaks.merge(data).one_way()
+    }
+
+    /// The data rows in order, as the parser reads them: each row (or a
+    /// ragged row's error) with its line number, for a file that
+    /// [`PlainRows::rows_in`] read whole and whose line breaks
+    /// [`PlainRows::numbers_as_parser`]. `each` says whether to go on.
+    /// `Ok(false)` when the file does not qualify after all (it changed).
+    pub fn rows_numbered(
+        &self,
+        mut each: impl FnMut(Result<SourceRow, ReadError>) -> bool,
+    ) -> Result<bool, ReadError> {
+        let mut ends: Vec<usize> = Vec::with_capacity(self.width + 1);
+        let breaks = self.lines(self.all(), self.first_line, |line, n| {
+            ends.clear();
+            ends.extend(memchr::memchr_iter(self.delimiter, line));
+            ends.push(line.len());
+            let field = |i: usize| {
+                let from = if i == 0 { 0 } else { ends[i - 1] + 1 };
+                &line[from..ends[i]]
+            };
+            let at = RowRef {
+                file: self.file.clone(),
+                sheet: None,
+                row: n,
+            };
+            let item = build_row(at, self.width, &self.projection, &self.decoder, ends.len(), field)
+                .map_err(Halt::Fatal)?;
+            Ok(each(item))
+        })?;
+        Ok(breaks.is_some_and(|b| self.numbers_as_parser(b)))
+    }
+
+    /// The lines of `range`, read a block at a time: `each` gets every
+    /// non-empty line's bytes (line breaks next to each other make no row,
+    /// as for the parser) and its number, counting `\n`s from `line`, and
+    /// says whether to go on. The line breaks seen; `None` when a quote
+    /// character appears or `each` finds the range does not qualify.
+    fn lines(
+        &self,
+        range: std::ops::Range<u64>,
+        mut line: u64,
+        mut each: impl FnMut(&[u8], u64) -> Result<bool, Halt>,
+    ) -> Result<Option<Breaks>, ReadError> {
+        let fail =
+            |e: std::io::Error| ReadError::file(&self.path, "failed to read", Some(Box::new(e)));
+        let mut file = std::fs::File::open(&self.path).map_err(fail)?;
+        std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(range.start)).map_err(fail)?;
+        let mut tally = BreakTally {
+            prev_cr: range.start == self.start && self.after_cr,
+            ..Default::default()
+        };
+        let mut left = range.end.saturating_sub(range.start);
+        let mut buf: Vec<u8> = Vec::with_capacity(PLAIN_BLOCK * 2);
         loop {
             let old = buf.len();
             // Read into the spare room, which need not be zeroed first.
@@ -592,37 +718,103 @@ impl PlainRows {
             let mut pos = 0;
             while pos < cut {
                 let end = memchr::memchr2(b'\r', b'\n', &buf[pos..cut]).map_or(cut, |e| pos + e);
-                // Line breaks next to each other make no row, as for the parser.
+                tally.text_before(end > pos);
                 if end > pos {
-                    let line = &buf[pos..end];
-                    cells.iter_mut().for_each(|c| *c = Cell::Empty);
-                    if let Some(last) = last_wanted {
-                        let mut from = 0;
-                        for (col, cell) in cells.iter_mut().enumerate().take(last + 1) {
-                            let to = memchr::memchr(delimiter, &line[from..])
-                                .map_or(line.len(), |e| from + e);
-                            if to > from && wanted(col) {
-                                match self.decoder.text(&line[from..to], 0) {
-                                    Ok(t) => *cell = Cell::Text(t),
-                                    Err(_) => return Ok(None),
-                                }
-                            }
-                            if to == line.len() {
-                                break;
-                            }
-                            from = to + 1;
-                        }
+                    match each(&buf[pos..end], line) {
+                        Ok(true) => {}
+                        Ok(false) => return Ok(Some(tally.seen)),
+                        Err(Halt::NotPlain) => return Ok(None),
+                        Err(Halt::Fatal(e)) => return Err(e),
                     }
-                    each(i, &cells);
-                    i += 1;
+                }
+                if end < cut {
+                    tally.line_break(buf[end]);
+                    line += u64::from(buf[end] == b'\n');
                 }
                 pos = end + 1;
             }
             if eof {
-                return Ok(Some(i));
+                return Ok(Some(tally.end()));
             }
             buf.drain(..cut);
         }
+    }
+}
+
+/// Why [`PlainRows::lines`] stops early.
+enum Halt {
+    /// The range is not read this way: the caller reads the ordinary way.
+    NotPlain,
+    /// A fatal error, as the parser would report it.
+    Fatal(ReadError),
+}
+
+/// The kinds of line break seen in a stretch of a file.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Breaks {
+    /// `\n` alone.
+    pub lf: bool,
+    /// `\r\n`.
+    pub crlf: bool,
+    /// `\r` alone.
+    pub cr: bool,
+}
+
+impl Breaks {
+    pub fn merge(self, other: Breaks) -> Breaks {
+        Breaks {
+            lf: self.lf || other.lf,
+            crlf: self.crlf || other.crlf,
+            cr: self.cr || other.cr,
+        }
+    }
+
+    /// One kind only, and not bare `\r`s (whose lines the parser does not
+    /// count).
+    pub fn one_way(self) -> bool {
+        !(self.cr || (self.lf && self.crlf))
+    }
+}
+
+/// Tells line breaks apart as they come: a `\r` is known to be bare only
+/// when what follows it is not a `\n`.
+#[derive(Debug, Default)]
+struct BreakTally {
+    seen: Breaks,
+    prev_cr: bool,
+}
+
+impl BreakTally {
+    /// Before the next line break: whether text came since the last one.
+    fn text_before(&mut self, text: bool) {
+        if text && self.prev_cr {
+            self.seen.cr = true;
+            self.prev_cr = false;
+        }
+    }
+
+    fn line_break(&mut self, b: u8) {
+        if b == b'\n' {
+            if self.prev_cr {
+                self.seen.crlf = true;
+            } else {
+                self.seen.lf = true;
+            }
+            self.prev_cr = false;
+        } else {
+            if self.prev_cr {
+                self.seen.cr = true;
+            }
+            self.prev_cr = true;
+        }
+    }
+
+    /// At the end of the text.
+    fn end(mut self) -> Breaks {
+        if self.prev_cr {
+            self.seen.cr = true;
+        }
+        self.seen
     }
 }
 
@@ -754,6 +946,27 @@ mod tests {
     }
 
     #[test]
+    fn a_crlf_file_begins_on_line_one() {
+        // Regression: the first line of a CRLF file was numbered 2, so one
+        // title line above `header_row = 2` was taken for the header.
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.csv");
+        std::fs::write(&p, "Title\r\nH0;H1\r\n1;2\r\n").unwrap();
+        let spec = SourceSpec {
+            header_row: 2,
+            ..Default::default()
+        };
+        let mut src = CsvSource::open(&p, &spec, Format::Csv, None).unwrap();
+        assert_eq!(src.headers(), ["H0", "H1"]);
+        assert_eq!(src.detected().header_row, Some(2));
+        let row = src.next().unwrap().unwrap();
+        assert_eq!((row.at.row, row.cells[1].as_text()), (3, "2".into()));
+        std::fs::write(&p, "H0;H1\r\n1;2\r\n").unwrap();
+        let src = CsvSource::open(&p, &SourceSpec::default(), Format::Csv, None).unwrap();
+        assert_eq!(src.detected().header_row, Some(1));
+    }
+
+    #[test]
     fn delimiter_detection_prefers_consistent_splits() {
         assert_eq!(detect_delimiter("a;b;c\n1;2,5;3\n4;5;6", b'"'), Some(b';'));
         assert_eq!(detect_delimiter("a,b,c\n1,\"2;5\",3", b'"'), Some(b','));
@@ -849,15 +1062,47 @@ mod tests {
         assert!(parts.windows(2).all(|w| w[0].end == w[1].start));
         let mut in_parts = Vec::new();
         let mut offset = 0;
+        let mut breaks = Breaks::default();
         for range in parts {
-            let n = splitter
+            let (n, b) = splitter
                 .rows_in(range, |i, cells| in_parts.push((offset + i, cells.to_vec())))
                 .unwrap()
                 .expect("no quotes");
             offset += n;
+            breaks = breaks.merge(b);
         }
         assert_eq!(in_parts, plain, "the same rows, whole or in parts");
+        // Numbered, when the lines break one way: the parser's rows, line
+        // numbers and ragged rows.
+        if splitter.numbers_as_parser(breaks) {
+            let parsed: Vec<_> = CsvSource::open(&p, spec, Format::Csv, Some(projection.into()))
+                .unwrap()
+                .map(numbered)
+                .collect();
+            let mut split = Vec::new();
+            let whole = splitter
+                .rows_numbered(|item| {
+                    split.push(numbered(item));
+                    true
+                })
+                .unwrap();
+            assert!(whole, "read whole, one way");
+            assert_eq!(split, parsed, "numbered as the parser numbers them in {:?}", String::from_utf8_lossy(bytes));
+        }
         [ordinary, plain]
+    }
+
+    /// A row's line, cells and width error, for comparing readers.
+    fn numbered(item: Result<SourceRow, ReadError>) -> (u64, Vec<Cell>, Option<(usize, usize)>) {
+        match item {
+            Ok(r) => (r.at.row, r.cells, None),
+            Err(ReadError::Ragged {
+                row,
+                expected,
+                found,
+            }) => (row.at.row, row.cells, Some((expected, found))),
+            Err(e) => panic!("{e}"),
+        }
     }
 
     #[test]
@@ -884,25 +1129,33 @@ mod tests {
             titles in 0usize..3,
             width in 1usize..5,
             rows in proptest::collection::vec(
-                (proptest::collection::vec("[a-z0-9 ,.Иё№-]{0,6}", 0..7), 0usize..4),
+                (proptest::collection::vec("[a-z0-9 ,.Иё№-]{0,6}", 0..7), 0usize..5),
                 0..40,
             ),
             last_break in proptest::bool::ANY,
             cp1251 in proptest::bool::ANY,
             projection in proptest::collection::vec(proptest::bool::ANY, 5),
+            one_way in proptest::option::of(0usize..2),
         ) {
-            let breaks = ["\n", "\r\n", "\r", "\n\n"];
+            let breaks = ["\n", "\r\n", "\r", "\n\n", "\r\n\r\n"];
+            // Every line broken one way (`\n` or `\r\n`, blank lines too),
+            // or each as it comes.
+            let brk = |b: usize| match one_way {
+                Some(0) => ["\n", "\n", "\n", "\n\n", "\n\n"][b],
+                Some(_) => ["\r\n", "\r\n", "\r\n", "\r\n\r\n", "\r\n\r\n"][b],
+                None => breaks[b],
+            };
             let mut text = String::new();
             for t in 0..titles {
-                text.push_str(&format!("Title {t}\n"));
+                text.push_str(&format!("Title {t}{}", brk(0)));
             }
             let header: Vec<String> = (0..width).map(|c| format!("H{c}")).collect();
             text.push_str(&header.join(";"));
-            text.push('\n');
+            text.push_str(brk(0));
             for (k, (cells, br)) in rows.iter().enumerate() {
                 text.push_str(&cells.join(";"));
                 if k + 1 < rows.len() || last_break {
-                    text.push_str(breaks[*br]);
+                    text.push_str(brk(*br));
                 }
             }
             let (bytes, spec) = if cp1251 {

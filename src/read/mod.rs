@@ -328,42 +328,20 @@ pub fn open_projected(
     }
 }
 
-/// The rows of a CSV file without quote characters, split quickly, with
-/// only the projected cells (see [`csv::PlainRows`]), read in up to
-/// `parts` parts at once on the `rayon` pool. Each part has its own state,
-/// made by `init`, and `each` gets it with every row's index within the
-/// part and the row's cells. The states, in file order, each with its
-/// part's number of rows (to add to the indices of the parts after it).
-/// `Ok(None)` when the file is not such a file: read it with
-/// [`open_projected`].
-pub fn plain_rows<S: Send>(
+/// The quick splitter for a CSV file's rows, with only the projected cells
+/// (see [`csv::PlainRows`]); `Ok(None)` when the file is not a CSV file
+/// whose bytes it can split (a decoding stream).
+pub fn plain(
     path: &Path,
     spec: &SourceSpec,
     projection: Projection,
-    parts: usize,
-    init: impl Fn() -> S + Sync,
-    each: impl Fn(&mut S, u64, &[Cell]) + Sync,
-) -> Result<Option<Vec<(S, u64)>>, ReadError> {
-    use rayon::prelude::*;
-    let plain = match spec.format.or_else(|| Format::from_path(path)) {
+) -> Result<Option<csv::PlainRows>, ReadError> {
+    match spec.format.or_else(|| Format::from_path(path)) {
         Some(format @ (Format::Csv | Format::Tsv)) => {
-            csv::CsvSource::open(path, spec, format, projection)?.plain()?
+            csv::CsvSource::open(path, spec, format, projection)?.plain()
         }
-        _ => None,
-    };
-    let Some(plain) = plain else {
-        return Ok(None);
-    };
-    let done: Vec<Option<(S, u64)>> = plain
-        .parts(parts)?
-        .into_par_iter()
-        .map(|range| {
-            let mut state = init();
-            let rows = plain.rows_in(range, |i, cells| each(&mut state, i, cells))?;
-            Ok(rows.map(|n| (state, n)))
-        })
-        .collect::<Result<_, ReadError>>()?;
-    Ok(done.into_iter().collect())
+        _ => Ok(None),
+    }
 }
 
 /// The file name used in row addresses: the path as given.
