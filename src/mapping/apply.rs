@@ -116,7 +116,11 @@ pub fn eval(f: &Field, row: &SourceRow) -> Result<(Option<Val>, bool), FieldErr>
                     }
                 }
             }
-            Cow::Owned(if any { Cell::Text(s.into()) } else { Cell::Empty })
+            Cow::Owned(if any {
+                Cell::Text(s.into())
+            } else {
+                Cell::Empty
+            })
         }
     };
     let raw_blank = raw.is_blank();

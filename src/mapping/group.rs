@@ -349,7 +349,8 @@ impl Grouper {
             if offset == 0 && self.last.is_empty() {
                 self.last = last;
             } else {
-                self.last.extend(last.into_iter().map(|(h, i)| (h, i + offset)));
+                self.last
+                    .extend(last.into_iter().map(|(h, i)| (h, i + offset)));
             }
             offset += rows;
         }
@@ -1056,7 +1057,12 @@ fn plain_first_pass(
     let breaks = parts
         .iter()
         .fold(read::csv::Breaks::default(), |b, (_, (_, p))| b.merge(*p));
-    g.merge_notes(parts.into_iter().map(|(last, (rows, _))| (last, rows)).collect());
+    g.merge_notes(
+        parts
+            .into_iter()
+            .map(|(last, (rows, _))| (last, rows))
+            .collect(),
+    );
     Ok(Some(splitter.numbers_as_parser(breaks)))
 }
 
@@ -1080,7 +1086,10 @@ struct Second<'a, T> {
 impl<T: Send + 'static> Second<'_, T> {
     /// The next row; false when the file or the consumer is done with.
     fn feed(&mut self, item: Result<SourceRow, ReadError>) -> bool {
-        if let Err(e) = self.g.push(self.next, item, &mut self.stats, &mut self.done) {
+        if let Err(e) = self
+            .g
+            .push(self.next, item, &mut self.stats, &mut self.done)
+        {
             self.fail(e);
             return false;
         }

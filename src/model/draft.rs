@@ -409,7 +409,10 @@ mod tests {
             assert!(!q.is(other), "{other}");
         }
         let lead = FieldPath::new("{i}.x").at(3);
-        assert!(lead.is("3.x") && !lead.is("4.x"), "a template may begin with its slot");
+        assert!(
+            lead.is("3.x") && !lead.is("4.x"),
+            "a template may begin with its slot"
+        );
         let braces = FieldPath::new("metadata.{a}[{i}]").at(0);
         assert!(braces.is("metadata.{a}[0]") && braces.to_string() == "metadata.{a}[0]");
         let plain = FieldPath::new("customer.tax_id");

@@ -85,44 +85,34 @@ struct ByteTable {
 
 impl ByteTable {
     fn decode(&self, bytes: &[u8]) -> CompactString {
-        // The text's size first: a short text is written on the stack and
-        // then inside the `CompactString`; a longer one is allocated once.
+        // The text's size first, so that it is written where it stays:
+        // inside the `CompactString` when short, else allocated once.
         let n: usize = bytes.iter().map(|&b| usize::from(self.len[usize::from(b)])).sum();
-        let mut stack = [0u8; INLINE + 3];
-        let mut heap = Vec::new();
-        let out: &mut [u8] = if n <= INLINE {
-            &mut stack
-        } else {
-            heap.resize(n + 3, 0);
-            &mut heap
-        };
-        let dst = out.as_mut_ptr();
-        let mut k = 0;
-        for &b in bytes {
-            let i = usize::from(b);
-            // Each character is written as a whole word of four bytes, of
-            // which its own come first; the next one starts after them.
-            // SAFETY: `k` is the size of the characters before this one,
-            // at most `n - 1`, so the word at `k` ends within the `n + 3`
-            // bytes that `out` has at least.
-            unsafe { std::ptr::copy_nonoverlapping(self.utf8[i].as_ptr(), dst.add(k), 4) };
-            k += usize::from(self.len[i]);
-        }
-        // SAFETY: the first `n` bytes written are whole UTF-8 encodings of
-        // chars, each made by `char::encode_utf8` in `byte_table`.
+        // Room for one spare word's write (see below).
+        let mut out = CompactString::with_capacity(n + 3);
+        // SAFETY: the spare room is at least `n + 3` bytes (asserted), and
+        // the first `n` are all written before `set_len(n)`.
         unsafe {
-            if n <= INLINE {
-                CompactString::from_utf8_unchecked(&stack[..n])
-            } else {
-                heap.truncate(n);
-                CompactString::from(String::from_utf8_unchecked(heap))
+            let room = out.spare_capacity_mut();
+            assert!(room.len() >= n + 3, "room for the text and a spare word");
+            let dst = room.as_mut_ptr().cast::<u8>();
+            let mut k = 0;
+            for &b in bytes {
+                let i = usize::from(b);
+                // Each character is written as a whole word of four bytes,
+                // of which its own come first; the next one starts after
+                // them. `k` is at most `n - 1` here, so the word ends
+                // within the `n + 3` bytes.
+                std::ptr::copy_nonoverlapping(self.utf8[i].as_ptr(), dst.add(k), 4);
+                k += usize::from(self.len[i]);
             }
+            // The `n` bytes written are whole UTF-8 encodings of chars,
+            // each made by `char::encode_utf8` in `byte_table`.
+            out.set_len(n);
         }
+        out
     }
 }
-
-/// The longest text a [`CompactString`] holds without allocating.
-const INLINE: usize = std::mem::size_of::<String>();
 
 impl std::fmt::Debug for CsvSource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -520,7 +510,6 @@ impl Decoder {
             Decode::Stream => Ok(CompactString::from_utf8_lossy(bytes)),
         }
     }
-
 }
 
 /// The data rows of a CSV file with no quote character in them, split at
@@ -665,8 +654,15 @@ impl PlainRows {
                 sheet: None,
                 row: n,
             };
-            let item = build_row(at, self.width, &self.projection, &self.decoder, ends.len(), field)
-                .map_err(Halt::Fatal)?;
+            let item = build_row(
+                at,
+                self.width,
+                &self.projection,
+                &self.decoder,
+                ends.len(),
+                field,
+            )
+            .map_err(Halt::Fatal)?;
             Ok(each(item))
         })?;
         Ok(breaks.is_some_and(|b| self.numbers_as_parser(b)))
@@ -1065,7 +1061,9 @@ mod tests {
         let mut breaks = Breaks::default();
         for range in parts {
             let (n, b) = splitter
-                .rows_in(range, |i, cells| in_parts.push((offset + i, cells.to_vec())))
+                .rows_in(range, |i, cells| {
+                    in_parts.push((offset + i, cells.to_vec()))
+                })
                 .unwrap()
                 .expect("no quotes");
             offset += n;
@@ -1087,7 +1085,12 @@ mod tests {
                 })
                 .unwrap();
             assert!(whole, "read whole, one way");
-            assert_eq!(split, parsed, "numbered as the parser numbers them in {:?}", String::from_utf8_lossy(bytes));
+            assert_eq!(
+                split,
+                parsed,
+                "numbered as the parser numbers them in {:?}",
+                String::from_utf8_lossy(bytes)
+            );
         }
         [ordinary, plain]
     }

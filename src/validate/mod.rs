@@ -24,9 +24,9 @@ pub mod totals;
 
 use crate::model::vat::VatTable;
 use crate::model::{DocKind, Draft, MatchOn, Problem, RowRef};
+use foldhash::fast::RandomState;
 use rayon::prelude::*;
 use serde::Deserialize;
-use foldhash::fast::RandomState;
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
