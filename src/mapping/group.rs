@@ -531,8 +531,10 @@ fn build_all(plan: &Plan, done: Vec<Done>) -> Vec<Draft> {
 /// are built in parallel.
 const PAR_MIN: usize = 512;
 
-/// A file's rows are handed on for mapping in batches of about this many.
-const BATCH_ROWS: usize = 1024;
+/// A file's rows are handed on for mapping in batches of about this many:
+/// small enough that a batch's rows and drafts stay in the caches of the
+/// core that maps them (1,024 ran about 10% slower here than 256).
+const BATCH_ROWS: usize = 256;
 
 fn file_name(at: &RowRef) -> String {
     std::path::Path::new(&*at.file)
