@@ -122,10 +122,11 @@ pub fn dry_run(opts: &DryRunOptions, out: &Output) -> Result<Summary, RunError> 
     let mut seen = Duplicates::default();
     let validate = seen.validator(rules.clone());
     // Only the reports read the outcomes: the rest of each draft is freed
-    // on the pool thread that made it.
+    // on the pool thread that made it. Each outcome comes boxed: it is
+    // large, and is passed on several times before it is read.
     let keep_customer = opts.preflight.is_some();
     let mut source = drafts_then(&mapping, &opts.files, move |d| {
-        validate(d).for_reports(keep_customer)
+        Box::new(validate(d).for_reports(keep_customer))
     })?;
     let mut reports = Reports::create(
         &opts.files,
@@ -141,8 +142,9 @@ pub fn dry_run(opts: &DryRunOptions, out: &Output) -> Result<Summary, RunError> 
     let bar = out.spinner("validating");
     for validated in source.by_ref() {
         // Duplicate numbers are checked here, in input order.
-        let outcome = seen.check_validated(validated?);
-        reports.record(&outcome, &rules)?;
+        let mut validated = validated?;
+        let outcome = seen.check_in_place(&mut validated);
+        reports.record(outcome, &rules)?;
         bar.inc(1);
     }
     bar.finish_and_clear();

@@ -354,8 +354,9 @@ where
 
     fn next(&mut self) -> Option<Outcome> {
         loop {
-            if let Some((o, key)) = self.ready.next() {
-                return Some(self.seen.check_keyed(o, key));
+            if let Some((mut o, key)) = self.ready.next() {
+                self.seen.check_keyed(&mut o, key);
+                return Some(o);
             }
             // Keep the validation thread fed: read chunks until
             // CHUNKS_IN_FLIGHT are out, then take the oldest back (waiting
@@ -562,32 +563,41 @@ impl Duplicates {
     }
 
     /// [`Duplicates::check`] for a draft from [`Duplicates::validator`].
-    pub fn check_validated(&mut self, v: Validated) -> Outcome {
-        self.check_keyed(v.outcome, v.key)
+    pub fn check_validated(&mut self, mut v: Validated) -> Outcome {
+        self.check_keyed(&mut v.outcome, v.key.take());
+        v.outcome
+    }
+
+    /// [`Duplicates::check_validated`] in place: the outcome, large, stays
+    /// where it is; a repeat becomes a rejection there.
+    pub fn check_in_place<'v>(&mut self, v: &'v mut Validated) -> &'v Outcome {
+        self.check_keyed(&mut v.outcome, v.key.take());
+        &v.outcome
     }
 
     /// Record the outcome's number; a repeat becomes a rejection.
-    pub fn check(&mut self, outcome: Outcome) -> Outcome {
+    pub fn check(&mut self, mut outcome: Outcome) -> Outcome {
         let draft = match &outcome {
             Ok(v) => v.get(),
             Err(r) => &r.draft,
         };
         let key = NumberKey::of(draft, &self.keys);
-        self.check_keyed(outcome, key)
+        self.check_keyed(&mut outcome, key);
+        outcome
     }
 
     /// [`Duplicates::check`] with the draft's key already worked out (with
     /// this check's `keys`).
-    fn check_keyed(&mut self, outcome: Outcome, key: Option<NumberKey>) -> Outcome {
+    fn check_keyed(&mut self, outcome: &mut Outcome, key: Option<NumberKey>) {
         let Some(key) = key else {
-            return outcome;
+            return;
         };
-        let draft = match &outcome {
+        let draft = match &*outcome {
             Ok(v) => v.get(),
             Err(r) => &r.draft,
         };
         let Some(row) = draft.first_row() else {
-            return outcome;
+            return;
         };
         let first = match self.first.entry(key) {
             Entry::Vacant(v) => {
@@ -596,7 +606,7 @@ impl Duplicates {
                     place,
                     row: row.row,
                 });
-                return outcome;
+                return;
             }
             Entry::Occupied(o) => *o.get(),
         };
@@ -614,7 +624,9 @@ impl Duplicates {
             .map(str::trim)
             .unwrap_or_default()
             .to_string();
-        let mut draft = match outcome {
+        // A repeat (rare): the outcome is taken out and put back rejected.
+        let taken = std::mem::replace(outcome, Ok(Valid(Draft::default())));
+        let mut draft = match taken {
             Ok(v) => v.into_inner(),
             Err(r) => r.draft,
         };
@@ -629,7 +641,7 @@ impl Duplicates {
         .at(cell.as_ref())
         .at_row(Some(&row));
         draft.problems.push(p);
-        finish(draft)
+        *outcome = finish(draft);
     }
 }
 
