@@ -237,6 +237,9 @@ struct Grouper {
     seed: foldhash::fast::RandomState,
     last: Hashed<u64>,
     open: Keys<Pending>,
+    /// The group opened last, kept out of `open` while its rows come one
+    /// after another, as in a file sorted by document.
+    recent: Option<(String, Pending)>,
     record: Option<(RowRef, Pending)>,
 }
 
@@ -279,6 +282,7 @@ impl Grouper {
             seed: Default::default(),
             last: Hashed::default(),
             open: Keys::default(),
+            recent: None,
             record: None,
         }
     }
@@ -349,6 +353,8 @@ impl Grouper {
             if offset == 0 && self.last.is_empty() {
                 self.last = last;
             } else {
+                // Room for all of it at once (`extend` reserves for half).
+                self.last.reserve(last.len());
                 self.last
                     .extend(last.into_iter().map(|(h, i)| (h, i + offset)));
             }
@@ -411,20 +417,32 @@ impl Grouper {
                 // `k` borrows from `row`: owned copies are made only where kept.
                 let h = std::hash::BuildHasher::hash_one(&self.seed, &*k);
                 let complete = self.last.get(&h).is_none_or(|&l| l <= i);
+                let recent = matches!(&self.recent, Some((r, _)) if *r == *k);
                 if !complete {
-                    if let Some(doc) = self.open.get_mut(&*k) {
+                    if let (true, Some((_, doc))) = (recent, &mut self.recent) {
+                        drop(k);
+                        doc.push(row, problems, false);
+                    } else if let Some(doc) = self.open.get_mut(&*k) {
                         drop(k);
                         doc.push(row, problems, false);
                     } else {
+                        // A new group is the recent one; the one before
+                        // waits in `open` for rows further on.
                         let k = k.into_owned();
                         let mut doc = Pending::new(i);
                         doc.push(row, problems, true);
-                        self.open.insert(k, doc);
+                        if let Some((before, d)) = self.recent.replace((k, doc)) {
+                            self.open.insert(before, d);
+                        }
                     }
                     return Ok(());
                 }
                 let key = group_key(&k);
-                let open = self.open.remove(&*k);
+                let open = if recent {
+                    self.recent.take().map(|(_, d)| d)
+                } else {
+                    self.open.remove(&*k)
+                };
                 drop(k);
                 let first = open.is_none();
                 let mut doc = open.unwrap_or_else(|| Pending::new(i));
@@ -485,6 +503,7 @@ impl Grouper {
             done.push(Done::Rows(doc, record_key(&at)));
         }
         let mut rest: Vec<(String, Pending)> = self.open.drain().collect();
+        rest.extend(self.recent.take());
         rest.sort_by_key(|(_, d)| d.first);
         for (k, doc) in rest {
             done.push(Done::Rows(doc, group_key(&k)));
