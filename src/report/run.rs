@@ -126,7 +126,9 @@ pub fn dry_run(opts: &DryRunOptions, out: &Output) -> Result<Summary, RunError> 
     // large, and is passed on several times before it is read.
     let keep_customer = opts.preflight.is_some();
     let mut source = drafts_then(&mapping, &opts.files, move |d| {
-        Box::new(validate(d).for_reports(keep_customer))
+        let mut v = Box::new(validate(d));
+        v.cut_for_reports(keep_customer);
+        v
     })?;
     let mut reports = Reports::create(
         &opts.files,

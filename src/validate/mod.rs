@@ -513,13 +513,13 @@ pub struct Validated {
 }
 
 impl Validated {
-    /// The outcome with its draft cut down to what reports read: its source
-    /// key, rows, kind, number and the number's cell, and with
-    /// `keep_customer` its customer; the problems stay whole. For a dry run,
-    /// whose documents go nowhere after their reports: the rest is freed on
-    /// the thread that made it.
-    pub fn for_reports(mut self, keep_customer: bool) -> Validated {
-        // In place: a draft is large, and moving it costs a copy each time.
+    /// Cut the outcome's draft down to what reports read: its source key,
+    /// rows, kind, number and the number's cell, and with `keep_customer`
+    /// its customer; the problems stay whole. For a dry run, whose
+    /// documents go nowhere after their reports: the rest is freed on the
+    /// thread that made it. In place: a draft is large, and each move of
+    /// one is a copy.
+    pub fn cut_for_reports(&mut self, keep_customer: bool) {
         let draft = match &mut self.outcome {
             Ok(v) => &mut v.0,
             Err(r) => &mut r.draft,
@@ -537,7 +537,6 @@ impl Validated {
         // The origins are kept whole: two blocks to free later, rather than
         // four to make and free now (the number's entry is what reports
         // look up).
-        self
     }
 }
 
