@@ -87,7 +87,10 @@ impl ByteTable {
     fn decode(&self, bytes: &[u8]) -> CompactString {
         // The text's size first, so that it is written where it stays:
         // inside the `CompactString` when short, else allocated once.
-        let n: usize = bytes.iter().map(|&b| usize::from(self.len[usize::from(b)])).sum();
+        let n: usize = bytes
+            .iter()
+            .map(|&b| usize::from(self.len[usize::from(b)]))
+            .sum();
         // Room for one spare word's write (see below).
         let mut out = CompactString::with_capacity(n + 3);
         // SAFETY: the spare room is at least `n + 3` bytes (asserted), and

@@ -928,7 +928,12 @@ proptest::proptest! {
 #[test]
 fn checking_in_place_gives_what_checking_by_value_does() {
     let r = Arc::new(rules());
-    let input = vec![good(), numbered(7, "f-1"), numbered(8, "F-1 "), numbered(9, "f-2")];
+    let input = vec![
+        good(),
+        numbered(7, "f-1"),
+        numbered(8, "F-1 "),
+        numbered(9, "f-2"),
+    ];
     let mut by_value = Duplicates::default();
     let mut in_place = Duplicates::default();
     let (v1, v2) = (by_value.validator(r.clone()), in_place.validator(r.clone()));
