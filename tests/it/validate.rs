@@ -634,3 +634,45 @@ fn sample_pairs() -> Vec<(PathBuf, PathBuf)> {
     pairs.dedup();
     pairs
 }
+
+#[test]
+fn a_quote_free_file_is_reported_as_the_parser_reads_it() {
+    // A file with no quotes is split at its line breaks in both passes,
+    // without the CSV parser: the same documents, problems, rows and cells
+    // as when a quoted cell sends it through the parser; CRLF or LF alike.
+    let case = Case::new();
+    case.register();
+    let variants = [
+        ("crlf.csv", REGISTER.to_string()),
+        ("lf.csv", REGISTER.replace("\r\n", "\n")),
+        ("quoted.csv", REGISTER.replace(";Хлеб;", ";\"Хлеб\";")),
+    ];
+    let mut seen: Vec<(serde_json::Value, Vec<Vec<String>>)> = Vec::new();
+    for (name, text) in variants {
+        let (bytes, _, _) = encoding_rs::WINDOWS_1251.encode(&text);
+        case.write(name, &bytes);
+        let errors = format!("{name}.errors.csv");
+        let (code, stdout, stderr) = case.validate(&[
+            name,
+            "--mapping",
+            "register.toml",
+            "--json",
+            "--errors",
+            &errors,
+        ]);
+        assert_eq!(code, 1, "{name}: {stderr}");
+        // The same but for the file's name.
+        let mut summary = json(&stdout.replace(name, "in.csv"));
+        summary["errors_list"] = serde_json::Value::Null;
+        let bytes = std::fs::read(case.path(&errors)).unwrap();
+        let mut rd = csv::Reader::from_reader(&bytes[3..]);
+        let rows: Vec<Vec<String>> = rd
+            .records()
+            .map(|r| r.unwrap().iter().skip(1).map(String::from).collect())
+            .collect();
+        assert_eq!(rows.len(), 3, "{name}");
+        seen.push((summary, rows));
+    }
+    assert_eq!(seen[0], seen[2], "split (CRLF) and parsed");
+    assert_eq!(seen[1], seen[2], "split (LF) and parsed");
+}
