@@ -170,28 +170,7 @@ enum Class<'r> {
 type Keys<V> = HashMap<String, V, foldhash::fast::RandomState>;
 
 /// A map from group keys' hashes, which need no hashing again.
-type Hashed<V> = HashMap<u64, V, std::hash::BuildHasherDefault<Prehashed>>;
-
-/// The hasher of [`Hashed`]: its keys are hashes already.
-#[derive(Default)]
-struct Prehashed(u64);
-
-impl std::hash::Hasher for Prehashed {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        // Only `u64`s are hashed here; any other input still hashes.
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(b);
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
-}
+type Hashed<V> = HashMap<u64, V, std::hash::BuildHasherDefault<crate::model::Prehashed>>;
 
 /// A source row of a document, read and grouped, not yet mapped.
 #[derive(Debug)]

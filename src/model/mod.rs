@@ -28,6 +28,28 @@ pub type Money = rust_decimal::Decimal;
 /// read back are strings.
 pub type Metadata = std::collections::BTreeMap<String, String>;
 
+/// The hasher of maps whose keys are hashes already (the grouping pass's
+/// group keys, the duplicate check's numbers): it passes a `u64` through.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Prehashed(u64);
+
+impl std::hash::Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u64` is meant; anything else still hashes.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
 /// API.md's metadata limits, shared by validation and the emulator.
 pub mod limits {
     pub const METADATA_MAX_KEYS: usize = 10;

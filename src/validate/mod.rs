@@ -23,7 +23,7 @@ pub mod rules;
 pub mod totals;
 
 use crate::model::vat::VatTable;
-use crate::model::{DocKind, Draft, MatchOn, Problem, RowRef};
+use crate::model::{DocKind, Draft, MatchOn, Prehashed, Problem, RowRef};
 use foldhash::fast::RandomState;
 use rayon::prelude::*;
 use serde::Deserialize;
@@ -480,27 +480,6 @@ impl Eq for NumberKey {}
 impl Hash for NumberKey {
     fn hash<H: Hasher>(&self, state: &mut H) {
         state.write_u64(self.hash);
-    }
-}
-
-/// The hasher of [`Duplicates`]' map: its keys come hashed.
-#[derive(Debug, Default)]
-struct Prehashed(u64);
-
-impl Hasher for Prehashed {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        // Only `write_u64` is used; anything else still hashes.
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(b);
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
     }
 }
 
