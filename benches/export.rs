@@ -27,7 +27,8 @@
 use facturare_etl::api::{ApiKey, Client, ClientConfig, Credentials};
 use facturare_etl::emulator::{self, KeySpec};
 use facturare_etl::export::columns::Cell;
-use facturare_etl::export::{run_export, ExportRequest, NoProgress, Resource};
+use facturare_etl::export::{run_export, ExportRequest, Resource};
+use facturare_etl::progress::NoProgress;
 use futures::StreamExt;
 use serde_json::{json, Value};
 use std::path::Path;

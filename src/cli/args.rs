@@ -2,7 +2,9 @@
 //! subcommand's own options live beside its code in `cmd/<name>.rs`.
 
 use super::cmd;
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use super::values::EnvArg;
+use crate::config;
+use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
 const AFTER_HELP: &str = "\
@@ -33,7 +35,7 @@ pub struct Cli {
 pub struct GlobalArgs {
     /// Target environment: local (embedded emulator), sandbox or production
     #[arg(long, global = true, value_enum, env = "FACTURARE_ENV")]
-    pub env: Option<EnvName>,
+    pub env: Option<EnvArg>,
     /// Target an API at this base URL instead (HTTPS, or HTTP on loopback)
     #[arg(long, global = true, value_name = "URL", env = "FACTURARE_API_URL")]
     pub api_url: Option<String>,
@@ -66,11 +68,21 @@ pub struct GlobalArgs {
     pub verbose: u8,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum EnvName {
-    Local,
-    Sandbox,
-    Production,
+impl GlobalArgs {
+    /// What these options ask of the settings, with `FACTURARE_API_KEY`
+    /// (`api_key_env`) from the environment: the one place where the
+    /// command line becomes the library's plain [`config::Request`].
+    pub fn request(&self, api_key_env: Option<String>) -> config::Request {
+        config::Request {
+            env: self.env.map(Into::into),
+            api_url: self.api_url.clone(),
+            api_key_file: self.api_key_file.clone(),
+            api_key_env,
+            profile: self.profile.clone(),
+            config: self.config.clone(),
+            data_dir: self.data_dir.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,11 +1,16 @@
-//! The command line: clap definitions ([`args`]), resolved settings, thin
-//! commands ([`cmd`]) that call one library function each, and output
-//! discipline ([`output`]). [`main`] is the only place that exits.
+//! The command line: clap definitions ([`args`], [`values`]), settings
+//! resolved once ([`cmd::Context`]), thin commands ([`cmd`]) that call one
+//! library function each, output discipline and the indicatif
+//! [`Reporter`](crate::progress::Reporter) ([`output`]), and the one
+//! mapping from the library's [`ErrorKind`]s and [`Ending`]s to exit
+//! codes. [`main`] is the only place that exits.
 
 pub mod args;
 pub mod cmd;
 pub mod output;
+pub mod values;
 
+use crate::error::{Ending, ErrorKind};
 use clap::Parser;
 use std::fmt::Write as _;
 
@@ -24,6 +29,27 @@ pub enum Exit {
     Api = 4,
     /// Interrupted (Ctrl-C); the work done is recorded and can be resumed.
     Interrupted = 130,
+}
+
+impl From<ErrorKind> for Exit {
+    fn from(kind: ErrorKind) -> Self {
+        match kind {
+            ErrorKind::Usage => Exit::Usage,
+            ErrorKind::Input => Exit::Input,
+            ErrorKind::Api => Exit::Api,
+            ErrorKind::Interrupted => Exit::Interrupted,
+        }
+    }
+}
+
+impl From<Ending> for Exit {
+    fn from(ending: Ending) -> Self {
+        match ending {
+            Ending::Ok => Exit::Ok,
+            Ending::Rejected => Exit::Rejected,
+            Ending::Stopped(kind) => kind.into(),
+        }
+    }
 }
 
 impl From<Exit> for std::process::ExitCode {
@@ -53,6 +79,19 @@ impl CliError {
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
         self
+    }
+
+    /// A library error: its kind picks the exit code.
+    pub fn of(kind: ErrorKind, error: impl Into<anyhow::Error>) -> Self {
+        CliError::new(kind.into(), error)
+    }
+
+    /// With a hint when there is one.
+    pub fn with_hint_opt(self, hint: Option<impl Into<String>>) -> Self {
+        match hint {
+            Some(h) => self.with_hint(h),
+            None => self,
+        }
     }
 }
 

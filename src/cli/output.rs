@@ -1,9 +1,13 @@
 //! Output discipline: stdout is data (`--json`), stderr is for people;
-//! progress bars only on a terminal and never when quiet, verbose or `--json`.
+//! progress bars only on a terminal and never when quiet, verbose or
+//! `--json`. [`Output`] is the command line's [`Reporter`]: the library's
+//! jobs report through it, and it draws their progress with indicatif.
 
 use super::args::GlobalArgs;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use crate::progress::{NoProgress, Progress, Reporter};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
+use std::sync::Arc;
 
 /// How a command talks to the person and to programs.
 #[derive(Debug, Clone)]
@@ -13,6 +17,8 @@ pub struct Output {
     pub verbose: u8,
     /// Whether stderr is a terminal (progress bars are drawn only then).
     pub stderr_tty: bool,
+    /// The bars drawn at once, one line each.
+    bars: MultiProgress,
 }
 
 impl Output {
@@ -22,6 +28,7 @@ impl Output {
             quiet: global.quiet,
             verbose: global.verbose,
             stderr_tty: std::io::stderr().is_terminal(),
+            bars: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
         }
     }
 
@@ -35,7 +42,7 @@ impl Output {
         if !self.bars() {
             return ProgressBar::hidden();
         }
-        let pb = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+        let pb = self.bars.add(ProgressBar::new(len));
         pb.set_style(
             ProgressStyle::with_template(
                 "{prefix:>10.bold} [{bar:30}] {pos}/{len} {per_sec} ETA {eta} {msg}",
@@ -52,7 +59,7 @@ impl Output {
         if !self.bars() {
             return ProgressBar::hidden();
         }
-        let pb = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        let pb = self.bars.add(ProgressBar::no_length());
         pb.set_style(
             ProgressStyle::with_template("{prefix:>10.bold} {spinner} {pos} {per_sec} {msg}")
                 .expect("valid template"),
@@ -65,13 +72,13 @@ impl Output {
     /// A line for the person, on stderr, unless quiet.
     pub fn status(&self, msg: impl std::fmt::Display) {
         if !self.quiet {
-            eprintln!("{msg}");
+            self.bars.suspend(|| eprintln!("{msg}"));
         }
     }
 
     /// A warning for the person, on stderr, even when quiet.
     pub fn warn(&self, msg: impl std::fmt::Display) {
-        eprintln!("warning: {msg}");
+        self.bars.suspend(|| eprintln!("warning: {msg}"));
     }
 
     /// The machine-readable summary, on stdout, when `--json`.
@@ -81,6 +88,55 @@ impl Output {
                 Ok(s) => println!("{s}"),
                 Err(e) => eprintln!("error: could not encode the summary as JSON: {e}"),
             }
+        }
+    }
+}
+
+impl Reporter for Output {
+    fn status(&self, line: &str) {
+        Output::status(self, line);
+    }
+
+    fn warn(&self, line: &str) {
+        Output::warn(self, line);
+    }
+
+    fn progress(&self, stage: &str, total: Option<u64>) -> Arc<dyn Progress> {
+        if !self.bars() {
+            return Arc::new(NoProgress);
+        }
+        Arc::new(Bar(match total {
+            Some(len) => self.bar(len, stage),
+            None => self.spinner(stage),
+        }))
+    }
+}
+
+/// A stage's progress drawn by indicatif.
+struct Bar(ProgressBar);
+
+impl Progress for Bar {
+    fn set_total(&self, total: u64) {
+        self.0.set_length(total);
+    }
+    fn add_total(&self, n: u64) {
+        self.0.inc_length(n);
+    }
+    fn advance(&self, n: u64) {
+        self.0.inc(n);
+    }
+    fn message(&self, message: String) {
+        self.0.set_message(message);
+    }
+    fn finish(&self) {
+        self.0.finish_and_clear();
+    }
+}
+
+impl Drop for Bar {
+    fn drop(&mut self) {
+        if !self.0.is_finished() {
+            self.0.finish_and_clear();
         }
     }
 }

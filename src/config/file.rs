@@ -14,20 +14,11 @@
 //! scope = "read_write"
 //! ```
 
-use super::ConfigError;
+use super::{ConfigError, EnvName};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use toml::Spanned;
-
-/// An environment name as written in the config file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum EnvSpec {
-    Local,
-    Sandbox,
-    Production,
-}
 
 /// OAuth client settings of one company.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -44,7 +35,7 @@ pub struct OAuthSpec {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProfileSpec {
-    pub env: Option<EnvSpec>,
+    pub env: Option<EnvName>,
     pub api_url: Option<Spanned<String>>,
     /// A file holding the API key (relative to the config file).
     pub api_key_file: Option<PathBuf>,
@@ -55,7 +46,7 @@ pub struct ProfileSpec {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConfigFile {
-    pub env: Option<EnvSpec>,
+    pub env: Option<EnvName>,
     pub api_url: Option<Spanned<String>>,
     pub api_key_file: Option<PathBuf>,
     pub oauth: Option<OAuthSpec>,
@@ -114,7 +105,7 @@ mod tests {
     fn reads_profiles() {
         let text = "env = \"sandbox\"\n[profiles.acme]\napi_url = \"https://x.test\"\n[profiles.acme.oauth]\nclient_id = \"app\"\n";
         let f = parse(Path::new("c.toml"), text).unwrap();
-        assert_eq!(f.env, Some(EnvSpec::Sandbox));
+        assert_eq!(f.env, Some(EnvName::Sandbox));
         let acme = &f.profiles["acme"];
         assert_eq!(acme.api_url.as_ref().unwrap().get_ref(), "https://x.test");
         assert_eq!(

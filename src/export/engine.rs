@@ -12,6 +12,7 @@ use super::columns::{Cell, Column};
 use super::layout::Table;
 use super::sink::{self, OutputFormat, Sink, SinkError, SinkOptions, SinkStats};
 use super::xlsx::fitted_width;
+use crate::progress::Progress;
 use futures::{Stream, StreamExt};
 use serde_json::Value;
 use std::collections::HashSet;
@@ -22,27 +23,6 @@ pub const PREFETCH_PAGES: usize = 4;
 
 /// Objects whose values size the XLSX columns (the first page).
 const WIDTH_SAMPLE: usize = 100;
-
-/// Progress of an export, for a bar or a log.
-pub trait ExportProgress: Send + Sync {
-    /// The number of objects the API says match (X-Total-Count).
-    fn total(&self, _objects: u64) {}
-    /// Objects received.
-    fn advance(&self, _objects: u64) {}
-}
-
-/// No progress reporting.
-pub struct NoProgress;
-impl ExportProgress for NoProgress {}
-
-impl ExportProgress for indicatif::ProgressBar {
-    fn total(&self, objects: u64) {
-        self.set_length(objects);
-    }
-    fn advance(&self, objects: u64) {
-        self.inc(objects);
-    }
-}
 
 /// One page as the engine needs it.
 #[derive(Debug, Clone)]
@@ -262,7 +242,7 @@ impl PageWriter {
 pub async fn drive<S, E>(
     pages: S,
     writer: PageWriter,
-    progress: &dyn ExportProgress,
+    progress: &dyn Progress,
     cancel: &tokio_util::sync::CancellationToken,
 ) -> Result<Written, EngineError<E>>
 where
@@ -299,7 +279,7 @@ where
             Some(Ok(page)) => {
                 if first {
                     if let Some(t) = page.total {
-                        progress.total(t);
+                        progress.set_total(t);
                     }
                     first = false;
                 }
@@ -333,6 +313,7 @@ mod tests {
     use super::*;
     use crate::export::layout::{Layout, LayoutRequest};
     use crate::export::resource::Resource;
+    use crate::progress::NoProgress;
     use serde_json::json;
 
     #[derive(Debug, thiserror::Error)]

@@ -4,7 +4,8 @@
 //! compiled [`Layout`]).
 
 use super::columns::{Column, FieldPath, Format};
-use super::resource::{did_you_mean, Resource, EXPANDED_CUSTOMER_FIELDS, LINE_FIELDS};
+use super::resource::{Resource, EXPANDED_CUSTOMER_FIELDS, LINE_FIELDS};
+use crate::suggest::did_you_mean;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 

@@ -32,17 +32,16 @@ pub mod sink;
 pub mod template;
 pub mod xlsx;
 
-pub use engine::{ExportProgress, NoProgress};
 pub use layout::{Layout, LayoutRequest};
 pub use options::{
-    BookmarkSummary, ErrorKind, ExportError, ExportOptions, ExportRequest, ExportSummary,
-    Incremental,
+    BookmarkSummary, ExportError, ExportOptions, ExportRequest, ExportSummary, Incremental,
 };
 pub use resource::Resource;
 pub use sink::{OutputFormat, SinkOptions};
 
-use crate::api::{Client, ListQuery};
+use crate::api::Client;
 use crate::ledger::{Bookmark, Ledger};
+use crate::progress::Progress;
 use bookmark::Watermark;
 use engine::{drive, EngineError, PageWriter, RawPage};
 use futures::StreamExt;
@@ -50,32 +49,19 @@ use std::sync::Mutex;
 
 /// Records X-Total-Count on its way to the caller's progress.
 struct Recorder<'a> {
-    inner: &'a dyn ExportProgress,
+    inner: &'a dyn Progress,
     total: Mutex<Option<u64>>,
 }
 
-impl ExportProgress for Recorder<'_> {
-    fn total(&self, objects: u64) {
+impl Progress for Recorder<'_> {
+    fn set_total(&self, objects: u64) {
         if let Ok(mut t) = self.total.lock() {
             *t = Some(objects);
         }
-        self.inner.total(objects);
+        self.inner.set_total(objects);
     }
     fn advance(&self, objects: u64) {
         self.inner.advance(objects);
-    }
-}
-
-fn list_query(q: &query::QuerySpec) -> ListQuery {
-    ListQuery {
-        filter: q.filters.clone(),
-        metadata: q.metadata.clone(),
-        sort: q.sort.clone(),
-        expand: q.expand.clone(),
-        start_date: q.start_date,
-        end_date: q.end_date,
-        updated_after: q.updated_after,
-        ..ListQuery::default()
     }
 }
 
@@ -85,7 +71,7 @@ fn list_query(q: &query::QuerySpec) -> ListQuery {
 pub async fn run_export(
     client: &Client,
     opts: &ExportOptions,
-    progress: &dyn ExportProgress,
+    progress: &dyn Progress,
 ) -> Result<ExportSummary, ExportError> {
     let ledger_err = |name: &str| {
         let name = name.to_string();
@@ -116,7 +102,7 @@ pub async fn run_export(
         total: Mutex::new(None),
     };
     let pages = client
-        .list::<serde_json::Value>(opts.resource.path(), &list_query(&query))
+        .list::<serde_json::Value>(opts.resource.path(), &query)
         .map(|r| {
             r.map(|p| RawPage {
                 items: p.items,

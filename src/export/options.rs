@@ -6,10 +6,12 @@
 use super::bookmark::Watermark;
 use super::layout::{Layout, LayoutError, LayoutRequest};
 use super::period::{self, DateRange, PeriodError};
-use super::query::{parse_pair, QueryError, QuerySpec};
+use super::query::{build_query, ensure_expand, parse_pair, QueryError};
 use super::resource::Resource;
 use super::sink::{OutputFormat, SinkError, SinkOptions, XLSX_MAX_DATA_ROWS};
 use super::template::{self, TemplateError, TemplateVars};
+use crate::api::ListQuery;
+use crate::error::ErrorKind;
 use chrono::NaiveDate;
 use std::path::{Path, PathBuf};
 
@@ -81,7 +83,7 @@ pub struct ExportOptions {
     /// The final output path (placeholders expanded).
     pub output: PathBuf,
     pub range: DateRange,
-    pub query: QuerySpec,
+    pub query: ListQuery,
     pub layout: Layout,
     pub sink: SinkOptions,
     pub incremental: Option<Incremental>,
@@ -168,22 +170,10 @@ pub enum ExportError {
     Writer(String),
 }
 
-/// What kind of failure, for exit codes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorKind {
-    /// The request is wrong (options, mapping file contents).
-    Usage,
-    /// A file could not be read or written.
-    File,
-    /// The API failed.
-    Api,
-    Interrupted,
-}
-
 impl ExportError {
     pub fn kind(&self) -> ErrorKind {
         match self {
-            ExportError::Layout(LayoutError::Read(_)) => ErrorKind::File,
+            ExportError::Layout(LayoutError::Read(_)) => ErrorKind::Input,
             ExportError::Period(_)
             | ExportError::Query(_)
             | ExportError::Layout(_)
@@ -196,7 +186,7 @@ impl ExportError {
             ExportError::Write(_)
             | ExportError::Fs(_)
             | ExportError::Ledger { .. }
-            | ExportError::Writer(_) => ErrorKind::File,
+            | ExportError::Writer(_) => ErrorKind::Input,
             ExportError::Interrupted(_) => ErrorKind::Interrupted,
         }
     }
@@ -262,7 +252,7 @@ impl ExportRequest {
         };
         let filters = pairs("--filter", &self.filters)?;
         let metadata = pairs("--metadata", &self.metadata)?;
-        let mut query = QuerySpec::build(
+        let mut query = build_query(
             r,
             &filters,
             &metadata,
@@ -280,7 +270,7 @@ impl ExportRequest {
             },
         )?;
         if layout.needs_customer {
-            query.ensure_expand("customer");
+            ensure_expand(&mut query, "customer");
         }
         let jsonl_objects = format == OutputFormat::Jsonl
             && self.columns.is_none()
@@ -351,7 +341,7 @@ mod tests {
         assert!(kind(r).to_string().contains("filterable: number, customer"));
         let mut r = ExportRequest::new(Resource::Customers, "out.csv");
         r.mapping = Some("/no/such/export-x.toml".into());
-        assert_eq!(kind(r).kind(), ErrorKind::File);
+        assert_eq!(kind(r).kind(), ErrorKind::Input);
     }
 
     #[test]

@@ -3,8 +3,10 @@
 //! API.md before anything is sent.
 
 use super::period::DateRange;
-use super::resource::{did_you_mean, Resource};
+use super::resource::Resource;
+use crate::api::ListQuery;
 use crate::model::date::to_unix;
+use crate::suggest::did_you_mean;
 use chrono::NaiveDate;
 
 /// A bad `--filter`, `--metadata`, `--expand` or `--sort`.
@@ -147,92 +149,51 @@ pub fn check_sort(resource: Resource, s: &str) -> Result<String, QueryError> {
     Ok(parts.join(","))
 }
 
-/// The query an export sends, as `(name, value)` pairs (`per_page` and
-/// `page` are the client's).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct QuerySpec {
-    pub filters: Vec<(String, String)>,
-    pub metadata: Vec<(String, String)>,
-    pub expand: Vec<String>,
-    pub sort: Option<String>,
-    pub start_date: Option<i64>,
-    pub end_date: Option<i64>,
-    pub updated_after: Option<i64>,
+/// Build and check the query an export sends (`per_page` and `page` are
+/// the client's).
+pub fn build_query(
+    resource: Resource,
+    filters: &[(String, String)],
+    metadata: &[(String, String)],
+    expand: &[String],
+    sort: Option<&str>,
+    range: &DateRange,
+) -> Result<ListQuery, QueryError> {
+    let filter = filters
+        .iter()
+        .map(|(k, v)| check_filter(resource, k, v))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut ex: Vec<String> = Vec::new();
+    for e in expand.iter().flat_map(|e| e.split(',')).map(str::trim) {
+        if e.is_empty() {
+            continue;
+        }
+        if !expandable(resource).contains(&e) {
+            return Err(QueryError::Expand {
+                resource,
+                found: e.to_string(),
+                allowed: expandable(resource).iter().map(|s| s.to_string()).collect(),
+            });
+        }
+        if !ex.iter().any(|x| x == e) {
+            ex.push(e.to_string());
+        }
+    }
+    Ok(ListQuery {
+        filter,
+        metadata: metadata.to_vec(),
+        expand: ex,
+        sort: sort.map(|s| check_sort(resource, s)).transpose()?,
+        start_date: range.start_unix(),
+        end_date: range.end_unix(),
+        ..ListQuery::default()
+    })
 }
 
-impl QuerySpec {
-    /// Build and check the query.
-    pub fn build(
-        resource: Resource,
-        filters: &[(String, String)],
-        metadata: &[(String, String)],
-        expand: &[String],
-        sort: Option<&str>,
-        range: &DateRange,
-    ) -> Result<QuerySpec, QueryError> {
-        let filters = filters
-            .iter()
-            .map(|(k, v)| check_filter(resource, k, v))
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut ex: Vec<String> = Vec::new();
-        for e in expand.iter().flat_map(|e| e.split(',')).map(str::trim) {
-            if e.is_empty() {
-                continue;
-            }
-            if !expandable(resource).contains(&e) {
-                return Err(QueryError::Expand {
-                    resource,
-                    found: e.to_string(),
-                    allowed: expandable(resource).iter().map(|s| s.to_string()).collect(),
-                });
-            }
-            if !ex.iter().any(|x| x == e) {
-                ex.push(e.to_string());
-            }
-        }
-        Ok(QuerySpec {
-            filters,
-            metadata: metadata.to_vec(),
-            expand: ex,
-            sort: sort.map(|s| check_sort(resource, s)).transpose()?,
-            start_date: range.start_unix(),
-            end_date: range.end_unix(),
-            updated_after: None,
-        })
-    }
-
-    /// Ask for `name` expanded, once.
-    pub fn ensure_expand(&mut self, name: &str) {
-        if !self.expand.iter().any(|x| x == name) {
-            self.expand.push(name.to_string());
-        }
-    }
-
-    /// The query string pairs, brackets and all.
-    pub fn pairs(&self) -> Vec<(String, String)> {
-        let mut out = Vec::new();
-        for (k, v) in &self.filters {
-            out.push((format!("filter[{k}]"), v.clone()));
-        }
-        for (k, v) in &self.metadata {
-            out.push((format!("metadata[{k}]"), v.clone()));
-        }
-        if !self.expand.is_empty() {
-            out.push(("expand".into(), self.expand.join(",")));
-        }
-        if let Some(s) = &self.sort {
-            out.push(("sort".into(), s.clone()));
-        }
-        if let Some(t) = self.start_date {
-            out.push(("start_date".into(), t.to_string()));
-        }
-        if let Some(t) = self.end_date {
-            out.push(("end_date".into(), t.to_string()));
-        }
-        if let Some(t) = self.updated_after {
-            out.push(("updated_after".into(), t.to_string()));
-        }
-        out
+/// Ask for `name` expanded, once.
+pub fn ensure_expand(query: &mut ListQuery, name: &str) {
+    if !query.expand.iter().any(|x| x == name) {
+        query.expand.push(name.to_string());
     }
 }
 
@@ -280,7 +241,7 @@ mod tests {
             .to_string()
             .contains("did you mean `date`"));
         assert!(check_sort(Resource::Invoices, "date up").is_err());
-        let q = QuerySpec::build(
+        let q = build_query(
             Resource::Invoices,
             &[("paid".into(), "no".into())],
             &[("source".into(), "1c".into())],
@@ -290,15 +251,16 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            q.pairs(),
-            vec![
-                ("filter[paid]".to_string(), "0".to_string()),
-                ("metadata[source]".into(), "1c".into()),
-                ("expand".into(), "customer".into()),
-                ("sort".into(), "date desc".into()),
-            ]
+            q,
+            ListQuery {
+                filter: vec![("paid".to_string(), "0".to_string())],
+                metadata: vec![("source".into(), "1c".into())],
+                expand: vec!["customer".into()],
+                sort: Some("date desc".into()),
+                ..ListQuery::default()
+            }
         );
-        assert!(QuerySpec::build(
+        assert!(build_query(
             Resource::Customers,
             &[],
             &[],

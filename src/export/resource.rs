@@ -6,14 +6,11 @@ use std::fmt;
 use std::str::FromStr;
 
 /// What `export` can export.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Resource {
     Invoices,
     Customers,
-    #[value(name = "credit_notes", alias = "credit-notes")]
     CreditNotes,
     Payments,
 }
@@ -319,19 +316,6 @@ impl FromStr for Resource {
     }
 }
 
-/// The closest of `candidates` to `found`, if it is close enough to suggest.
-pub fn did_you_mean<'a>(
-    found: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
-    candidates
-        .into_iter()
-        .map(|c| (strsim::jaro_winkler(found, c), c))
-        .filter(|(score, _)| *score > 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| c)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -346,17 +330,5 @@ mod tests {
                 }
             }
         }
-    }
-
-    #[test]
-    fn suggestions() {
-        assert_eq!(
-            did_you_mean("stauts", Resource::Invoices.filterable().iter().copied()),
-            Some("status")
-        );
-        assert_eq!(
-            did_you_mean("zzz", Resource::Invoices.filterable().iter().copied()),
-            None
-        );
     }
 }

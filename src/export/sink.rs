@@ -10,7 +10,7 @@ use serde_json::Value;
 use std::path::Path;
 
 /// The output file format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OutputFormat {
     Xlsx,

@@ -18,7 +18,6 @@ pub mod init;
 pub mod spec;
 pub mod transform;
 
-use crate::model::Draft;
 use crate::read::{ReadError, SourceSpec};
 use sha2::{Digest, Sha256};
 use std::fmt;
@@ -26,6 +25,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+pub use crate::suggest::did_you_mean;
 pub use example::{draft_view, run_examples, ExampleOutcome};
 pub use group::{drafts, drafts_from_rows, drafts_then, DraftStats, Drafts};
 
@@ -264,91 +264,12 @@ pub fn locate(text: &str, span: Range<usize>) -> (usize, usize, String, usize) {
     )
 }
 
-/// The closest candidate to `name`, if one is close enough.
-pub fn did_you_mean<'a>(
-    name: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
-    let norm = |s: &str| s.trim().to_lowercase();
-    let n = norm(name);
-    let nt = translit(&n);
-    candidates
-        .into_iter()
-        .map(|c| {
-            let cn = norm(c);
-            // Also compare in Latin letters: "Nomer" is close to "Номер".
-            let score =
-                strsim::jaro_winkler(&n, &cn).max(strsim::jaro_winkler(&nt, &translit(&cn)));
-            (score, c)
-        })
-        .filter(|(score, _)| *score >= 0.75)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| c)
-}
-
-/// Cyrillic and Romanian letters to plain Latin, for comparing names.
-fn translit(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        let t = match c {
-            'а' => "a",
-            'б' => "b",
-            'в' => "v",
-            'г' => "g",
-            'д' => "d",
-            'е' | 'ё' | 'э' => "e",
-            'ж' => "zh",
-            'з' => "z",
-            'и' | 'й' | 'ы' => "i",
-            'к' => "k",
-            'л' => "l",
-            'м' => "m",
-            'н' => "n",
-            'о' => "o",
-            'п' => "p",
-            'р' => "r",
-            'с' => "s",
-            'т' => "t",
-            'у' => "u",
-            'ф' => "f",
-            'х' => "h",
-            'ц' => "ts",
-            'ч' => "ch",
-            'ш' => "sh",
-            'щ' => "sch",
-            'ъ' | 'ь' => "",
-            'ю' => "iu",
-            'я' => "ia",
-            'ă' | 'â' => "a",
-            'î' => "i",
-            'ș' | 'ş' => "s",
-            'ț' | 'ţ' => "t",
-            other => {
-                out.push(other);
-                continue;
-            }
-        };
-        out.push_str(t);
-    }
-    out
-}
-
 /// "did you mean" for serde's `unknown field `x`, expected one of ...`.
 fn unknown_key_hint(message: &str) -> Option<String> {
     let rest = message.split("unknown field `").nth(1)?;
     let (name, rest) = rest.split_once('`')?;
     let expected: Vec<&str> = rest.split('`').skip(1).step_by(2).collect();
     did_you_mean(name, expected.iter().copied()).map(|s| format!("did you mean `{s}`?"))
-}
-
-/// Convenience for callers: the drafts of one file in memory (tests, previews).
-pub fn drafts_of(mapping: &Mapping, file: &Path) -> Result<(Vec<Draft>, DraftStats), MappingError> {
-    let mut d = drafts(mapping, &[file.to_path_buf()])?;
-    let mut out = Vec::new();
-    for r in d.by_ref() {
-        out.push(r?);
-    }
-    Ok((out, d.stats()))
 }
 
 impl fmt::Display for Mapping {
@@ -371,18 +292,7 @@ mod tests {
     }
 
     #[test]
-    fn suggestions() {
-        assert_eq!(
-            did_you_mean("Nomer", ["Номер", "Nomer ", "Data"]),
-            Some("Nomer ")
-        );
-        assert_eq!(did_you_mean("colum", ["column", "value"]), Some("column"));
-        assert_eq!(did_you_mean("zzz", ["column", "value"]), None);
-        assert_eq!(did_you_mean("Nomer", ["Номер", "Дата"]), Some("Номер"));
-        assert_eq!(
-            did_you_mean("Cantitate", ["Cantitatea", "Preț"]),
-            Some("Cantitatea")
-        );
+    fn unknown_keys_get_a_hint() {
         assert_eq!(
             unknown_key_hint("unknown field `colum`, expected one of `column`, `value`"),
             Some("did you mean `column`?".into())

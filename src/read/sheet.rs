@@ -185,7 +185,7 @@ fn choose_sheet(
             }) {
                 return Ok(found.clone());
             }
-            let near = crate::mapping::did_you_mean(n, names.iter().map(String::as_str));
+            let near = crate::suggest::did_you_mean(n, names.iter().map(String::as_str));
             Err(ReadError::file(
                 path,
                 format!(

@@ -4,7 +4,7 @@
 
 use super::ReportError;
 use crate::model::{Problem, Severity};
-use crate::validate::Outcome;
+use crate::validate::Verdict;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
@@ -47,19 +47,11 @@ impl ErrorsWriter {
         })
     }
 
-    /// Write every problem of an outcome (a valid one's warnings too).
-    pub fn push(&mut self, outcome: &Outcome) -> Result<(), ReportError> {
-        let (draft, problems) = match outcome {
-            Ok(v) => (v.get(), v.warnings()),
-            Err(r) => (&r.draft, &r.problems[..]),
-        };
-        let doc = draft
-            .invoice
-            .number
-            .clone()
-            .unwrap_or_else(|| draft.source_key.clone());
-        for p in problems {
-            self.problem(p, &doc)?;
+    /// Write every problem of a document (a valid one's warnings too).
+    pub fn push(&mut self, verdict: &Verdict) -> Result<(), ReportError> {
+        let doc = verdict.document();
+        for p in &verdict.problems {
+            self.problem(p, doc)?;
         }
         Ok(())
     }

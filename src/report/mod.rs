@@ -1,19 +1,23 @@
 //! Reports for people fixing their data: the rejects report in the input's
 //! own layout (CSV, or XLSX with the bad cells filled and annotated), the
 //! errors list (one CSV line per problem), and the run [`Summary`] (text on
-//! stderr, JSON on stdout with `--json`).
+//! stderr, JSON on stdout with `--json`), all fed by [`Reports`]; and the
+//! views of import runs for `runs list` and `runs show` ([`runs`]).
 
+pub mod batch;
 pub mod errors;
 pub mod rejects;
-pub mod run;
+pub mod runs;
 pub mod summary;
 
+pub use batch::Reports;
 pub use errors::{errors_path_for, ErrorsWriter};
 pub use rejects::{
     RejectsFile, RejectsFormat, RejectsLayout, RejectsReport, RejectsWriter, ReportCell,
 };
 pub use summary::Summary;
 
+use crate::error::ErrorKind;
 use std::path::{Path, PathBuf};
 
 /// Why a report could not be written.
@@ -39,6 +43,20 @@ pub enum ReportError {
         #[source]
         source: rust_xlsxwriter::XlsxError,
     },
+    /// An input, read again for the rejects report, failed.
+    #[error(transparent)]
+    Read(#[from] crate::read::ReadError),
+}
+
+impl ReportError {
+    /// An input that fails is the input's (exit 3); a report that cannot
+    /// be written where it was asked for is the request's (exit 2).
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            ReportError::Read(_) => ErrorKind::Input,
+            _ => ErrorKind::Usage,
+        }
+    }
 }
 
 impl ReportError {

@@ -22,7 +22,7 @@
 
 use super::ReportError;
 use crate::model::{Problem, RowRef, Severity};
-use crate::validate::Rejection;
+use crate::validate::Verdict;
 use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
 use encoding_rs::Encoding;
 use rust_xlsxwriter::{Color, ExcelDateTime, Format, FormatBorder, Note, Workbook};
@@ -152,9 +152,9 @@ impl RejectsWriter {
     }
 
     /// Record a rejected document: all its rows, its bad cells and notes.
-    pub fn push(&mut self, rejection: &Rejection) {
+    pub fn push(&mut self, rejected: &Verdict) {
         self.documents += 1;
-        let draft = &rejection.draft;
+        let draft = rejected;
         let doc_row = draft.first_row().map(|r| r.row).unwrap_or(0);
         for r in &draft.rows {
             self.rows.entry(r.clone()).or_insert_with(|| RowMarks {
@@ -162,7 +162,7 @@ impl RejectsWriter {
                 ..Default::default()
             });
         }
-        for p in &rejection.problems {
+        for p in &rejected.problems {
             let text = format!("{}: {}", p.field, note_text(p));
             let place = p.cell.as_ref().map(|c| {
                 (

@@ -2,8 +2,9 @@
 //! problems by code, and the first few problems; rendered as text for stderr
 //! and serialized for `--json` on stdout.
 
+use crate::error::Ending;
 use crate::model::{Problem, Severity};
-use crate::validate::Outcome;
+use crate::validate::Verdict;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -50,20 +51,15 @@ pub struct Summary {
 }
 
 impl Summary {
-    /// Count one outcome.
-    pub fn record(&mut self, outcome: &Outcome) {
+    /// Count one document.
+    pub fn record(&mut self, verdict: &Verdict) {
         self.invoices_formed += 1;
-        let problems = match outcome {
-            Ok(v) => {
-                self.valid += 1;
-                v.warnings()
-            }
-            Err(r) => {
-                self.rejected += 1;
-                &r.problems[..]
-            }
-        };
-        for p in problems {
+        if verdict.is_valid() {
+            self.valid += 1;
+        } else {
+            self.rejected += 1;
+        }
+        for p in &verdict.problems {
             self.problem(p);
         }
     }
@@ -86,6 +82,16 @@ impl Summary {
     /// Whether every document is valid (exit 0).
     pub fn all_valid(&self) -> bool {
         self.rejected == 0 && self.row_errors == 0
+    }
+
+    /// How the batch ended: every document valid, or some rejected (or a
+    /// row unreadable).
+    pub fn ending(&self) -> Ending {
+        if self.all_valid() {
+            Ending::Ok
+        } else {
+            Ending::Rejected
+        }
     }
 
     /// The summary for people, on stderr.

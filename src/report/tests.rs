@@ -5,7 +5,7 @@ use super::*;
 use crate::model::{
     AppliedRate, CellRef, Customer, DocKind, Draft, Invoice, LineItem, MatchOn, Origins, RowRef,
 };
-use crate::validate::{validate_one, Outcome, Rules};
+use crate::validate::{validate_one, Rules, Verdict};
 use calamine::{Data, Reader};
 use rust_decimal_macros::dec;
 use std::io::Read;
@@ -91,14 +91,17 @@ fn input_rows() -> Vec<(RowRef, Vec<ReportCell>)> {
         .collect()
 }
 
-fn outcomes() -> Vec<Outcome> {
+fn outcomes() -> Vec<Verdict> {
     let rules = Rules::default();
     let mut ok = draft("F-2", 5, false);
     ok.invoice.items[1].quantity = Some(dec!(2));
-    vec![
+    [
         validate_one(draft("F-1", 3, true), &rules),
         validate_one(ok, &rules),
     ]
+    .iter()
+    .map(|o| Verdict::of(o, &rules))
+    .collect()
 }
 
 fn layout(format: RejectsFormat) -> RejectsLayout {
@@ -129,9 +132,9 @@ fn xlsx_rejects_keep_the_layout_and_mark_the_bad_cells() {
             sheet: "Facturi".into(),
         }),
     );
-    for o in outcomes() {
-        if let Err(r) = o {
-            w.push(&r);
+    for v in outcomes() {
+        if !v.is_valid() {
+            w.push(&v);
         }
     }
     assert_eq!(w.documents, 1);
@@ -218,9 +221,9 @@ fn csv_rejects_keep_delimiter_encoding_and_title_rows() {
             encoding: encoding_rs::WINDOWS_1251,
         }),
     );
-    for o in outcomes() {
-        if let Err(r) = o {
-            w.push(&r);
+    for v in outcomes() {
+        if !v.is_valid() {
+            w.push(&v);
         }
     }
     let mut f = w.start().unwrap();
@@ -333,9 +336,9 @@ fn utf16_rejects_and_an_empty_report() {
     });
     lay.title_rows = 2;
     let mut w = RejectsWriter::new(&path, lay.clone());
-    for o in outcomes() {
-        if let Err(r) = o {
-            w.push(&r);
+    for v in outcomes() {
+        if !v.is_valid() {
+            w.push(&v);
         }
     }
     let mut f = w.start().unwrap();

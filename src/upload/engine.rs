@@ -1,4 +1,5 @@
-//! The upload engine: async workers that take valid documents from a
+//! The upload engine: async workers that take valid documents (only
+//! [`Valid`] ones: validation is the only stage that makes them) from a
 //! bounded channel and put each on the account exactly once, following the
 //! [`protocol`](super::protocol) with the [`Ledger`].
 //!
@@ -15,6 +16,8 @@ use super::protocol::{self, Outcome, Plan, Reply};
 use super::remote::{FailKind, Found, Remote, RemoteError};
 use crate::ledger::{Ledger, LedgerError, NewUnit, RunId, Unit, UnitKind};
 use crate::model::{DocKind, Draft, MatchOn, Payment, PaymentApplication, Ref, IMPORT_KEY};
+use crate::progress::{NoProgress, Progress};
+use crate::validate::Valid;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -25,7 +28,7 @@ use tokio_util::sync::CancellationToken;
 
 /// What to do with a document whose number is already on the account but
 /// was not put there by this import.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OnExisting {
     /// Leave it as it is; count it as skipped.
@@ -166,7 +169,7 @@ pub struct Engine<R: Remote> {
     counters: Arc<Counters>,
     cancel: CancellationToken,
     stop: Mutex<Option<Stop>>,
-    progress: indicatif::ProgressBar,
+    progress: Arc<dyn Progress>,
 }
 
 impl<R: Remote> Engine<R> {
@@ -179,16 +182,16 @@ impl<R: Remote> Engine<R> {
             counters: Arc::new(Counters::default()),
             cancel: CancellationToken::new(),
             stop: Mutex::new(None),
-            progress: indicatif::ProgressBar::hidden(),
+            progress: Arc::new(NoProgress),
         })
     }
 
-    /// The same engine drawing its progress on `bar`.
+    /// The same engine counting the documents it takes and finishes on `bar`.
     pub fn with_progress(
         remote: R,
         ledger: Arc<Ledger>,
         cfg: EngineConfig,
-        bar: indicatif::ProgressBar,
+        bar: Arc<dyn Progress>,
     ) -> Arc<Self> {
         let e = Engine::new(remote, ledger, cfg);
         match Arc::try_unwrap(e) {
@@ -235,7 +238,7 @@ impl<R: Remote> Engine<R> {
     /// Take documents from `rx` until it closes or the engine stops, with
     /// at most `concurrency` at once; return when every started one is
     /// finished and recorded.
-    pub async fn run(self: &Arc<Self>, mut rx: mpsc::Receiver<Draft>) -> Option<Stop> {
+    pub async fn run(self: &Arc<Self>, mut rx: mpsc::Receiver<Valid<Draft>>) -> Option<Stop> {
         let slots = Arc::new(Semaphore::new(self.cfg.concurrency.max(1)));
         let mut tasks = JoinSet::new();
         loop {
@@ -256,7 +259,7 @@ impl<R: Remote> Engine<R> {
                 },
             };
             bump(&self.counters.documents);
-            self.progress.inc_length(1);
+            self.progress.add_total(1);
             let me = self.clone();
             tasks.spawn(async move {
                 let _slot = permit;
@@ -282,8 +285,8 @@ impl<R: Remote> Engine<R> {
         }
     }
 
-    async fn document(&self, draft: Draft) {
-        let end = self.document_inner(&draft).await;
+    async fn document(&self, draft: Valid<Draft>) {
+        let end = self.document_inner(draft.get()).await;
         let c = &self.counters;
         match end {
             Ok(DocEnd::Done) => bump(&c.done),
@@ -294,8 +297,8 @@ impl<R: Remote> Engine<R> {
             Ok(DocEnd::Updated) => bump(&c.updated),
             Err(Halt) => return,
         }
-        self.progress.inc(1);
-        self.progress.set_message(progress_message(
+        self.progress.advance(1);
+        self.progress.message(progress_message(
             &c.snapshot(),
             c.retrying.load(Ordering::Relaxed),
             self.remote.rate_limited_count(),

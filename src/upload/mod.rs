@@ -6,23 +6,22 @@
 //! - [`remote`]: what the engine needs from the account; [`client_remote`]
 //!   implements it over the HTTP client.
 //! - [`engine`]: the async workers that follow the protocol.
-//! - [`import`]: the whole `import` (run, pipeline thread, engine, summary).
-//! - [`rollback`]: `runs rollback`.
-//! - [`report`]: `runs list` and `runs show`.
+//! - [`undo`]: undoing what a run created, as the ledger records it.
+//!
+//! The whole import (the run, the pipeline thread, the engine, the
+//! summary) is [`crate::ops::import`]; `runs rollback` is
+//! [`crate::ops::rollback`].
 
 pub mod client_remote;
 pub mod engine;
-pub mod import;
 pub mod keys;
 pub mod protocol;
 pub mod remote;
-pub mod report;
-pub mod rollback;
+pub mod undo;
 
 pub use engine::{CountsSnapshot, Engine, EngineConfig, OnExisting, Stop};
-pub use import::{import, ImportError, ImportOptions, ImportOutcome, Resume};
 pub use remote::{FailKind, Found, Remote, RemoteError};
-pub use rollback::{rollback, RollbackError, RollbackReport};
+pub use undo::{undo, RollbackReport, UndoError};
 
 #[cfg(test)]
 mod model_test;

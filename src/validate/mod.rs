@@ -1,18 +1,20 @@
 //! Validation: every rule on every draft (all problems, not the first), in
-//! parallel over chunks with `rayon`, results in input order, in bounded
-//! memory. The only place that builds a [`Valid`] value, so the uploader can
-//! take nothing else.
+//! parallel on the thread pool that builds the drafts, results in input
+//! order, in bounded memory. The only place that builds a [`Valid`] value,
+//! so the uploader can take nothing else.
 //!
 //! The per-draft rules live in [`rules`]; one rule needs the whole input:
 //! duplicate document numbers (case-insensitive, as the API compares them),
 //! checked in order on the output side with a map from each number to the
 //! row it first appeared on ([`Duplicates`]).
 //!
-//! Two ways in: [`validate_all`] validates any stream of drafts in parallel
-//! chunks; the `validate` and `import` pipelines instead validate each draft
-//! in the same pool job that builds it ([`Duplicates::validator`] with
-//! [`drafts_then`](crate::mapping::drafts_then)) and check duplicates in
-//! order with [`Duplicates::check_validated`].
+//! The pipelines validate each draft in the pool job that builds it
+//! ([`Duplicates::validator`] with
+//! [`drafts_then`](crate::mapping::drafts_then)), which yields a
+//! [`Validated`]: the document's [`Verdict`] (what reports read of it,
+//! valid or not) and, when asked for and valid, the [`Valid`] document
+//! itself; [`Duplicates::check_validated`] then checks numbers in order.
+//! [`validate_one`] validates a single draft into an [`Outcome`].
 
 // An outcome moves its draft whichever way it goes (Ok and Err are both
 // about a draft's size); boxing would cost an allocation per document.
@@ -23,7 +25,7 @@ pub mod rules;
 pub mod totals;
 
 use crate::model::vat::VatTable;
-use crate::model::{DocKind, Draft, MatchOn, Prehashed, Problem, RowRef};
+use crate::model::{CellRef, DocKind, Draft, MatchOn, Origins, Prehashed, Problem, RowRef};
 use foldhash::fast::RandomState;
 use rayon::prelude::*;
 use serde::Deserialize;
@@ -50,6 +52,13 @@ impl<T> Valid<T> {
     pub fn get(&self) -> &T {
         &self.0
     }
+}
+
+/// A value taken as valid without the rules, for the uploader's own tests
+/// (which feed it documents the rules would not pass, on purpose).
+#[cfg(test)]
+pub(crate) fn assume_valid<T>(value: T) -> Valid<T> {
+    Valid(value)
 }
 
 impl<T> Deref for Valid<T> {
@@ -82,6 +91,103 @@ impl Rejection {
 
 /// What validation makes of one draft.
 pub type Outcome = Result<Valid<Draft>, Rejection>;
+
+/// What reports need of one validated document, valid or rejected: where
+/// it came from, its number, and every problem found. It is its own type so
+/// that a report never holds (or hollows out) a document: in a dry run the
+/// rest of the draft is freed on the pool thread that made it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    /// The document's source key (its group key, or its row).
+    pub source_key: String,
+    /// The rows it came from, in source order.
+    pub rows: Vec<RowRef>,
+    pub kind: DocKind,
+    pub number: Option<String>,
+    /// Every problem found, errors and warnings: the mapping's and the rules'.
+    pub problems: Vec<Problem>,
+    /// Where its fields came from (a repeated number is reported at its cell).
+    pub origins: Origins,
+    /// With `--preflight`: the customer's match key (lower case) when the
+    /// account does not have it, so that an import would create it.
+    pub new_customer: Option<String>,
+}
+
+impl Verdict {
+    /// The verdict on a draft whose `problems` are complete, taking what it
+    /// needs out of the draft (the rest is dropped with it).
+    fn take(draft: &mut Draft, rules: &Rules) -> Verdict {
+        Verdict {
+            new_customer: new_customer(draft, rules),
+            source_key: std::mem::take(&mut draft.source_key),
+            rows: std::mem::take(&mut draft.rows),
+            kind: draft.kind,
+            number: draft.invoice.number.take(),
+            problems: std::mem::take(&mut draft.problems),
+            origins: std::mem::take(&mut draft.origins),
+        }
+    }
+
+    /// The verdict on a draft that goes on (to the uploader), copied from it.
+    fn copy(draft: &Draft, rules: &Rules) -> Verdict {
+        Verdict {
+            new_customer: new_customer(draft, rules),
+            source_key: draft.source_key.clone(),
+            rows: draft.rows.clone(),
+            kind: draft.kind,
+            number: draft.invoice.number.clone(),
+            problems: draft.problems.clone(),
+            origins: draft.origins.clone(),
+        }
+    }
+
+    /// The verdict on an outcome of [`validate_one`].
+    pub fn of(outcome: &Outcome, rules: &Rules) -> Verdict {
+        match outcome {
+            Ok(v) => Verdict::copy(v.get(), rules),
+            Err(r) => Verdict::copy(&r.draft, rules),
+        }
+    }
+
+    /// Whether the document passed: no problem is an error.
+    pub fn is_valid(&self) -> bool {
+        !self.problems.iter().any(Problem::is_error)
+    }
+
+    pub fn errors(&self) -> impl Iterator<Item = &Problem> {
+        self.problems.iter().filter(|p| p.is_error())
+    }
+
+    /// The first row of the document, for problems with no better place.
+    pub fn first_row(&self) -> Option<&RowRef> {
+        self.rows.first()
+    }
+
+    /// The cell a field came from, if it came from one.
+    pub fn origin(&self, field: &str) -> Option<CellRef> {
+        self.origins.get(field)
+    }
+
+    /// How reports name the document: its number, else its source key.
+    pub fn document(&self) -> &str {
+        self.number.as_deref().unwrap_or(&self.source_key)
+    }
+}
+
+/// The customer's match key when the preflight found it missing on the account.
+fn new_customer(draft: &Draft, rules: &Rules) -> Option<String> {
+    if rules.customer_exists(draft) != Some(false) {
+        return None;
+    }
+    let c = &draft.customer;
+    let key = c
+        .number
+        .as_deref()
+        .or(c.tax_id.as_deref())
+        .or(c.name.as_deref())
+        .unwrap_or_default();
+    Some(key.trim().to_lowercase())
+}
 
 /// The customers that exist on the target account (`--preflight`), by
 /// number and by tax id, lower case.
@@ -483,74 +589,111 @@ impl Hash for NumberKey {
     }
 }
 
-/// A draft validated on the thread pool, with its number's key for the
-/// duplicate check worked out there too; see [`Duplicates::validator`].
+/// What the pipeline keeps of a validated draft: its [`Verdict`], and
+/// with [`Keep::Documents`] the document itself when it is valid.
 #[derive(Debug)]
 pub struct Validated {
-    outcome: Outcome,
+    verdict: Verdict,
+    valid: Option<Valid<Draft>>,
+    /// The number's key for the duplicate check, worked out on the pool.
     key: Option<NumberKey>,
 }
 
 impl Validated {
-    /// Cut the outcome's draft down to what reports read: its source key,
-    /// rows, kind, number and the number's cell, and with `keep_customer`
-    /// its customer; the problems stay whole. For a dry run, whose
-    /// documents go nowhere after their reports: the rest is freed on the
-    /// thread that made it. In place: a draft is large, and each move of
-    /// one is a copy.
-    pub fn cut_for_reports(&mut self, keep_customer: bool) {
-        let draft = match &mut self.outcome {
-            Ok(v) => &mut v.0,
-            Err(r) => &mut r.draft,
-        };
-        let number = draft.invoice.number.take();
-        draft.invoice = crate::model::Invoice {
-            number,
-            ..Default::default()
-        };
-        if !keep_customer {
-            draft.customer = Default::default();
-        }
-        draft.payments = Vec::new();
-        draft.checks = Default::default();
-        // The origins are kept whole: two blocks to free later, rather than
-        // four to make and free now (the number's entry is what reports
-        // look up).
+    pub fn verdict(&self) -> &Verdict {
+        &self.verdict
     }
+
+    /// The verdict, and the valid document if one was kept.
+    pub fn into_parts(self) -> (Verdict, Option<Valid<Draft>>) {
+        (self.verdict, self.valid)
+    }
+}
+
+/// What [`Duplicates::validator`] keeps of each draft.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keep {
+    /// The verdict only (a dry run: documents go nowhere after their
+    /// reports, and are freed on the thread that made them).
+    Verdicts,
+    /// The verdict, and the document when it is valid (an import).
+    Documents,
 }
 
 impl Duplicates {
     /// [`validate_one`] with its rules, for a stream that validates each
     /// draft on the thread pool as soon as it is built
     /// ([`drafts_then`](crate::mapping::drafts_then)); pass its results, in
-    /// order, to [`Duplicates::check_validated`].
+    /// order, to [`Duplicates::check_validated`]. Each comes boxed: it is
+    /// passed on several times before it is read.
     pub fn validator(
         &self,
         rules: Arc<Rules>,
-    ) -> impl Fn(Draft) -> Validated + Send + Sync + 'static {
+        keep: Keep,
+    ) -> impl Fn(Draft) -> Box<Validated> + Send + Sync + 'static {
         let keys = self.keys.clone();
-        move |draft| {
-            let outcome = validate_one(draft, &rules);
-            let draft = match &outcome {
-                Ok(v) => v.get(),
-                Err(r) => &r.draft,
+        move |mut draft| {
+            let found = rules_problems(&draft, &rules);
+            draft.problems.extend(found);
+            let key = NumberKey::of(&draft, &keys);
+            let valid = !draft.problems.iter().any(Problem::is_error);
+            let (verdict, valid) = match keep {
+                Keep::Documents if valid => {
+                    let verdict = Verdict::copy(&draft, &rules);
+                    (verdict, Some(Valid(draft)))
+                }
+                _ => (Verdict::take(&mut draft, &rules), None),
             };
-            let key = NumberKey::of(draft, &keys);
-            Validated { outcome, key }
+            Box::new(Validated {
+                verdict,
+                valid,
+                key,
+            })
         }
     }
 
-    /// [`Duplicates::check`] for a draft from [`Duplicates::validator`].
-    pub fn check_validated(&mut self, mut v: Validated) -> Outcome {
-        self.check_keyed(&mut v.outcome, v.key.take());
-        v.outcome
+    /// Record the number of a draft from [`Duplicates::validator`]; a
+    /// repeat becomes an error in its verdict, and its document is dropped.
+    pub fn check_validated(&mut self, v: &mut Validated) {
+        let Some(key) = v.key.take() else {
+            return;
+        };
+        let Some(first) = self.first_of(key, v.verdict.first_row()) else {
+            return;
+        };
+        let verdict = &mut v.verdict;
+        let number = verdict.number.as_deref().map(str::trim).unwrap_or_default();
+        let p = repeat(
+            first,
+            number,
+            verdict.origin("number").as_ref(),
+            verdict.first_row(),
+        );
+        verdict.problems.push(p);
+        v.valid = None;
     }
 
-    /// [`Duplicates::check_validated`] in place: the outcome, large, stays
-    /// where it is; a repeat becomes a rejection there.
-    pub fn check_in_place<'v>(&mut self, v: &'v mut Validated) -> &'v Outcome {
-        self.check_keyed(&mut v.outcome, v.key.take());
-        &v.outcome
+    /// The row a number was first seen on, when this is a repeat; the
+    /// number is recorded at `row` when it is new.
+    fn first_of(&mut self, key: NumberKey, row: Option<&RowRef>) -> Option<RowRef> {
+        let row = row?;
+        let first = match self.first.entry(key) {
+            Entry::Vacant(v) => {
+                let place = place_of(&mut self.places, row);
+                v.insert(FirstRow {
+                    place,
+                    row: row.row,
+                });
+                return None;
+            }
+            Entry::Occupied(o) => *o.get(),
+        };
+        let (file, sheet) = &self.places[first.place];
+        Some(RowRef {
+            file: file.clone(),
+            sheet: sheet.clone(),
+            row: first.row,
+        })
     }
 
     /// Record the outcome's number; a repeat becomes a rejection.
@@ -574,53 +717,43 @@ impl Duplicates {
             Ok(v) => v.get(),
             Err(r) => &r.draft,
         };
-        let Some(row) = draft.first_row() else {
+        let Some(first) = self.first_of(key, draft.first_row()) else {
             return;
         };
-        let first = match self.first.entry(key) {
-            Entry::Vacant(v) => {
-                let place = place_of(&mut self.places, row);
-                v.insert(FirstRow {
-                    place,
-                    row: row.row,
-                });
-                return;
-            }
-            Entry::Occupied(o) => *o.get(),
-        };
-        let (file, sheet) = &self.places[first.place];
-        let first = RowRef {
-            file: file.clone(),
-            sheet: sheet.clone(),
-            row: first.row,
-        };
-        let row = row.clone();
-        let number = draft
-            .invoice
-            .number
-            .as_deref()
-            .map(str::trim)
-            .unwrap_or_default()
-            .to_string();
         // A repeat (rare): the outcome is taken out and put back rejected.
         let taken = std::mem::replace(outcome, Ok(Valid(Draft::default())));
         let mut draft = match taken {
             Ok(v) => v.into_inner(),
             Err(r) => r.draft,
         };
-        let cell = draft.origin("number");
-        let p = Problem::error(
-            codes::DUPLICATE_NUMBER,
-            "number",
-            format!("the number was already used at {first} (numbers are compared ignoring case)"),
-        )
-        .found(number)
-        .expected("a number not used elsewhere in the input")
-        .at(cell.as_ref())
-        .at_row(Some(&row));
+        let number = draft
+            .invoice
+            .number
+            .as_deref()
+            .map(str::trim)
+            .unwrap_or_default();
+        let p = repeat(
+            first,
+            number,
+            draft.origin("number").as_ref(),
+            draft.first_row(),
+        );
         draft.problems.push(p);
         *outcome = finish(draft);
     }
+}
+
+/// The problem of a number used before, at `first`.
+fn repeat(first: RowRef, number: &str, cell: Option<&CellRef>, row: Option<&RowRef>) -> Problem {
+    Problem::error(
+        codes::DUPLICATE_NUMBER,
+        "number",
+        format!("the number was already used at {first} (numbers are compared ignoring case)"),
+    )
+    .found(number.to_string())
+    .expected("a number not used elsewhere in the input")
+    .at(cell)
+    .at_row(row)
 }
 
 /// The index of a row's file and sheet in `places`, added when new. Rows

@@ -807,13 +807,20 @@ fn duplicates_name_the_first_file_and_sheet() {
     // Validated elsewhere (as the pipeline does, on the pool) with the key
     // worked out there, then checked in order: the same again.
     let mut seen = Duplicates::default();
-    let validator = seen.validator(Arc::new(r.clone()));
-    let validated: Vec<Validated> = input_again.into_iter().map(validator).collect();
-    let fused: Vec<Outcome> = validated
+    let validator = seen.validator(Arc::new(r.clone()), Keep::Documents);
+    let validated: Vec<Box<Validated>> = input_again.into_iter().map(validator).collect();
+    let fused: Vec<(Verdict, Option<Valid<Draft>>)> = validated
         .into_iter()
-        .map(|v| seen.check_validated(v))
+        .map(|mut v| {
+            seen.check_validated(&mut v);
+            v.into_parts()
+        })
         .collect();
-    assert_eq!(fused, out);
+    let want: Vec<(Verdict, Option<Valid<Draft>>)> = out
+        .iter()
+        .map(|o| (Verdict::of(o, &r), o.as_ref().ok().cloned()))
+        .collect();
+    assert_eq!(fused, want);
 }
 
 #[test]
@@ -875,45 +882,47 @@ fn totals_written_differently_reconcile_by_value() {
 }
 
 #[test]
-fn outcomes_for_reports_keep_what_reports_read() {
+fn verdicts_keep_what_reports_read() {
     let r = Arc::new(rules());
     let mut bad = good();
     bad.customer.tax_id = Some("1008600038412".into());
     let input = vec![good(), bad, numbered(7, "f-1")];
-    let full: Vec<Outcome> = validate_all(input.clone().into_iter(), &r).collect();
-    for keep_customer in [false, true] {
+    let mut seen = Duplicates::default();
+    let full: Vec<Outcome> = input
+        .iter()
+        .map(|d| seen.check(validate_one(d.clone(), &r)))
+        .collect();
+    for keep in [Keep::Verdicts, Keep::Documents] {
         let mut seen = Duplicates::default();
-        let validator = seen.validator(r.clone());
-        let slim: Vec<Outcome> = input
+        let validator = seen.validator(r.clone(), keep);
+        let slim: Vec<(Verdict, Option<Valid<Draft>>)> = input
             .clone()
             .into_iter()
             .map(|d| {
                 let mut v = validator(d);
-                v.cut_for_reports(keep_customer);
-                seen.check_validated(v)
+                seen.check_validated(&mut v);
+                v.into_parts()
             })
             .collect();
-        for (f, s) in full.iter().zip(&slim) {
+        for (f, (sv, doc)) in full.iter().zip(&slim) {
             let (fd, fp) = match f {
                 Ok(v) => (v.get(), v.warnings().to_vec()),
                 Err(rej) => (&rej.draft, rej.problems.clone()),
             };
-            let (sd, sp) = match s {
-                Ok(v) => (v.get(), v.warnings().to_vec()),
-                Err(rej) => (&rej.draft, rej.problems.clone()),
-            };
-            assert_eq!(f.is_ok(), s.is_ok());
-            assert_eq!(sp, fp, "the problems, whole");
+            assert_eq!(f.is_ok(), sv.is_valid());
+            assert_eq!(sv.problems, fp, "the problems, whole");
             assert_eq!(
-                (&sd.rows, &sd.source_key, sd.kind),
+                (&sv.rows, &sv.source_key, sv.kind),
                 (&fd.rows, &fd.source_key, fd.kind)
             );
-            assert_eq!(sd.invoice.number, fd.invoice.number);
-            assert_eq!(sd.origin("number"), fd.origin("number"));
-            assert!(sd.invoice.items.is_empty(), "the payload is not kept");
-            assert_eq!(sd.customer == fd.customer, keep_customer);
+            assert_eq!(sv.number, fd.invoice.number);
+            assert_eq!(sv.origin("number"), fd.origin("number"));
+            match keep {
+                Keep::Verdicts => assert!(doc.is_none(), "the payload is not kept"),
+                Keep::Documents => assert_eq!(doc.as_ref(), f.as_ref().ok()),
+            }
         }
-        assert!(slim[2].is_err(), "the duplicate of F-1 is found");
+        assert!(!slim[2].0.is_valid(), "the duplicate of F-1 is found");
     }
 }
 
@@ -936,10 +945,11 @@ fn checking_in_place_gives_what_checking_by_value_does() {
     ];
     let mut by_value = Duplicates::default();
     let mut in_place = Duplicates::default();
-    let (v1, v2) = (by_value.validator(r.clone()), in_place.validator(r.clone()));
+    let v2 = in_place.validator(r.clone(), Keep::Verdicts);
     for d in input {
-        let want = by_value.check_validated(v1(d.clone()));
+        let want = by_value.check(validate_one(d.clone(), &r));
         let mut v = v2(d);
-        assert_eq!(in_place.check_in_place(&mut v), &want);
+        in_place.check_validated(&mut v);
+        assert_eq!(v.verdict(), &Verdict::of(&want, &r));
     }
 }

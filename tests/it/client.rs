@@ -6,15 +6,13 @@ use crate::support::{bin, bin_path, TestDir, TestEmulator};
 use facturare_etl::api::{
     ApiError, ApiKey, Client, ClientConfig, Credentials, ListQuery, TokenFile, TokenSource,
 };
-use facturare_etl::cli::args::GlobalArgs;
-use facturare_etl::config::{
-    self, ConfigError, ConnectOptions, CredentialSource, Settings, Target,
-};
+use facturare_etl::config::{self, ConfigError, CredentialSource, Request, Settings, Target};
 use facturare_etl::emulator::{Config, KeySpec};
 use facturare_etl::model::{
     AppliedRate, CreditNote, Customer, Invoice, Item, LineItem, Payment, PaymentApplication, Ref,
     TaxRate,
 };
+use facturare_etl::ops::{self, ConnectOptions, Silent};
 use futures::StreamExt;
 use rust_decimal_macros::dec;
 use std::io::BufRead;
@@ -40,18 +38,19 @@ fn customer(name: &str) -> Customer {
     }
 }
 
-fn global(data_dir: &Path) -> GlobalArgs {
-    GlobalArgs {
-        env: None,
-        api_url: None,
-        api_key_file: None,
-        profile: None,
-        config: None,
+fn global(data_dir: &Path) -> Request {
+    Request {
         data_dir: data_dir.to_path_buf(),
-        json: false,
-        quiet: true,
-        verbose: 0,
+        ..Request::default()
     }
+}
+
+/// The settings of `req` with `FACTURARE_API_KEY` set to `api_key_env`.
+fn resolve_with(req: &Request, api_key_env: Option<String>) -> Result<Settings, ConfigError> {
+    Settings::resolve(&Request {
+        api_key_env,
+        ..req.clone()
+    })
 }
 
 /// Every way of printing an error, chain included.
@@ -563,10 +562,10 @@ fn plain_http_is_refused_except_to_loopback() {
     let dir = TestDir::new();
     let mut g = global(&dir.join(".facturare"));
     g.api_url = Some("http://example.com/".into());
-    let err = Settings::resolve_with(&g, Some("sk_12345678".into())).unwrap_err();
+    let err = resolve_with(&g, Some("sk_12345678".into())).unwrap_err();
     assert!(matches!(err, ConfigError::InsecureUrl { .. }), "{err}");
     g.api_url = Some("http://127.0.0.1:9/".into());
-    let s = Settings::resolve_with(&g, Some("sk_12345678".into())).unwrap();
+    let s = resolve_with(&g, Some("sk_12345678".into())).unwrap();
     assert_eq!(s.env_label, "http://127.0.0.1:9");
 }
 
@@ -590,7 +589,7 @@ fn settings_follow_the_precedence() {
     };
 
     // Config file only.
-    let s = Settings::resolve_with(&global(&data), None).unwrap();
+    let s = resolve_with(&global(&data), None).unwrap();
     assert_eq!(s.env_label, "sandbox");
     assert_eq!(key_of(&s), "key_from_config");
     assert!(matches!(
@@ -600,17 +599,17 @@ fn settings_follow_the_precedence() {
     assert_eq!(s.ledger_path(), data.join("ledger.db"));
 
     // The environment variable beats the config file; the flag beats both.
-    let s = Settings::resolve_with(&global(&data), Some("key_from_env".into())).unwrap();
+    let s = resolve_with(&global(&data), Some("key_from_env".into())).unwrap();
     assert_eq!(key_of(&s), "key_from_env");
     let mut g = global(&data);
     g.api_key_file = Some(dir.join("flag.key"));
-    let s = Settings::resolve_with(&g, Some("key_from_env".into())).unwrap();
+    let s = resolve_with(&g, Some("key_from_env".into())).unwrap();
     assert_eq!(key_of(&s), "key_from_flag");
 
     // --env beats the file's env; --api-url beats --env.
     let mut g = global(&data);
-    g.env = Some(facturare_etl::cli::args::EnvName::Production);
-    let s = Settings::resolve_with(&g, None).unwrap();
+    g.env = Some(config::EnvName::Production);
+    let s = resolve_with(&g, None).unwrap();
     assert_eq!(s.env_label, "production");
     match &s.target {
         Target::Remote { base_url, .. } => {
@@ -620,21 +619,21 @@ fn settings_follow_the_precedence() {
     }
     g.api_url = Some("https://other.example/".into());
     assert_eq!(
-        Settings::resolve_with(&g, None).unwrap().env_label,
+        resolve_with(&g, None).unwrap().env_label,
         "https://other.example"
     );
 
     // A profile: its own URL, key and data dir.
     let mut g = global(&data);
     g.profile = Some("acme".into());
-    let s = Settings::resolve_with(&g, None).unwrap();
+    let s = resolve_with(&g, None).unwrap();
     assert_eq!(s.env_label, "https://acme.example");
     assert_eq!(key_of(&s), "key_acme_config");
     assert_eq!(s.data_dir, data.join("profiles").join("acme"));
 
     // An unknown profile is named, with a suggestion.
     g.profile = Some("acmee".into());
-    let err = Settings::resolve_with(&g, None).unwrap_err().to_string();
+    let err = resolve_with(&g, None).unwrap_err().to_string();
     assert!(
         err.contains("acmee") && err.contains("did you mean `acme`"),
         "{err}"
@@ -645,30 +644,30 @@ fn settings_follow_the_precedence() {
 fn no_key_means_the_local_emulator_and_bad_keys_are_named() {
     let dir = TestDir::new();
     let data = dir.join(".facturare");
-    let s = Settings::resolve_with(&global(&data), None).unwrap();
+    let s = resolve_with(&global(&data), None).unwrap();
     assert_eq!(s.env_label, "local");
     assert!(s.defaulted_to_local);
     assert!(matches!(&s.target, Target::Local { db } if *db == data.join("local.db")));
 
     // A key configured and no environment named: production.
-    let s = Settings::resolve_with(&global(&data), Some("k_123456".into())).unwrap();
+    let s = resolve_with(&global(&data), Some("k_123456".into())).unwrap();
     assert_eq!(s.env_label, "production");
 
     // Empty keys are errors naming where they came from.
     let empty = dir.write("empty.key", "\n");
     let mut g = global(&data);
     g.api_key_file = Some(empty);
-    let err = Settings::resolve_with(&g, None).unwrap_err().to_string();
+    let err = resolve_with(&g, None).unwrap_err().to_string();
     assert!(err.contains("empty.key") && err.contains("empty"), "{err}");
-    let err = Settings::resolve_with(&global(&data), Some("  ".into()))
+    let err = resolve_with(&global(&data), Some("  ".into()))
         .unwrap_err()
         .to_string();
     assert!(err.contains("FACTURARE_API_KEY"), "{err}");
 
     // Sandbox without any credential says how to give one.
     let mut g = global(&data);
-    g.env = Some(facturare_etl::cli::args::EnvName::Sandbox);
-    let err = Settings::resolve_with(&g, None).unwrap_err();
+    g.env = Some(config::EnvName::Sandbox);
+    let err = resolve_with(&g, None).unwrap_err();
     assert!(matches!(err, ConfigError::NoCredentials { .. }), "{err}");
 
     // Unknown keys in the config file: file:line:col.
@@ -676,9 +675,7 @@ fn no_key_means_the_local_emulator_and_bad_keys_are_named() {
         ".facturare/config.toml",
         "env = \"local\"\nap_url = \"x\"\n",
     );
-    let err = Settings::resolve_with(&global(&data), None)
-        .unwrap_err()
-        .to_string();
+    let err = resolve_with(&global(&data), None).unwrap_err().to_string();
     assert!(err.contains("config.toml:2:1"), "{err}");
 }
 
@@ -693,14 +690,14 @@ async fn profiles_keep_their_local_data_apart() {
     let settings = |p: &str| {
         let mut g = global(&data);
         g.profile = Some(p.into());
-        Settings::resolve_with(&g, None).unwrap()
+        resolve_with(&g, None).unwrap()
     };
     let (a, b) = (settings("alfa"), settings("beta"));
     assert_ne!(a.data_dir, b.data_dir);
     assert_ne!(a.ledger_path(), b.ledger_path());
     assert_eq!(a.env_label, "local");
 
-    let conn = config::connect(&a, ConnectOptions::default())
+    let conn = ops::connect(&a, ConnectOptions::default(), &Silent)
         .await
         .unwrap();
     assert!(conn.is_embedded());
@@ -711,7 +708,7 @@ async fn profiles_keep_their_local_data_apart() {
         .unwrap();
     conn.close().await;
 
-    let conn = config::connect(&b, ConnectOptions::default())
+    let conn = ops::connect(&b, ConnectOptions::default(), &Silent)
         .await
         .unwrap();
     let seen: Vec<Customer> = conn
@@ -723,7 +720,7 @@ async fn profiles_keep_their_local_data_apart() {
     conn.close().await;
 
     // Alfa's data survived its emulator's restart.
-    let conn = config::connect(&a, ConnectOptions::default())
+    let conn = ops::connect(&a, ConnectOptions::default(), &Silent)
         .await
         .unwrap();
     let seen: Vec<Customer> = conn
@@ -797,9 +794,7 @@ async fn no_secret_appears_in_any_error() {
     let dir = TestDir::new();
     let mut g = global(&dir.join(".facturare"));
     g.api_url = Some("http://example.com".into());
-    errors.push(Box::new(
-        Settings::resolve_with(&g, Some(KEY.into())).unwrap_err(),
-    ));
+    errors.push(Box::new(resolve_with(&g, Some(KEY.into())).unwrap_err()));
     for e in &errors {
         let text = all_text(e.as_ref());
         assert!(!text.contains("SECRET_4242"), "{text}");
@@ -887,9 +882,9 @@ fn oauth_login_bearer_calls_refresh_with_rotation_and_logout() {
         // Settings pick the stored tokens up: Bearer calls work.
         let mut g = global(&dir.join(".facturare"));
         g.api_url = Some(emu.url().to_string());
-        let s = Settings::resolve_with(&g, None).unwrap();
+        let s = resolve_with(&g, None).unwrap();
         assert!(matches!(s.credential_source, CredentialSource::Tokens(_)));
-        let conn = config::connect(&s, ConnectOptions::default())
+        let conn = ops::connect(&s, ConnectOptions::default(), &Silent)
             .await
             .unwrap();
         let made = conn

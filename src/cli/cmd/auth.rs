@@ -2,14 +2,12 @@
 //! (profile) in use, stored in `<data-dir>/tokens.json` with mode 0600.
 //! Nothing here ever prints a key or a token.
 
+use super::{config_error, Context};
 use crate::api::login::{login, LoginOptions};
-use crate::api::{Secret, TokenFile};
-use crate::cli::args::GlobalArgs;
+use crate::api::TokenFile;
 use crate::cli::output::Output;
 use crate::cli::{CliError, CmdResult, Exit, ExitExt};
-use crate::config::{
-    self, read_key_file, ConfigError, CredentialSource, Environment, Location, Settings,
-};
+use crate::config::{self, ConfigError, CredentialSource, Environment, OAuthFlags, Settings};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -42,89 +40,40 @@ pub struct LoginArgs {
     pub timeout: u64,
 }
 
-pub fn run(command: Command, global: &GlobalArgs) -> CmdResult {
-    let out = Output::new(global);
+pub fn run(command: Command, ctx: &Context) -> CmdResult {
     match command {
-        Command::Login(args) => run_login(args, global, &out),
-        Command::Status => run_status(global, &out),
-        Command::Logout => run_logout(global, &out),
+        Command::Login(args) => run_login(args, ctx),
+        Command::Status => run_status(ctx),
+        Command::Logout => run_logout(ctx),
     }
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| {
-            CliError::new(
-                Exit::Api,
-                anyhow::anyhow!("could not start the async runtime: {e}"),
-            )
+fn run_login(args: LoginArgs, ctx: &Context) -> CmdResult {
+    let out = &ctx.out;
+    let loc = ctx.location()?;
+    let client = loc
+        .oauth_client(&OAuthFlags {
+            client_id: args.client_id.clone(),
+            client_secret_file: args.client_secret_file.clone(),
+            scope: args.scope.clone(),
         })
-}
-
-fn location(global: &GlobalArgs) -> Result<Location, CliError> {
-    let has_key = global.api_key_file.is_some() || std::env::var_os(config::API_KEY_ENV).is_some();
-    Location::resolve(global, has_key).exit(Exit::Usage)
-}
-
-fn run_login(args: LoginArgs, global: &GlobalArgs, out: &Output) -> CmdResult {
-    let loc = location(global)?;
-    let api_url = match loc.environment.api_url() {
-        Some(u) => u,
-        None => {
-            return Err(CliError::new(
-                Exit::Usage,
-                anyhow::anyhow!("the local environment needs no login: it uses its built-in key"),
-            )
-            .with_hint("pick a remote one: --env sandbox, --env production or --api-url URL"))
-        }
-    };
-    let oauth_base = loc.environment.oauth_url(&api_url);
-    let loopback = crate::api::is_loopback(&api_url);
-    let default_client = crate::emulator::DEFAULT_OAUTH_CLIENT;
-    let client_id = args
-        .client_id
-        .clone()
-        .or_else(|| loc.oauth.client_id.clone())
-        .or_else(|| loopback.then(|| default_client.0.to_string()))
-        .ok_or_else(|| {
-            CliError::new(Exit::Usage, anyhow::anyhow!("no OAuth client id"))
-                .with_hint("pass --client-id, or set [oauth] client_id in the config file")
-        })?;
-    let secret_file = args
-        .client_secret_file
-        .clone()
-        .or_else(|| loc.oauth.client_secret_file.clone());
-    let client_secret = match secret_file {
-        Some(path) => {
-            let origin = format!("the client secret file {}", path.display());
-            Secret::new(read_key_file(&path, &origin).exit(Exit::Usage)?.expose())
-        }
-        None if loopback => Secret::new(default_client.1),
-        None => return Err(
-            CliError::new(Exit::Usage, anyhow::anyhow!("no OAuth client secret")).with_hint(
-                "pass --client-secret-file, or set [oauth] client_secret_file in the config file",
-            ),
-        ),
-    };
-    let scope = args
-        .scope
-        .clone()
-        .or_else(|| loc.oauth.scope.clone())
-        .unwrap_or_else(|| "read_write".to_string());
+        .map_err(config_error)?;
     let opts = LoginOptions {
-        oauth_base,
-        client_id,
-        client_secret,
-        scope,
+        oauth_base: client.oauth_base,
+        client_id: client.client_id,
+        client_secret: client.client_secret,
+        scope: client.scope,
         listener: !args.no_browser_listener,
         timeout: Duration::from_secs(args.timeout.max(1)),
-        env_label: loc.environment.label(),
+        env_label: client.env_label,
     };
     let listener = opts.listener;
-    let rt = runtime()?;
+    let rt = crate::ops::runtime(2).map_err(|e| {
+        CliError::new(
+            Exit::Api,
+            anyhow::anyhow!("could not start the async runtime: {e}"),
+        )
+    })?;
     let file = rt
         .block_on(login(
             &opts,
@@ -185,14 +134,15 @@ fn expiry_text(expires_at: Option<i64>) -> String {
     }
 }
 
-fn run_status(global: &GlobalArgs, out: &Output) -> CmdResult {
+fn run_status(ctx: &Context) -> CmdResult {
+    let out: &Output = &ctx.out;
     let (env, data_dir, profile, config_path, source): (
         Environment,
         PathBuf,
         Option<String>,
         Option<PathBuf>,
         Option<CredentialSource>,
-    ) = match Settings::resolve(global) {
+    ) = match Settings::resolve(&ctx.request) {
         Ok(s) => (
             s.environment,
             s.data_dir,
@@ -201,7 +151,7 @@ fn run_status(global: &GlobalArgs, out: &Output) -> CmdResult {
             Some(s.credential_source),
         ),
         Err(ConfigError::NoCredentials { .. }) => {
-            let loc = location(global)?;
+            let loc = ctx.location()?;
             (
                 loc.environment,
                 loc.data_dir,
@@ -210,7 +160,7 @@ fn run_status(global: &GlobalArgs, out: &Output) -> CmdResult {
                 None,
             )
         }
-        Err(e) => return Err(CliError::new(Exit::Usage, e)),
+        Err(e) => return Err(config_error(e)),
     };
     let url = env.api_url().map(|u| u.to_string());
     let mut lines = vec![format!(
@@ -290,8 +240,9 @@ fn run_status(global: &GlobalArgs, out: &Output) -> CmdResult {
     Ok(Exit::Ok)
 }
 
-fn run_logout(global: &GlobalArgs, out: &Output) -> CmdResult {
-    let loc = location(global)?;
+fn run_logout(ctx: &Context) -> CmdResult {
+    let out = &ctx.out;
+    let loc = ctx.location()?;
     let path = loc.tokens_path();
     let removed = match std::fs::remove_file(&path) {
         Ok(()) => {

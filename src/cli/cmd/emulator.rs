@@ -1,8 +1,8 @@
 //! `facturare-etl emulator`: serve the local facturare.md on a port until
 //! Ctrl-C. Thin: parse the flags into an [`emulator::Config`], bind, serve.
 
-use crate::cli::args::GlobalArgs;
-use crate::cli::output::Output;
+use super::Context;
+use crate::cli::values::parse_rate;
 use crate::cli::{CliError, CmdResult, Exit, ExitExt};
 use crate::emulator::{self, Config, KeySpec};
 use anyhow::Context as _;
@@ -71,22 +71,6 @@ fn parse_positive(s: &str) -> Result<usize, String> {
     }
 }
 
-/// `10/s`, `10/sec` or `10`.
-pub fn parse_rate(s: &str) -> Result<u32, String> {
-    let t = s.trim();
-    let n = t
-        .strip_suffix("/s")
-        .or_else(|| t.strip_suffix("/sec"))
-        .unwrap_or(t)
-        .trim();
-    match n.parse::<u32>() {
-        Ok(n) if n >= 1 => Ok(n),
-        _ => Err(format!(
-            "expected requests per second as N/s or N (N at least 1), found {s:?}"
-        )),
-    }
-}
-
 /// A probability in `0..=1`.
 pub fn parse_probability(s: &str) -> Result<f64, String> {
     match s.trim().parse::<f64>() {
@@ -114,8 +98,8 @@ fn generated_key() -> String {
     format!("local_{}", hex::encode(bytes))
 }
 
-pub fn run(args: Args, global: &GlobalArgs) -> CmdResult {
-    let out = Output::new(global);
+pub fn run(args: Args, ctx: &Context) -> CmdResult {
+    let out = ctx.out.clone();
     let mut keys = args.keys;
     if keys.is_empty() {
         let key = generated_key();
@@ -208,10 +192,6 @@ mod tests {
 
     #[test]
     fn parses_flag_values() {
-        assert_eq!(parse_rate("10/s"), Ok(10));
-        assert_eq!(parse_rate("7"), Ok(7));
-        assert!(parse_rate("0").is_err());
-        assert!(parse_rate("fast").is_err());
         assert_eq!(parse_probability("0.25"), Ok(0.25));
         assert!(parse_probability("1.5").is_err());
         assert_eq!(

@@ -1,13 +1,11 @@
-//! `facturare-etl export`: resolve the request, connect, call
-//! [`crate::export::run_export`], print the summary, pick the exit code.
+//! `facturare-etl export`: build the request, call [`crate::ops::export`],
+//! print the summary, pick the exit code.
 
-use crate::cli::args::GlobalArgs;
-use crate::cli::output::Output;
-use crate::cli::{CliError, CmdResult, Exit, ExitExt};
-use crate::config::{connect, ConnectOptions, Settings};
-use crate::export::{
-    period, run_export, ErrorKind, ExportError, ExportRequest, OutputFormat, Resource,
-};
+use super::Context;
+use crate::cli::values::{FormatArg, ResourceArg};
+use crate::cli::{CliError, CmdResult, Exit};
+use crate::export::ExportRequest;
+use crate::ops;
 use std::path::PathBuf;
 
 const AFTER_HELP: &str = "\
@@ -29,13 +27,13 @@ written; 4 the API failed (the previous file is left untouched); 130 interrupted
 pub struct Args {
     /// What to export
     #[arg(value_enum)]
-    pub resource: Resource,
+    pub resource: ResourceArg,
     /// Output file; may contain {period}, {date}, {from}, {to}, {resource}
     #[arg(short, long, value_name = "PATH")]
     pub output: String,
     /// Output format [default: from the extension]
     #[arg(long, value_enum)]
-    pub format: Option<OutputFormat>,
+    pub format: Option<FormatArg>,
     /// Only objects whose FIELD equals VALUE (repeatable; filterable fields per API.md)
     #[arg(long = "filter", value_name = "FIELD=VALUE")]
     pub filters: Vec<String>,
@@ -83,9 +81,9 @@ pub struct Args {
 impl Args {
     fn into_request(self) -> ExportRequest {
         ExportRequest {
-            resource: self.resource,
+            resource: self.resource.into(),
             output: self.output,
-            format: self.format,
+            format: self.format.map(Into::into),
             filters: self.filters,
             metadata: self.metadata,
             expand: self.expand,
@@ -104,73 +102,32 @@ impl Args {
     }
 }
 
-fn failed(e: ExportError) -> CliError {
-    let exit = match e.kind() {
-        ErrorKind::Usage => Exit::Usage,
-        ErrorKind::File => Exit::Input,
-        ErrorKind::Api => Exit::Api,
-        ErrorKind::Interrupted => Exit::Interrupted,
+pub fn run(args: Args, ctx: &Context) -> CmdResult {
+    let out = &ctx.out;
+    let settings = ctx.settings()?;
+    let s = ops::export(&settings, args.into_request(), out).map_err(|e| {
+        let hint = e.hint();
+        CliError::of(e.kind(), e).with_hint_opt(hint)
+    })?;
+    out.json(&s);
+    let sheets = match s.sheets.len() {
+        0 | 1 => String::new(),
+        n => format!(" on {n} sheets"),
     };
-    let hint = match &e {
-        ExportError::Api { .. } => {
-            Some("nothing was written: the previous file, if any, is as it was")
+    out.status(format!(
+        "{} {}: {} rows{sheets} written to {}",
+        s.objects,
+        s.resource,
+        s.rows,
+        s.path.display()
+    ));
+    if let Some(b) = &s.bookmark {
+        if b.advanced {
+            out.status(format!(
+                "bookmark `{}` moved to updated_at {}",
+                b.name, b.updated_at
+            ));
         }
-        _ => None,
-    };
-    let err = CliError::new(exit, e);
-    match hint {
-        Some(h) => err.with_hint(h),
-        None => err,
     }
-}
-
-pub fn run(args: Args, global: &GlobalArgs) -> CmdResult {
-    let out = Output::new(global);
-    let settings = Settings::resolve(global).exit(Exit::Usage)?;
-    let opts = args
-        .into_request()
-        .resolve(period::today(), &settings.ledger_path())
-        .map_err(failed)?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .exit(Exit::Api)?;
-    rt.block_on(async {
-        let conn = connect(&settings, ConnectOptions::default())
-            .await
-            .exit(Exit::Api)?;
-        let cancel = opts.cancel.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                cancel.cancel();
-            }
-        });
-        let bar = out.bar(0, opts.resource.name());
-        let result = run_export(&conn.client, &opts, &bar).await;
-        bar.finish_and_clear();
-        conn.close().await;
-        let s = result.map_err(failed)?;
-        out.json(&s);
-        let sheets = match s.sheets.len() {
-            0 | 1 => String::new(),
-            n => format!(" on {n} sheets"),
-        };
-        out.status(format!(
-            "{} {}: {} rows{sheets} written to {}",
-            s.objects,
-            s.resource,
-            s.rows,
-            s.path.display()
-        ));
-        if let Some(b) = &s.bookmark {
-            if b.advanced {
-                out.status(format!(
-                    "bookmark `{}` moved to updated_at {}",
-                    b.name, b.updated_at
-                ));
-            }
-        }
-        Ok(Exit::Ok)
-    })
+    Ok(Exit::Ok)
 }

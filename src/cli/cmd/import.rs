@@ -1,12 +1,12 @@
 //! `facturare-etl import`: read, map, validate and upload, each document
-//! exactly once; or `--dry-run`, the same as `validate`.
+//! exactly once ([`crate::ops::import`]); or `--dry-run`, the same as
+//! `validate` ([`crate::ops::dry_run`]).
 
-use crate::cli::args::GlobalArgs;
-use crate::cli::output::Output;
-use crate::cli::{CliError, CmdResult, Exit, ExitExt};
-use crate::config::Settings;
+use super::Context;
+use crate::cli::values::{parse_rate, OnExistingArg};
+use crate::cli::{CliError, CmdResult, Exit};
 use crate::ledger::RunId;
-use crate::upload::{import, ImportOptions, OnExisting, Resume};
+use crate::ops::{self, DryRunOptions, ImportOptions, Resume};
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
@@ -32,8 +32,8 @@ pub struct Args {
     pub rate: Option<u32>,
     /// An invoice whose number is already on the account, not from this import:
     /// leave it (skip), replace its fields (update), or reject the document (fail)
-    #[arg(long, value_enum, value_name = "WHAT", default_value_t = OnExisting::Skip)]
-    pub on_existing: OnExisting,
+    #[arg(long, value_enum, value_name = "WHAT", default_value_t = OnExistingArg::Skip)]
+    pub on_existing: OnExistingArg,
     /// Write the rejected rows here (CSV, or XLSX with the bad cells marked)
     #[arg(long, value_name = "PATH")]
     pub rejects: Option<PathBuf>,
@@ -58,65 +58,39 @@ fn parse_resume(s: &str) -> Result<Resume, String> {
         })
 }
 
-/// `100/s`, `100`, `100/sec`: requests per second, at least 1.
-pub fn parse_rate(s: &str) -> Result<u32, String> {
-    let t = s.trim();
-    let num = t
-        .strip_suffix("/s")
-        .or_else(|| t.strip_suffix("/sec"))
-        .unwrap_or(t)
-        .trim();
-    match num.parse::<u32>() {
-        Ok(n) if n >= 1 => Ok(n),
-        _ => Err(format!(
-            "expected requests per second as N/s with N ≥ 1 (e.g. 100/s), found {s:?}"
-        )),
-    }
-}
-
-pub fn run(args: Args, global: &GlobalArgs) -> CmdResult {
-    let out = Output::new(global);
+pub fn run(args: Args, ctx: &Context) -> CmdResult {
+    let out = &ctx.out;
     if args.dry_run {
-        return dry_run(args, &out);
+        return dry_run(args, ctx);
     }
-    let settings = Settings::resolve(global).exit(Exit::Usage)?;
+    let settings = ctx.settings()?;
     let opts = ImportOptions {
         files: args.files,
         mapping: args.mapping,
         resume: args.resume,
         concurrency: args.concurrency as usize,
         rate_per_sec: args.rate,
-        on_existing: args.on_existing,
+        on_existing: args.on_existing.into(),
         rejects: args.rejects,
         errors: args.errors,
         vat_table: args.vat_table,
         ..ImportOptions::default()
     };
-    match import(&settings, &opts, &out) {
+    match ops::import(&settings, &opts, out) {
         Ok(outcome) => {
             out.status(outcome.render_text().trim_end());
             out.json(&outcome);
-            Ok(outcome.exit())
+            Ok(outcome.ending().into())
         }
         Err(e) => {
-            let exit = e.exit();
-            let hint = match &e {
-                crate::upload::ImportError::NothingToResume(_) => {
-                    Some("see `facturare-etl runs list`".to_string())
-                }
-                _ => None,
-            };
-            let err = CliError::new(exit, e);
-            Err(match hint {
-                Some(h) => err.with_hint(h),
-                None => err,
-            })
+            let hint = e.hint();
+            Err(CliError::of(e.kind(), e).with_hint_opt(hint))
         }
     }
 }
 
-fn dry_run(args: Args, out: &Output) -> CmdResult {
-    use crate::report::run::{dry_run, DryRunOptions};
+fn dry_run(args: Args, ctx: &Context) -> CmdResult {
+    let out = &ctx.out;
     let Some(mapping) = args.mapping else {
         return Err(CliError::new(
             Exit::Usage,
@@ -129,31 +103,16 @@ fn dry_run(args: Args, out: &Output) -> CmdResult {
         rejects: args.rejects,
         errors: args.errors,
         vat_table: args.vat_table,
-        preflight: None,
     };
-    match dry_run(&opts, out) {
-        Ok(summary) => {
-            out.status(summary.render_text().trim_end());
-            out.json(&summary);
-            Ok(summary.exit())
-        }
-        Err(e) => Err(CliError::new(e.exit(), e)),
-    }
+    let summary = ops::dry_run(&opts, None, out).map_err(|e| CliError::of(e.kind(), e))?;
+    out.status(summary.render_text().trim_end());
+    out.json(&summary);
+    Ok(summary.ending().into())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rates_parse_with_or_without_unit() {
-        assert_eq!(parse_rate("100/s"), Ok(100));
-        assert_eq!(parse_rate("100"), Ok(100));
-        assert_eq!(parse_rate(" 7/sec "), Ok(7));
-        assert!(parse_rate("0/s").is_err());
-        assert!(parse_rate("fast").is_err());
-        assert!(parse_rate("1.5/s").is_err());
-    }
 
     #[test]
     fn resume_takes_a_run_or_nothing() {

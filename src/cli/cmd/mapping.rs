@@ -2,7 +2,7 @@
 //! [`crate::mapping`]. Exit 2 for a bad mapping or usage, 3 for an
 //! unreadable input, 1 for a failed example.
 
-use crate::cli::args::GlobalArgs;
+use super::Context;
 use crate::cli::output::Output;
 use crate::cli::{CliError, CmdResult, Exit, ExitExt};
 use crate::mapping::{self, draft_view, Mapping, MappingError};
@@ -50,12 +50,12 @@ pub struct InitArgs {
     pub force: bool,
 }
 
-pub fn run(command: Command, global: &GlobalArgs) -> CmdResult {
-    let out = Output::new(global);
+pub fn run(command: Command, ctx: &Context) -> CmdResult {
+    let out = &ctx.out;
     match command {
-        Command::Check(a) => check(a, &out),
-        Command::Test(a) => test(a, &out),
-        Command::Init(a) => init(a, &out),
+        Command::Check(a) => check(a, out),
+        Command::Test(a) => test(a, out),
+        Command::Init(a) => init(a, out),
     }
 }
 

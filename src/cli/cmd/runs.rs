@@ -1,11 +1,12 @@
 //! `facturare-etl runs`: list, show and roll back import runs, from the ledger.
 
-use crate::cli::args::GlobalArgs;
+use super::Context;
 use crate::cli::output::Output;
 use crate::cli::{CliError, CmdResult, Exit, ExitExt};
-use crate::config::{connect, ConnectOptions, Settings};
+use crate::config::Settings;
 use crate::ledger::{Ledger, RunId};
-use crate::upload::{report, rollback, RollbackError};
+use crate::ops::{self, RollbackOptions};
+use crate::report::runs as report;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
@@ -30,21 +31,21 @@ pub enum Command {
 
 /// The ledger of the environment and company the options name. Reading it
 /// needs no credentials: without any, the data dir alone is resolved.
-fn ledger_path(global: &GlobalArgs) -> Result<std::path::PathBuf, CliError> {
-    match Settings::resolve(global) {
+fn ledger_path(ctx: &Context) -> Result<std::path::PathBuf, CliError> {
+    match Settings::resolve(&ctx.request) {
         Ok(s) => Ok(s.ledger_path()),
-        Err(e) => match crate::config::Location::resolve(global, true) {
-            Ok(loc) => Ok(loc.data_dir.join("ledger.db")),
-            Err(_) => Err(CliError::new(Exit::Usage, e)),
+        Err(e) => match ctx.location() {
+            Ok(loc) => Ok(loc.ledger_path()),
+            Err(_) => Err(super::config_error(e)),
         },
     }
 }
 
-pub fn run(command: Command, global: &GlobalArgs) -> CmdResult {
-    let out = Output::new(global);
+pub fn run(command: Command, ctx: &Context) -> CmdResult {
+    let out = &ctx.out;
     match command {
         Command::List => {
-            let ledger = Ledger::open(ledger_path(global)?).exit(Exit::Input)?;
+            let ledger = Ledger::open(ledger_path(ctx)?).exit(Exit::Input)?;
             let views = report::list(&ledger).exit(Exit::Input)?;
             if out.json {
                 out.json(&views);
@@ -54,7 +55,7 @@ pub fn run(command: Command, global: &GlobalArgs) -> CmdResult {
             Ok(Exit::Ok)
         }
         Command::Show { run } => {
-            let ledger = Ledger::open(ledger_path(global)?).exit(Exit::Input)?;
+            let ledger = Ledger::open(ledger_path(ctx)?).exit(Exit::Input)?;
             let detail = report::detail(&ledger, run)
                 .exit(Exit::Input)?
                 .ok_or_else(|| no_such_run(run))?;
@@ -65,58 +66,20 @@ pub fn run(command: Command, global: &GlobalArgs) -> CmdResult {
             }
             Ok(Exit::Ok)
         }
-        Command::Rollback { run, concurrency } => rollback_run(run, concurrency, global, &out),
+        Command::Rollback { run, concurrency } => rollback_run(run, concurrency, ctx),
     }
 }
 
-fn rollback_run(run: RunId, concurrency: u32, global: &GlobalArgs, out: &Output) -> CmdResult {
-    let settings = Settings::resolve(global).exit(Exit::Usage)?;
-    let ledger = Ledger::open(settings.ledger_path()).exit(Exit::Input)?;
-    let r = ledger
-        .run(run)
-        .exit(Exit::Input)?
-        .ok_or_else(|| no_such_run(run))?;
-    if r.env != settings.env_label {
-        return Err(CliError::new(
-            Exit::Usage,
-            anyhow::anyhow!(
-                "run {run} was against {}, not {}",
-                r.env,
-                settings.env_label
-            ),
-        )
-        .with_hint(format!(
-            "roll it back with the environment it ran against ({})",
-            r.env
-        )));
-    }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .exit(Exit::Api)?;
-    let report = runtime.block_on(async {
-        let conn = connect(
-            &settings,
-            ConnectOptions {
-                rate_per_sec: None,
-                max_in_flight: concurrency as usize,
-            },
-        )
-        .await
-        .exit(Exit::Api)?;
-        let r = rollback(&conn.client, &ledger, run, concurrency as usize).await;
-        conn.close().await;
-        r.map_err(|e| {
-            let exit = match e {
-                RollbackError::Api(_) => Exit::Api,
-                RollbackError::NoSuchRun(_) => Exit::Usage,
-                RollbackError::Ledger(_) => Exit::Input,
-            };
-            CliError::new(exit, e).with_hint(format!(
-                "what was undone is recorded; run `facturare-etl runs rollback {run}` again to continue"
-            ))
-        })
+fn rollback_run(run: RunId, concurrency: u32, ctx: &Context) -> CmdResult {
+    let out: &Output = &ctx.out;
+    let settings = ctx.settings()?;
+    let opts = RollbackOptions {
+        run,
+        concurrency: concurrency as usize,
+    };
+    let report = ops::rollback(&settings, opts, out).map_err(|e| {
+        let hint = e.hint();
+        CliError::of(e.kind(), e).with_hint_opt(hint)
     })?;
     let undone: u64 = report.undone.values().sum();
     let parts: Vec<String> = report

@@ -1,14 +1,13 @@
-//! `facturare-etl validate FILE... --mapping M`: the dry run. Reads, maps and
-//! validates every document, writes the rejects report and errors list when
-//! asked, prints the summary, sends nothing. `--preflight` also reads (never
-//! writes) the target account's tax rates and customers.
+//! `facturare-etl validate FILE... --mapping M`: the dry run
+//! ([`crate::ops::dry_run`]). Reads, maps and validates every document,
+//! writes the rejects report and errors list when asked, prints the
+//! summary, sends nothing. `--preflight` also reads (never writes) the
+//! target account's tax rates and customers.
 
-use crate::cli::args::GlobalArgs;
-use crate::cli::output::Output;
+use super::Context;
 use crate::cli::{CliError, CmdResult};
+use crate::ops::{self, DryRunOptions};
 use std::path::PathBuf;
-
-pub use crate::report::run::{dry_run, rules_for, DryRunOptions, Preflight, Reports, RunError};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -35,79 +34,22 @@ pub struct Args {
     pub preflight: bool,
 }
 
-impl Args {
-    /// The dry run these arguments ask for (preflight fetched separately).
-    pub fn options(&self) -> DryRunOptions {
-        DryRunOptions {
-            files: self.files.clone(),
-            mapping: self.mapping.clone(),
-            rejects: self.rejects.clone(),
-            errors: self.errors.clone(),
-            vat_table: self.vat_table.clone(),
-            preflight: None,
-        }
-    }
-}
-
-pub fn run(args: Args, global: &GlobalArgs) -> CmdResult {
-    let out = Output::new(global);
-    let mut opts = args.options();
-    if args.preflight {
-        opts.preflight = Some(preflight::fetch(global, &out)?);
-    }
-    let summary = dry_run(&opts, &out).map_err(|e| CliError::new(e.exit(), e))?;
+pub fn run(args: Args, ctx: &Context) -> CmdResult {
+    let out = &ctx.out;
+    let settings = match args.preflight {
+        true => Some(ctx.settings()?),
+        false => None,
+    };
+    let opts = DryRunOptions {
+        files: args.files,
+        mapping: args.mapping,
+        rejects: args.rejects,
+        errors: args.errors,
+        vat_table: args.vat_table,
+    };
+    let summary =
+        ops::dry_run(&opts, settings.as_ref(), out).map_err(|e| CliError::of(e.kind(), e))?;
     out.status(summary.render_text().trim_end());
     out.json(&summary);
-    Ok(summary.exit())
-}
-
-/// `--preflight`: the account's tax rates and customers, read-only.
-pub mod preflight {
-    use super::*;
-    use crate::cli::Exit;
-    use crate::config::{connect, ConfigError, ConnectOptions, Settings};
-
-    fn exit_for(e: &ConfigError) -> Exit {
-        match e {
-            ConfigError::Api(_) => Exit::Api,
-            _ => Exit::Usage,
-        }
-    }
-
-    /// Connect to the target (as `import` would) and list its tax rates and
-    /// customers.
-    pub fn fetch(global: &GlobalArgs, out: &Output) -> Result<Preflight, CliError> {
-        let settings = Settings::resolve(global).map_err(|e| CliError::new(exit_for(&e), e))?;
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| CliError::new(Exit::Api, e))?;
-        let spinner = out.spinner("preflight");
-        let found = rt.block_on(async {
-            let conn = connect(&settings, ConnectOptions::default())
-                .await
-                .map_err(|e| CliError::new(exit_for(&e), e))?;
-            let found = crate::report::run::fetch_preflight(&conn.client).await;
-            let label = conn.env_label.clone();
-            conn.close().await;
-            found.map_err(|e| {
-                CliError::new(
-                    Exit::Api,
-                    anyhow::Error::new(e).context(format!("preflight against {label} failed")),
-                )
-            })
-        });
-        spinner.finish_and_clear();
-        let found = found?;
-        out.status(format!(
-            "preflight: {} tax rates and {} customers on the account",
-            found.tax_rates.len(),
-            found
-                .customers
-                .numbers
-                .len()
-                .max(found.customers.tax_ids.len())
-        ));
-        Ok(found)
-    }
+    Ok(summary.ending().into())
 }

@@ -3,9 +3,8 @@
 use super::seed::{self, client, csv_rows, day, files_in};
 use crate::support::{TestDir, TestEmulator};
 use calamine::{open_workbook, Data, Reader, Xlsx};
-use facturare_etl::export::{
-    run_export, ExportError, ExportProgress, ExportRequest, ExportSummary, NoProgress, Resource,
-};
+use facturare_etl::export::{run_export, ExportError, ExportRequest, ExportSummary, Resource};
+use facturare_etl::progress::{NoProgress, Progress};
 use serde_json::json;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -475,7 +474,7 @@ struct CancelAfter {
     token: tokio_util::sync::CancellationToken,
 }
 
-impl ExportProgress for CancelAfter {
+impl Progress for CancelAfter {
     fn advance(&self, n: u64) {
         if self.seen.fetch_add(n, Ordering::SeqCst) + n >= self.after {
             self.token.cancel();
@@ -490,7 +489,7 @@ struct KillServerAfter {
     emu: Mutex<Option<TestEmulator>>,
 }
 
-impl ExportProgress for KillServerAfter {
+impl Progress for KillServerAfter {
     fn advance(&self, n: u64) {
         if self.seen.fetch_add(n, Ordering::SeqCst) + n >= self.after {
             if let Some(mut emu) = self.emu.lock().unwrap().take() {
@@ -562,7 +561,7 @@ struct InsertAfterFirstPage {
     done: std::sync::atomic::AtomicBool,
 }
 
-impl ExportProgress for InsertAfterFirstPage {
+impl Progress for InsertAfterFirstPage {
     fn advance(&self, _n: u64) {
         if self.done.swap(true, Ordering::SeqCst) {
             return;

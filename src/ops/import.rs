@@ -1,18 +1,21 @@
-//! `import`, start to end: pick or start the run in the ledger, read → map →
-//! validate on a blocking thread (rejects reported as `validate` does), hand
-//! the valid documents over a bounded channel to the async [`Engine`], and
-//! end the run with its counts and status.
+//! `import`, start to end: pick or start the run in the ledger, connect and
+//! complete the account's tax rates, read → map → validate on a thread of
+//! its own (rejects reported as `validate` does), hand the valid documents
+//! over a bounded channel to the async [`Engine`], and end the run with its
+//! counts and status.
 
-use super::engine::{CountsSnapshot, Engine, EngineConfig, OnExisting, Stop};
-use crate::cli::output::Output;
-use crate::cli::Exit;
-use crate::config::{connect, ConfigError, ConnectOptions, Settings};
+use super::connect::{connect, runtime, ConnectError, ConnectOptions};
+use super::pipeline::{self, rules_for, Batch, BatchError};
+use super::preflight::ensure_tax_rates;
+use crate::config::Settings;
+use crate::error::{Ending, ErrorKind};
 use crate::ledger::{InputFile, Ledger, LedgerError, NewRun, Run, RunCounts, RunId, RunStatus};
-use crate::mapping::{drafts_then, Mapping, MappingError};
+use crate::mapping::{Mapping, MappingError};
 use crate::model::Draft;
-use crate::report::run::{rules_for, Reports, RunError};
-use crate::report::Summary;
-use crate::validate::Duplicates;
+use crate::progress::Reporter;
+use crate::report::{Reports, Summary};
+use crate::upload::{CountsSnapshot, Engine, EngineConfig, OnExisting, Stop};
+use crate::validate::{Keep, Valid};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -83,20 +86,21 @@ pub struct ImportOutcome {
 }
 
 impl ImportOutcome {
-    /// 0 all done; 1 something rejected; 4 the API failed; 130 interrupted.
-    pub fn exit(&self) -> Exit {
+    /// All done; something rejected; or stopped: the API failed, the
+    /// ledger failed, or interrupted.
+    pub fn ending(&self) -> Ending {
         match &self.stop {
-            Some(Stop::Interrupted) => Exit::Interrupted,
-            Some(Stop::Api(_)) => Exit::Api,
-            Some(Stop::Ledger(_)) => Exit::Input,
+            Some(Stop::Interrupted) => Ending::Stopped(ErrorKind::Interrupted),
+            Some(Stop::Api(_)) => Ending::Stopped(ErrorKind::Api),
+            Some(Stop::Ledger(_)) => Ending::Stopped(ErrorKind::Input),
             None if self.validation.rejected > 0
                 || self.validation.row_errors > 0
                 || self.upload.rejected > 0
                 || self.upload.payments_rejected > 0 =>
             {
-                Exit::Rejected
+                Ending::Rejected
             }
-            None => Exit::Ok,
+            None => Ending::Ok,
         }
     }
 
@@ -167,12 +171,12 @@ pub enum ImportError {
     #[error(transparent)]
     Mapping(#[from] MappingError),
     #[error(transparent)]
-    Run(Box<RunError>),
+    Batch(Box<BatchError>),
     #[error("could not connect to {env}")]
     Connect {
         env: String,
         #[source]
-        source: Box<ConfigError>,
+        source: Box<ConnectError>,
     },
     #[error("no unfinished run against {0} to resume")]
     NothingToResume(String),
@@ -204,23 +208,31 @@ pub enum ImportError {
     Runtime(#[source] std::io::Error),
 }
 
-impl From<RunError> for ImportError {
-    fn from(e: RunError) -> Self {
-        ImportError::Run(Box::new(e))
+impl From<BatchError> for ImportError {
+    fn from(e: BatchError) -> Self {
+        ImportError::Batch(Box::new(e))
     }
 }
 
 impl ImportError {
-    pub fn exit(&self) -> Exit {
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            ImportError::Ledger(_) => Exit::Input,
-            ImportError::Mapping(e) if e.is_input() => Exit::Input,
-            ImportError::Mapping(_) => Exit::Usage,
-            ImportError::Run(e) => e.exit(),
-            ImportError::Connect { .. } | ImportError::Preflight(_) => Exit::Api,
-            ImportError::Hash { .. } => Exit::Input,
-            ImportError::Runtime(_) => Exit::Api,
-            _ => Exit::Usage,
+            ImportError::Ledger(_) => ErrorKind::Input,
+            ImportError::Mapping(e) if e.is_input() => ErrorKind::Input,
+            ImportError::Mapping(_) => ErrorKind::Usage,
+            ImportError::Batch(e) => e.kind(),
+            ImportError::Connect { .. } | ImportError::Preflight(_) => ErrorKind::Api,
+            ImportError::Hash { .. } => ErrorKind::Input,
+            ImportError::Runtime(_) => ErrorKind::Api,
+            _ => ErrorKind::Usage,
+        }
+    }
+
+    /// What to do about it, when there is something to say.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            ImportError::NothingToResume(_) => Some("see `facturare-etl runs list`"),
+            _ => None,
         }
     }
 }
@@ -236,63 +248,6 @@ pub fn file_sha256(path: &Path) -> Result<String, ImportError> {
     let mut h = Sha256::new();
     std::io::copy(&mut f, &mut h).map_err(wrap)?;
     Ok(hex::encode(h.finalize()))
-}
-
-/// The account's tax rates, after creating the missing ones of the built-in
-/// Moldovan table (`tva20`, `tva12`, `tva8`, `tva0`: API.md's convention),
-/// since the API silently drops a line's unknown rate. Documents naming any
-/// other unknown rate are rejected by validation.
-pub async fn ensure_tax_rates(
-    client: &crate::api::Client,
-    table: &crate::model::vat::VatTable,
-    out: &Output,
-) -> Result<std::collections::HashSet<String>, crate::api::ApiError> {
-    use futures::TryStreamExt;
-    let mut known = std::collections::HashSet::new();
-    let mut pages = client.list_tax_rates(&crate::api::ListQuery::default());
-    while let Some(page) = pages.try_next().await? {
-        known.extend(page.items.into_iter().map(|r| r.id));
-    }
-    let mut created = Vec::new();
-    for rate in &table.rates {
-        if known.contains(&rate.id) || rate.id.is_empty() {
-            continue;
-        }
-        let tr = crate::model::TaxRate {
-            id: rate.id.clone(),
-            name: format!("TVA {}%", rate.value.normalize()),
-            value: rate.value,
-            is_percent: Some(true),
-            ..Default::default()
-        };
-        // Creating a rate under its own id is safe to repeat: a repeat
-        // finds the id taken (400 naming `id`), which is success too.
-        let mut attempt = 0u32;
-        loop {
-            attempt += 1;
-            match client
-                .create_tax_rate(&tr, Some(&format!("fe-taxrate-{}", rate.id)))
-                .await
-            {
-                Ok(_) => break,
-                Err(e) if e.status() == Some(400) && e.param() == Some("id") => break,
-                Err(e) if e.is_ambiguous() && attempt < 8 => {
-                    tokio::time::sleep(super::protocol::backoff(attempt, rand::random::<f64>()))
-                        .await;
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        known.insert(rate.id.clone());
-        created.push(rate.id.clone());
-    }
-    if !created.is_empty() {
-        out.status(format!(
-            "created the tax rates {} on the account (the standard Moldovan VAT rates it lacked)",
-            created.join(", ")
-        ));
-    }
-    Ok(known)
 }
 
 /// The run to continue, checked against this environment.
@@ -325,7 +280,7 @@ fn pick_resume(ledger: &Ledger, env: &str, which: Resume) -> Result<Run, ImportE
 pub fn import(
     settings: &Settings,
     opts: &ImportOptions,
-    out: &Output,
+    reporter: &dyn Reporter,
 ) -> Result<ImportOutcome, ImportError> {
     let env = settings.env_label.clone();
     let ledger = Arc::new(Ledger::open(settings.ledger_path())?);
@@ -345,7 +300,7 @@ pub fn import(
                 .unwrap_or_else(|| PathBuf::from(&run.mapping_path));
             for (f, was) in files.iter().zip(&run.inputs) {
                 if file_sha256(f)? != was.sha256 {
-                    out.warn(format!(
+                    reporter.warn(&format!(
                         "{} changed since run {} started; documents imported already are not sent again",
                         f.display(),
                         run.id
@@ -363,18 +318,18 @@ pub fn import(
         }
     };
     let mapping = Mapping::load(&mapping_path)?;
-    let mut rules = rules_for(opts.vat_table.as_deref(), None).map_err(RunError::from)?;
+    let mut rules = rules_for(opts.vat_table.as_deref(), None).map_err(BatchError::from)?;
     let run_id = if resumed {
         ledger.reopen_run(run_id)?;
-        out.status(format!("resuming run {run_id}"));
+        reporter.status(&format!("resuming run {run_id}"));
         run_id
     } else {
         for r in ledger.unfinished_runs(&env)? {
-            out.warn(format!(
+            reporter.warn(&format!(
                 "run {} ({}, started {}) did not finish; continue it with `facturare-etl import --resume {}`",
                 r.id,
                 r.status,
-                crate::upload::report::when(r.started_at),
+                crate::report::runs::when(r.started_at),
                 r.id
             ));
         }
@@ -402,141 +357,29 @@ pub fn import(
     };
 
     let started = Instant::now();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(ImportError::Runtime)?;
-
-    // Bars: read, validate, upload.
-    let multi = indicatif::MultiProgress::new();
-    let add = |pb: indicatif::ProgressBar| {
-        if out.bars() {
-            multi.add(pb)
-        } else {
-            pb
-        }
-    };
-    let read_bar = add(out.spinner("read"));
-    let valid_bar = add(out.spinner("validated"));
-    let upload_bar = add(out.bar(0, "uploaded"));
-
-    let (tx, rx) = tokio::sync::mpsc::channel::<Draft>(256);
-    let cfg = EngineConfig {
-        env: env.clone(),
-        mapping_identity: mapping.identity().to_string(),
-        run: run_id,
-        concurrency: opts.concurrency.max(1),
-        on_existing: opts.on_existing,
-        max_attempts: opts.max_attempts.max(1),
-    };
-
-    let result = runtime.block_on(async {
-        let conn = connect(
-            settings,
-            ConnectOptions {
-                rate_per_sec: opts.rate_per_sec,
-                max_in_flight: opts.concurrency.max(1),
-            },
-        )
-        .await
-        .map_err(|source| ImportError::Connect {
-            env: env.clone(),
-            source: Box::new(source),
-        })?;
-        let client = conn.client.clone();
-        match ensure_tax_rates(&client, &rules.vat, out).await {
-            Ok(known) => rules.known_tax_rates = Some(known),
-            Err(e) => {
-                conn.close().await;
-                return Err(ImportError::Preflight(e));
-            }
-        }
-        let engine = Engine::with_progress(client.clone(), ledger.clone(), cfg, upload_bar.clone());
-
-        // Read → map → validate on a blocking thread, feeding the engine.
-        let pipeline = {
-            let files = files.clone();
-            let mapping = mapping.clone();
-            let rejects = opts.rejects.clone();
-            let errors = opts.errors.clone();
-            let out = out.clone();
-            let (read_bar, valid_bar) = (read_bar.clone(), valid_bar.clone());
-            tokio::task::spawn_blocking(move || -> Result<Summary, ImportError> {
-                // Each draft is validated on the thread pool as soon as it is built.
-                let mut seen = Duplicates::default();
-                let validator = seen.validator(Arc::new(rules.clone()));
-                let mut source = drafts_then(&mapping, &files, validator)?;
-                let mut reports =
-                    Reports::create(&files, &mapping, rejects.as_deref(), errors.as_deref())?;
-                let mut failure: Option<crate::read::ReadError> = None;
-                for validated in source.by_ref() {
-                    let outcome = match validated {
-                        Ok(v) => seen.check_validated(v),
-                        Err(e) => {
-                            failure = Some(e);
-                            break;
-                        }
-                    };
-                    read_bar.inc(1);
-                    reports.record(&outcome, &rules).map_err(RunError::from)?;
-                    valid_bar.inc(1);
-                    if let Ok(valid) = outcome {
-                        if tx.blocking_send(valid.into_inner()).is_err() {
-                            // The engine stopped: read no further.
-                            break;
-                        }
-                    }
-                }
-                drop(tx);
-                read_bar.finish_and_clear();
-                valid_bar.finish_and_clear();
-                if let Some(e) = failure {
-                    return Err(MappingError::from(e).into());
-                }
-                let stats = source.stats();
-                Ok(reports.finish(&mapping, &files, &stats, &out)?)
-            })
-        };
-
-        // Ctrl-C: take no new documents, finish those in flight.
-        let watcher = {
-            let engine = engine.clone();
-            tokio::spawn(async move {
-                if tokio::signal::ctrl_c().await.is_ok() {
-                    engine.stop(Stop::Interrupted);
-                }
-            })
-        };
-        let stop = engine.run(rx).await;
-        watcher.abort();
-        upload_bar.finish_and_clear();
-        let summary = match pipeline.await {
-            Ok(r) => r,
-            Err(e) => {
-                return Err(ImportError::Runtime(std::io::Error::other(format!(
-                    "the reading thread failed: {e}"
-                ))))
-            }
-        };
-        let stats = client.stats();
-        let counts = engine.counters().snapshot();
-        conn.close().await;
-        Ok((summary, stop, counts, stats.requests, stats.rate_limited))
-    });
-
-    let (summary, stop, counts, requests, rate_limited) = match result {
+    let result = upload(
+        settings,
+        opts,
+        reporter,
+        Prepared {
+            ledger: ledger.clone(),
+            run_id,
+            files: &files,
+            mapping: &mapping,
+            rules: &mut rules,
+        },
+    );
+    let Uploaded {
+        summary,
+        stop,
+        counts,
+        requests,
+        rate_limited,
+    } = match result {
         Ok(r) => r,
         Err(e) => {
-            let status = RunStatus::Failed;
-            let _ = ledger.end_run(run_id, status, &RunCounts::default(), Some(&e.to_string()));
-            return Err(e);
-        }
-    };
-    // A file-level failure of the pipeline ends the run as failed (resumable).
-    let summary = match summary {
-        Ok(s) => s,
-        Err(e) => {
+            // A failure of the connection or of the pipeline ends the run
+            // as failed (resumable).
             let _ = ledger.end_run(
                 run_id,
                 RunStatus::Failed,
@@ -575,5 +418,135 @@ pub fn import(
         elapsed_secs: started.elapsed().as_secs_f64(),
         stopped,
         stop,
+    })
+}
+
+/// What the upload needs of the run set up.
+struct Prepared<'a> {
+    ledger: Arc<Ledger>,
+    run_id: RunId,
+    files: &'a [PathBuf],
+    mapping: &'a Mapping,
+    rules: &'a mut crate::validate::Rules,
+}
+
+/// What the upload did.
+struct Uploaded {
+    summary: Summary,
+    stop: Option<Stop>,
+    counts: CountsSnapshot,
+    requests: u64,
+    rate_limited: u64,
+}
+
+/// Connect, complete the tax rates, then read → map → validate on a thread
+/// of its own while the engine uploads what it hands over.
+fn upload(
+    settings: &Settings,
+    opts: &ImportOptions,
+    reporter: &dyn Reporter,
+    run: Prepared<'_>,
+) -> Result<Uploaded, ImportError> {
+    let env = &settings.env_label;
+    let runtime = runtime(2).map_err(ImportError::Runtime)?;
+    let conn = runtime
+        .block_on(connect(
+            settings,
+            ConnectOptions {
+                rate_per_sec: opts.rate_per_sec,
+                max_in_flight: opts.concurrency.max(1),
+            },
+            reporter,
+        ))
+        .map_err(|source| ImportError::Connect {
+            env: env.clone(),
+            source: Box::new(source),
+        })?;
+    let client = conn.client.clone();
+    match runtime.block_on(ensure_tax_rates(&client, &run.rules.vat, reporter)) {
+        Ok(known) => run.rules.known_tax_rates = Some(known),
+        Err(e) => {
+            runtime.block_on(conn.close());
+            return Err(ImportError::Preflight(e));
+        }
+    }
+    let rules = Arc::new(run.rules.clone());
+    let validated = reporter.progress("validated", None);
+    let uploaded = reporter.progress("uploaded", Some(0));
+    let cfg = EngineConfig {
+        env: env.clone(),
+        mapping_identity: run.mapping.identity().to_string(),
+        run: run.run_id,
+        concurrency: opts.concurrency.max(1),
+        on_existing: opts.on_existing,
+        max_attempts: opts.max_attempts.max(1),
+    };
+    let engine = Engine::with_progress(client.clone(), run.ledger.clone(), cfg, uploaded.clone());
+    let (tx, rx) = tokio::sync::mpsc::channel::<Valid<Draft>>(256);
+
+    let (summary, stop) = std::thread::scope(|scope| {
+        // Read → map → validate, feeding the engine; each draft is
+        // validated on the thread pool as soon as it is built.
+        let pipeline = std::thread::Builder::new()
+            .name("pipeline".into())
+            .spawn_scoped(scope, || -> Result<Summary, ImportError> {
+                let mut reports = Reports::create(
+                    run.files,
+                    run.mapping,
+                    opts.rejects.as_deref(),
+                    opts.errors.as_deref(),
+                )
+                .map_err(BatchError::from)?;
+                let batch = Batch {
+                    mapping: run.mapping,
+                    files: run.files,
+                    rules,
+                    keep: Keep::Documents,
+                };
+                // The engine gone: read no further.
+                let stats = pipeline::run(batch, &mut reports, &*validated, |valid| {
+                    tx.blocking_send(valid).is_ok()
+                });
+                drop(tx);
+                let stats = stats?;
+                Ok(reports
+                    .finish(run.mapping, run.files, &stats, reporter)
+                    .map_err(BatchError::from)?)
+            });
+        let pipeline = match pipeline {
+            Ok(p) => p,
+            Err(e) => return (Err(ImportError::Runtime(e)), None),
+        };
+        let stop = runtime.block_on(async {
+            // Ctrl-C: take no new documents, finish those in flight.
+            let watcher = {
+                let engine = engine.clone();
+                tokio::spawn(async move {
+                    if tokio::signal::ctrl_c().await.is_ok() {
+                        engine.stop(Stop::Interrupted);
+                    }
+                })
+            };
+            let stop = engine.run(rx).await;
+            watcher.abort();
+            stop
+        });
+        uploaded.finish();
+        let summary = pipeline.join().unwrap_or_else(|_| {
+            Err(ImportError::Runtime(std::io::Error::other(
+                "the reading thread failed",
+            )))
+        });
+        (summary, stop)
+    });
+    let stats = client.stats();
+    let counts = engine.counters().snapshot();
+    runtime.block_on(conn.close());
+    Ok(Uploaded {
+        summary: summary?,
+        stop,
+        counts,
+        requests: stats.requests,
+        rate_limited: stats.rate_limited,
     })
 }

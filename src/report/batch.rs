@@ -1,160 +1,20 @@
-//! The dry run, `validate` and `import --dry-run`: read → map → validate
-//! (in parallel, in order) → reports, sending nothing. [`Reports`] is the
-//! reporting half on its own, for `import` to feed the same reports while it
-//! uploads.
+//! The reports of one batch of documents (a dry run's or an import's), fed
+//! one [`Verdict`] at a time: the summary, the errors list, and the rejects
+//! report in the input's own layout, which [`Reports::finish`] writes by
+//! reading the inputs again for the rows of rejected documents.
 
 use super::{
     errors_path_for, ErrorsWriter, RejectsFormat, RejectsLayout, RejectsWriter, ReportCell,
     ReportError, Summary,
 };
-use crate::cli::output::Output;
-use crate::cli::Exit;
-use crate::mapping::{drafts_then, DraftStats, Mapping, MappingError};
+use crate::mapping::{DraftStats, Mapping};
+use crate::progress::Reporter;
 use crate::read::{Cell, Format, ReadError, SourceRow, SourceSpec};
-use crate::validate::{Duplicates, KnownCustomers, Outcome, Rules, RulesError};
+use crate::validate::Verdict;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-/// What `validate` (or `import --dry-run`) is asked to do.
-#[derive(Debug, Clone, Default)]
-pub struct DryRunOptions {
-    pub files: Vec<PathBuf>,
-    pub mapping: PathBuf,
-    /// The rejects report; its errors list goes beside it unless `errors`.
-    pub rejects: Option<PathBuf>,
-    /// The errors list (default: `<rejects stem>.errors.csv`).
-    pub errors: Option<PathBuf>,
-    /// A TOML table of VAT rates added to API.md's.
-    pub vat_table: Option<PathBuf>,
-    /// What `--preflight` found on the target account (fetched by the caller).
-    pub preflight: Option<Preflight>,
-}
-
-/// The target account's tax rates and customers, read-only.
-#[derive(Debug, Clone, Default)]
-pub struct Preflight {
-    pub tax_rates: Vec<String>,
-    pub customers: KnownCustomers,
-}
-
-/// Read, never write, what the preflight needs from the account: every
-/// tax-rate id, and every customer's number and tax id (lower case).
-pub async fn fetch_preflight(
-    client: &crate::api::Client,
-) -> Result<Preflight, crate::api::ApiError> {
-    use futures::StreamExt;
-    let query = crate::api::ListQuery::default();
-    let mut tax_rates = Vec::new();
-    let mut pages = client.list_tax_rates(&query);
-    while let Some(page) = pages.next().await {
-        tax_rates.extend(page?.items.into_iter().map(|r| r.id));
-    }
-    let mut customers = KnownCustomers::default();
-    let mut pages = client.list_customers(&query);
-    while let Some(page) = pages.next().await {
-        for c in page?.items {
-            if let Some(n) = c.number.filter(|n| !n.trim().is_empty()) {
-                customers.numbers.insert(n.trim().to_lowercase());
-            }
-            if let Some(t) = c.tax_id.filter(|t| !t.trim().is_empty()) {
-                customers.tax_ids.insert(t.trim().to_lowercase());
-            }
-        }
-    }
-    Ok(Preflight {
-        tax_rates,
-        customers,
-    })
-}
-
-/// Why a run could not go on.
-#[derive(Debug, thiserror::Error)]
-pub enum RunError {
-    #[error(transparent)]
-    Mapping(#[from] MappingError),
-    #[error(transparent)]
-    Read(#[from] ReadError),
-    #[error(transparent)]
-    Rules(#[from] RulesError),
-    #[error(transparent)]
-    Report(#[from] ReportError),
-}
-
-impl RunError {
-    /// The exit code: 3 for an unreadable input, 2 for a bad mapping or
-    /// VAT table, 2 for a report that cannot be written.
-    pub fn exit(&self) -> Exit {
-        match self {
-            RunError::Mapping(e) if e.is_input() => Exit::Input,
-            RunError::Read(_) => Exit::Input,
-            RunError::Mapping(_) | RunError::Rules(_) | RunError::Report(_) => Exit::Usage,
-        }
-    }
-}
-
-/// The rules for a run: API.md's VAT table plus the user's, and what the
-/// preflight found.
-pub fn rules_for(
-    vat_table: Option<&Path>,
-    preflight: Option<&Preflight>,
-) -> Result<Rules, RulesError> {
-    let mut rules = Rules::default();
-    if let Some(path) = vat_table {
-        rules.extend_vat_table(path)?;
-    }
-    if let Some(p) = preflight {
-        rules.known_tax_rates = Some(p.tax_rates.iter().cloned().collect());
-        rules.known_customers = Some(p.customers.clone());
-    }
-    Ok(rules)
-}
-
-/// Read, map and validate every file, write the reports, and return the summary.
-/// Exit with [`Summary::exit`].
-pub fn dry_run(opts: &DryRunOptions, out: &Output) -> Result<Summary, RunError> {
-    let mapping = Mapping::load(&opts.mapping)?;
-    let rules = Arc::new(rules_for(
-        opts.vat_table.as_deref(),
-        opts.preflight.as_ref(),
-    )?);
-    // Each draft is validated on the thread pool as soon as it is built.
-    let mut seen = Duplicates::default();
-    let validate = seen.validator(rules.clone());
-    // Only the reports read the outcomes: the rest of each draft is freed
-    // on the pool thread that made it. Each outcome comes boxed: it is
-    // large, and is passed on several times before it is read.
-    let keep_customer = opts.preflight.is_some();
-    let mut source = drafts_then(&mapping, &opts.files, move |d| {
-        let mut v = Box::new(validate(d));
-        v.cut_for_reports(keep_customer);
-        v
-    })?;
-    let mut reports = Reports::create(
-        &opts.files,
-        &mapping,
-        opts.rejects.as_deref(),
-        opts.errors.as_deref(),
-    )?;
-    if let Some(p) = &opts.preflight {
-        let mut rates = p.tax_rates.clone();
-        rates.sort();
-        reports.summary.account_tax_rates = Some(rates);
-    }
-    let bar = out.spinner("validating");
-    for validated in source.by_ref() {
-        // Duplicate numbers are checked here, in input order.
-        let mut validated = validated?;
-        let outcome = seen.check_in_place(&mut validated);
-        reports.record(outcome, &rules)?;
-        bar.inc(1);
-    }
-    bar.finish_and_clear();
-    let stats = source.stats();
-    reports.finish(&mapping, &opts.files, &stats, out)
-}
-
-/// The reports of a run, fed one outcome at a time.
+/// The reports of a batch, fed one verdict at a time.
 pub struct Reports {
     pub summary: Summary,
     rejects: Option<RejectsWriter>,
@@ -171,7 +31,7 @@ impl Reports {
         mapping: &Mapping,
         rejects: Option<&Path>,
         errors: Option<&Path>,
-    ) -> Result<Reports, RunError> {
+    ) -> Result<Reports, ReportError> {
         let rejects = match (rejects, files.first()) {
             (Some(path), Some(first)) => Some(RejectsWriter::new(
                 path,
@@ -194,43 +54,35 @@ impl Reports {
         })
     }
 
-    /// Count an outcome and add it to the reports.
-    pub fn record(&mut self, outcome: &Outcome, rules: &Rules) -> Result<(), ReportError> {
-        self.summary.record(outcome);
+    /// Count a document and add it to the reports.
+    pub fn record(&mut self, verdict: &Verdict) -> Result<(), ReportError> {
+        self.summary.record(verdict);
         if let Some(e) = &mut self.errors {
-            e.push(outcome)?;
+            e.push(verdict)?;
         }
-        if let (Err(r), Some(w)) = (outcome, &mut self.rejects) {
-            w.push(r);
+        if let Some(w) = &mut self.rejects {
+            if !verdict.is_valid() {
+                w.push(verdict);
+            }
         }
-        let draft = match outcome {
-            Ok(v) => v.get(),
-            Err(r) => &r.draft,
-        };
-        if rules.customer_exists(draft) == Some(false) {
-            let c = &draft.customer;
-            let key = c
-                .number
-                .as_deref()
-                .or(c.tax_id.as_deref())
-                .or(c.name.as_deref())
-                .unwrap_or_default()
-                .trim()
-                .to_lowercase();
-            self.new_customers.insert(key);
+        if let Some(key) = &verdict.new_customer {
+            if !self.new_customers.contains(key) {
+                self.new_customers.insert(key.clone());
+            }
         }
         Ok(())
     }
 
     /// Write the rejects report (re-reading the inputs for the rows of
-    /// rejected documents), close the errors list, complete the summary.
+    /// rejected documents, with progress on `reporter`), close the errors
+    /// list, complete the summary.
     pub fn finish(
         mut self,
         mapping: &Mapping,
         files: &[PathBuf],
         stats: &DraftStats,
-        out: &Output,
-    ) -> Result<Summary, RunError> {
+        reporter: &dyn Reporter,
+    ) -> Result<Summary, ReportError> {
         self.summary.rows_read = stats.rows_read;
         self.summary.rows_skipped = stats.rows_skipped;
         self.summary.row_errors = stats.row_errors;
@@ -243,7 +95,7 @@ impl Reports {
         }
         if let Some(w) = self.rejects.take() {
             let path = w.path().to_path_buf();
-            let bar = out.spinner("rejects");
+            let progress = reporter.progress("rejects", None);
             let marked = w.marked_rows();
             let mut file = w.start()?;
             if marked > 0 {
@@ -258,7 +110,7 @@ impl Reports {
                             Err(e) if e.is_fatal() => return Err(e.into()),
                             Err(_) => continue,
                         };
-                        bar.inc(1);
+                        progress.advance(1);
                         if file.wants(&row.at) {
                             let SourceRow { at, cells } = row;
                             let cells = arrange(cells, &order);
@@ -267,7 +119,7 @@ impl Reports {
                     }
                 }
             }
-            bar.finish_and_clear();
+            progress.finish();
             file.finish()?;
             self.summary.rejects = Some(path.display().to_string());
         }
@@ -403,16 +255,4 @@ pub fn layout_for(
         ),
         with_file,
     })
-}
-
-impl Summary {
-    /// The exit code for a finished run: 0 when every document is valid,
-    /// 1 when any was rejected or a row could not be read.
-    pub fn exit(&self) -> Exit {
-        if self.all_valid() {
-            Exit::Ok
-        } else {
-            Exit::Rejected
-        }
-    }
 }

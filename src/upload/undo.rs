@@ -1,4 +1,4 @@
-//! `runs rollback`: undo exactly what a run created, as the ledger records
+//! Undo exactly what a run created (for `runs rollback`), as the ledger records
 //! it: payments voided first, then credit notes and invoices deleted (voided
 //! where the server refuses), then the customers it created deleted. Each
 //! unit is marked `rolled_back` as soon as the server confirms, so a
@@ -33,7 +33,7 @@ pub struct Kept {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum RollbackError {
+pub enum UndoError {
     #[error(transparent)]
     Ledger(#[from] LedgerError),
     #[error("no run {0} in the ledger")]
@@ -43,14 +43,14 @@ pub enum RollbackError {
 }
 
 /// Undo what `run` created, `concurrency` requests at a time.
-pub async fn rollback<R: Remote>(
+pub async fn undo<R: Remote>(
     remote: &R,
     ledger: &Ledger,
     run: RunId,
     concurrency: usize,
-) -> Result<RollbackReport, RollbackError> {
+) -> Result<RollbackReport, UndoError> {
     if ledger.run(run)?.is_none() {
-        return Err(RollbackError::NoSuchRun(run));
+        return Err(UndoError::NoSuchRun(run));
     }
     let units = ledger.units_of_run(run)?;
     let mut report = RollbackReport {
@@ -99,7 +99,7 @@ pub async fn rollback<R: Remote>(
             }
         }
         if let Some(e) = fatal {
-            return Err(RollbackError::Api(e));
+            return Err(UndoError::Api(e));
         }
     }
     if report.kept.is_empty() {

@@ -1,0 +1,121 @@
+//! The command line's spellings of the library's values: clap
+//! `ValueEnum`s that convert into the library's plain enums, and the
+//! parsers of values with units. The library itself knows nothing of clap.
+
+use crate::config::EnvName;
+use crate::export::{OutputFormat, Resource};
+use crate::upload::OnExisting;
+use clap::ValueEnum;
+
+/// `--env`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EnvArg {
+    Local,
+    Sandbox,
+    Production,
+}
+
+impl From<EnvArg> for EnvName {
+    fn from(e: EnvArg) -> Self {
+        match e {
+            EnvArg::Local => EnvName::Local,
+            EnvArg::Sandbox => EnvName::Sandbox,
+            EnvArg::Production => EnvName::Production,
+        }
+    }
+}
+
+/// `export RESOURCE`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ResourceArg {
+    Invoices,
+    Customers,
+    #[value(name = "credit_notes", alias = "credit-notes")]
+    CreditNotes,
+    Payments,
+}
+
+impl From<ResourceArg> for Resource {
+    fn from(r: ResourceArg) -> Self {
+        match r {
+            ResourceArg::Invoices => Resource::Invoices,
+            ResourceArg::Customers => Resource::Customers,
+            ResourceArg::CreditNotes => Resource::CreditNotes,
+            ResourceArg::Payments => Resource::Payments,
+        }
+    }
+}
+
+/// `export --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    Xlsx,
+    Csv,
+    Jsonl,
+}
+
+impl From<FormatArg> for OutputFormat {
+    fn from(f: FormatArg) -> Self {
+        match f {
+            FormatArg::Xlsx => OutputFormat::Xlsx,
+            FormatArg::Csv => OutputFormat::Csv,
+            FormatArg::Jsonl => OutputFormat::Jsonl,
+        }
+    }
+}
+
+/// `import --on-existing`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum OnExistingArg {
+    /// Leave it as it is; count it as skipped.
+    #[default]
+    Skip,
+    /// Replace its fields with the imported ones (the whole metadata map included).
+    Update,
+    /// Count the document as rejected.
+    Fail,
+}
+
+impl From<OnExistingArg> for OnExisting {
+    fn from(o: OnExistingArg) -> Self {
+        match o {
+            OnExistingArg::Skip => OnExisting::Skip,
+            OnExistingArg::Update => OnExisting::Update,
+            OnExistingArg::Fail => OnExisting::Fail,
+        }
+    }
+}
+
+/// `100/s`, `100`, `100/sec`: requests per second, at least 1.
+pub fn parse_rate(s: &str) -> Result<u32, String> {
+    let t = s.trim();
+    let num = t
+        .strip_suffix("/s")
+        .or_else(|| t.strip_suffix("/sec"))
+        .unwrap_or(t)
+        .trim();
+    match num.parse::<u32>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!(
+            "expected requests per second as N/s with N ≥ 1 (e.g. 100/s), found {s:?}"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_parse_with_or_without_unit() {
+        assert_eq!(parse_rate("100/s"), Ok(100));
+        assert_eq!(parse_rate("100"), Ok(100));
+        assert_eq!(parse_rate(" 7/sec "), Ok(7));
+        assert!(parse_rate("0/s").is_err());
+        assert!(parse_rate("fast").is_err());
+        assert!(parse_rate("1.5/s").is_err());
+        assert_eq!(parse_rate("10/s"), Ok(10));
+        assert_eq!(parse_rate("7"), Ok(7));
+        assert!(parse_rate("0").is_err());
+    }
+}
