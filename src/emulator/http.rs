@@ -4,7 +4,7 @@
 
 use super::auth::{self, Code, Principal};
 use super::faults::{Faults, Limiter};
-use super::list::{self, ListQuery};
+use super::list::{self, ListParams};
 use super::resources::{self, Ctx, Kind};
 use super::store::{IdemReply, Obj, Store};
 use super::{Config, Stats};
@@ -34,7 +34,7 @@ const MAX_BODY: usize = 16 * 1024 * 1024;
 
 /// An error reply: `{type, message, param?}` (plus OAuth's fields).
 #[derive(Debug)]
-pub struct ApiError {
+pub struct ErrorReply {
     pub status: StatusCode,
     pub kind: &'static str,
     pub message: String,
@@ -43,9 +43,9 @@ pub struct ApiError {
     pub retry_after: Option<u64>,
 }
 
-impl ApiError {
+impl ErrorReply {
     fn new(status: StatusCode, kind: &'static str, message: impl Into<String>) -> Self {
-        ApiError {
+        ErrorReply {
             status,
             kind,
             message: message.into(),
@@ -92,7 +92,7 @@ impl ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
+impl IntoResponse for ErrorReply {
     fn into_response(self) -> Response {
         let mut body = json!({ "type": self.kind, "message": self.message });
         if let Some(p) = self.param {
@@ -235,10 +235,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/_emulator/stats", get(stats_route))
         .merge(api)
         .fallback(|method: Method, uri: axum::http::Uri| async move {
-            ApiError::not_found(format!("No such route: {method} {}", uri.path()))
+            ErrorReply::not_found(format!("No such route: {method} {}", uri.path()))
         })
         .method_not_allowed_fallback(|method: Method, uri: axum::http::Uri| async move {
-            ApiError::method(format!("{method} is not allowed on {}", uri.path()))
+            ErrorReply::method(format!("{method} is not allowed on {}", uri.path()))
         })
         .with_state(state)
 }
@@ -252,7 +252,7 @@ async fn pipeline(State(st): State<Arc<AppState>>, mut req: Request, next: Next)
     };
     let Some(_permit) = st.limiter.acquire(&principal.credential) else {
         st.rate_limited.fetch_add(1, Ordering::Relaxed);
-        return ApiError::rate_limited(st.config.retry_after).into_response();
+        return ErrorReply::rate_limited(st.config.retry_after).into_response();
     };
     if !st.config.latency.is_zero() {
         tokio::time::sleep(st.config.latency).await;
@@ -260,7 +260,7 @@ async fn pipeline(State(st): State<Arc<AppState>>, mut req: Request, next: Next)
     let roll = st.faults.roll();
     if roll.fail {
         st.failed.fetch_add(1, Ordering::Relaxed);
-        return ApiError::internal("Injected failure: nothing was done").into_response();
+        return ErrorReply::internal("Injected failure: nothing was done").into_response();
     }
     let idem = if matches!(*req.method(), Method::POST | Method::PATCH) {
         match req.headers().get("idempotency-key") {
@@ -273,7 +273,7 @@ async fn pipeline(State(st): State<Arc<AppState>>, mut req: Request, next: Next)
                     crate::model::limits::IDEMPOTENCY_KEY_MAX,
                 );
                 if n < min || n > max {
-                    return ApiError::param(
+                    return ErrorReply::param(
                         format!("Invalid Idempotency-Key: expected {min} to {max} characters, found {n}"),
                         "Idempotency-Key",
                     )
@@ -365,17 +365,17 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for BaseUrl {
     }
 }
 
-fn kind_of(resource: &str) -> Result<Kind, ApiError> {
+fn kind_of(resource: &str) -> Result<Kind, ErrorReply> {
     Kind::from_path(resource)
-        .ok_or_else(|| ApiError::not_found(format!("No such route: /{resource}")))
+        .ok_or_else(|| ErrorReply::not_found(format!("No such route: /{resource}")))
 }
 
-fn parse_body(body: &Bytes) -> Result<Value, ApiError> {
+fn parse_body(body: &Bytes) -> Result<Value, ErrorReply> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(Value::Object(Default::default()));
     }
     serde_json::from_slice(body).map_err(|e| {
-        ApiError::param(
+        ErrorReply::param(
             format!("The request body is not valid JSON: {e}"),
             "request",
         )
@@ -431,9 +431,9 @@ async fn list_route(
     Path(resource): Path<String>,
     RawQuery(raw): RawQuery,
     BaseUrl(base): BaseUrl,
-) -> Result<Response, ApiError> {
+) -> Result<Response, ErrorReply> {
     let kind = kind_of(&resource)?;
-    let q = ListQuery::parse(kind, raw.as_deref().unwrap_or(""))?;
+    let q = ListParams::parse(kind, raw.as_deref().unwrap_or(""))?;
     let base = format!("{base}/{}", kind.path());
     let page = {
         let data = st.store.lock();
@@ -453,7 +453,7 @@ async fn get_route(
     Extension(p): Extension<Principal>,
     Path((resource, id)): Path<(String, String)>,
     RawQuery(raw): RawQuery,
-) -> Result<Response, ApiError> {
+) -> Result<Response, ErrorReply> {
     let kind = kind_of(&resource)?;
     let key = resources::parse_key(kind, &id)?;
     let text = {
@@ -476,7 +476,7 @@ async fn create_route(
     RawQuery(raw): RawQuery,
     BaseUrl(base): BaseUrl,
     body: Bytes,
-) -> Result<Response, ApiError> {
+) -> Result<Response, ErrorReply> {
     let kind = kind_of(&resource)?;
     let body = parse_body(&body)?;
     let ctx = Ctx {
@@ -512,7 +512,7 @@ async fn update_route(
     RawQuery(raw): RawQuery,
     BaseUrl(base): BaseUrl,
     body: Bytes,
-) -> Result<Response, ApiError> {
+) -> Result<Response, ErrorReply> {
     let kind = kind_of(&resource)?;
     let key = resources::parse_key(kind, &id)?;
     let body = parse_body(&body)?;
@@ -540,7 +540,7 @@ async fn delete_route(
     Extension(p): Extension<Principal>,
     Path((resource, id)): Path<(String, String)>,
     BaseUrl(base): BaseUrl,
-) -> Result<Response, ApiError> {
+) -> Result<Response, ErrorReply> {
     let v = write_by_id(&st, &p, &resource, &id, &base, resources::delete).await?;
     Ok(match v {
         Some(v) => text_response(StatusCode::OK, v.text().clone()),
@@ -553,7 +553,7 @@ async fn void_route(
     Extension(p): Extension<Principal>,
     Path((resource, id)): Path<(String, String)>,
     BaseUrl(base): BaseUrl,
-) -> Result<Response, ApiError> {
+) -> Result<Response, ErrorReply> {
     let v = write_by_id(&st, &p, &resource, &id, &base, resources::void).await?;
     Ok(text_response(StatusCode::OK, v.text().clone()))
 }
@@ -565,8 +565,8 @@ async fn write_by_id<T>(
     resource: &str,
     id: &str,
     base: &str,
-    op: impl FnOnce(&mut super::store::Data, &Ctx, Kind, &super::store::Key) -> Result<T, ApiError>,
-) -> Result<T, ApiError> {
+    op: impl FnOnce(&mut super::store::Data, &Ctx, Kind, &super::store::Key) -> Result<T, ErrorReply>,
+) -> Result<T, ErrorReply> {
     let kind = kind_of(resource)?;
     let key = resources::parse_key(kind, id)?;
     let ctx = Ctx {
@@ -583,11 +583,11 @@ async fn write_by_id<T>(
 async fn authorize_route(
     State(st): State<Arc<AppState>>,
     RawQuery(raw): RawQuery,
-) -> Result<Response, ApiError> {
+) -> Result<Response, ErrorReply> {
     let location = auth::authorize(&st, raw.as_deref().unwrap_or(""), now())?;
     let mut resp = StatusCode::FOUND.into_response();
     let v = HeaderValue::from_str(&location)
-        .map_err(|_| ApiError::bad("redirect_uri cannot be used in a Location header"))?;
+        .map_err(|_| ErrorReply::bad("redirect_uri cannot be used in a Location header"))?;
     resp.headers_mut().insert(header::LOCATION, v);
     Ok(resp)
 }
@@ -596,7 +596,7 @@ async fn token_route(
     State(st): State<Arc<AppState>>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Response, ApiError> {
+) -> Result<Response, ErrorReply> {
     let (v, commit) = auth::access_token(&st, &headers, &body, now())?;
     commit.wait().await;
     let mut resp = json_response(StatusCode::OK, &v);

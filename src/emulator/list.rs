@@ -4,7 +4,7 @@
 //! with self/first/previous/next/last. Query keys may arrive with raw or
 //! percent-encoded brackets: they are decoded before matching.
 
-use super::http::ApiError;
+use super::http::ErrorReply;
 use super::resources::{value_dec, Kind};
 use super::store::{CachedList, Company, Key, Obj, Table};
 use crate::model::limits::PER_PAGE_MAX;
@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 /// A parsed list query.
 #[derive(Debug, Default)]
-pub struct ListQuery {
+pub struct ListParams {
     pairs: Vec<(String, String)>,
     page: u64,
     per_page: u64,
@@ -49,9 +49,9 @@ pub fn expand_of(raw: &str) -> Vec<String> {
         .collect()
 }
 
-fn int_param(name: &str, v: &str) -> Result<i64, ApiError> {
+fn int_param(name: &str, v: &str) -> Result<i64, ErrorReply> {
     v.trim().parse::<i64>().map_err(|_| {
-        ApiError::param(
+        ErrorReply::param(
             format!("Invalid {name}: expected an integer (Unix seconds), found {v:?}"),
             name,
         )
@@ -64,9 +64,9 @@ fn bracket<'a>(key: &'a str, prefix: &str) -> Option<&'a str> {
         .strip_suffix(']')
 }
 
-impl ListQuery {
-    pub fn parse(kind: Kind, raw: &str) -> Result<ListQuery, ApiError> {
-        let mut q = ListQuery {
+impl ListParams {
+    pub fn parse(kind: Kind, raw: &str) -> Result<ListParams, ErrorReply> {
+        let mut q = ListParams {
             pairs: pairs(raw),
             page: 1,
             per_page: PER_PAGE_MAX as u64,
@@ -76,7 +76,7 @@ impl ListQuery {
             match k.as_str() {
                 "page" => {
                     q.page = v.trim().parse().ok().filter(|p| *p >= 1).ok_or_else(|| {
-                        ApiError::param(
+                        ErrorReply::param(
                             format!("Invalid page: expected a whole number from 1, found {v:?}"),
                             "page",
                         )
@@ -84,7 +84,7 @@ impl ListQuery {
                 }
                 "per_page" => {
                     let n: u64 = v.trim().parse().ok().filter(|p| *p >= 1).ok_or_else(|| {
-                        ApiError::param(
+                        ErrorReply::param(
                             format!(
                                 "Invalid per_page: expected a whole number from 1 to {PER_PAGE_MAX}, found {v:?}"
                             ),
@@ -119,7 +119,7 @@ impl ListQuery {
                                     allowed.join(", ")
                                 )
                             };
-                            return Err(ApiError::param(msg, "filter"));
+                            return Err(ErrorReply::param(msg, "filter"));
                         }
                         q.filters.push((field.to_string(), v));
                     } else if let Some(key) = bracket(&k, "metadata") {
@@ -148,7 +148,7 @@ impl ListQuery {
         names
     }
 
-    fn matches(&self, kind: Kind, obj: &Value) -> Result<bool, ApiError> {
+    fn matches(&self, kind: Kind, obj: &Value) -> Result<bool, ErrorReply> {
         for (field, want) in &self.filters {
             if !filter_matches(obj.get(field), field, want)? {
                 return Ok(false);
@@ -220,7 +220,7 @@ impl ListQuery {
     }
 }
 
-fn parse_sort(v: &str) -> Result<Vec<(String, bool)>, ApiError> {
+fn parse_sort(v: &str) -> Result<Vec<(String, bool)>, ErrorReply> {
     let mut out = Vec::new();
     for part in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         let mut words = part.split_whitespace();
@@ -231,14 +231,14 @@ fn parse_sort(v: &str) -> Result<Vec<(String, bool)>, ApiError> {
             "asc" => true,
             "desc" => false,
             _ => {
-                return Err(ApiError::param(
+                return Err(ErrorReply::param(
                     format!("Invalid sort {part:?}: expected `field asc` or `field desc`"),
                     "sort",
                 ))
             }
         };
         if !ok_field || words.next().is_some() {
-            return Err(ApiError::param(
+            return Err(ErrorReply::param(
                 format!("Invalid sort {part:?}: expected `field asc` or `field desc`"),
                 "sort",
             ));
@@ -248,7 +248,7 @@ fn parse_sort(v: &str) -> Result<Vec<(String, bool)>, ApiError> {
     Ok(out)
 }
 
-fn filter_matches(have: Option<&Value>, field: &str, want: &str) -> Result<bool, ApiError> {
+fn filter_matches(have: Option<&Value>, field: &str, want: &str) -> Result<bool, ErrorReply> {
     Ok(match have {
         None | Some(Value::Null) => false,
         Some(Value::Bool(b)) => {
@@ -256,7 +256,7 @@ fn filter_matches(have: Option<&Value>, field: &str, want: &str) -> Result<bool,
                 "1" | "true" => true,
                 "0" | "false" => false,
                 _ => {
-                    return Err(ApiError::param(
+                    return Err(ErrorReply::param(
                         format!("Invalid filter[{field}]: expected 0 or 1, found {want:?}"),
                         "filter",
                     ))
@@ -345,7 +345,7 @@ impl<'a> SortKey<'a> {
     }
 }
 
-impl ListQuery {
+impl ListParams {
     /// Whether the query keeps every object in id order, so that a page is
     /// a slice of the id index: no filter, no bound, no sort but `id`.
     fn plain(&self) -> Option<bool> {
@@ -382,9 +382,9 @@ impl ListQuery {
 pub fn list(
     company: Option<&Company>,
     kind: Kind,
-    q: &ListQuery,
+    q: &ListParams,
     base: &str,
-) -> Result<Page, ApiError> {
+) -> Result<Page, ErrorReply> {
     let table = company.and_then(|c| c.tables.get(&kind));
     let (total, page): (usize, Vec<(&Key, &Arc<Obj>)>) = match (table, q.plain()) {
         (None, _) => (0, Vec::new()),
@@ -559,7 +559,7 @@ const CACHED_LISTS: usize = 4;
 /// The positions (in the table's key order) of the objects matching the
 /// query, in the query's order: from the table's cache when the table has
 /// not changed since, else computed and cached.
-fn ordered(t: &Table, kind: Kind, q: &ListQuery) -> Result<Arc<Vec<u32>>, ApiError> {
+fn ordered(t: &Table, kind: Kind, q: &ListParams) -> Result<Arc<Vec<u32>>, ErrorReply> {
     let query = format!(
         "{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
         q.filters, q.metadata, q.sort, q.start_date, q.end_date, q.updated_after, q.updated_before
@@ -590,7 +590,7 @@ fn ordered(t: &Table, kind: Kind, q: &ListQuery) -> Result<Arc<Vec<u32>>, ApiErr
 
 /// The objects matching the query's filters, in id order, as positions
 /// in the table's key order, with the fields the query reads.
-fn matching(t: &Table, kind: Kind, q: &ListQuery) -> Result<Vec<(u32, Value)>, ApiError> {
+fn matching(t: &Table, kind: Kind, q: &ListParams) -> Result<Vec<(u32, Value)>, ErrorReply> {
     let mut hits = Vec::new();
     let names = q.fields(kind);
     // `filter[number]` goes through the number index.
@@ -625,7 +625,7 @@ fn matching(t: &Table, kind: Kind, q: &ListQuery) -> Result<Vec<(u32, Value)>, A
 
 /// The positions of `hits` (in id order) under the query's sort, with the
 /// sort keys read once per object; ties keep id order.
-fn sorted(hits: Vec<(u32, Value)>, q: &ListQuery) -> Vec<u32> {
+fn sorted(hits: Vec<(u32, Value)>, q: &ListParams) -> Vec<u32> {
     if q.sort.is_empty() {
         return hits.into_iter().map(|(i, _)| i).collect();
     }
@@ -656,11 +656,11 @@ mod tests {
 
     #[test]
     fn brackets_raw_or_encoded() {
-        let a = ListQuery::parse(Kind::Invoice, "filter[paid]=0&metadata[k]=v").unwrap();
-        let b = ListQuery::parse(Kind::Invoice, "filter%5Bpaid%5D=0&metadata%5Bk%5D=v").unwrap();
+        let a = ListParams::parse(Kind::Invoice, "filter[paid]=0&metadata[k]=v").unwrap();
+        let b = ListParams::parse(Kind::Invoice, "filter%5Bpaid%5D=0&metadata%5Bk%5D=v").unwrap();
         assert_eq!(a.filters, b.filters);
         assert_eq!(a.metadata, b.metadata);
-        assert!(ListQuery::parse(Kind::Invoice, "filter[notes]=x").is_err());
+        assert!(ListParams::parse(Kind::Invoice, "filter[notes]=x").is_err());
     }
 
     /// The order objects had when values were compared pairwise.

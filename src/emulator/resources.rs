@@ -3,7 +3,7 @@
 //! every change leaves behind. Objects are `serde_json` values; money is
 //! computed with `Decimal` and written back as exact JSON numbers.
 
-use super::http::ApiError;
+use super::http::ErrorReply;
 use super::store::{Data, Key, Obj};
 use crate::model::{limits, round_money};
 use rust_decimal::Decimal;
@@ -328,7 +328,7 @@ fn bool_field(obj: &Value, field: &str) -> bool {
 }
 
 /// The id in a path segment.
-pub fn parse_key(kind: Kind, s: &str) -> Result<Key, ApiError> {
+pub fn parse_key(kind: Kind, s: &str) -> Result<Key, ErrorReply> {
     if kind.string_ids() {
         return Ok(Key::Str(s.to_string()));
     }
@@ -337,14 +337,14 @@ pub fn parse_key(kind: Kind, s: &str) -> Result<Key, ApiError> {
         .map_err(|_| not_found(kind, s))
 }
 
-pub fn not_found(kind: Kind, id: &str) -> ApiError {
-    ApiError::not_found(format!("No such {}: {id}", kind.title()))
+pub fn not_found(kind: Kind, id: &str) -> ErrorReply {
+    ErrorReply::not_found(format!("No such {}: {id}", kind.title()))
 }
 
 /// Check and convert one input field.
-fn convert(data: &Data, ctx: &Ctx, name: &str, f: F, v: &Value) -> Result<Value, ApiError> {
+fn convert(data: &Data, ctx: &Ctx, name: &str, f: F, v: &Value) -> Result<Value, ErrorReply> {
     let bad = |expected: &str| {
-        ApiError::param(
+        ErrorReply::param(
             format!("Invalid value for {name}: expected {expected}, found {v}"),
             name,
         )
@@ -371,7 +371,7 @@ fn convert(data: &Data, ctx: &Ctx, name: &str, f: F, v: &Value) -> Result<Value,
                 _ => return Err(bad("a string")),
             };
             if s.is_empty() || s.chars().count() > limits::NUMBER_MAX_CHARS {
-                return Err(ApiError::param(
+                return Err(ErrorReply::param(
                     format!(
                         "Invalid number: expected 1 to {} characters, found {:?}",
                         limits::NUMBER_MAX_CHARS,
@@ -419,7 +419,7 @@ fn convert(data: &Data, ctx: &Ctx, name: &str, f: F, v: &Value) -> Result<Value,
                 .get(ctx.company)
                 .is_some_and(|c| c.contains(target, &Key::Num(id)));
             if !exists {
-                return Err(ApiError::param(format!("No such {noun}: {id}"), name));
+                return Err(ErrorReply::param(format!("No such {noun}: {id}"), name));
             }
             Value::from(id)
         }
@@ -452,7 +452,7 @@ fn convert(data: &Data, ctx: &Ctx, name: &str, f: F, v: &Value) -> Result<Value,
             Value::Array(lines) => {
                 for (i, line) in lines.iter().enumerate() {
                     let Value::Object(l) = line else {
-                        return Err(ApiError::param(
+                        return Err(ErrorReply::param(
                             format!("Invalid items[{i}]: expected an object, found {line}"),
                             "items",
                         ));
@@ -461,7 +461,7 @@ fn convert(data: &Data, ctx: &Ctx, name: &str, f: F, v: &Value) -> Result<Value,
                         match k.as_str() {
                             "id" | "object" => {}
                             "amount" => {
-                                return Err(ApiError::param(
+                                return Err(ErrorReply::param(
                                     format!(
                                         "items[{i}].amount is read-only: the server computes it"
                                     ),
@@ -470,7 +470,7 @@ fn convert(data: &Data, ctx: &Ctx, name: &str, f: F, v: &Value) -> Result<Value,
                             }
                             k if LINE_FIELDS.contains(&k) => {}
                             _ => {
-                                return Err(ApiError::param(
+                                return Err(ErrorReply::param(
                                     format!("Unknown parameter: items[{i}].{k}"),
                                     "request",
                                 ))
@@ -513,15 +513,15 @@ fn rate_ref(v: &Value, field: &str) -> Option<String> {
 
 /// Metadata: at most 10 keys, keys ≤ 40 bytes, values ≤ 255 bytes; values
 /// are stored as strings.
-fn metadata(v: &Value) -> Result<Value, ApiError> {
+fn metadata(v: &Value) -> Result<Value, ErrorReply> {
     let Value::Object(m) = v else {
-        return Err(ApiError::param(
+        return Err(ErrorReply::param(
             "Invalid metadata: expected an object of strings",
             "metadata",
         ));
     };
     if m.len() > limits::METADATA_MAX_KEYS {
-        return Err(ApiError::param(
+        return Err(ErrorReply::param(
             format!(
                 "Invalid metadata: at most {} keys allowed, found {}",
                 limits::METADATA_MAX_KEYS,
@@ -533,7 +533,7 @@ fn metadata(v: &Value) -> Result<Value, ApiError> {
     let mut out = Map::new();
     for (k, val) in m {
         if k.is_empty() || k.len() > limits::METADATA_KEY_MAX_BYTES {
-            return Err(ApiError::param(
+            return Err(ErrorReply::param(
                 format!(
                     "Invalid metadata key {k:?}: expected 1 to {} bytes, found {}",
                     limits::METADATA_KEY_MAX_BYTES,
@@ -548,14 +548,14 @@ fn metadata(v: &Value) -> Result<Value, ApiError> {
             Value::Bool(b) => b.to_string(),
             Value::Null => continue,
             _ => {
-                return Err(ApiError::param(
+                return Err(ErrorReply::param(
                     format!("Invalid metadata value for {k:?}: expected a string"),
                     "metadata",
                 ))
             }
         };
         if s.len() > limits::METADATA_VALUE_MAX_BYTES {
-            return Err(ApiError::param(
+            return Err(ErrorReply::param(
                 format!(
                     "Invalid metadata value for {k:?}: at most {} bytes allowed, found {}",
                     limits::METADATA_VALUE_MAX_BYTES,
@@ -577,9 +577,9 @@ fn apply_fields(
     body: Value,
     obj: &mut Map<String, Value>,
     creating: bool,
-) -> Result<(), ApiError> {
+) -> Result<(), ErrorReply> {
     let Value::Object(fields) = body else {
-        return Err(ApiError::param(
+        return Err(ErrorReply::param(
             "The request body must be a JSON object",
             "request",
         ));
@@ -591,7 +591,7 @@ fn apply_fields(
                 if obj.get("id") == Some(&v) {
                     continue;
                 }
-                return Err(ApiError::param(
+                return Err(ErrorReply::param(
                     "The id cannot be changed; create a new object instead",
                     "id",
                 ));
@@ -604,12 +604,12 @@ fn apply_fields(
             ) && !v.is_null();
             obj.insert(name, if keep { v } else { converted });
         } else if read_only(kind).contains(&name.as_str()) {
-            return Err(ApiError::param(
+            return Err(ErrorReply::param(
                 format!("{name} is read-only: the server computes it"),
                 name.as_str(),
             ));
         } else {
-            return Err(ApiError::param(
+            return Err(ErrorReply::param(
                 format!(
                     "Unknown parameter: {name} (a {} has no such field)",
                     kind.title()
@@ -675,7 +675,7 @@ fn apply_rates(
     base: Decimal,
     taxes: bool,
     param: &str,
-) -> Result<Applied, ApiError> {
+) -> Result<Applied, ErrorReply> {
     let mut out = Vec::new();
     let mut total = Decimal::ZERO;
     let mut adds = Decimal::ZERO;
@@ -691,7 +691,7 @@ fn apply_rates(
         if let Value::Object(o) = r {
             for k in o.keys() {
                 if !["id", "object", "amount", "tax_rate", "coupon"].contains(&k.as_str()) {
-                    return Err(ApiError::param(
+                    return Err(ErrorReply::param(
                         format!("Unknown parameter: {param}.{k}"),
                         "request",
                     ));
@@ -710,7 +710,7 @@ fn apply_rates(
             None => match r.get("amount").and_then(value_dec) {
                 Some(a) => (round_money(a), false, Value::Null),
                 None => {
-                    return Err(ApiError::param(
+                    return Err(ErrorReply::param(
                         format!(
                             "Invalid {param}: expected a rate id, {{\"{rate_field}\": id}} or {{\"amount\": number}}, found {r}"
                         ),
@@ -758,7 +758,7 @@ fn compute_totals(
     data: &mut Data,
     ctx: &Ctx,
     obj: &mut Map<String, Value>,
-) -> Result<(), ApiError> {
+) -> Result<(), ErrorReply> {
     let lines_in = match obj.remove("items") {
         Some(Value::Array(a)) => a,
         _ => Vec::new(),
@@ -770,7 +770,7 @@ fn compute_totals(
     let mut taxable_net = Decimal::ZERO;
     for (i, line) in lines_in.into_iter().enumerate() {
         let Value::Object(mut out) = line else {
-            return Err(ApiError::param(
+            return Err(ErrorReply::param(
                 format!("Invalid items[{i}]: expected an object, found {line}"),
                 "items",
             ));
@@ -797,7 +797,7 @@ fn compute_totals(
         let num = |out: &Map<String, Value>, f: &str, default: Decimal| match out.get(f) {
             None | Some(Value::Null) => Ok(default),
             Some(v) => value_dec(v).ok_or_else(|| {
-                ApiError::param(
+                ErrorReply::param(
                     format!("Invalid items[{i}].{f}: expected a number, found {v}"),
                     "items",
                 )
@@ -809,7 +809,7 @@ fn compute_totals(
             match out.get(f) {
                 None | Some(Value::Null) | Some(Value::String(_)) => {}
                 Some(v) => {
-                    return Err(ApiError::param(
+                    return Err(ErrorReply::param(
                         format!("Invalid items[{i}].{f}: expected a string, found {v}"),
                         "items",
                     ))
@@ -1011,7 +1011,7 @@ fn check_number(
     kind: Kind,
     obj: &Map<String, Value>,
     own: Option<&Key>,
-) -> Result<(), ApiError> {
+) -> Result<(), ErrorReply> {
     let Some(n) = obj.get("number").and_then(Value::as_str) else {
         return Ok(());
     };
@@ -1021,7 +1021,7 @@ fn check_number(
         .and_then(|c| c.tables.get(&kind))
         .and_then(|t| t.numbers.get(&n.to_lowercase()));
     match taken {
-        Some(k) if Some(k) != own => Err(ApiError::param(
+        Some(k) if Some(k) != own => Err(ErrorReply::param(
             format!(
                 "The number {n} is already taken by another {}",
                 kind.title()
@@ -1097,10 +1097,10 @@ fn finish(
     obj: &mut Map<String, Value>,
     key: Option<&Key>,
     old: Option<&Value>,
-) -> Result<(), ApiError> {
+) -> Result<(), ErrorReply> {
     for f in required(kind) {
         if obj.get(*f).is_none_or(Value::is_null) {
-            return Err(ApiError::param(format!("{f} is required"), *f));
+            return Err(ErrorReply::param(format!("{f} is required"), *f));
         }
     }
     check_number(data, ctx, kind, obj, key)?;
@@ -1182,10 +1182,10 @@ fn apply_payment(
     ctx: &Ctx,
     obj: &mut Map<String, Value>,
     old: Option<&Value>,
-) -> Result<(), ApiError> {
+) -> Result<(), ErrorReply> {
     let amount = obj.get("amount").and_then(value_dec).unwrap_or_default();
     if amount <= Decimal::ZERO {
-        return Err(ApiError::param(
+        return Err(ErrorReply::param(
             format!(
                 "Invalid amount: expected more than 0, found {}",
                 amount.normalize()
@@ -1203,14 +1203,14 @@ fn apply_payment(
     let mut sum = Decimal::ZERO;
     for (i, a) in list.as_array().into_iter().flatten().enumerate() {
         let Value::Object(m) = a else {
-            return Err(ApiError::param(
+            return Err(ErrorReply::param(
                 format!("Invalid applied_to[{i}]: expected an object, found {a}"),
                 "applied_to",
             ));
         };
         for k in m.keys() {
             if !["id", "type", "invoice", "amount"].contains(&k.as_str()) {
-                return Err(ApiError::param(
+                return Err(ErrorReply::param(
                     format!("Unknown parameter: applied_to[{i}].{k}"),
                     "request",
                 ));
@@ -1218,19 +1218,19 @@ fn apply_payment(
         }
         let kind = m.get("type").and_then(Value::as_str).unwrap_or("invoice");
         if kind != "invoice" {
-            return Err(ApiError::param(
+            return Err(ErrorReply::param(
                 format!("Invalid applied_to[{i}].type: expected invoice, found {kind}"),
                 "applied_to",
             ));
         }
         let Some(inv_id) = m.get("invoice").and_then(ref_id) else {
-            return Err(ApiError::param(
+            return Err(ErrorReply::param(
                 format!("applied_to[{i}].invoice is required"),
                 "applied_to",
             ));
         };
         let Some(a_amt) = m.get("amount").and_then(value_dec) else {
-            return Err(ApiError::param(
+            return Err(ErrorReply::param(
                 format!("applied_to[{i}].amount is required"),
                 "applied_to",
             ));
@@ -1241,13 +1241,13 @@ fn apply_payment(
             .get(ctx.company)
             .and_then(|c| c.get(Kind::Invoice, &Key::Num(inv_id)))
         else {
-            return Err(ApiError::param(
+            return Err(ErrorReply::param(
                 format!("No such invoice: {inv_id}"),
                 "applied_to",
             ));
         };
         if bool_field(&inv, "voided") || bool_field(&inv, "draft") {
-            return Err(ApiError::param(
+            return Err(ErrorReply::param(
                 format!("Invoice {inv_id} is voided or a draft and cannot take payments"),
                 "applied_to",
             ));
@@ -1264,7 +1264,7 @@ fn apply_payment(
             .sum::<Decimal>();
         let room = dec_field(&inv, "balance") + back - already;
         if a_amt <= Decimal::ZERO || a_amt > room {
-            return Err(ApiError::param(
+            return Err(ErrorReply::param(
                 format!(
                     "Invalid applied_to[{i}].amount: expected more than 0 and at most the invoice balance {}, found {}",
                     room.normalize(),
@@ -1292,7 +1292,7 @@ fn apply_payment(
         out.push(Value::Object(o));
     }
     if sum > amount {
-        return Err(ApiError::param(
+        return Err(ErrorReply::param(
             format!(
                 "The applied amounts ({}) exceed the payment amount ({})",
                 sum.normalize(),
@@ -1410,9 +1410,9 @@ fn recredit(data: &mut Data, ctx: &Ctx, inv_id: i64) {
 }
 
 /// `POST /{kind}`.
-pub fn create(data: &mut Data, ctx: &Ctx, kind: Kind, body: Value) -> Result<Arc<Obj>, ApiError> {
+pub fn create(data: &mut Data, ctx: &Ctx, kind: Kind, body: Value) -> Result<Arc<Obj>, ErrorReply> {
     if kind == Kind::Event {
-        return Err(ApiError::method("Events are read-only"));
+        return Err(ErrorReply::method("Events are read-only"));
     }
     let mut obj = Map::with_capacity(40);
     apply_fields(data, ctx, kind, body, &mut obj, true)?;
@@ -1424,7 +1424,7 @@ pub fn create(data: &mut Data, ctx: &Ctx, kind: Kind, body: Value) -> Result<Arc
                     .get(ctx.company)
                     .is_some_and(|c| c.contains(kind, &Key::Str(id.to_string())))
                 {
-                    return Err(ApiError::param(
+                    return Err(ErrorReply::param(
                         format!("A {} with the id {id} already exists", kind.title()),
                         "id",
                     ));
@@ -1443,7 +1443,7 @@ pub fn create(data: &mut Data, ctx: &Ctx, kind: Kind, body: Value) -> Result<Arc
     // Check required fields and number clashes before spending ids.
     for f in required(kind) {
         if obj.get(*f).is_none_or(Value::is_null) {
-            return Err(ApiError::param(format!("{f} is required"), *f));
+            return Err(ErrorReply::param(format!("{f} is required"), *f));
         }
     }
     check_number(data, ctx, kind, &obj, None)?;
@@ -1485,7 +1485,7 @@ pub fn create(data: &mut Data, ctx: &Ctx, kind: Kind, body: Value) -> Result<Arc
     Ok(v)
 }
 
-fn get_owned(data: &Data, ctx: &Ctx, kind: Kind, key: &Key) -> Result<Value, ApiError> {
+fn get_owned(data: &Data, ctx: &Ctx, kind: Kind, key: &Key) -> Result<Value, ErrorReply> {
     data.companies
         .get(ctx.company)
         .and_then(|c| c.get(kind, key))
@@ -1494,12 +1494,12 @@ fn get_owned(data: &Data, ctx: &Ctx, kind: Kind, key: &Key) -> Result<Value, Api
 }
 
 /// Documents that may no longer change.
-fn check_editable(kind: Kind, old: &Value, body: &Value) -> Result<(), ApiError> {
+fn check_editable(kind: Kind, old: &Value, body: &Value) -> Result<(), ErrorReply> {
     if !(kind.is_document() || kind == Kind::Payment) {
         return Ok(());
     }
     if bool_field(old, "voided") {
-        return Err(ApiError::bad(format!(
+        return Err(ErrorReply::bad(format!(
             "This {} is voided and can no longer be edited",
             kind.title()
         )));
@@ -1510,7 +1510,7 @@ fn check_editable(kind: Kind, old: &Value, body: &Value) -> Result<(), ApiError>
             m.len() == 1 && m.get("closed") == Some(&Value::Bool(false)) && !bool_field(old, "paid")
         });
         if !reopening {
-            return Err(ApiError::bad(format!(
+            return Err(ErrorReply::bad(format!(
                 "This {} is closed and can no longer be edited",
                 kind.title()
             )));
@@ -1526,14 +1526,14 @@ pub fn update(
     kind: Kind,
     key: &Key,
     body: Value,
-) -> Result<Arc<Obj>, ApiError> {
+) -> Result<Arc<Obj>, ErrorReply> {
     if kind == Kind::Event {
-        return Err(ApiError::method("Events are read-only"));
+        return Err(ErrorReply::method("Events are read-only"));
     }
     let old = get_owned(data, ctx, kind, key)?;
     check_editable(kind, &old, &body)?;
     let Value::Object(mut obj) = old.clone() else {
-        return Err(ApiError::internal("stored object is not a JSON object"));
+        return Err(ErrorReply::internal("stored object is not a JSON object"));
     };
     let applied_changed = body.get("applied_to").is_some() || body.get("amount").is_some();
     apply_fields(data, ctx, kind, body, &mut obj, false)?;
@@ -1578,18 +1578,18 @@ pub fn delete(
     ctx: &Ctx,
     kind: Kind,
     key: &Key,
-) -> Result<Option<Arc<Obj>>, ApiError> {
+) -> Result<Option<Arc<Obj>>, ErrorReply> {
     if kind == Kind::Event {
-        return Err(ApiError::method("Events are read-only"));
+        return Err(ErrorReply::method("Events are read-only"));
     }
     let old = get_owned(data, ctx, kind, key)?;
     match kind {
         Kind::Payment => {
             if bool_field(&old, "voided") {
-                return Err(ApiError::bad("This payment is already voided"));
+                return Err(ErrorReply::bad("This payment is already voided"));
             }
             let Value::Object(mut obj) = old.clone() else {
-                return Err(ApiError::internal("stored object is not a JSON object"));
+                return Err(ErrorReply::internal("stored object is not a JSON object"));
             };
             for (inv, a) in applied_amounts(&old) {
                 move_paid(data, ctx, inv, -a);
@@ -1613,13 +1613,13 @@ pub fn delete(
                     })
             });
             if used {
-                return Err(ApiError::bad(
+                return Err(ErrorReply::bad(
                     "This customer has invoices, credit notes or payments and cannot be deleted",
                 ));
             }
         }
         Kind::Invoice if dec_field(&old, "amount_paid") > Decimal::ZERO => {
-            return Err(ApiError::bad(
+            return Err(ErrorReply::bad(
                 "This invoice has payments applied; void them before deleting it",
             ));
         }
@@ -1643,9 +1643,9 @@ pub fn delete(
 }
 
 /// `POST /{invoices|credit_notes}/{id}/void`.
-pub fn void(data: &mut Data, ctx: &Ctx, kind: Kind, key: &Key) -> Result<Arc<Obj>, ApiError> {
+pub fn void(data: &mut Data, ctx: &Ctx, kind: Kind, key: &Key) -> Result<Arc<Obj>, ErrorReply> {
     if !kind.is_document() {
-        return Err(ApiError::not_found(format!(
+        return Err(ErrorReply::not_found(format!(
             "No route: {}/{}/void",
             kind.path(),
             key.to_db()
@@ -1653,18 +1653,18 @@ pub fn void(data: &mut Data, ctx: &Ctx, kind: Kind, key: &Key) -> Result<Arc<Obj
     }
     let old = get_owned(data, ctx, kind, key)?;
     if bool_field(&old, "voided") {
-        return Err(ApiError::bad(format!(
+        return Err(ErrorReply::bad(format!(
             "This {} is already voided",
             kind.title()
         )));
     }
     if dec_field(&old, "amount_paid") > Decimal::ZERO {
-        return Err(ApiError::bad(
+        return Err(ErrorReply::bad(
             "This invoice has payments applied; void them before voiding it",
         ));
     }
     let Value::Object(mut obj) = old.clone() else {
-        return Err(ApiError::internal("stored object is not a JSON object"));
+        return Err(ErrorReply::internal("stored object is not a JSON object"));
     };
     obj.insert("voided".into(), Value::Bool(true));
     if kind == Kind::Invoice {
