@@ -4,8 +4,9 @@
 //! refresh token for a Bearer token and a new refresh token (the old one
 //! stops working). Tokens are kept by their SHA-256, never in clear.
 
-use super::http::{AppState, ErrorReply};
+use super::http::AppState;
 use super::list::pairs;
+use super::reply::ErrorReply;
 use super::store::Token;
 use axum::http::{header, HeaderMap};
 use base64::Engine as _;

@@ -1,141 +1,33 @@
 //! The routes and the request pipeline: count, authenticate, admit (429),
 //! delay, maybe fail (500), replay an `Idempotency-Key`, do the work, maybe
-//! drop the connection. Errors are `{type, message, param?}` JSON.
+//! drop the connection. Errors are [`ErrorReply`]s (`reply`); the listener
+//! that cuts dropped connections is in `faults`.
 
 use super::auth::{self, Code, Principal};
-use super::faults::{Faults, Limiter};
+use super::faults::{ConnKill, Faults, KillListener, Limiter};
 use super::list::{self, ListParams};
+use super::reply::{json_list, json_response, text_response, ErrorReply};
 use super::resources::{self, Ctx, Kind};
 use super::store::{IdemReply, Obj, Store};
 use super::{Config, Stats};
 use axum::body::{Body, Bytes};
-use axum::extract::connect_info::{ConnectInfo, Connected};
+use axum::extract::connect_info::ConnectInfo;
 use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
-use std::io;
-use std::net::SocketAddr;
-use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// How long a first reply to an `Idempotency-Key` is replayed.
 pub const IDEMPOTENCY_TTL_SECS: i64 = 24 * 3600;
 
 const MAX_BODY: usize = 16 * 1024 * 1024;
-
-/// An error reply: `{type, message, param?}` (plus OAuth's fields).
-#[derive(Debug)]
-pub struct ErrorReply {
-    pub status: StatusCode,
-    pub kind: &'static str,
-    pub message: String,
-    pub param: Option<String>,
-    pub extra: Option<Box<Value>>,
-    pub retry_after: Option<u64>,
-}
-
-impl ErrorReply {
-    fn new(status: StatusCode, kind: &'static str, message: impl Into<String>) -> Self {
-        ErrorReply {
-            status,
-            kind,
-            message: message.into(),
-            param: None,
-            extra: None,
-            retry_after: None,
-        }
-    }
-
-    pub fn bad(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "invalid_request", message)
-    }
-
-    pub fn param(message: impl Into<String>, param: impl Into<String>) -> Self {
-        let mut e = Self::bad(message);
-        e.param = Some(param.into());
-        e
-    }
-
-    pub fn not_found(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "invalid_request", message)
-    }
-
-    pub fn unauthorized(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "invalid_request", message)
-    }
-
-    pub fn method(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::METHOD_NOT_ALLOWED, "invalid_request", message)
-    }
-
-    pub fn internal(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "api_error", message)
-    }
-
-    fn rate_limited(retry_after: Option<u64>) -> Self {
-        let mut e = Self::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limit_error",
-            "Too many requests: slow down",
-        );
-        e.retry_after = retry_after;
-        e
-    }
-}
-
-impl IntoResponse for ErrorReply {
-    fn into_response(self) -> Response {
-        let mut body = json!({ "type": self.kind, "message": self.message });
-        if let Some(p) = self.param {
-            body["param"] = Value::from(p);
-        }
-        if let Some(Value::Object(extra)) = self.extra.map(|b| *b) {
-            for (k, v) in extra {
-                body[k] = v;
-            }
-        }
-        let mut resp = json_response(self.status, &body);
-        let h = resp.headers_mut();
-        if self.status == StatusCode::UNAUTHORIZED {
-            h.insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Basic realm=\"facturare.md\""),
-            );
-        }
-        if let Some(s) = self.retry_after {
-            h.insert(header::RETRY_AFTER, HeaderValue::from(s));
-        }
-        resp
-    }
-}
-
-fn json_response(status: StatusCode, body: &impl serde::Serialize) -> Response {
-    let mut bytes = Vec::with_capacity(4096);
-    if serde_json::to_writer(&mut bytes, body).is_err() {
-        bytes = b"{}".to_vec();
-    }
-    text_response(status, Bytes::from(bytes))
-}
-
-/// A reply whose body is JSON text already made.
-fn text_response(status: StatusCode, text: Bytes) -> Response {
-    let mut resp = Response::new(Body::from(text));
-    *resp.status_mut() = status;
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    resp
-}
 
 /// The shared state behind every route.
 pub struct AppState {
@@ -405,26 +297,6 @@ fn stored_response(
     text_response(status, expanded(st, company, v.text().clone(), raw))
 }
 
-/// A JSON array of objects' texts.
-fn json_list(items: &[Bytes]) -> Response {
-    let len = items.iter().map(|t| t.len() + 1).sum::<usize>() + 2;
-    let mut buf = Vec::with_capacity(len);
-    buf.push(b'[');
-    for (i, v) in items.iter().enumerate() {
-        if i > 0 {
-            buf.push(b',');
-        }
-        buf.extend_from_slice(v);
-    }
-    buf.push(b']');
-    let mut resp = Response::new(Body::from(buf));
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    resp
-}
-
 async fn list_route(
     State(st): State<Arc<AppState>>,
     Extension(p): Extension<Principal>,
@@ -607,111 +479,6 @@ async fn token_route(
 
 async fn stats_route(State(st): State<Arc<AppState>>) -> Response {
     json_response(StatusCode::OK, &st.stats())
-}
-
-/// Connect info: the switch that makes a connection refuse to write, so a
-/// dropped request's reply never leaves and the client sees the connection
-/// close.
-#[derive(Clone, Debug)]
-pub struct ConnKill(Arc<AtomicBool>);
-
-/// A TCP listener whose connections can be cut by their [`ConnKill`].
-pub struct KillListener(pub tokio::net::TcpListener);
-
-/// A TCP stream that fails every read and write once killed.
-pub struct KillIo {
-    inner: tokio::net::TcpStream,
-    killed: Arc<AtomicBool>,
-}
-
-fn aborted() -> io::Error {
-    io::Error::new(io::ErrorKind::ConnectionAborted, "dropped by the emulator")
-}
-
-impl AsyncRead for KillIo {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        if self.killed.load(Ordering::SeqCst) {
-            return Poll::Ready(Err(aborted()));
-        }
-        Pin::new(&mut self.inner).poll_read(cx, buf)
-    }
-}
-
-impl AsyncWrite for KillIo {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        if self.killed.load(Ordering::SeqCst) {
-            return Poll::Ready(Err(aborted()));
-        }
-        Pin::new(&mut self.inner).poll_write(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        if self.killed.load(Ordering::SeqCst) {
-            return Poll::Ready(Err(aborted()));
-        }
-        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
-    }
-}
-
-impl axum::serve::Listener for KillListener {
-    type Io = KillIo;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        loop {
-            match self.0.accept().await {
-                Ok((stream, addr)) => {
-                    let _ = stream.set_nodelay(true);
-                    return (
-                        KillIo {
-                            inner: stream,
-                            killed: Arc::new(AtomicBool::new(false)),
-                        },
-                        addr,
-                    );
-                }
-                // Out of file descriptors and the like: wait, then go on.
-                Err(e) => {
-                    tracing::warn!("emulator: accept failed: {e}");
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                }
-            }
-        }
-    }
-
-    fn local_addr(&self) -> io::Result<Self::Addr> {
-        self.0.local_addr()
-    }
-}
-
-impl Connected<axum::serve::IncomingStream<'_, KillListener>> for ConnKill {
-    fn connect_info(stream: axum::serve::IncomingStream<'_, KillListener>) -> Self {
-        ConnKill(stream.io().killed.clone())
-    }
 }
 
 /// Serve `state` on `listener` until `shutdown` resolves; then requests in

@@ -4,7 +4,7 @@
 //! with self/first/previous/next/last. Query keys may arrive with raw or
 //! percent-encoded brackets: they are decoded before matching.
 
-use super::http::ErrorReply;
+use super::reply::ErrorReply;
 use super::resources::{value_dec, Kind};
 use super::store::{CachedList, Company, Key, Obj, Table};
 use crate::model::limits::PER_PAGE_MAX;

@@ -3,7 +3,7 @@
 //! every change leaves behind. Objects are `serde_json` values; money is
 //! computed with `Decimal` and written back as exact JSON numbers.
 
-use super::http::ErrorReply;
+use super::reply::ErrorReply;
 use super::store::{Data, Key, Obj};
 use crate::model::{limits, round_money};
 use rust_decimal::Decimal;
