@@ -4,8 +4,9 @@
 //! refresh token for a Bearer token and a new refresh token (the old one
 //! stops working). Tokens are kept by their SHA-256, never in clear.
 
-use super::http::{ApiError, AppState};
+use super::http::AppState;
 use super::list::pairs;
+use super::reply::ErrorReply;
 use super::store::Token;
 use axum::http::{header, HeaderMap};
 use base64::Engine as _;
@@ -57,9 +58,9 @@ pub fn authenticate(
     state: &AppState,
     headers: &HeaderMap,
     now: i64,
-) -> Result<Principal, ApiError> {
+) -> Result<Principal, ErrorReply> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
-        return Err(ApiError::unauthorized(
+        return Err(ErrorReply::unauthorized(
             "No API key given: send it as the Basic auth user name with an empty password",
         ));
     };
@@ -70,14 +71,14 @@ pub fn authenticate(
             .decode(rest.trim())
             .ok()
             .and_then(|b| String::from_utf8(b).ok())
-            .ok_or_else(|| ApiError::unauthorized("Malformed Basic credentials"))?;
+            .ok_or_else(|| ErrorReply::unauthorized("Malformed Basic credentials"))?;
         let key = decoded.split_once(':').map_or(decoded.as_str(), |(u, _)| u);
         return match state.keys.get(key) {
             Some(company) => Ok(Principal {
                 company: company.clone(),
                 credential: format!("key:{key}"),
             }),
-            None => Err(ApiError::unauthorized(format!(
+            None => Err(ErrorReply::unauthorized(format!(
                 "Invalid API key: {}",
                 mask(key)
             ))),
@@ -92,27 +93,27 @@ pub fn authenticate(
                 company: t.company.clone(),
                 credential: format!("company:{}", t.company),
             }),
-            Some(t) if t.kind == "access" => Err(ApiError::unauthorized(format!(
+            Some(t) if t.kind == "access" => Err(ErrorReply::unauthorized(format!(
                 "The access token {} has expired: refresh it",
                 mask(token)
             ))),
-            _ => Err(ApiError::unauthorized(format!(
+            _ => Err(ErrorReply::unauthorized(format!(
                 "Invalid access token: {}",
                 mask(token)
             ))),
         };
     }
-    Err(ApiError::unauthorized(
+    Err(ErrorReply::unauthorized(
         "Unsupported Authorization scheme: expected Basic or Bearer",
     ))
 }
 
-fn oauth_error(status: u16, error: &str, message: impl Into<String>) -> ApiError {
+fn oauth_error(status: u16, error: &str, message: impl Into<String>) -> ErrorReply {
     let message = message.into();
     let mut e = if status == 401 {
-        ApiError::unauthorized(message.clone())
+        ErrorReply::unauthorized(message.clone())
     } else {
-        ApiError::bad(message.clone())
+        ErrorReply::bad(message.clone())
     };
     e.extra = Some(Box::new(
         json!({ "error": error, "error_description": message }),
@@ -121,7 +122,7 @@ fn oauth_error(status: u16, error: &str, message: impl Into<String>) -> ApiError
 }
 
 /// `GET /oauth/authorize`: approve at once and redirect with a code.
-pub fn authorize(state: &AppState, raw_query: &str, now: i64) -> Result<String, ApiError> {
+pub fn authorize(state: &AppState, raw_query: &str, now: i64) -> Result<String, ErrorReply> {
     let q = pairs(raw_query);
     let get = |k: &str| q.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     if get("response_type") != Some("code") {
@@ -209,7 +210,7 @@ pub fn access_token(
     headers: &HeaderMap,
     body: &[u8],
     now: i64,
-) -> Result<(serde_json::Value, super::store::Commit), ApiError> {
+) -> Result<(serde_json::Value, super::store::Commit), ErrorReply> {
     let form = pairs(std::str::from_utf8(body).unwrap_or(""));
     let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
     // Client credentials in the form, or as HTTP Basic (RFC 6749 2.3.1).

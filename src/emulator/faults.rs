@@ -1,13 +1,22 @@
 //! Rate limits per credential (requests in flight and an optional
 //! per-second quota, both answered 429) and the seeded fault switches:
 //! failures (500 before any work), drops (the work done, then the
-//! connection closed unanswered) and added latency.
+//! connection closed unanswered) and added latency; and the faulty
+//! listener that makes a drop real: [`KillListener`] hands out streams
+//! that fail every read and write once their [`ConnKill`] is set.
 
+use axum::extract::connect_info::Connected;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::collections::HashMap;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Instant;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// What the dice say about one request.
 #[derive(Debug, Clone, Copy, Default)]
@@ -143,6 +152,111 @@ impl Limiter {
     /// Most requests accepted in any one-second window so far.
     pub fn max_per_second(&self) -> u64 {
         self.window.lock().unwrap_or_else(|e| e.into_inner()).max
+    }
+}
+
+/// Connect info: the switch that makes a connection refuse to write, so a
+/// dropped request's reply never leaves and the client sees the connection
+/// close.
+#[derive(Clone, Debug)]
+pub struct ConnKill(pub(super) Arc<AtomicBool>);
+
+/// A TCP listener whose connections can be cut by their [`ConnKill`].
+pub struct KillListener(pub tokio::net::TcpListener);
+
+/// A TCP stream that fails every read and write once killed.
+pub struct KillIo {
+    inner: tokio::net::TcpStream,
+    killed: Arc<AtomicBool>,
+}
+
+fn aborted() -> io::Error {
+    io::Error::new(io::ErrorKind::ConnectionAborted, "dropped by the emulator")
+}
+
+impl AsyncRead for KillIo {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        if self.killed.load(Ordering::SeqCst) {
+            return Poll::Ready(Err(aborted()));
+        }
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for KillIo {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        if self.killed.load(Ordering::SeqCst) {
+            return Poll::Ready(Err(aborted()));
+        }
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        if self.killed.load(Ordering::SeqCst) {
+            return Poll::Ready(Err(aborted()));
+        }
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+impl axum::serve::Listener for KillListener {
+    type Io = KillIo;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            match self.0.accept().await {
+                Ok((stream, addr)) => {
+                    let _ = stream.set_nodelay(true);
+                    return (
+                        KillIo {
+                            inner: stream,
+                            killed: Arc::new(AtomicBool::new(false)),
+                        },
+                        addr,
+                    );
+                }
+                // Out of file descriptors and the like: wait, then go on.
+                Err(e) => {
+                    tracing::warn!("emulator: accept failed: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+            }
+        }
+    }
+
+    fn local_addr(&self) -> io::Result<Self::Addr> {
+        self.0.local_addr()
+    }
+}
+
+impl Connected<axum::serve::IncomingStream<'_, KillListener>> for ConnKill {
+    fn connect_info(stream: axum::serve::IncomingStream<'_, KillListener>) -> Self {
+        ConnKill(stream.io().killed.clone())
     }
 }
 

@@ -1,141 +1,33 @@
 //! The routes and the request pipeline: count, authenticate, admit (429),
 //! delay, maybe fail (500), replay an `Idempotency-Key`, do the work, maybe
-//! drop the connection. Errors are `{type, message, param?}` JSON.
+//! drop the connection. Errors are [`ErrorReply`]s (`reply`); the listener
+//! that cuts dropped connections is in `faults`.
 
 use super::auth::{self, Code, Principal};
-use super::faults::{Faults, Limiter};
-use super::list::{self, ListQuery};
+use super::faults::{ConnKill, Faults, KillListener, Limiter};
+use super::list::{self, ListParams};
+use super::reply::{json_list, json_response, text_response, ErrorReply};
 use super::resources::{self, Ctx, Kind};
 use super::store::{IdemReply, Obj, Store};
 use super::{Config, Stats};
 use axum::body::{Body, Bytes};
-use axum::extract::connect_info::{ConnectInfo, Connected};
+use axum::extract::connect_info::ConnectInfo;
 use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
-use std::io;
-use std::net::SocketAddr;
-use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// How long a first reply to an `Idempotency-Key` is replayed.
 pub const IDEMPOTENCY_TTL_SECS: i64 = 24 * 3600;
 
 const MAX_BODY: usize = 16 * 1024 * 1024;
-
-/// An error reply: `{type, message, param?}` (plus OAuth's fields).
-#[derive(Debug)]
-pub struct ApiError {
-    pub status: StatusCode,
-    pub kind: &'static str,
-    pub message: String,
-    pub param: Option<String>,
-    pub extra: Option<Box<Value>>,
-    pub retry_after: Option<u64>,
-}
-
-impl ApiError {
-    fn new(status: StatusCode, kind: &'static str, message: impl Into<String>) -> Self {
-        ApiError {
-            status,
-            kind,
-            message: message.into(),
-            param: None,
-            extra: None,
-            retry_after: None,
-        }
-    }
-
-    pub fn bad(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "invalid_request", message)
-    }
-
-    pub fn param(message: impl Into<String>, param: impl Into<String>) -> Self {
-        let mut e = Self::bad(message);
-        e.param = Some(param.into());
-        e
-    }
-
-    pub fn not_found(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "invalid_request", message)
-    }
-
-    pub fn unauthorized(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "invalid_request", message)
-    }
-
-    pub fn method(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::METHOD_NOT_ALLOWED, "invalid_request", message)
-    }
-
-    pub fn internal(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "api_error", message)
-    }
-
-    fn rate_limited(retry_after: Option<u64>) -> Self {
-        let mut e = Self::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limit_error",
-            "Too many requests: slow down",
-        );
-        e.retry_after = retry_after;
-        e
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let mut body = json!({ "type": self.kind, "message": self.message });
-        if let Some(p) = self.param {
-            body["param"] = Value::from(p);
-        }
-        if let Some(Value::Object(extra)) = self.extra.map(|b| *b) {
-            for (k, v) in extra {
-                body[k] = v;
-            }
-        }
-        let mut resp = json_response(self.status, &body);
-        let h = resp.headers_mut();
-        if self.status == StatusCode::UNAUTHORIZED {
-            h.insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Basic realm=\"facturare.md\""),
-            );
-        }
-        if let Some(s) = self.retry_after {
-            h.insert(header::RETRY_AFTER, HeaderValue::from(s));
-        }
-        resp
-    }
-}
-
-fn json_response(status: StatusCode, body: &impl serde::Serialize) -> Response {
-    let mut bytes = Vec::with_capacity(4096);
-    if serde_json::to_writer(&mut bytes, body).is_err() {
-        bytes = b"{}".to_vec();
-    }
-    text_response(status, Bytes::from(bytes))
-}
-
-/// A reply whose body is JSON text already made.
-fn text_response(status: StatusCode, text: Bytes) -> Response {
-    let mut resp = Response::new(Body::from(text));
-    *resp.status_mut() = status;
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    resp
-}
 
 /// The shared state behind every route.
 pub struct AppState {
@@ -235,10 +127,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/_emulator/stats", get(stats_route))
         .merge(api)
         .fallback(|method: Method, uri: axum::http::Uri| async move {
-            ApiError::not_found(format!("No such route: {method} {}", uri.path()))
+            ErrorReply::not_found(format!("No such route: {method} {}", uri.path()))
         })
         .method_not_allowed_fallback(|method: Method, uri: axum::http::Uri| async move {
-            ApiError::method(format!("{method} is not allowed on {}", uri.path()))
+            ErrorReply::method(format!("{method} is not allowed on {}", uri.path()))
         })
         .with_state(state)
 }
@@ -252,7 +144,7 @@ async fn pipeline(State(st): State<Arc<AppState>>, mut req: Request, next: Next)
     };
     let Some(_permit) = st.limiter.acquire(&principal.credential) else {
         st.rate_limited.fetch_add(1, Ordering::Relaxed);
-        return ApiError::rate_limited(st.config.retry_after).into_response();
+        return ErrorReply::rate_limited(st.config.retry_after).into_response();
     };
     if !st.config.latency.is_zero() {
         tokio::time::sleep(st.config.latency).await;
@@ -260,7 +152,7 @@ async fn pipeline(State(st): State<Arc<AppState>>, mut req: Request, next: Next)
     let roll = st.faults.roll();
     if roll.fail {
         st.failed.fetch_add(1, Ordering::Relaxed);
-        return ApiError::internal("Injected failure: nothing was done").into_response();
+        return ErrorReply::internal("Injected failure: nothing was done").into_response();
     }
     let idem = if matches!(*req.method(), Method::POST | Method::PATCH) {
         match req.headers().get("idempotency-key") {
@@ -273,7 +165,7 @@ async fn pipeline(State(st): State<Arc<AppState>>, mut req: Request, next: Next)
                     crate::model::limits::IDEMPOTENCY_KEY_MAX,
                 );
                 if n < min || n > max {
-                    return ApiError::param(
+                    return ErrorReply::param(
                         format!("Invalid Idempotency-Key: expected {min} to {max} characters, found {n}"),
                         "Idempotency-Key",
                     )
@@ -365,17 +257,17 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for BaseUrl {
     }
 }
 
-fn kind_of(resource: &str) -> Result<Kind, ApiError> {
+fn kind_of(resource: &str) -> Result<Kind, ErrorReply> {
     Kind::from_path(resource)
-        .ok_or_else(|| ApiError::not_found(format!("No such route: /{resource}")))
+        .ok_or_else(|| ErrorReply::not_found(format!("No such route: /{resource}")))
 }
 
-fn parse_body(body: &Bytes) -> Result<Value, ApiError> {
+fn parse_body(body: &Bytes) -> Result<Value, ErrorReply> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(Value::Object(Default::default()));
     }
     serde_json::from_slice(body).map_err(|e| {
-        ApiError::param(
+        ErrorReply::param(
             format!("The request body is not valid JSON: {e}"),
             "request",
         )
@@ -405,35 +297,15 @@ fn stored_response(
     text_response(status, expanded(st, company, v.text().clone(), raw))
 }
 
-/// A JSON array of objects' texts.
-fn json_list(items: &[Bytes]) -> Response {
-    let len = items.iter().map(|t| t.len() + 1).sum::<usize>() + 2;
-    let mut buf = Vec::with_capacity(len);
-    buf.push(b'[');
-    for (i, v) in items.iter().enumerate() {
-        if i > 0 {
-            buf.push(b',');
-        }
-        buf.extend_from_slice(v);
-    }
-    buf.push(b']');
-    let mut resp = Response::new(Body::from(buf));
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    resp
-}
-
 async fn list_route(
     State(st): State<Arc<AppState>>,
     Extension(p): Extension<Principal>,
     Path(resource): Path<String>,
     RawQuery(raw): RawQuery,
     BaseUrl(base): BaseUrl,
-) -> Result<Response, ApiError> {
+) -> Result<Response, ErrorReply> {
     let kind = kind_of(&resource)?;
-    let q = ListQuery::parse(kind, raw.as_deref().unwrap_or(""))?;
+    let q = ListParams::parse(kind, raw.as_deref().unwrap_or(""))?;
     let base = format!("{base}/{}", kind.path());
     let page = {
         let data = st.store.lock();
@@ -453,7 +325,7 @@ async fn get_route(
     Extension(p): Extension<Principal>,
     Path((resource, id)): Path<(String, String)>,
     RawQuery(raw): RawQuery,
-) -> Result<Response, ApiError> {
+) -> Result<Response, ErrorReply> {
     let kind = kind_of(&resource)?;
     let key = resources::parse_key(kind, &id)?;
     let text = {
@@ -476,7 +348,7 @@ async fn create_route(
     RawQuery(raw): RawQuery,
     BaseUrl(base): BaseUrl,
     body: Bytes,
-) -> Result<Response, ApiError> {
+) -> Result<Response, ErrorReply> {
     let kind = kind_of(&resource)?;
     let body = parse_body(&body)?;
     let ctx = Ctx {
@@ -512,7 +384,7 @@ async fn update_route(
     RawQuery(raw): RawQuery,
     BaseUrl(base): BaseUrl,
     body: Bytes,
-) -> Result<Response, ApiError> {
+) -> Result<Response, ErrorReply> {
     let kind = kind_of(&resource)?;
     let key = resources::parse_key(kind, &id)?;
     let body = parse_body(&body)?;
@@ -540,7 +412,7 @@ async fn delete_route(
     Extension(p): Extension<Principal>,
     Path((resource, id)): Path<(String, String)>,
     BaseUrl(base): BaseUrl,
-) -> Result<Response, ApiError> {
+) -> Result<Response, ErrorReply> {
     let v = write_by_id(&st, &p, &resource, &id, &base, resources::delete).await?;
     Ok(match v {
         Some(v) => text_response(StatusCode::OK, v.text().clone()),
@@ -553,7 +425,7 @@ async fn void_route(
     Extension(p): Extension<Principal>,
     Path((resource, id)): Path<(String, String)>,
     BaseUrl(base): BaseUrl,
-) -> Result<Response, ApiError> {
+) -> Result<Response, ErrorReply> {
     let v = write_by_id(&st, &p, &resource, &id, &base, resources::void).await?;
     Ok(text_response(StatusCode::OK, v.text().clone()))
 }
@@ -565,8 +437,8 @@ async fn write_by_id<T>(
     resource: &str,
     id: &str,
     base: &str,
-    op: impl FnOnce(&mut super::store::Data, &Ctx, Kind, &super::store::Key) -> Result<T, ApiError>,
-) -> Result<T, ApiError> {
+    op: impl FnOnce(&mut super::store::Data, &Ctx, Kind, &super::store::Key) -> Result<T, ErrorReply>,
+) -> Result<T, ErrorReply> {
     let kind = kind_of(resource)?;
     let key = resources::parse_key(kind, id)?;
     let ctx = Ctx {
@@ -583,11 +455,11 @@ async fn write_by_id<T>(
 async fn authorize_route(
     State(st): State<Arc<AppState>>,
     RawQuery(raw): RawQuery,
-) -> Result<Response, ApiError> {
+) -> Result<Response, ErrorReply> {
     let location = auth::authorize(&st, raw.as_deref().unwrap_or(""), now())?;
     let mut resp = StatusCode::FOUND.into_response();
     let v = HeaderValue::from_str(&location)
-        .map_err(|_| ApiError::bad("redirect_uri cannot be used in a Location header"))?;
+        .map_err(|_| ErrorReply::bad("redirect_uri cannot be used in a Location header"))?;
     resp.headers_mut().insert(header::LOCATION, v);
     Ok(resp)
 }
@@ -596,7 +468,7 @@ async fn token_route(
     State(st): State<Arc<AppState>>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Response, ApiError> {
+) -> Result<Response, ErrorReply> {
     let (v, commit) = auth::access_token(&st, &headers, &body, now())?;
     commit.wait().await;
     let mut resp = json_response(StatusCode::OK, &v);
@@ -607,111 +479,6 @@ async fn token_route(
 
 async fn stats_route(State(st): State<Arc<AppState>>) -> Response {
     json_response(StatusCode::OK, &st.stats())
-}
-
-/// Connect info: the switch that makes a connection refuse to write, so a
-/// dropped request's reply never leaves and the client sees the connection
-/// close.
-#[derive(Clone, Debug)]
-pub struct ConnKill(Arc<AtomicBool>);
-
-/// A TCP listener whose connections can be cut by their [`ConnKill`].
-pub struct KillListener(pub tokio::net::TcpListener);
-
-/// A TCP stream that fails every read and write once killed.
-pub struct KillIo {
-    inner: tokio::net::TcpStream,
-    killed: Arc<AtomicBool>,
-}
-
-fn aborted() -> io::Error {
-    io::Error::new(io::ErrorKind::ConnectionAborted, "dropped by the emulator")
-}
-
-impl AsyncRead for KillIo {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        if self.killed.load(Ordering::SeqCst) {
-            return Poll::Ready(Err(aborted()));
-        }
-        Pin::new(&mut self.inner).poll_read(cx, buf)
-    }
-}
-
-impl AsyncWrite for KillIo {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        if self.killed.load(Ordering::SeqCst) {
-            return Poll::Ready(Err(aborted()));
-        }
-        Pin::new(&mut self.inner).poll_write(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        if self.killed.load(Ordering::SeqCst) {
-            return Poll::Ready(Err(aborted()));
-        }
-        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
-    }
-}
-
-impl axum::serve::Listener for KillListener {
-    type Io = KillIo;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        loop {
-            match self.0.accept().await {
-                Ok((stream, addr)) => {
-                    let _ = stream.set_nodelay(true);
-                    return (
-                        KillIo {
-                            inner: stream,
-                            killed: Arc::new(AtomicBool::new(false)),
-                        },
-                        addr,
-                    );
-                }
-                // Out of file descriptors and the like: wait, then go on.
-                Err(e) => {
-                    tracing::warn!("emulator: accept failed: {e}");
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                }
-            }
-        }
-    }
-
-    fn local_addr(&self) -> io::Result<Self::Addr> {
-        self.0.local_addr()
-    }
-}
-
-impl Connected<axum::serve::IncomingStream<'_, KillListener>> for ConnKill {
-    fn connect_info(stream: axum::serve::IncomingStream<'_, KillListener>) -> Self {
-        ConnKill(stream.io().killed.clone())
-    }
 }
 
 /// Serve `state` on `listener` until `shutdown` resolves; then requests in

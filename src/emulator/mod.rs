@@ -13,13 +13,16 @@
 //! - `list`: the list query language (`page`, `sort`, `filter[...]`, ...)
 //!   and the `Link` header.
 //! - `auth`: Basic keys, OAuth 2.0 codes and tokens.
-//! - `faults`: the per-key rate limits, seeded failures, drops and latency.
+//! - `faults`: the per-key rate limits, seeded failures, drops and latency,
+//!   and the listener whose connections a drop cuts.
 //! - `http`: the routes and the request pipeline.
+//! - `reply`: the error reply and the JSON replies.
 
 mod auth;
 mod faults;
 mod http;
 mod list;
+mod reply;
 mod resources;
 mod store;
 
