@@ -3039,7 +3039,9 @@ fn odoo(root: &Path, all: &[Cust]) -> Res<Expected> {
     e.count(&docs, |_| String::new());
     e.note =
         "The invoice's columns are blank on its later lines: the mapping needs them carried down \
-              (planned `[source] fill_down`); the current tool rejects the mapping."
+              (planned `[source] fill_down`); the current tool rejects the mapping. The counts were \
+              checked with the current tool on a copy with the blanks filled in and the mapping \
+              without `fill_down`."
             .into();
     Ok(e)
 }
@@ -3177,7 +3179,9 @@ fn md_registru_livrari(root: &Path, all: &[Cust]) -> Res<Expected> {
     e.count(&docs, |_| String::new());
     e.note = "Each invoice's lines are its rate columns: the mapping needs a wide layout whose slots \
               are named by a list of values (planned `wide = { values = [...] }`); the current tool \
-              rejects the mapping."
+              rejects the mapping. The counts were checked with the current tool on a copy whose \
+              slot headers were renamed to numbers (`TVA 1` ... `TVA 4`), read with \
+              `wide = { from = 1, to = 4 }`."
         .into();
     Ok(e)
 }
