@@ -6,7 +6,7 @@
 use super::error::{decode_error_body, snippet, ApiError};
 use super::limit::Limits;
 use super::oauth::TokenSource;
-use super::retry::{decide, parse_retry_after, Decision, Outcome, RetryPolicy};
+use super::retry::{decide, parse_retry_after, Decision, Failure, RetryPolicy};
 use super::secret::{scrub, ApiKey};
 use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
@@ -164,19 +164,19 @@ pub(crate) fn transport_error(
     }
 }
 
-fn outcome_of(err: &ApiError) -> Outcome {
+fn failure_of(err: &ApiError) -> Failure {
     match err {
         ApiError::Api {
             status,
             retry_after,
             ..
-        } => Outcome::Status {
+        } => Failure::Status {
             status: *status,
             retry_after: *retry_after,
         },
-        ApiError::Timeout { .. } => Outcome::Timeout,
-        ApiError::Network { connect: true, .. } => Outcome::ConnectFailed,
-        _ => Outcome::ConnectionLost,
+        ApiError::Timeout { .. } => Failure::Timeout,
+        ApiError::Network { connect: true, .. } => Failure::ConnectFailed,
+        _ => Failure::ConnectionLost,
     }
 }
 
@@ -447,7 +447,7 @@ impl Client {
                 }
                 Err(e) => transport_error(&method_s, &url_s, e, inner.timeout),
             };
-            let outcome = outcome_of(&err);
+            let outcome = failure_of(&err);
             match decide(idempotent, attempt, &outcome, &inner.policy, jitter()) {
                 Decision::Retry(wait) => {
                     if err.is_rate_limited() {

@@ -17,5 +17,5 @@ pub use client::{check_secure, is_loopback, Client, ClientConfig, ClientStats, C
 pub use error::ApiError;
 pub use oauth::{TokenFile, TokenSource};
 pub use pagination::{ListQuery, Page};
-pub use retry::{decide, Decision, Outcome, RetryPolicy};
+pub use retry::{decide, Decision, Failure, RetryPolicy};
 pub use secret::{ApiKey, Secret};

@@ -262,42 +262,10 @@ impl Client {
             .await
     }
 
-    /// The credit note whose `metadata[key]` is `value`.
-    pub async fn find_credit_note_by_metadata(
-        &self,
-        key: &str,
-        value: &str,
-    ) -> Result<Option<CreditNote>, ApiError> {
-        self.find_first("/credit_notes", &ListQuery::default().metadata(key, value))
-            .await
-    }
-
-    /// The payment whose `metadata[key]` is `value`.
-    pub async fn find_payment_by_metadata(
-        &self,
-        key: &str,
-        value: &str,
-    ) -> Result<Option<Payment>, ApiError> {
-        self.find_first("/payments", &ListQuery::default().metadata(key, value))
-            .await
-    }
-
     /// The invoice with this number (`filter[number]`).
     pub async fn find_invoice_by_number(&self, number: &str) -> Result<Option<Invoice>, ApiError> {
         self.find_first("/invoices", &ListQuery::default().filter("number", number))
             .await
-    }
-
-    /// The credit note with this number.
-    pub async fn find_credit_note_by_number(
-        &self,
-        number: &str,
-    ) -> Result<Option<CreditNote>, ApiError> {
-        self.find_first(
-            "/credit_notes",
-            &ListQuery::default().filter("number", number),
-        )
-        .await
     }
 
     /// The customer with this number.

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 /// What one attempt ended with.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Outcome {
+pub enum Failure {
     /// A non-2xx status, with `Retry-After` when the server sent it.
     Status {
         status: u16,
@@ -81,12 +81,12 @@ pub fn backoff(attempt: u32, policy: &RetryPolicy, rng_jitter: f64) -> Duration 
 pub fn decide(
     method_is_idempotent: bool,
     attempt: u32,
-    outcome: &Outcome,
+    outcome: &Failure,
     policy: &RetryPolicy,
     rng_jitter: f64,
 ) -> Decision {
     match outcome {
-        Outcome::Status {
+        Failure::Status {
             status: 429,
             retry_after,
         } => {
@@ -98,20 +98,20 @@ pub fn decide(
                 None => Decision::Retry(backoff(attempt, policy, rng_jitter)),
             }
         }
-        Outcome::ConnectFailed => {
+        Failure::ConnectFailed => {
             if attempt > policy.max_retries {
                 Decision::GiveUp
             } else {
                 Decision::Retry(backoff(attempt, policy, rng_jitter))
             }
         }
-        Outcome::Status { status, .. } if *status >= 500 || *status == 408 => {
+        Failure::Status { status, .. } if *status >= 500 || *status == 408 => {
             retry_if_idempotent(method_is_idempotent, attempt, policy, rng_jitter)
         }
-        Outcome::ConnectionLost | Outcome::Timeout => {
+        Failure::ConnectionLost | Failure::Timeout => {
             retry_if_idempotent(method_is_idempotent, attempt, policy, rng_jitter)
         }
-        Outcome::Status { .. } => Decision::GiveUp,
+        Failure::Status { .. } => Decision::GiveUp,
     }
 }
 
@@ -252,8 +252,8 @@ mod tests {
         RetryPolicy::default()
     }
 
-    fn status(s: u16) -> Outcome {
-        Outcome::Status {
+    fn status(s: u16) -> Failure {
+        Failure::Status {
             status: s,
             retry_after: None,
         }
@@ -261,7 +261,7 @@ mod tests {
 
     #[test]
     fn rate_limited_is_always_retried_honouring_retry_after() {
-        let o = Outcome::Status {
+        let o = Failure::Status {
             status: 429,
             retry_after: Some(Duration::from_secs(3)),
         };
@@ -273,7 +273,7 @@ mod tests {
             decide(true, 1, &o, &p(), 0.7),
             Decision::Retry(Duration::from_secs(3))
         );
-        let long = Outcome::Status {
+        let long = Failure::Status {
             status: 429,
             retry_after: Some(Duration::from_secs(86_400)),
         };
@@ -303,8 +303,8 @@ mod tests {
             status(500),
             status(503),
             status(408),
-            Outcome::Timeout,
-            Outcome::ConnectionLost,
+            Failure::Timeout,
+            Failure::ConnectionLost,
         ] {
             assert!(
                 matches!(decide(true, 1, &o, &p(), 0.5), Decision::Retry(_)),
@@ -321,7 +321,7 @@ mod tests {
     #[test]
     fn unsent_requests_are_retried_for_any_method() {
         assert!(matches!(
-            decide(false, 1, &Outcome::ConnectFailed, &p(), 0.5),
+            decide(false, 1, &Failure::ConnectFailed, &p(), 0.5),
             Decision::Retry(_)
         ));
     }
@@ -421,15 +421,15 @@ mod props {
     use super::*;
     use proptest::prelude::*;
 
-    fn outcome() -> impl Strategy<Value = Outcome> {
+    fn outcome() -> impl Strategy<Value = Failure> {
         prop_oneof![
-            (400u16..600, proptest::option::of(0u64..1000)).prop_map(|(s, r)| Outcome::Status {
+            (400u16..600, proptest::option::of(0u64..1000)).prop_map(|(s, r)| Failure::Status {
                 status: s,
                 retry_after: r.map(Duration::from_secs)
             }),
-            Just(Outcome::ConnectFailed),
-            Just(Outcome::ConnectionLost),
-            Just(Outcome::Timeout),
+            Just(Failure::ConnectFailed),
+            Just(Failure::ConnectionLost),
+            Just(Failure::Timeout),
         ]
     }
 
@@ -437,7 +437,7 @@ mod props {
         #[test]
         fn writes_are_retried_only_when_nothing_was_processed(o in outcome(), attempt in 1u32..40, j in 0.0f64..1.0) {
             let d = decide(false, attempt, &o, &RetryPolicy::default(), j);
-            let unprocessed = matches!(o, Outcome::ConnectFailed | Outcome::Status { status: 429, .. });
+            let unprocessed = matches!(o, Failure::ConnectFailed | Failure::Status { status: 429, .. });
             if !unprocessed {
                 prop_assert_eq!(d, Decision::GiveUp);
             }
@@ -454,7 +454,7 @@ mod props {
         #[test]
         fn definite_rejections_are_final(status in 400u16..500, attempt in 1u32..5) {
             prop_assume!(status != 429 && status != 408);
-            let o = Outcome::Status { status, retry_after: None };
+            let o = Failure::Status { status, retry_after: None };
             prop_assert_eq!(decide(true, attempt, &o, &RetryPolicy::default(), 0.5), Decision::GiveUp);
         }
 

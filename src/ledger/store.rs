@@ -478,15 +478,6 @@ impl Ledger {
         Ok(())
     }
 
-    /// Save a run's counts while it goes (so a crash keeps them).
-    pub fn set_counts(&self, id: RunId, counts: &RunCounts) -> Result<()> {
-        self.conn().execute(
-            "UPDATE runs SET counts = ?2 WHERE id = ?1",
-            params![id, to_json(counts)],
-        )?;
-        Ok(())
-    }
-
     /// End a run with its status, counts and the error that stopped it, if any.
     pub fn end_run(
         &self,

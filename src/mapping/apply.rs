@@ -4,7 +4,7 @@
 //! what was expected; the row goes on.
 
 use super::compile::{Field, Parse, Part, Plan, Replace, Src, Target, Ty};
-use super::transform::{self, parse_bool, parse_date, parse_decimal, parse_integer, DecimalLocale};
+use super::transform::{self, parse_bool, parse_date, parse_decimal, parse_integer};
 use crate::model::{CellRef, DocKind, Problem, RowRef};
 use crate::read::{Cell, SourceRow};
 use chrono::NaiveDate;
@@ -420,9 +420,4 @@ pub fn map_row_with(plan: &Plan, row: &SourceRow, header_fields: bool) -> RowOut
         lines,
         problems,
     }
-}
-
-/// Whether a cell's text makes a decimal in this notation (for tests and `init`).
-pub fn looks_decimal(s: &str, loc: DecimalLocale) -> bool {
-    parse_decimal(s, loc).is_some()
 }

@@ -12,7 +12,7 @@
 //! every unit in a state `--resume` continues from.
 
 use super::keys;
-use super::protocol::{self, Outcome, Plan, Reply};
+use super::protocol::{self, AfterReply, Plan, Reply};
 use super::remote::{FailKind, Found, Remote, RemoteError};
 use crate::ledger::{Ledger, LedgerError, NewUnit, RunId, Unit, UnitKind};
 use crate::model::{DocKind, Draft, MatchOn, Payment, PaymentApplication, Ref, IMPORT_KEY};
@@ -688,27 +688,27 @@ impl<R: Remote> Engine<R> {
             };
             tracing::debug!(unit = unit.id, %kind, attempt, ?reply, "reply");
             match protocol::after_reply(reply, tries, self.cfg.max_attempts) {
-                Outcome::Done(id) => {
+                AfterReply::Done(id) => {
                     self.ledger
                         .mark_done(unit.id, id, true)
                         .map_err(|e| self.ledger_failed(e))?;
                     return Ok(UnitEnd::Done(id));
                 }
-                Outcome::Rejected(e) => {
+                AfterReply::Rejected(e) => {
                     self.ledger
                         .mark_rejected(unit.id, &e)
                         .map_err(|e| self.ledger_failed(e))?;
                     return Ok(UnitEnd::Rejected(e));
                 }
-                Outcome::ResolveExisting => return self.existing(unit, body, number).await,
-                Outcome::Retry(e) => {
+                AfterReply::ResolveExisting => return self.existing(unit, body, number).await,
+                AfterReply::Retry(e) => {
                     self.ledger
                         .note_error(unit.id, &e)
                         .map_err(|e| self.ledger_failed(e))?;
                     self.pause(tries).await?;
                     look_up = true;
                 }
-                Outcome::Stop(e) => {
+                AfterReply::Stop(e) => {
                     self.ledger
                         .note_error(unit.id, &e)
                         .map_err(|e| self.ledger_failed(e))?;

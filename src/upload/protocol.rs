@@ -93,7 +93,7 @@ pub enum Reply {
 
 /// What a unit becomes after a reply.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
+pub enum AfterReply {
     /// `done` with this id, created by us.
     Done(i64),
     /// `rejected`, with the error.
@@ -108,16 +108,16 @@ pub enum Outcome {
 
 /// Decide the outcome of a reply; `attempts` counts this one, and a unit
 /// ambiguous after `max_attempts` is left `sending` for a later resume.
-pub fn after_reply(reply: Reply, attempts: u32, max_attempts: u32) -> Outcome {
+pub fn after_reply(reply: Reply, attempts: u32, max_attempts: u32) -> AfterReply {
     match reply {
-        Reply::Created(id) => Outcome::Done(id),
-        Reply::Refused(e) => Outcome::Rejected(e),
-        Reply::NumberTaken(_) => Outcome::ResolveExisting,
-        Reply::Auth(e) => Outcome::Stop(e),
-        Reply::Ambiguous(e) if attempts >= max_attempts => Outcome::Stop(format!(
+        Reply::Created(id) => AfterReply::Done(id),
+        Reply::Refused(e) => AfterReply::Rejected(e),
+        Reply::NumberTaken(_) => AfterReply::ResolveExisting,
+        Reply::Auth(e) => AfterReply::Stop(e),
+        Reply::Ambiguous(e) if attempts >= max_attempts => AfterReply::Stop(format!(
             "still no answer after {attempts} attempts, last: {e}"
         )),
-        Reply::Ambiguous(e) => Outcome::Retry(e),
+        Reply::Ambiguous(e) => AfterReply::Retry(e),
     }
 }
 
@@ -207,26 +207,26 @@ mod tests {
 
     #[test]
     fn replies_map_to_outcomes() {
-        assert_eq!(after_reply(Reply::Created(5), 1, 5), Outcome::Done(5));
+        assert_eq!(after_reply(Reply::Created(5), 1, 5), AfterReply::Done(5));
         assert_eq!(
             after_reply(Reply::Refused("bad".into()), 1, 5),
-            Outcome::Rejected("bad".into())
+            AfterReply::Rejected("bad".into())
         );
         assert_eq!(
             after_reply(Reply::NumberTaken("n".into()), 1, 5),
-            Outcome::ResolveExisting
+            AfterReply::ResolveExisting
         );
         assert!(matches!(
             after_reply(Reply::Ambiguous("503".into()), 1, 5),
-            Outcome::Retry(_)
+            AfterReply::Retry(_)
         ));
         assert!(matches!(
             after_reply(Reply::Ambiguous("503".into()), 5, 5),
-            Outcome::Stop(_)
+            AfterReply::Stop(_)
         ));
         assert!(matches!(
             after_reply(Reply::Auth("401".into()), 1, 5),
-            Outcome::Stop(_)
+            AfterReply::Stop(_)
         ));
     }
 
