@@ -81,6 +81,8 @@ impl ByteTable {
 }
 
 /// How a file's cells become text: shared by the parser and [`PlainRows`].
+///
+/// [`PlainRows`]: super::PlainRows
 #[derive(Clone)]
 pub(super) struct Decoder {
     pub(super) decode: Decode,

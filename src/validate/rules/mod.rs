@@ -7,8 +7,8 @@
 //! country codes, dates, metadata limits), `customer` (IDNO, e-mail),
 //! `lines` (quantities, prices, discounts, tax rates), `reconcile` (the
 //! source's totals against the API's) and `payments`. Here: the problem
-//! codes, the [`Check`] that collects one draft's problems, the helpers the
-//! areas share, and [`run`], which runs every rule in order.
+//! codes, the `Check` that collects one draft's problems, the helpers the
+//! areas share, and `run`, which runs every rule in order.
 
 mod customer;
 mod document;
