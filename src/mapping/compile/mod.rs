@@ -1,0 +1,321 @@
+//! Spec → plan. Everything that can be checked without an input is checked
+//! when the mapping loads (patterns, formats, locales, lookup files); column
+//! names are resolved against each input's headers before its first row,
+//! with "did you mean" for a name that is not there. Every mistake is
+//! collected, each with its place in the mapping file.
+//!
+//! The parts: `plan` (what a mapping compiles to: [`Plan`], its [`Field`]s
+//! and skip rules), `source` (the `[source]` table as reader options:
+//! [`source_spec`]), `field` (one field spec checked and compiled, its
+//! columns resolved, its patterns, lookups and types) and, here,
+//! [`compile`], which compiles every field of the mapping and its grouping
+//! and skip rules.
+
+mod field;
+mod plan;
+mod source;
+
+pub use field::toml_cell;
+pub use plan::{Field, Lookup, Parse, Part, Plan, Replace, SkipRule, Src, Target, Ty};
+pub use source::source_spec;
+
+use super::spec::{FieldSpec, StrList};
+// The parts name these as `super::spec` and `super::transform`.
+use super::{spec, transform};
+use super::{Diag, Mapping};
+use crate::model::{FieldPath, MatchOn};
+use field::Ctx;
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+type FieldList<'a> = Vec<(&'a Option<FieldSpec>, &'static str, Ty)>;
+
+/// Compile a mapping; with headers, resolve columns against them.
+pub fn compile(m: &Mapping, headers: Option<(&[String], &str)>) -> Result<Plan, Vec<Diag>> {
+    let spec = m.spec();
+    let base_dir = m.path().parent().unwrap_or(Path::new("."));
+    let mut index = HashMap::new();
+    let mut loose = HashMap::new();
+    let mut names = Vec::new();
+    if let Some((h, _)) = headers {
+        for (i, name) in h.iter().enumerate() {
+            index.entry(name.as_str()).or_insert(i);
+            loose.entry(name.trim().to_lowercase()).or_insert(i);
+            names.push(Arc::<str>::from(name.as_str()));
+        }
+    }
+    let mut cx = Ctx {
+        headers,
+        index,
+        loose,
+        names: names.clone(),
+        diags: Vec::new(),
+        base_dir,
+        lookup_bytes: Vec::new(),
+        wide_n: None,
+        referenced: Vec::new(),
+    };
+    let inv = &spec.invoice;
+    let cus = &spec.customer;
+    let mut header = Vec::new();
+    let invoice_fields: FieldList = vec![
+        (&inv.kind, "kind", Ty::Kind),
+        (&inv.number, "number", Ty::Text),
+        (&inv.name, "name", Ty::Text),
+        (&inv.currency, "currency", Ty::Text),
+        (&inv.date, "date", Ty::Date),
+        (&inv.due_date, "due_date", Ty::Date),
+        (&inv.payment_terms, "payment_terms", Ty::Text),
+        (&inv.purchase_order, "purchase_order", Ty::Text),
+        (&inv.notes, "notes", Ty::Text),
+        (&inv.draft, "draft", Ty::Bool),
+        (&inv.sent, "sent", Ty::Bool),
+        (&inv.taxes, "taxes", Ty::Rates),
+        (&inv.discount, "discount", Ty::Decimal),
+        (&inv.check_subtotal, "checks.subtotal", Ty::Decimal),
+        (&inv.check_tax, "checks.tax", Ty::Decimal),
+        (&inv.check_total, "checks.total", Ty::Decimal),
+    ];
+    for (f, name, ty) in invoice_fields {
+        if let Some(f) = f {
+            let path = match name {
+                "taxes" => "taxes".to_string(),
+                "discount" => "discounts[0].amount".to_string(),
+                n => n.to_string(),
+            };
+            header.extend(cx.field(f, path, Target::Invoice(name), ty));
+        }
+    }
+    for (k, f) in &inv.metadata {
+        header.extend(cx.field(
+            f,
+            format!("metadata.{k}"),
+            Target::InvoiceMeta(k.clone()),
+            Ty::Text,
+        ));
+    }
+    let customer_fields: FieldList = vec![
+        (&cus.number, "number", Ty::Text),
+        (&cus.name, "name", Ty::Text),
+        (&cus.kind, "type", Ty::Text),
+        (&cus.tax_id, "tax_id", Ty::Text),
+        (&cus.email, "email", Ty::Text),
+        (&cus.phone, "phone", Ty::Text),
+        (&cus.address1, "address1", Ty::Text),
+        (&cus.address2, "address2", Ty::Text),
+        (&cus.city, "city", Ty::Text),
+        (&cus.state, "state", Ty::Text),
+        (&cus.postal_code, "postal_code", Ty::Text),
+        (&cus.country, "country", Ty::Text),
+        (&cus.language, "language", Ty::Text),
+        (&cus.currency, "currency", Ty::Text),
+        (&cus.payment_terms, "payment_terms", Ty::Text),
+        (&cus.notes, "notes", Ty::Text),
+    ];
+    for (f, name, ty) in customer_fields {
+        if let Some(f) = f {
+            header.extend(cx.field(f, format!("customer.{name}"), Target::Customer(name), ty));
+        }
+    }
+    for (k, f) in &cus.metadata {
+        header.extend(cx.field(
+            f,
+            format!("customer.metadata.{k}"),
+            Target::CustomerMeta(k.clone()),
+            Ty::Text,
+        ));
+    }
+    let match_on = match cus
+        .match_on
+        .as_ref()
+        .map(|s| (s.get_ref().as_str(), s.span()))
+    {
+        None | Some(("number", _)) => MatchOn::Number,
+        Some(("tax_id", _)) => MatchOn::TaxId,
+        Some((other, span)) => {
+            cx.diags.push(
+                Diag::at(span, format!("unknown match_on {other:?}"))
+                    .help("one of \"number\" or \"tax_id\""),
+            );
+            MatchOn::Number
+        }
+    };
+    for (i, p) in spec.payment.iter().enumerate() {
+        let fields: FieldList = vec![
+            (&p.amount, "amount", Ty::Decimal),
+            (&p.date, "date", Ty::Date),
+            (&p.method, "method", Ty::Text),
+            (&p.reference, "reference", Ty::Text),
+            (&p.notes, "notes", Ty::Text),
+            (&p.currency, "currency", Ty::Text),
+        ];
+        for (f, name, ty) in fields {
+            if let Some(f) = f {
+                let field = cx.field(
+                    f,
+                    format!("payments[{i}].{name}"),
+                    Target::Payment(i, name),
+                    ty,
+                );
+                header.extend(field.map(|f| Field {
+                    origin: FieldPath::new(&format!("payments[{{i}}].{name}")).at(i),
+                    ..f
+                }));
+            }
+        }
+    }
+    // Lines, possibly wide.
+    let l = &spec.line;
+    let line_fields: FieldList = vec![
+        (&l.name, "name", Ty::Text),
+        (&l.description, "description", Ty::Text),
+        (&l.catalog_item, "catalog_item", Ty::Text),
+        (&l.kind, "type", Ty::Text),
+        (&l.quantity, "quantity", Ty::Decimal),
+        (&l.unit_cost, "unit_cost", Ty::Decimal),
+        (&l.taxes, "taxes", Ty::Rates),
+        (&l.discount, "discount", Ty::Decimal),
+        (&l.discount_percent, "discount_percent", Ty::Decimal),
+        (&l.taxable, "taxable", Ty::Bool),
+        (&l.discountable, "discountable", Ty::Bool),
+        (&l.check_net, "check_net", Ty::Decimal),
+        (&l.check_vat, "check_vat", Ty::Decimal),
+        (&l.check_gross, "check_gross", Ty::Decimal),
+    ];
+    let line_path = |name: &str| match name {
+        "check_net" => "checks.lines[{i}].net".to_string(),
+        "check_vat" => "checks.lines[{i}].vat".to_string(),
+        "check_gross" => "checks.lines[{i}].gross".to_string(),
+        "discount" | "discount_percent" => "items[{i}].discounts[0].amount".to_string(),
+        n => format!("items[{{i}}].{n}"),
+    };
+    let compile_slot = |cx: &mut Ctx| -> Vec<Field> {
+        let mut out = Vec::new();
+        for (f, name, ty) in &line_fields {
+            if let Some(f) = f {
+                out.extend(cx.field(f, line_path(name), Target::Line(name), *ty));
+            }
+        }
+        for (k, f) in &l.metadata {
+            out.extend(cx.field(
+                f,
+                format!("items[{{i}}].metadata.{k}"),
+                Target::LineMeta(k.clone()),
+                Ty::Text,
+            ));
+        }
+        out
+    };
+    let mut lines = Vec::new();
+    match &l.wide {
+        None => {
+            let slot = compile_slot(&mut cx);
+            if !slot.is_empty() {
+                lines.push(slot);
+            }
+        }
+        Some(w) => {
+            let from = w.from.as_ref().map_or(1, |f| *f.get_ref());
+            let to = w.to.as_ref().map(|t| (*t.get_ref(), t.span()));
+            if let Some((to, span)) = &to {
+                if *to < from || to - from > 1000 {
+                    cx.diags.push(Diag::at(
+                        span.clone(),
+                        format!("wide.to must be between {from} and {}", from + 1000),
+                    ));
+                }
+            }
+            // Columns with {n} in them, to see how far an open range goes.
+            let wide_columns: Vec<String> = line_fields
+                .iter()
+                .filter_map(|(f, _, _)| f.as_ref())
+                .chain(l.metadata.values())
+                .filter_map(|f| f.0.get_ref().column.as_ref().map(|c| c.get_ref().clone()))
+                .filter(|c| c.contains("{n}"))
+                .collect();
+            if wide_columns.is_empty() {
+                if let Some(ws) = w
+                    .from
+                    .as_ref()
+                    .map(|f| f.span())
+                    .or(to.as_ref().map(|t| t.1.clone()))
+                {
+                    cx.diags.push(
+                        Diag::at(ws, "line.wide is set but no line column contains {n}").help(
+                            "name the repeated columns with {n}, e.g. column = \"Item{n} Qty\"",
+                        ),
+                    );
+                }
+            }
+            let last = match (&to, cx.headers.is_some()) {
+                (Some((t, _)), _) => *t,
+                (None, true) => {
+                    let mut n = from;
+                    while n - from < 1000
+                        && wide_columns
+                            .iter()
+                            .any(|c| cx.has_column(&c.replace("{n}", &n.to_string())))
+                    {
+                        n += 1;
+                    }
+                    (n - 1).max(from)
+                }
+                (None, false) => from,
+            };
+            for n in from..=last.min(from + 1000) {
+                cx.wide_n = Some(n);
+                lines.push(compile_slot(&mut cx));
+                if !cx.diags.is_empty() {
+                    break;
+                }
+            }
+            cx.wide_n = None;
+        }
+    }
+    // Grouping and skipping.
+    let mut key = Vec::new();
+    let gb: &StrList = &inv.group_by;
+    for name in &gb.items {
+        let (idx, _) = cx.column(name, gb.span.clone());
+        key.push(idx);
+    }
+    let mut skip = Vec::new();
+    for s in &spec.source.skip_rows_matching.0 {
+        let col = s
+            .column
+            .as_ref()
+            .map(|c| cx.column(c.get_ref(), c.span()).0);
+        if let Some(re) = cx.regex(s.regex.get_ref(), s.regex.span()) {
+            skip.push(SkipRule::new(col, re));
+        }
+    }
+    if spec.invoice.number.is_none()
+        && spec.line.name.is_none()
+        && spec.line.quantity.is_none()
+        && spec.line.unit_cost.is_none()
+    {
+        cx.diags.push(Diag::new(
+            None,
+            "the mapping maps no invoice number and no line: add at least [invoice] number and a [line]",
+        ));
+    }
+    let group_by_record = key.is_empty() && spec.source.lines.is_some();
+    if cx.diags.is_empty() {
+        Ok(Plan {
+            headers: names.into(),
+            header,
+            lines,
+            key,
+            group_by_record,
+            skip,
+            match_on,
+            credit_note_when_negative: spec.invoice.credit_note_when_negative,
+            payments: spec.payment.len(),
+            lookup_bytes: cx.lookup_bytes,
+            referenced: cx.referenced,
+        })
+    } else {
+        Err(cx.diags)
+    }
+}

@@ -1,0 +1,183 @@
+//! Dates: formats ([`DateFormat`]: a strftime [`Pattern`] compiled once,
+//! `iso`, or Excel serials), the formats tried when none is named, dates
+//! with a trailing time, and Excel's 1900 serial numbers both ways.
+
+use chrono::NaiveDate;
+
+/// A date format: a strftime pattern, `iso`, or `excel` serials.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DateFormat {
+    Pattern(Pattern),
+    Excel,
+}
+
+/// A strftime pattern, compiled once.
+#[derive(Debug, Clone)]
+pub struct Pattern {
+    pub text: String,
+    items: Vec<chrono::format::Item<'static>>,
+}
+
+impl PartialEq for Pattern {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Eq for Pattern {}
+
+impl Pattern {
+    pub fn new(text: &str) -> Pattern {
+        let items = chrono::format::StrftimeItems::new(text)
+            .parse_to_owned()
+            .unwrap_or_default();
+        Pattern {
+            text: text.to_string(),
+            items,
+        }
+    }
+
+    /// Parse a whole string as a date with this pattern.
+    pub fn parse(&self, s: &str) -> Option<NaiveDate> {
+        let mut parsed = chrono::format::Parsed::new();
+        chrono::format::parse(&mut parsed, s, self.items.iter()).ok()?;
+        parsed.to_naive_date().ok()
+    }
+}
+
+impl DateFormat {
+    /// Parse and check a format; a pattern must be able to make a date.
+    pub fn parse(s: &str) -> Result<DateFormat, String> {
+        match s {
+            "excel" => return Ok(DateFormat::Excel),
+            "iso" => return Ok(DateFormat::pattern("%Y-%m-%d")),
+            _ => {}
+        }
+        use chrono::format::{Item, StrftimeItems};
+        if StrftimeItems::new(s).any(|i| matches!(i, Item::Error)) {
+            return Err("not a valid date format (chrono strftime syntax, e.g. %d.%m.%Y)".into());
+        }
+        // The format must round-trip a date.
+        let probe = NaiveDate::from_ymd_opt(2024, 11, 23).unwrap_or_default();
+        let text = probe.format(s).to_string();
+        if NaiveDate::parse_from_str(&text, s).ok() != Some(probe) {
+            return Err(
+                "the format does not name a full date (needs a day, a month and a year)".into(),
+            );
+        }
+        Ok(DateFormat::pattern(s))
+    }
+
+    /// A compiled strftime pattern.
+    pub fn pattern(text: &str) -> DateFormat {
+        DateFormat::Pattern(Pattern::new(text))
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            DateFormat::Pattern(p) => p.text.clone(),
+            DateFormat::Excel => "an Excel serial number".into(),
+        }
+    }
+}
+
+/// The formats tried when a date field names none.
+pub fn default_date_formats() -> Vec<DateFormat> {
+    vec![
+        DateFormat::pattern("%Y-%m-%d"),
+        DateFormat::pattern("%d.%m.%Y"),
+        DateFormat::pattern("%d/%m/%Y"),
+        DateFormat::Excel,
+    ]
+}
+
+/// An Excel serial day number (1900 system) as a date.
+pub fn excel_serial(serial: f64) -> Option<NaiveDate> {
+    if !(1.0..2_958_466.0).contains(&serial) {
+        return None;
+    }
+    let days = serial.floor() as i64;
+    // Excel counts 1900-02-29, which did not exist.
+    let epoch = NaiveDate::from_ymd_opt(1899, 12, 30)?;
+    let days = if days < 60 { days + 1 } else { days };
+    epoch.checked_add_signed(chrono::Duration::days(days))
+}
+
+/// The Excel serial number of a date (1900 system).
+pub fn to_excel_serial(d: NaiveDate) -> i64 {
+    let epoch = NaiveDate::from_ymd_opt(1899, 12, 30).unwrap_or_default();
+    let days = (d - epoch).num_days();
+    if days < 61 {
+        days - 1
+    } else {
+        days
+    }
+}
+
+/// Parse a date with the first format that fits. A date and time keeps
+/// only the date (`05.01.2024 0:00:00` in 1C exports).
+pub fn parse_date(text: &str, formats: &[DateFormat]) -> Option<NaiveDate> {
+    let s = text.trim();
+    for f in formats {
+        match f {
+            DateFormat::Pattern(p) => {
+                if let Some(d) = p.parse(s) {
+                    return Some(d);
+                }
+                // A trailing time after the date.
+                if let Some((head, tail)) = s.split_once([' ', 'T']) {
+                    if tail.contains(':') {
+                        if let Some(d) = p.parse(head) {
+                            return Some(d);
+                        }
+                    }
+                }
+            }
+            DateFormat::Excel => {
+                if !s.is_empty() && s.chars().all(|c| c.is_ascii_digit() || c == '.') {
+                    if let Ok(v) = s.parse::<f64>() {
+                        if let Some(d) = excel_serial(v) {
+                            return Some(d);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn dates_and_serials() {
+        let f = default_date_formats();
+        let d = NaiveDate::from_ymd_opt(2024, 1, 5).unwrap();
+        assert_eq!(parse_date("05.01.2024", &f), Some(d));
+        assert_eq!(parse_date("2024-01-05", &f), Some(d));
+        assert_eq!(parse_date("05.01.2024 0:00:00", &f), Some(d));
+        assert_eq!(parse_date("45296", &f), Some(d));
+        assert_eq!(to_excel_serial(d), 45296);
+        assert_eq!(parse_date("31.02.2024", &f), None);
+        assert_eq!(excel_serial(61.0), NaiveDate::from_ymd_opt(1900, 3, 1));
+        assert_eq!(excel_serial(59.0), NaiveDate::from_ymd_opt(1900, 2, 28));
+        assert!(DateFormat::parse("%d.%m").is_err());
+        assert!(DateFormat::parse("%Q").is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn date_formats_round_trip(days in 0i64..60_000, fmt_idx in 0usize..5) {
+            let d = NaiveDate::from_ymd_opt(1950, 1, 1).unwrap() + chrono::Duration::days(days);
+            let fmts = ["%d.%m.%Y", "%Y-%m-%d", "%d/%m/%Y", "%m/%d/%Y", "%d-%b-%Y"];
+            let f = fmts[fmt_idx];
+            let text = d.format(f).to_string();
+            prop_assert_eq!(parse_date(&text, &[DateFormat::parse(f).unwrap()]), Some(d));
+            let serial = to_excel_serial(d);
+            prop_assert_eq!(parse_date(&serial.to_string(), &[DateFormat::Excel]), Some(d));
+        }
+    }
+}
