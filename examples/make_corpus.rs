@@ -236,6 +236,8 @@ struct Prod {
     q: (f64, f64, u32),
 }
 
+/// A product row of the catalogue table (one argument per column).
+#[allow(clippy::too_many_arguments)]
 const fn p(
     ru: &'static str,
     ro: &'static str,
@@ -3186,6 +3188,9 @@ fn md_registru_livrari(root: &Path, all: &[Cust]) -> Res<Expected> {
     Ok(e)
 }
 
+/// A layout's writer: into its folder, from the shared customers.
+type Layout = fn(&Path, &[Cust]) -> Res<Expected>;
+
 fn main() -> Res<()> {
     let root = PathBuf::from(
         std::env::args()
@@ -3194,7 +3199,7 @@ fn main() -> Res<()> {
     );
     std::fs::create_dir_all(&root)?;
     let all = customers();
-    let layouts: Vec<fn(&Path, &[Cust]) -> Res<Expected>> = vec![
+    let layouts: Vec<Layout> = vec![
         c1_realizatsiya,
         c1_pokupatel_shuffled,
         c1_nomer_dokumenta_tab,
