@@ -2,6 +2,24 @@
 //! files and sheets, hashes), and the verdicts reports read.
 
 use super::*;
+use crate::model::Prehashed;
+use crate::validate::batch::{fold_case, NumberKey};
+use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
+
+/// Every draft validated on the thread pool, then checked for duplicate
+/// numbers in input order: what the pipelines do.
+fn validate_in_order(input: impl IntoIterator<Item = Draft>, r: &Rules) -> Vec<Outcome> {
+    use rayon::prelude::*;
+    let drafts: Vec<Draft> = input.into_iter().collect();
+    let validated: Vec<Outcome> = drafts
+        .into_par_iter()
+        .with_min_len(64)
+        .map(|d| validate_one(d, r))
+        .collect();
+    let mut seen = Duplicates::default();
+    validated.into_iter().map(|o| seen.check(o)).collect()
+}
 
 fn numbered(i: u64, number: &str) -> Draft {
     let mut dr = good();
@@ -16,7 +34,7 @@ fn numbered(i: u64, number: &str) -> Draft {
 fn duplicate_numbers_ignore_case_and_point_at_the_first() {
     let input = vec![numbered(2, "F-1"), numbered(3, "F-2"), numbered(4, "f-1")];
     let r = rules();
-    let out: Vec<Outcome> = validate_all(input.into_iter(), &r).collect();
+    let out: Vec<Outcome> = validate_in_order(input, &r);
     assert!(out[0].is_ok() && out[1].is_ok());
     let rej = out[2].as_ref().expect_err("duplicate");
     let p = &rej.problems[0];
@@ -26,17 +44,13 @@ fn duplicate_numbers_ignore_case_and_point_at_the_first() {
     // Invoices and credit notes are numbered apart.
     let mut credit = numbered(5, "F-1");
     credit.kind = DocKind::CreditNote;
-    let out: Vec<Outcome> =
-        validate_all(vec![numbered(2, "F-1"), credit].into_iter(), &r).collect();
+    let out: Vec<Outcome> = validate_in_order(vec![numbered(2, "F-1"), credit], &r);
     assert!(out.iter().all(Result::is_ok));
 }
 
 #[test]
 fn order_is_kept_across_chunks_and_threads() {
-    let r = Rules {
-        chunk_size: 64,
-        ..rules()
-    };
+    let r = Rules { ..rules() };
     let n = 5000u64;
     let input = (0..n).map(|i| {
         let mut dr = numbered(i + 2, &format!("N-{i}"));
@@ -51,7 +65,7 @@ fn order_is_kept_across_chunks_and_threads() {
         dr
     });
     let mut count = 0;
-    for (i, o) in validate_all(input, &r).enumerate() {
+    for (i, o) in validate_in_order(input, &r).into_iter().enumerate() {
         let (key, ok) = match &o {
             Ok(v) => (v.source_key.clone(), true),
             Err(rej) => (rej.draft.source_key.clone(), false),
@@ -66,7 +80,7 @@ fn order_is_kept_across_chunks_and_threads() {
 #[test]
 fn an_empty_input_yields_nothing() {
     let r = rules();
-    assert_eq!(validate_all(std::iter::empty(), &r).count(), 0);
+    assert_eq!(validate_in_order(std::iter::empty(), &r).len(), 0);
 }
 
 fn at(file: &str, sheet: Option<&str>, n: u64, number: &str) -> Draft {
@@ -94,7 +108,7 @@ fn duplicates_name_the_first_file_and_sheet() {
     ];
     let r = rules();
     let input_again = input.clone();
-    let out: Vec<Outcome> = validate_all(input.clone().into_iter(), &r).collect();
+    let out: Vec<Outcome> = validate_in_order(input.clone(), &r);
     let messages: Vec<(String, Option<String>)> = out[4..]
         .iter()
         .map(|o| {
@@ -148,7 +162,7 @@ fn a_draft_without_rows_or_number_is_not_recorded() {
     blank.invoice.number = Some("  ".into());
     let input = vec![rowless, blank, numbered(4, "F-1"), numbered(5, " ")];
     let r = rules();
-    let out: Vec<Outcome> = validate_all(input.into_iter(), &r).collect();
+    let out: Vec<Outcome> = validate_in_order(input, &r);
     assert!(out.iter().all(|o| o
         .as_ref()
         .map_or_else(|rej| rej.problems.clone(), |v| v.warnings().to_vec())

@@ -17,6 +17,7 @@ use crate::model::{
     AppliedRate, CellRef, Checks, Customer, Invoice, LineChecks, LineItem, Origins, Payment,
     Severity,
 };
+pub(super) use crate::model::{DocKind, RowRef};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
