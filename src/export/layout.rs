@@ -5,6 +5,7 @@
 
 use super::columns::{Column, FieldPath, Format};
 use super::resource::{Resource, EXPANDED_CUSTOMER_FIELDS, LINE_FIELDS};
+use crate::model::fields::Field;
 use crate::suggest::did_you_mean;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -136,13 +137,11 @@ pub struct LayoutRequest {
     pub expand_customer: bool,
 }
 
-fn field_format(resource: Resource, path: &FieldPath) -> Result<Format, String> {
-    let lookup = |table: &[(&str, Format)], name: &str| {
-        table.iter().find(|(n, _)| *n == name).map(|(_, f)| *f)
-    };
-    let suggest = |table: &[(&str, Format)], name: &str, prefix: &str| {
+fn path_format(resource: Resource, path: &FieldPath) -> Result<Format, String> {
+    let lookup = super::resource::field_format;
+    let suggest = |table: &[Field], name: &str, prefix: &str| {
         let mut msg = format!("unknown field `{prefix}{name}`");
-        if let Some(m) = did_you_mean(name, table.iter().map(|(n, _)| *n)) {
+        if let Some(m) = did_you_mean(name, table.iter().map(|f| f.name)) {
             msg.push_str(&format!(" (did you mean `{prefix}{m}`?)"));
         }
         msg
@@ -188,7 +187,7 @@ fn compile_column(
             spec.field
         ))
     })?;
-    let natural = field_format(resource, &field).map_err(err)?;
+    let natural = path_format(resource, &field).map_err(err)?;
     if let Some(w) = spec.width {
         if !(0.0..=255.0).contains(&w) {
             return Err(err(format!("width {w} out of range: expected 0 to 255")));

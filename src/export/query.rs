@@ -137,9 +137,9 @@ pub fn check_sort(resource: Resource, s: &str) -> Result<String, QueryError> {
             return Err(err(format!("expected `{field} asc` or `{field} desc`")));
         }
         let fields = resource.fields();
-        if !fields.iter().any(|(n, _)| *n == field) {
+        if !fields.iter().any(|f| f.name == field) {
             let mut msg = format!("{resource} have no field `{field}`");
-            if let Some(m) = did_you_mean(field, fields.iter().map(|(n, _)| *n)) {
+            if let Some(m) = did_you_mean(field, fields.iter().map(|f| f.name)) {
                 msg.push_str(&format!(" (did you mean `{m}`?)"));
             }
             return Err(err(msg));

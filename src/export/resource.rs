@@ -2,6 +2,7 @@
 //! "Lists"), known fields with their cell formats, and default columns.
 
 use super::columns::Format;
+use crate::model::fields::{self, Field};
 use std::fmt;
 use std::str::FromStr;
 
@@ -15,117 +16,29 @@ pub enum Resource {
     Payments,
 }
 
-use Format::*;
+/// The cell format a field of this kind is written with.
+pub fn format_of(kind: fields::Kind) -> Format {
+    use fields::Kind;
+    match kind {
+        Kind::Date => Format::Date,
+        Kind::Datetime => Format::Datetime,
+        Kind::Bool => Format::Boolean,
+        Kind::Money => Format::Money,
+        Kind::Decimal => Format::Decimal,
+        _ => Format::Text,
+    }
+}
 
-const CUSTOMER_FIELDS: &[(&str, Format)] = &[
-    ("id", Text),
-    ("number", Text),
-    ("name", Text),
-    ("type", Text),
-    ("tax_id", Text),
-    ("email", Text),
-    ("phone", Text),
-    ("address1", Text),
-    ("address2", Text),
-    ("city", Text),
-    ("state", Text),
-    ("postal_code", Text),
-    ("country", Text),
-    ("language", Text),
-    ("currency", Text),
-    ("payment_terms", Text),
-    ("notes", Text),
-    ("metadata", Text),
-    ("created_at", Datetime),
-    ("updated_at", Datetime),
-];
-
-const INVOICE_FIELDS: &[(&str, Format)] = &[
-    ("id", Text),
-    ("customer", Text),
-    ("number", Text),
-    ("name", Text),
-    ("currency", Text),
-    ("date", Date),
-    ("due_date", Date),
-    ("payment_terms", Text),
-    ("purchase_order", Text),
-    ("draft", Boolean),
-    ("closed", Boolean),
-    ("sent", Boolean),
-    ("voided", Boolean),
-    ("notes", Text),
-    ("metadata", Text),
-    ("subtotal", Money),
-    ("total", Money),
-    ("balance", Money),
-    ("paid", Boolean),
-    ("status", Text),
-    ("url", Text),
-    ("pdf_url", Text),
-    ("taxes", Text),
-    ("discounts", Text),
-    ("created_at", Datetime),
-    ("updated_at", Datetime),
-];
-
-const CREDIT_NOTE_FIELDS: &[(&str, Format)] = &[
-    ("id", Text),
-    ("customer", Text),
-    ("invoice", Text),
-    ("number", Text),
-    ("name", Text),
-    ("currency", Text),
-    ("date", Date),
-    ("draft", Boolean),
-    ("closed", Boolean),
-    ("notes", Text),
-    ("metadata", Text),
-    ("subtotal", Money),
-    ("total", Money),
-    ("balance", Money),
-    ("status", Text),
-    ("taxes", Text),
-    ("discounts", Text),
-    ("created_at", Datetime),
-    ("updated_at", Datetime),
-];
-
-const PAYMENT_FIELDS: &[(&str, Format)] = &[
-    ("id", Text),
-    ("amount", Money),
-    ("currency", Text),
-    ("customer", Text),
-    ("date", Date),
-    ("method", Text),
-    ("reference", Text),
-    ("notes", Text),
-    ("applied_to", Text),
-    ("metadata", Text),
-    ("voided", Boolean),
-    ("created_at", Datetime),
-    ("updated_at", Datetime),
-];
+/// The format of the field `name` of `table`, if it has one by that name.
+pub fn field_format(table: &'static [Field], name: &str) -> Option<Format> {
+    fields::find(table, name).map(|f| format_of(f.kind))
+}
 
 /// Fields of a line item (`line.<field>` in columns).
-pub const LINE_FIELDS: &[(&str, Format)] = &[
-    ("id", Text),
-    ("catalog_item", Text),
-    ("name", Text),
-    ("description", Text),
-    ("type", Text),
-    ("quantity", Decimal),
-    ("unit_cost", Money),
-    ("amount", Money),
-    ("discountable", Boolean),
-    ("taxable", Boolean),
-    ("discounts", Text),
-    ("taxes", Text),
-    ("metadata", Text),
-];
+pub const LINE_FIELDS: &[Field] = fields::LINE_ITEM;
 
 /// Fields of an expanded customer (`customer.<field>`).
-pub const EXPANDED_CUSTOMER_FIELDS: &[(&str, Format)] = CUSTOMER_FIELDS;
+pub const EXPANDED_CUSTOMER_FIELDS: &[Field] = fields::CUSTOMER;
 
 impl Resource {
     pub const ALL: [Resource; 4] = [
@@ -176,12 +89,12 @@ impl Resource {
     }
 
     /// Its top-level fields with the format each is written in.
-    pub fn fields(self) -> &'static [(&'static str, Format)] {
+    pub fn fields(self) -> &'static [Field] {
         match self {
-            Resource::Invoices => INVOICE_FIELDS,
-            Resource::Customers => CUSTOMER_FIELDS,
-            Resource::CreditNotes => CREDIT_NOTE_FIELDS,
-            Resource::Payments => PAYMENT_FIELDS,
+            Resource::Invoices => fields::INVOICE,
+            Resource::Customers => fields::CUSTOMER,
+            Resource::CreditNotes => fields::CREDIT_NOTE,
+            Resource::Payments => fields::PAYMENT,
         }
     }
 
@@ -326,7 +239,7 @@ mod tests {
             for expanded in [false, true] {
                 for f in r.default_fields(expanded) {
                     let top = f.split('.').next().unwrap();
-                    assert!(r.fields().iter().any(|(n, _)| *n == top), "{r}: {f}");
+                    assert!(r.fields().iter().any(|x| x.name == top), "{r}: {f}");
                 }
             }
         }

@@ -607,3 +607,38 @@ pub const DECIMAL_LOCALES: &[&str] = &["auto", "ru", "ro", "en", "comma", "dot"]
 
 /// The yes/no word sets.
 pub const BOOL_LANGS: &[&str] = &["any", "ro", "ru", "en"];
+
+#[cfg(test)]
+mod tests {
+    use super::KEYS;
+    use crate::model::fields::{self, Field};
+
+    /// The mapping's targets are named after the API's fields
+    /// ([`crate::model::fields`], the one list of them): every key of the
+    /// customer and line tables that is not the mapping's own (how to
+    /// match, read or check) is a writable API field.
+    #[test]
+    fn target_keys_are_api_fields() {
+        let own = [
+            "match_on",
+            "wide",
+            "discount",
+            "discount_percent",
+            "check_net",
+            "check_vat",
+            "check_gross",
+        ];
+        let table = |name: &str| KEYS.iter().find(|(t, _)| *t == name).unwrap().1;
+        for (keys, api) in [
+            (table("customer"), fields::CUSTOMER as &[Field]),
+            (table("line"), fields::LINE_ITEM),
+        ] {
+            for k in keys.iter().filter(|k| !own.contains(k)) {
+                assert!(
+                    fields::find(api, k).is_some_and(Field::writable),
+                    "`{k}` is not a writable API field"
+                );
+            }
+        }
+    }
+}

@@ -9,6 +9,7 @@
 
 pub mod date;
 pub mod draft;
+pub mod fields;
 pub mod idno;
 pub mod money;
 pub mod objects;

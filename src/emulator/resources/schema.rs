@@ -1,173 +1,40 @@
-//! What each resource accepts: its writable fields and how each input is
-//! checked and converted (`F`), its read-only and required fields, the
-//! fields a document line keeps, metadata limits, and a request body
-//! applied to an object (read-only and unknown keys refused).
+//! What each resource accepts, after API.md's tables of fields
+//! ([`crate::model::fields`]): how each writable field's input is checked
+//! and converted, the required fields, the fields a document line keeps,
+//! metadata limits, and a request body applied to an object (read-only and
+//! unknown keys refused).
 
 use super::{dec_value, value_dec, Ctx, Kind};
 use crate::emulator::reply::ErrorReply;
 use crate::emulator::store::{Data, Key};
+use crate::model::fields::{self, Field, Kind as F};
 use crate::model::limits;
 use serde_json::{Map, Value};
 
-/// How a field's input is checked and stored.
-#[derive(Debug, Clone, Copy)]
-enum F {
-    Str,
-    Number,
-    Bool,
-    Int,
-    Money,
-    Currency,
-    Meta,
-    Lines,
-    Discounts,
-    Taxes,
-    Json,
-    CustomerRef,
-    InvoiceRef,
-    Enum(&'static [&'static str]),
-    AppliedTo,
-    RateIds,
-    StrId,
-}
-
-const CUSTOMER_TYPES: &[&str] = &["company", "person", "government", "non_profit"];
-
-fn writable(kind: Kind) -> &'static [(&'static str, F)] {
-    use F::*;
+/// The API's table of a resource's fields ([`fields`]).
+fn table(kind: Kind) -> &'static [Field] {
     match kind {
-        Kind::Customer => &[
-            ("name", Str),
-            ("number", Number),
-            ("type", Enum(CUSTOMER_TYPES)),
-            ("tax_id", Str),
-            ("email", Str),
-            ("phone", Str),
-            ("address1", Str),
-            ("address2", Str),
-            ("city", Str),
-            ("state", Str),
-            ("postal_code", Str),
-            ("country", Str),
-            ("language", Str),
-            ("currency", Currency),
-            ("payment_terms", Str),
-            ("notes", Str),
-            ("metadata", Meta),
-        ],
-        Kind::Invoice => &[
-            ("customer", CustomerRef),
-            ("number", Number),
-            ("name", Str),
-            ("currency", Currency),
-            ("date", Int),
-            ("due_date", Int),
-            ("payment_terms", Str),
-            ("purchase_order", Str),
-            ("draft", Bool),
-            ("closed", Bool),
-            ("sent", Bool),
-            ("items", Lines),
-            ("discounts", Discounts),
-            ("taxes", Taxes),
-            ("notes", Str),
-            ("metadata", Meta),
-            ("ship_to", Json),
-        ],
-        Kind::CreditNote => &[
-            ("customer", CustomerRef),
-            ("invoice", InvoiceRef),
-            ("number", Number),
-            ("name", Str),
-            ("currency", Currency),
-            ("date", Int),
-            ("draft", Bool),
-            ("closed", Bool),
-            ("items", Lines),
-            ("discounts", Discounts),
-            ("taxes", Taxes),
-            ("notes", Str),
-            ("metadata", Meta),
-        ],
-        Kind::Payment => &[
-            ("amount", Money),
-            ("currency", Currency),
-            ("customer", CustomerRef),
-            ("date", Int),
-            ("method", Str),
-            ("reference", Str),
-            ("notes", Str),
-            ("applied_to", AppliedTo),
-            ("metadata", Meta),
-        ],
-        Kind::Item => &[
-            ("id", StrId),
-            ("name", Str),
-            ("description", Str),
-            ("type", Str),
-            ("unit_cost", Money),
-            ("currency", Currency),
-            ("taxable", Bool),
-            ("taxes", RateIds),
-            ("metadata", Meta),
-        ],
-        Kind::TaxRate => &[
-            ("id", StrId),
-            ("name", Str),
-            ("value", Money),
-            ("is_percent", Bool),
-            ("inclusive", Bool),
-            ("currency", Currency),
-            ("metadata", Meta),
-        ],
+        Kind::Customer => fields::CUSTOMER,
+        Kind::Invoice => fields::INVOICE,
+        Kind::CreditNote => fields::CREDIT_NOTE,
+        Kind::Payment => fields::PAYMENT,
+        Kind::Item => fields::ITEM,
+        Kind::TaxRate => fields::TAX_RATE,
         Kind::Event => &[],
     }
 }
 
-fn read_only(kind: Kind) -> &'static [&'static str] {
-    match kind {
-        Kind::Customer => &["id", "object", "created_at", "updated_at"],
-        Kind::Invoice => &[
-            "id",
-            "object",
-            "subtotal",
-            "total",
-            "balance",
-            "paid",
-            "status",
-            "voided",
-            "amount_paid",
-            "amount_credited",
-            "url",
-            "pdf_url",
-            "created_at",
-            "updated_at",
-        ],
-        Kind::CreditNote => &[
-            "id",
-            "object",
-            "subtotal",
-            "total",
-            "balance",
-            "paid",
-            "status",
-            "voided",
-            "url",
-            "pdf_url",
-            "created_at",
-            "updated_at",
-        ],
-        Kind::Payment => &[
-            "id",
-            "object",
-            "voided",
-            "balance",
-            "created_at",
-            "updated_at",
-        ],
-        Kind::Item | Kind::TaxRate => &["object", "created_at", "updated_at"],
-        Kind::Event => &[],
-    }
+/// A field a request may set, with how its input is checked.
+fn writable(kind: Kind, name: &str) -> Option<F> {
+    table(kind)
+        .iter()
+        .find(|f| f.name == name && f.writable())
+        .map(|f| f.kind)
+}
+
+/// A field the server computes or keeps (and `object`).
+fn read_only(kind: Kind, name: &str) -> bool {
+    name == "object" || table(kind).iter().any(|f| f.name == name && !f.writable())
 }
 
 pub(super) fn required(kind: Kind) -> &'static [&'static str] {
@@ -190,7 +57,7 @@ fn convert(data: &Data, ctx: &Ctx, name: &str, f: F, v: &Value) -> Result<Value,
     };
     if v.is_null() {
         return match f {
-            F::Meta => Ok(Value::Object(Map::new())),
+            F::Metadata => Ok(Value::Object(Map::new())),
             F::Lines | F::Discounts | F::Taxes | F::AppliedTo | F::RateIds => {
                 Ok(Value::Array(vec![]))
             }
@@ -198,7 +65,7 @@ fn convert(data: &Data, ctx: &Ctx, name: &str, f: F, v: &Value) -> Result<Value,
         };
     }
     Ok(match f {
-        F::Str => match v {
+        F::Text => match v {
             Value::String(_) => v.clone(),
             Value::Number(n) => Value::String(n.to_string()),
             _ => return Err(bad("a string")),
@@ -227,11 +94,15 @@ fn convert(data: &Data, ctx: &Ctx, name: &str, f: F, v: &Value) -> Result<Value,
             Value::Number(n) if n.to_string() == "1" => Value::Bool(true),
             _ => return Err(bad("true or false")),
         },
-        F::Int => match v.as_i64() {
+        F::Date | F::Datetime => match v.as_i64() {
             Some(i) => Value::from(i),
             None => return Err(bad("an integer (Unix seconds)")),
         },
-        F::Money => match value_dec(v) {
+        F::Id => match v.as_i64() {
+            Some(i) => Value::from(i),
+            None => return Err(bad("an integer id")),
+        },
+        F::Money | F::Decimal => match value_dec(v) {
             Some(d) => dec_value(d),
             None => return Err(bad("a number")),
         },
@@ -241,7 +112,7 @@ fn convert(data: &Data, ctx: &Ctx, name: &str, f: F, v: &Value) -> Result<Value,
             }
             _ => return Err(bad("a 3-letter ISO 4217 currency code")),
         },
-        F::Meta => metadata(v)?,
+        F::Metadata => metadata(v)?,
         F::Json => Value::Null,
         F::Enum(allowed) => match v.as_str() {
             Some(s) if allowed.contains(&s) => v.clone(),
@@ -307,7 +178,7 @@ fn convert(data: &Data, ctx: &Ctx, name: &str, f: F, v: &Value) -> Result<Value,
                                     "items",
                                 ))
                             }
-                            k if LINE_FIELDS.contains(&k) => {}
+                            k if line_field(k) => {}
                             _ => {
                                 return Err(ErrorReply::param(
                                     format!("Unknown parameter: items[{i}].{k}"),
@@ -423,9 +294,8 @@ pub(super) fn apply_fields(
             "request",
         ));
     };
-    let fields_def = writable(kind);
     for (name, v) in fields {
-        if let Some((_, f)) = fields_def.iter().find(|(n, _)| *n == name) {
+        if let Some(f) = writable(kind, &name) {
             if name == "id" && !creating {
                 if obj.get("id") == Some(&v) {
                     continue;
@@ -435,14 +305,14 @@ pub(super) fn apply_fields(
                     "id",
                 ));
             }
-            let converted = convert(data, ctx, &name, *f, &v)?;
+            let converted = convert(data, ctx, &name, f, &v)?;
             // Lists and free JSON are checked by reference and kept as sent.
             let keep = matches!(
                 f,
                 F::Lines | F::Discounts | F::Taxes | F::AppliedTo | F::Json
             ) && !v.is_null();
             obj.insert(name, if keep { v } else { converted });
-        } else if read_only(kind).contains(&name.as_str()) {
+        } else if read_only(kind, &name) {
             return Err(ErrorReply::param(
                 format!("{name} is read-only: the server computes it"),
                 name.as_str(),
@@ -460,16 +330,9 @@ pub(super) fn apply_fields(
     Ok(())
 }
 
-pub(super) const LINE_FIELDS: &[&str] = &[
-    "catalog_item",
-    "name",
-    "description",
-    "type",
-    "quantity",
-    "unit_cost",
-    "discountable",
-    "taxable",
-    "discounts",
-    "taxes",
-    "metadata",
-];
+/// The fields a document line keeps as sent: the writable ones.
+pub(super) fn line_field(name: &str) -> bool {
+    fields::LINE_ITEM
+        .iter()
+        .any(|f| f.name == name && f.writable())
+}

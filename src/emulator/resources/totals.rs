@@ -3,7 +3,7 @@
 //! and the settled state of invoices and credit notes (balance, paid,
 //! closed, status).
 
-use super::schema::{metadata, rate_ref, LINE_FIELDS};
+use super::schema::{line_field, metadata, rate_ref};
 use super::{bool_field, dec_field, dec_value, value_dec, Ctx, Kind};
 use crate::emulator::reply::ErrorReply;
 use crate::emulator::store::{Data, Key};
@@ -152,7 +152,7 @@ pub(super) fn compute_totals(
             ));
         };
         let kept_id = out.get("id").and_then(Value::as_i64);
-        out.retain(|k, _| LINE_FIELDS.contains(&k.as_str()));
+        out.retain(|k, _| line_field(k));
         // A catalog item fills in what the line leaves out.
         if let Some(item_id) = out.get("catalog_item").and_then(Value::as_str) {
             if let Some(item) = data
