@@ -3,6 +3,7 @@
 
 mod support;
 
+mod cases;
 mod cli;
 mod client;
 mod emulator;

@@ -291,25 +291,6 @@ fn a_user_vat_table_extends_the_rates() {
     assert!(stderr.contains("broken.toml"), "{stderr}");
 }
 
-#[test]
-fn bad_mapping_exits_2_and_unreadable_input_exits_3() {
-    let case = Case::new();
-    case.register();
-    case.write("bad.toml", b"version = 1\n[invoice]\nnumbr = \"Nr\"\n");
-    let (code, _, stderr) = case.validate(&["register.csv", "--mapping", "bad.toml"]);
-    assert_eq!(code, 2, "{stderr}");
-    assert!(stderr.starts_with("error:"), "{stderr}");
-    let (code, _, stderr) = case.validate(&["missing.csv", "--mapping", "register.toml"]);
-    assert_eq!(code, 3, "{stderr}");
-    assert!(stderr.contains("missing.csv"), "{stderr}");
-    case.write("fake.xlsx", b"this is not a workbook");
-    let (code, _, stderr) = case.validate(&["fake.xlsx", "--mapping", "register.toml"]);
-    assert_eq!(code, 3, "{stderr}");
-    assert!(stderr.contains("fake.xlsx"), "{stderr}");
-    let (code, _, _) = case.validate(&["register.csv"]);
-    assert_eq!(code, 2, "usage: no mapping");
-}
-
 /// `--preflight` reads the account: a tax rate missing there is an error
 /// even when the VAT table knows it; customers not there are counted; the
 /// account is not written to.

@@ -98,24 +98,22 @@ fn incremental_runs_from_cron() {
     assert_eq!(rows.len(), 30);
 }
 
+/// The messages are pinned in `tests/cases/export-*`; here, that nothing
+/// is written.
 #[test]
-fn bad_options_exit_2_naming_what_is_allowed() {
+fn bad_options_exit_2_and_write_nothing() {
     let dir = TestDir::new();
-    let cases: [(&[&str], &str); 6] = [
-        (
-            &["invoices", "-o", "x.csv", "--filter", "stauts=paid"],
-            "invoices cannot be filtered by `stauts` (did you mean `status`?); filterable: number, customer, paid, closed, draft, status",
-        ),
-        (&["invoices", "-o", "x.csv", "--period", "2026-13"], "invalid --period `2026-13`"),
-        (&["invoices", "-o", "x.pdf"], "name it .xlsx, .csv or .jsonl, or pass --format"),
-        (&["payments", "-o", "x.csv", "--lines"], "--lines needs a resource with line items"),
-        (&["customers", "-o", "x.csv", "--columns", "name,emial"], "unknown field `emial` (did you mean `email`?)"),
-        (&["invoices", "-o", "{month}.csv"], "unknown placeholder `{month}`"),
+    let cases: [&[&str]; 6] = [
+        &["invoices", "-o", "x.csv", "--filter", "stauts=paid"],
+        &["invoices", "-o", "x.csv", "--period", "2026-13"],
+        &["invoices", "-o", "x.pdf"],
+        &["payments", "-o", "x.csv", "--lines"],
+        &["customers", "-o", "x.csv", "--columns", "name,emial"],
+        &["invoices", "-o", "{month}.csv"],
     ];
-    for (args, message) in cases {
+    for args in cases {
         let out = bin(dir.path()).arg("export").args(args).assert().code(2);
         let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
-        assert!(stderr.contains(message), "{args:?}: {stderr}");
         assert!(stderr.starts_with("error: "), "{stderr}");
     }
     assert_eq!(
