@@ -7,23 +7,42 @@
 //! (sync: iterators + rayon)   │ (async: tokio, behind a bounded channel)
 //!                               └─ ledger: intent before send, outcome after reply
 //! api (paged lists) ─▶ export ─▶ CSV | XLSX | JSONL
+//!
+//! cli ─▶ ops (one function per job) ─▶ the stages above
 //! ```
 //!
+//! The jobs:
+//! - [`ops`]: import, dry run, preflight, rollback, export, and connecting
+//!   (the embedded emulator for `local`): plain options and
+//!   [`config::Settings`] in, an outcome with an [`error::Ending`] or an
+//!   error with an [`error::ErrorKind`] out, progress through a
+//!   [`progress::Reporter`].
+//! - [`cli`]: clap definitions, the settings request built once, thin
+//!   commands, the indicatif reporter, exit codes. Nothing else knows
+//!   about the command line.
+//!
+//! The stages:
 //! - [`read`]: streaming readers (CSV, XLSX/XLS/ODS, JSON); each yields a
 //!   [`read::SourceRow`] that carries its address (file, sheet, row).
 //! - [`mapping`]: the declarative mapping file: spec → compiled plan → apply
 //!   per row, grouping rows into [`model::Draft`] invoices.
 //! - [`validate`]: every rule over every draft, in parallel; the only place
-//!   that builds a [`validate::Valid`] invoice.
-//! - [`upload`]: rate-limited, resumable, exactly-once submission.
+//!   that builds a [`validate::Valid`] invoice, and the
+//!   [`validate::Verdict`] that reports read.
+//! - [`upload`]: rate-limited, resumable, exactly-once submission of
+//!   [`validate::Valid`] documents only.
 //! - [`ledger`]: SQLite record of runs, units and export bookmarks.
 //! - [`api`]: the HTTP client (auth, errors, pagination, limits, retries).
 //! - [`export`]: paged lists flattened to XLSX, CSV or JSON Lines.
-//! - [`report`]: rejects reports and run summaries.
+//! - [`report`]: rejects reports, errors lists, run summaries, run views.
 //! - [`emulator`]: the local facturare.md, used by tests and `--env local`.
+//!
+//! Shared:
 //! - [`config`]: environments, profiles, key and token sources.
-//! - [`model`]: the API's objects with decimal money and real dates.
-//! - [`cli`]: argument parsing and the thin commands.
+//! - [`model`]: the API's objects with decimal money and real dates, and
+//!   the API's fields of each resource, named once ([`model::fields`]).
+//! - [`progress`], [`error`]: how jobs report, and how they end.
+//! - [`suggest`]: "did you mean"; [`fs`]: file operations that name the path.
 
 pub mod api;
 pub mod cli;

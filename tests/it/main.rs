@@ -9,6 +9,7 @@ mod client;
 mod emulator;
 mod export;
 mod mapping;
+mod ops;
 mod read;
 mod upload;
 mod validate;

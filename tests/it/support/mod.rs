@@ -235,3 +235,83 @@ pub fn bin(dir: &Path) -> assert_cmd::Command {
 pub fn bin_path() -> PathBuf {
     assert_cmd::cargo::cargo_bin("facturare-etl")
 }
+
+/// A [`Reporter`](facturare_etl::progress::Reporter) that records what a
+/// job reports: its status lines, its warnings, and for each stage the
+/// totals set and the units advanced.
+#[derive(Debug, Default)]
+pub struct Recorder {
+    pub lines: std::sync::Mutex<Vec<String>>,
+    pub stages: std::sync::Mutex<Vec<(String, std::sync::Arc<StageLog>)>>,
+}
+
+/// What one stage's progress recorded.
+#[derive(Debug, Default)]
+pub struct StageLog {
+    pub total: std::sync::atomic::AtomicU64,
+    pub advanced: std::sync::atomic::AtomicU64,
+    pub finished: std::sync::atomic::AtomicBool,
+}
+
+impl facturare_etl::progress::Progress for StageLog {
+    fn set_total(&self, total: u64) {
+        self.total
+            .store(total, std::sync::atomic::Ordering::Relaxed);
+    }
+    fn add_total(&self, n: u64) {
+        self.total
+            .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+    }
+    fn advance(&self, n: u64) {
+        self.advanced
+            .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+    }
+    fn finish(&self) {
+        self.finished
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+impl facturare_etl::progress::Reporter for Recorder {
+    fn status(&self, line: &str) {
+        self.lines.lock().unwrap().push(line.to_string());
+    }
+    fn warn(&self, line: &str) {
+        self.lines.lock().unwrap().push(format!("warning: {line}"));
+    }
+    fn progress(
+        &self,
+        stage: &str,
+        total: Option<u64>,
+    ) -> std::sync::Arc<dyn facturare_etl::progress::Progress> {
+        let log = std::sync::Arc::new(StageLog::default());
+        if let Some(t) = total {
+            log.total.store(t, std::sync::atomic::Ordering::Relaxed);
+        }
+        self.stages
+            .lock()
+            .unwrap()
+            .push((stage.to_string(), log.clone()));
+        log
+    }
+}
+
+impl Recorder {
+    /// The status lines and warnings, in order.
+    pub fn lines(&self) -> Vec<String> {
+        self.lines.lock().unwrap().clone()
+    }
+
+    /// Units advanced and total of the stages named `stage`, summed.
+    pub fn stage(&self, stage: &str) -> (u64, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.stages
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(s, _)| s == stage)
+            .fold((0, 0), |(a, t), (_, l)| {
+                (a + l.advanced.load(Relaxed), t + l.total.load(Relaxed))
+            })
+    }
+}
