@@ -24,6 +24,17 @@ pub struct RollbackReport {
     pub kept: Vec<Kept>,
 }
 
+impl RollbackReport {
+    /// Everything undone, or something kept on the account.
+    pub fn ending(&self) -> crate::error::Ending {
+        if self.kept.is_empty() {
+            crate::error::Ending::Ok
+        } else {
+            crate::error::Ending::Rejected
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Kept {
     pub kind: UnitKind,

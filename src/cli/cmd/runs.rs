@@ -112,11 +112,7 @@ fn rollback_run(run: RunId, concurrency: u32, ctx: &Context) -> CmdResult {
         ));
     }
     out.json(&report);
-    Ok(if report.kept.is_empty() {
-        Exit::Ok
-    } else {
-        Exit::Rejected
-    })
+    Ok(report.ending().into())
 }
 
 fn no_such_run(run: RunId) -> CliError {
