@@ -1,7 +1,7 @@
 //! The upload engine: async workers that take valid documents (only
 //! [`Valid`] ones: validation is the only stage that makes them) from a
 //! bounded channel and put each on the account exactly once, following the
-//! [`protocol`](super::protocol) with the [`Ledger`].
+//! [`protocol`] with the [`Ledger`].
 //!
 //! Per document: resolve its customer (one creation in flight per customer
 //! however many documents wait for it, then cached), create the invoice or
