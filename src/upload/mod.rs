@@ -6,11 +6,11 @@
 //! - [`remote`]: what the engine needs from the account; [`client_remote`]
 //!   implements it over the HTTP client.
 //! - [`engine`]: the async workers that follow the protocol.
-//! - [`undo`]: undoing what a run created, as the ledger records it.
+//! - [`mod@undo`]: undoing what a run created, as the ledger records it.
 //!
 //! The whole import (the run, the pipeline thread, the engine, the
-//! summary) is [`crate::ops::import`]; `runs rollback` is
-//! [`crate::ops::rollback`].
+//! summary) is [`mod@crate::ops::import`]; `runs rollback` is
+//! [`mod@crate::ops::rollback`].
 
 pub mod client_remote;
 pub mod engine;

@@ -7,7 +7,7 @@
 //! - [`backoff`]: how long to wait before the next attempt after an
 //!   ambiguous failure.
 //!
-//! The engine (`engine.rs`) does the I/O and follows these decisions.
+//! The engine ([`super::engine`]) does the I/O and follows these decisions.
 
 use crate::ledger::{RunId, Unit, UnitState};
 use std::time::Duration;

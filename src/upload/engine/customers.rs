@@ -1,0 +1,137 @@
+//! Resolving a document's customer to its id on the account: from the
+//! ledger, found by number (or tax id), or created, with one creation in
+//! flight per customer however many documents wait for it, and the answer
+//! (an id, or why the customer was refused) cached for the rest of the run.
+
+use super::counters::bump;
+use super::send::UnitEnd;
+use super::{describe_rows, put_import_key, Engine, Halt};
+use crate::ledger::{NewUnit, UnitKind};
+use crate::model::{Draft, MatchOn};
+use crate::upload::keys;
+use crate::upload::remote::Remote;
+use std::sync::Arc;
+use tokio::sync::OnceCell;
+
+/// One customer's answer, shared by every document waiting for it.
+pub(super) type CustomerCell = Arc<OnceCell<Result<i64, String>>>;
+
+impl<R: Remote> Engine<R> {
+    /// The draft's customer id on the account: from the ledger, found by
+    /// number (or tax id), or created, once per customer for the whole run.
+    /// `Ok(Err(message))`: the customer was refused (cached too, so the
+    /// documents waiting for it are rejected without more requests).
+    pub(super) async fn customer(&self, draft: &Draft) -> Result<Result<i64, String>, Halt> {
+        let c = &draft.customer;
+        let (on, value) = match (draft.match_on, c.number.as_deref(), c.tax_id.as_deref()) {
+            (MatchOn::Number, Some(n), _) if !n.trim().is_empty() => (MatchOn::Number, n),
+            (MatchOn::TaxId, _, Some(t)) if !t.trim().is_empty() => (MatchOn::TaxId, t),
+            (_, Some(n), _) if !n.trim().is_empty() => (MatchOn::Number, n),
+            (_, _, Some(t)) if !t.trim().is_empty() => (MatchOn::TaxId, t),
+            _ => {
+                return Ok(Err(
+                    "the customer has neither a number nor a tax id to be matched on".into(),
+                ))
+            }
+        };
+        let key = keys::customer_key(&self.cfg.env, on, value);
+        let cell = {
+            let mut map = self.customers.lock().unwrap_or_else(|p| p.into_inner());
+            map.entry(key.clone()).or_default().clone()
+        };
+        let got = cell
+            .get_or_try_init(|| self.customer_uncached(draft, on, value, &key))
+            .await?;
+        Ok(got.clone())
+    }
+
+    async fn customer_uncached(
+        &self,
+        draft: &Draft,
+        on: MatchOn,
+        value: &str,
+        key: &str,
+    ) -> Result<Result<i64, String>, Halt> {
+        let prior = self
+            .ledger
+            .unit(&self.cfg.env, key)
+            .map_err(|e| self.ledger_failed(e))?;
+        if let Some(u) = &prior {
+            if matches!(
+                u.state,
+                crate::ledger::UnitState::Done | crate::ledger::UnitState::Skipped
+            ) {
+                if let Some(id) = u.remote_id {
+                    return Ok(Ok(id));
+                }
+            }
+        }
+        let mut body = match serde_json::to_value(&draft.customer) {
+            Ok(v) => v,
+            Err(e) => return Ok(Err(format!("could not be encoded as JSON: {e}"))),
+        };
+        if let Some(o) = body.as_object_mut() {
+            o.remove("id");
+        }
+        if let Err(msg) = put_import_key(&mut body, key) {
+            return Ok(Err(msg));
+        }
+        let hash = keys::payload_hash(&body);
+        let new_unit = NewUnit {
+            kind: UnitKind::Customer,
+            import_key: key.to_string(),
+            source_key: format!(
+                "{}={value}",
+                match on {
+                    MatchOn::Number => "number",
+                    MatchOn::TaxId => "tax_id",
+                }
+            ),
+            source_rows: describe_rows(draft),
+            number: draft.customer.number.clone(),
+            payload_hash: hash,
+        };
+        // On the account already?
+        let found = self
+            .retrying(|| self.remote.find_customer(on, value))
+            .await?;
+        if let Some(f) = found {
+            // Ours when it carries our key, or when an earlier attempt of
+            // ours may have created it (the unit was left `sending`).
+            let ours = f.import_key.as_deref() == Some(key)
+                || prior
+                    .as_ref()
+                    .is_some_and(|u| u.state == crate::ledger::UnitState::Sending);
+            let unit = self.claim(prior, &new_unit).await?;
+            self.ledger
+                .mark_done(unit.id, f.id, ours)
+                .map_err(|e| self.ledger_failed(e))?;
+            bump(if ours {
+                &self.counters.customers_created
+            } else {
+                &self.counters.customers_found
+            });
+            return Ok(Ok(f.id));
+        }
+        let unit = self.claim(prior, &new_unit).await?;
+        match self
+            .send_unit(&unit, &body, draft.customer.number.as_deref(), false)
+            .await?
+        {
+            UnitEnd::Done(id) | UnitEnd::Updated(id) => {
+                bump(&self.counters.customers_created);
+                Ok(Ok(id))
+            }
+            UnitEnd::Skipped => match self
+                .ledger
+                .unit_by_id(unit.id)
+                .map_err(|e| self.ledger_failed(e))?
+                .and_then(|u| u.remote_id)
+            {
+                Some(id) => Ok(Ok(id)),
+                None => Ok(Err("found on the account but without an id".into())),
+            },
+            UnitEnd::Rejected(e) => Ok(Err(e)),
+        }
+    }
+}

@@ -1,0 +1,389 @@
+//! The upload engine: async workers that take valid documents (only
+//! [`Valid`] ones: validation is the only stage that makes them) from a
+//! bounded channel and put each on the account exactly once, following the
+//! [`protocol`] with the [`Ledger`].
+//!
+//! Per document: resolve its customer (one creation in flight per customer
+//! however many documents wait for it, then cached), create the invoice or
+//! credit note, then the invoice's payments. Every unit's intent is
+//! committed before its request and its outcome after the reply. Stopping
+//! (Ctrl-C, refused credentials, an API that stays unreachable) takes no new
+//! documents, lets the requests in flight finish and be recorded, and leaves
+//! every unit in a state `--resume` continues from.
+//!
+//! The parts, each where someone extending it will look:
+//!
+//! - this file: the [`Engine`], its [`EngineConfig`] and [`Stop`], the run
+//!   loop, and one document's flow (plan it against the ledger, claim its
+//!   unit, resolve its customer, send it, then its payments);
+//! - `customers.rs`: resolving a document's customer (ledger, found on the
+//!   account, or created), one creation in flight per customer, cached;
+//! - `payments.rs`: an invoice's payments, applied to it;
+//! - `send.rs`: sending one unit under the protocol (intent, request,
+//!   outcome), looking it up after an ambiguous failure, and a number that is
+//!   taken ([`OnExisting`]);
+//! - `retry.rs`: repeating reads that may pass, and the pause between attempts;
+//! - `counters.rs`: the running [`Counters`] and the progress message.
+
+mod counters;
+mod customers;
+mod payments;
+mod retry;
+mod send;
+
+pub use counters::{progress_message, Counters, CountsSnapshot};
+pub use send::OnExisting;
+
+use counters::bump;
+use customers::CustomerCell;
+use send::UnitEnd;
+
+use super::keys;
+use super::protocol::{self, Plan};
+use super::remote::Remote;
+use crate::ledger::{Ledger, LedgerError, NewUnit, RunId, Unit, UnitKind};
+use crate::model::{DocKind, Draft, IMPORT_KEY};
+use crate::progress::{NoProgress, Progress};
+use crate::validate::Valid;
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use tokio::sync::{mpsc, Semaphore};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+/// How the engine runs.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// The environment label (part of every import key).
+    pub env: String,
+    /// The mapping's identity (part of every document's import key).
+    pub mapping_identity: String,
+    pub run: RunId,
+    /// Documents worked on at once.
+    pub concurrency: usize,
+    pub on_existing: OnExisting,
+    /// Ambiguous failures of one unit, in one run, before the run stops
+    /// (resumable) rather than keep trying.
+    pub max_attempts: u32,
+}
+
+/// Why a run stopped before its input was done.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stop {
+    /// Ctrl-C.
+    Interrupted,
+    /// The API refused the credentials or could not be reached.
+    Api(String),
+    /// The ledger could not be written.
+    Ledger(String),
+}
+
+/// The run is stopping; the reason is recorded in the engine.
+#[derive(Debug)]
+struct Halt;
+
+/// How a document ended in this run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DocEnd {
+    Done,
+    Already,
+    Changed,
+    Rejected,
+    Skipped,
+    Updated,
+}
+
+/// The engine; share it as `Arc<Engine<R>>`.
+pub struct Engine<R: Remote> {
+    remote: R,
+    ledger: Arc<Ledger>,
+    cfg: EngineConfig,
+    customers: Mutex<HashMap<String, CustomerCell>>,
+    counters: Arc<Counters>,
+    cancel: CancellationToken,
+    stop: Mutex<Option<Stop>>,
+    progress: Arc<dyn Progress>,
+}
+
+impl<R: Remote> Engine<R> {
+    pub fn new(remote: R, ledger: Arc<Ledger>, cfg: EngineConfig) -> Arc<Self> {
+        Arc::new(Engine {
+            remote,
+            ledger,
+            cfg,
+            customers: Mutex::new(HashMap::new()),
+            counters: Arc::new(Counters::default()),
+            cancel: CancellationToken::new(),
+            stop: Mutex::new(None),
+            progress: Arc::new(NoProgress),
+        })
+    }
+
+    /// The same engine counting the documents it takes and finishes on `bar`.
+    pub fn with_progress(
+        remote: R,
+        ledger: Arc<Ledger>,
+        cfg: EngineConfig,
+        bar: Arc<dyn Progress>,
+    ) -> Arc<Self> {
+        let e = Engine::new(remote, ledger, cfg);
+        match Arc::try_unwrap(e) {
+            Ok(mut e) => {
+                e.progress = bar;
+                Arc::new(e)
+            }
+            Err(e) => e,
+        }
+    }
+
+    pub fn counters(&self) -> Arc<Counters> {
+        self.counters.clone()
+    }
+
+    /// Stop taking documents; let what is in flight finish. The first reason wins.
+    pub fn stop(&self, reason: Stop) {
+        {
+            let mut s = self.stop.lock().unwrap_or_else(|p| p.into_inner());
+            if s.is_none() {
+                *s = Some(reason);
+            }
+        }
+        self.cancel.cancel();
+    }
+
+    /// Why the engine stopped, if it did.
+    pub fn stopped(&self) -> Option<Stop> {
+        self.stop.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn ledger_failed(&self, e: LedgerError) -> Halt {
+        let mut msg = e.to_string();
+        let mut src = std::error::Error::source(&e);
+        while let Some(s) = src {
+            msg.push_str(": ");
+            msg.push_str(&s.to_string());
+            src = s.source();
+        }
+        self.stop(Stop::Ledger(msg));
+        Halt
+    }
+
+    /// Take documents from `rx` until it closes or the engine stops, with
+    /// at most `concurrency` at once; return when every started one is
+    /// finished and recorded.
+    pub async fn run(self: &Arc<Self>, mut rx: mpsc::Receiver<Valid<Draft>>) -> Option<Stop> {
+        let slots = Arc::new(Semaphore::new(self.cfg.concurrency.max(1)));
+        let mut tasks = JoinSet::new();
+        loop {
+            let permit = tokio::select! {
+                biased;
+                _ = self.cancel.cancelled() => break,
+                p = slots.clone().acquire_owned() => match p {
+                    Ok(p) => p,
+                    Err(_) => break,
+                },
+            };
+            let draft = tokio::select! {
+                biased;
+                _ = self.cancel.cancelled() => break,
+                d = rx.recv() => match d {
+                    Some(d) => d,
+                    None => break,
+                },
+            };
+            bump(&self.counters.documents);
+            self.progress.add_total(1);
+            let me = self.clone();
+            tasks.spawn(async move {
+                let _slot = permit;
+                me.document(draft).await;
+            });
+            while let Some(done) = tasks.try_join_next() {
+                self.reap(done);
+            }
+        }
+        // Closing the channel tells the reading thread to stop.
+        drop(rx);
+        while let Some(done) = tasks.join_next().await {
+            self.reap(done);
+        }
+        self.stopped()
+    }
+
+    fn reap(&self, done: Result<(), tokio::task::JoinError>) {
+        if let Err(e) = done {
+            if e.is_panic() {
+                self.stop(Stop::Ledger(format!("an upload task panicked: {e}")));
+            }
+        }
+    }
+
+    async fn document(&self, draft: Valid<Draft>) {
+        let end = self.document_inner(draft.get()).await;
+        let c = &self.counters;
+        match end {
+            Ok(DocEnd::Done) => bump(&c.done),
+            Ok(DocEnd::Already) => bump(&c.already),
+            Ok(DocEnd::Changed) => bump(&c.changed),
+            Ok(DocEnd::Rejected) => bump(&c.rejected),
+            Ok(DocEnd::Skipped) => bump(&c.skipped),
+            Ok(DocEnd::Updated) => bump(&c.updated),
+            Err(Halt) => return,
+        }
+        self.progress.advance(1);
+        self.progress.message(progress_message(
+            &c.snapshot(),
+            c.retrying.load(Ordering::Relaxed),
+            self.remote.rate_limited_count(),
+        ));
+    }
+
+    async fn document_inner(&self, draft: &Draft) -> Result<DocEnd, Halt> {
+        let kind = match draft.kind {
+            DocKind::Invoice => UnitKind::Invoice,
+            DocKind::CreditNote => UnitKind::CreditNote,
+        };
+        let key = keys::document_key(
+            &self.cfg.env,
+            &self.cfg.mapping_identity,
+            kind,
+            &draft.source_key,
+        );
+        let value = match kind {
+            UnitKind::CreditNote => serde_json::to_value(draft.credit_note()),
+            _ => serde_json::to_value(&draft.invoice),
+        };
+        let number = draft.invoice.number.clone();
+        let new_unit = |hash: &str| NewUnit {
+            kind,
+            import_key: key.clone(),
+            source_key: draft.source_key.clone(),
+            source_rows: describe_rows(draft),
+            number: number.clone(),
+            payload_hash: hash.to_string(),
+        };
+        let mut body = match value {
+            Ok(v) => v,
+            Err(e) => {
+                let u = self.claim(None, &new_unit("")).await?;
+                return self.reject_doc(
+                    &u,
+                    &format!("the document could not be encoded as JSON: {e}"),
+                );
+            }
+        };
+        body.as_object_mut().map(|o| o.remove("customer"));
+        if let Err(msg) = put_import_key(&mut body, &key) {
+            let u = self.claim(None, &new_unit("")).await?;
+            return self.reject_doc(&u, &msg);
+        }
+        let hash = keys::payload_hash(&body);
+        let prior = self
+            .ledger
+            .unit(&self.cfg.env, &key)
+            .map_err(|e| self.ledger_failed(e))?;
+        let plan = protocol::plan(prior.as_ref(), self.cfg.run, &hash);
+        let (end, remote_id) = match plan {
+            Plan::AlreadyImported { remote_id } => (DocEnd::Already, remote_id),
+            Plan::Changed { .. } => return Ok(DocEnd::Changed),
+            Plan::DoneInThisRun { remote_id } => {
+                let end = match prior.as_ref().map(|u| u.state) {
+                    Some(crate::ledger::UnitState::Skipped) => return Ok(DocEnd::Skipped),
+                    _ => DocEnd::Done,
+                };
+                (end, remote_id)
+            }
+            Plan::RejectedInThisRun => return Ok(DocEnd::Rejected),
+            Plan::Send | Plan::LookUpThenSend => {
+                let unit = self.claim(prior, &new_unit(&hash)).await?;
+                let customer = match self.customer(draft).await? {
+                    Ok(id) => id,
+                    Err(msg) => return self.reject_doc(&unit, &format!("customer: {msg}")),
+                };
+                if let Some(o) = body.as_object_mut() {
+                    o.insert("customer".into(), customer.into());
+                }
+                let look_up = plan == Plan::LookUpThenSend;
+                match self
+                    .send_unit(&unit, &body, number.as_deref(), look_up)
+                    .await?
+                {
+                    UnitEnd::Done(id) => (DocEnd::Done, Some(id)),
+                    UnitEnd::Updated(id) => (DocEnd::Updated, Some(id)),
+                    UnitEnd::Skipped => return Ok(DocEnd::Skipped),
+                    UnitEnd::Rejected(_) => return Ok(DocEnd::Rejected),
+                }
+            }
+        };
+        if kind == UnitKind::Invoice {
+            if let Some(invoice_id) = remote_id {
+                self.payments(draft, &key, invoice_id).await?;
+            }
+        }
+        Ok(end)
+    }
+
+    fn reject_doc(&self, unit: &Unit, msg: &str) -> Result<DocEnd, Halt> {
+        self.ledger
+            .mark_rejected(unit.id, msg)
+            .map_err(|e| self.ledger_failed(e))?;
+        Ok(DocEnd::Rejected)
+    }
+
+    /// The unit as this run's: inserted when new, taken over from an
+    /// earlier run that did not finish it.
+    async fn claim(&self, prior: Option<Unit>, new: &NewUnit) -> Result<Unit, Halt> {
+        let r = match prior {
+            Some(p) if p.run_id == self.cfg.run => Ok(p),
+            Some(p) => self.ledger.adopt_unit(p.id, self.cfg.run, new),
+            None => self.ledger.insert_unit(self.cfg.run, &self.cfg.env, new),
+        };
+        r.map_err(|e| self.ledger_failed(e))
+    }
+}
+
+/// Put `metadata.import_key` into a body, minding the 10-key limit.
+fn put_import_key(body: &mut serde_json::Value, key: &str) -> Result<(), String> {
+    use crate::model::limits::METADATA_MAX_KEYS;
+    let Some(obj) = body.as_object_mut() else {
+        return Err("the document is not a JSON object".into());
+    };
+    let meta = obj
+        .entry("metadata")
+        .or_insert_with(|| serde_json::Value::Object(Default::default()));
+    let Some(meta) = meta.as_object_mut() else {
+        return Err("metadata is not an object".into());
+    };
+    if !meta.contains_key(IMPORT_KEY) && meta.len() >= METADATA_MAX_KEYS {
+        return Err(format!(
+            "metadata already has {} keys, no room for {IMPORT_KEY:?} (the API allows {METADATA_MAX_KEYS}); map one key fewer",
+            meta.len()
+        ));
+    }
+    meta.insert(IMPORT_KEY.into(), key.into());
+    Ok(())
+}
+
+/// The rows of a draft, for people: `a.csv row 5, 6, 7`.
+pub fn describe_rows(draft: &Draft) -> String {
+    let mut out = String::new();
+    let mut last: Option<(&str, Option<&str>)> = None;
+    for r in &draft.rows {
+        let here = (&*r.file, r.sheet.as_deref());
+        if last == Some(here) {
+            out.push_str(&format!(", {}", r.row));
+        } else {
+            if !out.is_empty() {
+                out.push_str("; ");
+            }
+            out.push_str(&r.to_string());
+            last = Some(here);
+        }
+        if out.len() > 500 {
+            out.push_str(", …");
+            break;
+        }
+    }
+    out
+}
