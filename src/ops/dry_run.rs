@@ -9,7 +9,6 @@ use crate::error::ErrorKind;
 use crate::mapping::Mapping;
 use crate::progress::Reporter;
 use crate::report::{Reports, Summary};
-use crate::validate::Keep;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -87,12 +86,11 @@ pub fn dry_run(
         mapping: &mapping,
         files: &opts.files,
         rules,
-        keep: Keep::Verdicts,
     };
     let progress = reporter.progress("validating", None);
-    let stats = pipeline::run(batch, &mut reports, &*progress, |_| true)?;
+    let (stats, customers) = pipeline::survey(&batch, &mut reports, &*progress)?;
     let summary = reports
-        .finish(&mapping, &opts.files, &stats, reporter)
+        .finish(&mapping, &opts.files, &stats, &customers, reporter)
         .map_err(BatchError::from)?;
     Ok(summary)
 }

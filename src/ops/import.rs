@@ -1,8 +1,10 @@
 //! `import`, start to end: pick or start the run in the ledger, connect and
-//! complete the account's tax rates, read → map → validate on a thread of
-//! its own (rejects reported as `validate` does), hand the valid documents
-//! over a bounded channel to the async [`Engine`], and end the run with its
-//! counts and status.
+//! complete the account's tax rates, survey the batch as the dry run does
+//! (every document validated and judged against its customer as the whole
+//! batch gives it, the reports written), then read it again on a thread of
+//! its own, handing the valid documents, their customers merged, over a
+//! bounded channel to the async [`Engine`]; end the run with its counts and
+//! status.
 
 use super::connect::{connect, runtime, ConnectError, ConnectOptions};
 use super::pipeline::{self, rules_for, Batch, BatchError};
@@ -15,7 +17,7 @@ use crate::model::Draft;
 use crate::progress::Reporter;
 use crate::report::{Reports, Summary};
 use crate::upload::{CountsSnapshot, Engine, EngineConfig, OnExisting, Stop};
-use crate::validate::{Keep, Valid};
+use crate::validate::Valid;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -439,8 +441,9 @@ struct Uploaded {
     rate_limited: u64,
 }
 
-/// Connect, complete the tax rates, then read → map → validate on a thread
-/// of its own while the engine uploads what it hands over.
+/// Connect, complete the tax rates, survey the batch (the reports, the
+/// customers merged), then read it again on a thread of its own while the
+/// engine uploads what that hands over.
 fn upload(
     settings: &Settings,
     opts: &ImportOptions,
@@ -471,8 +474,40 @@ fn upload(
         }
     }
     let rules = Arc::new(run.rules.clone());
-    let validated = reporter.progress("validated", None);
-    let uploaded = reporter.progress("uploaded", Some(0));
+    let batch = Batch {
+        mapping: run.mapping,
+        files: run.files,
+        rules,
+    };
+    // The first pass: every document validated and judged against its
+    // customer as the whole batch gives it, the reports written, nothing
+    // sent: the dry run's verdicts.
+    let surveyed = (|| -> Result<_, ImportError> {
+        let mut reports = Reports::create(
+            run.files,
+            run.mapping,
+            opts.rejects.as_deref(),
+            opts.errors.as_deref(),
+        )
+        .map_err(BatchError::from)?;
+        let progress = reporter.progress("validated", None);
+        let (stats, book) = pipeline::survey(&batch, &mut reports, &*progress)?;
+        let summary = reports
+            .finish(run.mapping, run.files, &stats, &book, reporter)
+            .map_err(BatchError::from)?;
+        Ok((summary, book))
+    })();
+    let (summary, book) = match surveyed {
+        Ok(s) => s,
+        Err(e) => {
+            runtime.block_on(conn.close());
+            return Err(e);
+        }
+    };
+    // The second pass: the same documents again, each valid one to the
+    // engine with its customer's merged record.
+    let read = reporter.progress("read", None);
+    let uploaded = reporter.progress("uploaded", Some(summary.valid));
     let cfg = EngineConfig {
         env: env.clone(),
         mapping_identity: run.mapping.identity().to_string(),
@@ -484,34 +519,17 @@ fn upload(
     let engine = Engine::with_progress(client.clone(), run.ledger.clone(), cfg, uploaded.clone());
     let (tx, rx) = tokio::sync::mpsc::channel::<Valid<Draft>>(256);
 
-    let (summary, stop) = std::thread::scope(|scope| {
-        // Read → map → validate, feeding the engine; each draft is
-        // validated on the thread pool as soon as it is built.
+    let (delivered, stop) = std::thread::scope(|scope| {
         let pipeline = std::thread::Builder::new()
             .name("pipeline".into())
-            .spawn_scoped(scope, || -> Result<Summary, ImportError> {
-                let mut reports = Reports::create(
-                    run.files,
-                    run.mapping,
-                    opts.rejects.as_deref(),
-                    opts.errors.as_deref(),
-                )
-                .map_err(BatchError::from)?;
-                let batch = Batch {
-                    mapping: run.mapping,
-                    files: run.files,
-                    rules,
-                    keep: Keep::Documents,
-                };
+            .spawn_scoped(scope, || -> Result<(), ImportError> {
                 // The engine gone: read no further.
-                let stats = pipeline::run(batch, &mut reports, &*validated, |valid| {
+                let stats = pipeline::deliver(&batch, &book, &*read, |valid| {
                     tx.blocking_send(valid).is_ok()
                 });
                 drop(tx);
-                let stats = stats?;
-                Ok(reports
-                    .finish(run.mapping, run.files, &stats, reporter)
-                    .map_err(BatchError::from)?)
+                stats?;
+                Ok(())
             });
         let pipeline = match pipeline {
             Ok(p) => p,
@@ -532,18 +550,19 @@ fn upload(
             stop
         });
         uploaded.finish();
-        let summary = pipeline.join().unwrap_or_else(|_| {
+        let delivered = pipeline.join().unwrap_or_else(|_| {
             Err(ImportError::Runtime(std::io::Error::other(
                 "the reading thread failed",
             )))
         });
-        (summary, stop)
+        (delivered, stop)
     });
     let stats = client.stats();
     let counts = engine.counters().snapshot();
     runtime.block_on(conn.close());
+    delivered?;
     Ok(Uploaded {
-        summary: summary?,
+        summary,
         stop,
         counts,
         requests: stats.requests,

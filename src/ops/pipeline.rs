@@ -1,8 +1,13 @@
-//! Read → map → validate → reports: the one loop that the dry run and the
+//! Read → map → validate → reports: the passes that the dry run and the
 //! import share. Each draft is validated on the thread pool that builds it;
-//! here, in input order, duplicate numbers are checked, every verdict goes
-//! to the reports, and each valid document (when kept) goes on to the
-//! caller: the uploader's channel for an import, nowhere for a dry run.
+//! here, in input order, duplicate numbers are checked and each document is
+//! judged against its customer as the whole batch gives it
+//! ([`CustomerBook`]). [`survey`] is the dry run, and an import's first
+//! pass: every verdict to the reports, the customers merged. [`deliver`] is
+//! an import's second pass over the same input, with the finished book:
+//! every document the survey called valid goes to the uploader, with its
+//! customer's merged record, so that the import creates exactly what the
+//! dry run promised.
 
 use crate::error::ErrorKind;
 use crate::mapping::{drafts_then, DraftStats, Mapping, MappingError};
@@ -10,7 +15,7 @@ use crate::model::Draft;
 use crate::progress::Progress;
 use crate::read::ReadError;
 use crate::report::{ReportError, Reports};
-use crate::validate::{Duplicates, Keep, Rules, RulesError, Valid};
+use crate::validate::{CustomerBook, Duplicates, Keep, Rules, RulesError, Valid};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -59,38 +64,76 @@ pub fn rules_for(
     Ok(rules)
 }
 
-/// What the loop is given.
+/// What a pass is given.
 pub struct Batch<'a> {
     pub mapping: &'a Mapping,
     pub files: &'a [PathBuf],
     pub rules: Arc<Rules>,
-    /// Whether valid documents are kept and handed on.
-    pub keep: Keep,
 }
 
-/// Read, map and validate every document of the batch, record each verdict
-/// in `reports` (counted on `progress`), and hand each valid document to
-/// `send` when kept, in input order; `send` returning false stops the
-/// reading (the uploader has stopped). Documents completed before a file's
-/// fatal error are handed on before the error is returned.
-pub fn run(
-    batch: Batch<'_>,
+/// The first (or only) pass: read, map and validate every document, merge
+/// the customers it names into a [`CustomerBook`] and judge each document
+/// against its customer, and record every verdict in `reports` (counted on
+/// `progress`), in input order but for documents that waited for their
+/// customer's name. Returns the counts and the finished book.
+pub fn survey(
+    batch: &Batch<'_>,
     reports: &mut Reports,
     progress: &dyn Progress,
-    mut send: impl FnMut(Valid<Draft>) -> bool,
-) -> Result<DraftStats, BatchError> {
+) -> Result<(DraftStats, CustomerBook), BatchError> {
     let mut seen = Duplicates::default();
-    let validator = seen.validator(batch.rules, batch.keep);
+    let mut book = CustomerBook::new(batch.rules.known_customers.clone());
+    let validator = seen.validator(batch.rules.clone(), Keep::Verdicts);
     let mut source = drafts_then(batch.mapping, batch.files, validator)?;
     for validated in source.by_ref() {
         let mut validated = validated?;
         seen.check_validated(&mut validated);
-        reports.record(validated.verdict())?;
+        let (now, released) = book.observe(validated.verdict_mut());
+        for v in released {
+            reports.record(&v)?;
+        }
+        if now {
+            reports.record(validated.verdict())?;
+        }
         progress.advance(1);
-        if let (_, Some(valid)) = (*validated).into_parts() {
-            if !send(valid) {
-                break;
-            }
+    }
+    for v in book.finish() {
+        reports.record(&v)?;
+    }
+    progress.finish();
+    Ok((source.stats(), book))
+}
+
+/// The upload pass over a finished book (the same input again): each
+/// document judged as [`survey`] judged it, and each valid one handed to
+/// `send` with its customer's merged record, in input order; `send`
+/// returning false stops the reading (the uploader has stopped).
+/// Documents completed before a file's fatal error are handed on before
+/// the error is returned.
+pub fn deliver(
+    batch: &Batch<'_>,
+    book: &CustomerBook,
+    progress: &dyn Progress,
+    mut send: impl FnMut(Valid<Draft>) -> bool,
+) -> Result<DraftStats, BatchError> {
+    let mut seen = Duplicates::default();
+    let validator = seen.validator(batch.rules.clone(), Keep::Documents);
+    let mut source = drafts_then(batch.mapping, batch.files, validator)?;
+    for (ordinal, validated) in (0u64..).zip(source.by_ref()) {
+        let mut validated = validated?;
+        seen.check_validated(&mut validated);
+        book.check(ordinal, validated.verdict_mut());
+        progress.advance(1);
+        let (verdict, valid) = (*validated).into_parts();
+        let Some(valid) = valid.filter(|_| verdict.is_valid()) else {
+            continue;
+        };
+        let valid = match book.merged(&verdict.customer, verdict.match_on) {
+            Some(customer) => valid.with_customer(customer),
+            None => valid,
+        };
+        if !send(valid) {
+            break;
         }
     }
     progress.finish();

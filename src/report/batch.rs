@@ -10,8 +10,7 @@ use super::{
 use crate::mapping::{DraftStats, Mapping};
 use crate::progress::Reporter;
 use crate::read::{Cell, Format, ReadError, SourceRow, SourceSpec};
-use crate::validate::Verdict;
-use std::collections::HashSet;
+use crate::validate::{CustomerBook, Verdict};
 use std::path::{Path, PathBuf};
 
 /// The reports of a batch, fed one verdict at a time.
@@ -19,8 +18,6 @@ pub struct Reports {
     pub summary: Summary,
     rejects: Option<RejectsWriter>,
     errors: Option<ErrorsWriter>,
-    /// With preflight: customers (by their match key) not on the account.
-    new_customers: HashSet<String>,
 }
 
 impl Reports {
@@ -50,7 +47,6 @@ impl Reports {
             },
             rejects,
             errors,
-            new_customers: HashSet::new(),
         })
     }
 
@@ -65,11 +61,6 @@ impl Reports {
                 w.push(verdict);
             }
         }
-        if let Some(key) = &verdict.new_customer {
-            if !self.new_customers.contains(key) {
-                self.new_customers.insert(key.clone());
-            }
-        }
         Ok(())
     }
 
@@ -81,14 +72,17 @@ impl Reports {
         mapping: &Mapping,
         files: &[PathBuf],
         stats: &DraftStats,
+        customers: &CustomerBook,
         reporter: &dyn Reporter,
     ) -> Result<Summary, ReportError> {
         self.summary.rows_read = stats.rows_read;
         self.summary.rows_skipped = stats.rows_skipped;
         self.summary.row_errors = stats.row_errors;
-        if self.summary.account_tax_rates.is_some() || !self.new_customers.is_empty() {
-            self.summary.customers_to_create = Some(self.new_customers.len() as u64);
+        let counts = customers.counts();
+        if self.summary.account_tax_rates.is_some() {
+            self.summary.customers_to_create = Some(counts.to_create);
         }
+        self.summary.customers = Some(counts);
         if let Some(e) = self.errors.take() {
             let path = e.finish()?;
             self.summary.errors_list = Some(path.display().to_string());

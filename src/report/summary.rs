@@ -4,7 +4,7 @@
 
 use crate::error::Ending;
 use crate::model::{Problem, Severity};
-use crate::validate::Verdict;
+use crate::validate::{CustomerCounts, Verdict};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -37,6 +37,10 @@ pub struct Summary {
     /// import would create.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub customers_to_create: Option<u64>,
+    /// The batch's customers: referenced, to create, found, with
+    /// conflicts, rejected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customers: Option<CustomerCounts>,
     /// With `--preflight`: the account's tax-rate ids.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub account_tax_rates: Option<Vec<String>>,
@@ -119,6 +123,23 @@ impl Summary {
             for (code, n) in &self.by_code {
                 let _ = writeln!(out, "  {code:<width$}  {n}");
             }
+        }
+        if let Some(c) = &self.customers {
+            let _ = write!(out, "customers: {} referenced", c.referenced);
+            if self.customers_to_create.is_some() {
+                let _ = write!(
+                    out,
+                    ", {} to create, {} on the account",
+                    c.to_create, c.found
+                );
+            }
+            if c.with_conflicts > 0 {
+                let _ = write!(out, ", {} with conflicting values", c.with_conflicts);
+            }
+            if c.rejected > 0 {
+                let _ = write!(out, ", {} rejecting their documents", c.rejected);
+            }
+            out.push('\n');
         }
         if let Some(n) = self.customers_to_create {
             let _ = writeln!(

@@ -100,7 +100,7 @@ fn outcomes() -> Vec<Verdict> {
         validate_one(ok, &rules),
     ]
     .iter()
-    .map(|o| Verdict::of(o, &rules))
+    .map(Verdict::of)
     .collect()
 }
 

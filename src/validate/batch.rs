@@ -114,6 +114,10 @@ impl Validated {
         &self.verdict
     }
 
+    pub fn verdict_mut(&mut self) -> &mut Verdict {
+        &mut self.verdict
+    }
+
     /// The verdict, and the valid document if one was kept.
     pub fn into_parts(self) -> (Verdict, Option<Valid<Draft>>) {
         (self.verdict, self.valid)
@@ -149,10 +153,10 @@ impl Duplicates {
             let valid = !draft.problems.iter().any(Problem::is_error);
             let (verdict, valid) = match keep {
                 Keep::Documents if valid => {
-                    let verdict = Verdict::copy(&draft, &rules);
+                    let verdict = Verdict::copy(&draft);
                     (verdict, Some(Valid(draft)))
                 }
-                _ => (Verdict::take(&mut draft, &rules), None),
+                _ => (Verdict::take(&mut draft), None),
             };
             Box::new(Validated {
                 verdict,

@@ -29,6 +29,7 @@ pub mod rules;
 pub mod totals;
 
 mod batch;
+pub mod customers;
 mod verdict;
 
 use crate::model::vat::VatTable;
@@ -39,6 +40,7 @@ use std::ops::Deref;
 use std::path::{Path, PathBuf};
 
 pub use batch::{Duplicates, Keep, Validated};
+pub use customers::{CustomerBook, CustomerCounts, CustomerReport};
 pub use rules::codes;
 pub use verdict::Verdict;
 
@@ -74,6 +76,15 @@ impl Valid<Draft> {
     /// The warnings found (a valid draft's `problems` hold warnings only).
     pub fn warnings(&self) -> &[Problem] {
         &self.0.problems
+    }
+
+    /// The document with its customer as the batch merged it
+    /// ([`CustomerBook::merged`]): each field the first value of the batch
+    /// that passed the rules, so that every document of a customer sends
+    /// the same record.
+    pub fn with_customer(mut self, customer: crate::model::Customer) -> Valid<Draft> {
+        self.0.customer = customer;
+        self
     }
 }
 

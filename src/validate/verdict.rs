@@ -3,14 +3,13 @@
 //! the pool thread that validated it.
 
 use super::Outcome;
-use super::Rules;
-use crate::model::{CellRef, DocKind, Draft, Origins, Problem, RowRef};
+use crate::model::{CellRef, Customer, DocKind, Draft, MatchOn, Origins, Problem, RowRef};
 
 /// What reports need of one validated document, valid or rejected: where
 /// it came from, its number, and every problem found. It is its own type so
 /// that a report never holds (or hollows out) a document: in a dry run the
 /// rest of the draft is freed on the pool thread that made it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Verdict {
     /// The document's source key (its group key, or its row).
     pub source_key: String,
@@ -22,17 +21,19 @@ pub struct Verdict {
     pub problems: Vec<Problem>,
     /// Where its fields came from (a repeated number is reported at its cell).
     pub origins: Origins,
-    /// With `--preflight`: the customer's match key (lower case) when the
-    /// account does not have it, so that an import would create it.
-    pub new_customer: Option<String>,
+    /// Its customer as the document gives it, and how it is matched: the
+    /// batch's [`CustomerBook`](super::CustomerBook) merges them.
+    pub customer: Customer,
+    pub match_on: MatchOn,
 }
 
 impl Verdict {
     /// The verdict on a draft whose `problems` are complete, taking what it
     /// needs out of the draft (the rest is dropped with it).
-    pub(super) fn take(draft: &mut Draft, rules: &Rules) -> Verdict {
+    pub(super) fn take(draft: &mut Draft) -> Verdict {
         Verdict {
-            new_customer: new_customer(draft, rules),
+            customer: std::mem::take(&mut draft.customer),
+            match_on: draft.match_on,
             source_key: std::mem::take(&mut draft.source_key),
             rows: std::mem::take(&mut draft.rows),
             kind: draft.kind,
@@ -43,9 +44,10 @@ impl Verdict {
     }
 
     /// The verdict on a draft that goes on (to the uploader), copied from it.
-    pub(super) fn copy(draft: &Draft, rules: &Rules) -> Verdict {
+    pub(super) fn copy(draft: &Draft) -> Verdict {
         Verdict {
-            new_customer: new_customer(draft, rules),
+            customer: draft.customer.clone(),
+            match_on: draft.match_on,
             source_key: draft.source_key.clone(),
             rows: draft.rows.clone(),
             kind: draft.kind,
@@ -56,10 +58,10 @@ impl Verdict {
     }
 
     /// The verdict on an outcome of [`validate_one`].
-    pub fn of(outcome: &Outcome, rules: &Rules) -> Verdict {
+    pub fn of(outcome: &Outcome) -> Verdict {
         match outcome {
-            Ok(v) => Verdict::copy(v.get(), rules),
-            Err(r) => Verdict::copy(&r.draft, rules),
+            Ok(v) => Verdict::copy(v.get()),
+            Err(r) => Verdict::copy(&r.draft),
         }
     }
 
@@ -86,19 +88,4 @@ impl Verdict {
     pub fn document(&self) -> &str {
         self.number.as_deref().unwrap_or(&self.source_key)
     }
-}
-
-/// The customer's match key when the preflight found it missing on the account.
-fn new_customer(draft: &Draft, rules: &Rules) -> Option<String> {
-    if rules.customer_exists(draft) != Some(false) {
-        return None;
-    }
-    let c = &draft.customer;
-    let key = c
-        .number
-        .as_deref()
-        .or(c.tax_id.as_deref())
-        .or(c.name.as_deref())
-        .unwrap_or_default();
-    Some(key.trim().to_lowercase())
 }

@@ -193,7 +193,6 @@ impl<R: Remote> Engine<R> {
                 },
             };
             bump(&self.counters.documents);
-            self.progress.add_total(1);
             let me = self.clone();
             tasks.spawn(async move {
                 let _slot = permit;

@@ -76,6 +76,18 @@ pub mod codes {
     pub const BAD_PAYMENT: &str = "bad_payment";
     /// Payments above the document total (warning).
     pub const OVERPAID: &str = "overpaid";
+    /// Two documents give one customer two values of a field: an error for
+    /// the identity field (the tax id when matching by number, the number
+    /// when matching by tax id), a warning for the others.
+    pub const CUSTOMER_DISAGREES: &str = "customer_disagrees";
+    /// A blank customer field, taken from another document of the customer.
+    pub const CUSTOMER_FILLED: &str = "customer_filled";
+    /// A customer with no name in any of its documents (the API needs one).
+    pub const CUSTOMER_INCOMPLETE: &str = "customer_incomplete";
+    /// A customer with neither a number nor a tax id to be found by.
+    pub const CUSTOMER_UNMATCHED: &str = "customer_unmatched";
+    /// A customer number another customer of the batch took first.
+    pub const CUSTOMER_NUMBER_TAKEN: &str = "customer_number_taken";
 }
 
 use codes::*;

@@ -149,7 +149,7 @@ fn duplicates_name_the_first_file_and_sheet() {
         .collect();
     let want: Vec<(Verdict, Option<Valid<Draft>>)> = out
         .iter()
-        .map(|o| (Verdict::of(o, &r), o.as_ref().ok().cloned()))
+        .map(|o| (Verdict::of(o), o.as_ref().ok().cloned()))
         .collect();
     assert_eq!(fused, want);
 }
@@ -256,6 +256,6 @@ fn checking_in_place_gives_what_checking_by_value_does() {
         let want = by_value.check(validate_one(d.clone(), &r));
         let mut v = v2(d);
         in_place.check_validated(&mut v);
-        assert_eq!(v.verdict(), &Verdict::of(&want, &r));
+        assert_eq!(v.verdict(), &Verdict::of(&want));
     }
 }
