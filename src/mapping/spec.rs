@@ -109,9 +109,24 @@ pub struct MappingSpec {
     /// Payments already made on legacy invoices (`[[payment]]`, any number).
     #[serde(default)]
     pub payment: Vec<PaymentSpec>,
+    /// How the source's stated totals are reconciled.
+    #[serde(default)]
+    pub checks: ChecksSpec,
     /// Examples: input rows and the payload they must produce (`mapping test`).
     #[serde(default)]
     pub example: Vec<ExampleSpec>,
+}
+
+/// `[checks]`: how the totals the source states (`check_*`) are reconciled
+/// with those the API will compute.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChecksSpec {
+    /// A difference up to this amount (a decimal string, e.g. `"0.02"`) is
+    /// a warning, not an error: for sources that round differently (halves
+    /// to even, or truncating). Differences up to 0.01 always pass.
+    #[serde(default)]
+    pub tolerance: Option<Spanned<String>>,
 }
 
 /// `[source]`: how to read the input.
@@ -475,9 +490,11 @@ pub const KEYS: &[(&str, &[&str])] = &[
     (
         "top",
         &[
-            "version", "name", "source", "invoice", "customer", "line", "payment", "example",
+            "version", "name", "source", "invoice", "customer", "line", "payment", "checks",
+            "example",
         ],
     ),
+    ("checks", &["tolerance"]),
     (
         "source",
         &[

@@ -66,6 +66,8 @@ pub struct Checks {
     pub subtotal: Option<Money>,
     pub tax: Option<Money>,
     pub total: Option<Money>,
+    /// Differences up to this are warnings (the mapping's `[checks] tolerance`).
+    pub tolerance: Option<Money>,
 }
 
 /// A line's totals as the source states them.

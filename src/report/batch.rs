@@ -83,6 +83,7 @@ impl Reports {
             self.summary.customers_to_create = Some(counts.to_create);
         }
         self.summary.customers = Some(counts);
+        self.summary.add_hints();
         if let Some(e) = self.errors.take() {
             let path = e.finish()?;
             self.summary.errors_list = Some(path.display().to_string());

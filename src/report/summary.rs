@@ -4,7 +4,7 @@
 
 use crate::error::Ending;
 use crate::model::{Problem, Severity};
-use crate::validate::{CustomerCounts, Verdict};
+use crate::validate::{codes, CustomerCounts, Verdict};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -46,6 +46,9 @@ pub struct Summary {
     pub account_tax_rates: Option<Vec<String>>,
     /// The first problems, rendered with their place.
     pub first_problems: Vec<String>,
+    /// What the problems, taken together, suggest doing.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub hints: Vec<String>,
     /// The rejects report written, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rejects: Option<String>,
@@ -80,6 +83,22 @@ impl Summary {
                 Severity::Warning => "warning",
             };
             self.first_problems.push(format!("{sev}[{}]: {p}", p.code));
+        }
+    }
+
+    /// Work out the hints from the counts (once every document is recorded).
+    pub fn add_hints(&mut self) {
+        let n = |code: &str| self.by_code.get(code).copied().unwrap_or(0);
+        if n(codes::TOTAL_ROUNDING) > 0 && n(codes::TOTAL_MISMATCH) == 0 {
+            self.hints.push(format!(
+                "the {} stated totals that differ all differ by 0.01–0.02, as a source that rounds halves to even (or truncates) would give: `[checks] tolerance = \"0.02\"` in the mapping accepts such differences with a warning",
+                n(codes::TOTAL_ROUNDING)
+            ));
+        }
+        if n(codes::TOTALS_ROW) > 0 {
+            self.hints.push(
+                "some rows look like totals rows: the error on them shows the `skip_rows_matching` line to add to the mapping's [source]".to_string(),
+            );
         }
     }
 
@@ -158,6 +177,9 @@ impl Summary {
             for p in &self.first_problems {
                 let _ = writeln!(out, "  {p}");
             }
+        }
+        for h in &self.hints {
+            let _ = writeln!(out, "hint: {h}");
         }
         if let Some(r) = &self.rejects {
             let _ = writeln!(out, "rejected rows written to {r}");

@@ -141,6 +141,21 @@ pub fn compile(m: &Mapping, headers: Option<(&[String], &str)>) -> Result<Plan, 
             MatchOn::Number
         }
     };
+    let tolerance = spec.checks.tolerance.as_ref().and_then(|t| {
+        let parsed = t
+            .get_ref()
+            .trim()
+            .parse::<rust_decimal::Decimal>()
+            .ok()
+            .filter(|d| !d.is_sign_negative() && *d <= rust_decimal::Decimal::ONE);
+        if parsed.is_none() {
+            cx.diags.push(
+                Diag::at(t.span(), format!("invalid tolerance {:?}", t.get_ref()))
+                    .help("an amount from 0 to 1 as a decimal string, e.g. \"0.02\""),
+            );
+        }
+        parsed
+    });
     for (i, p) in spec.payment.iter().enumerate() {
         let fields: FieldList = vec![
             (&p.amount, "amount", Ty::Decimal),
@@ -310,6 +325,7 @@ pub fn compile(m: &Mapping, headers: Option<(&[String], &str)>) -> Result<Plan, 
             group_by_record,
             skip,
             match_on,
+            tolerance,
             credit_note_when_negative: spec.invoice.credit_note_when_negative,
             payments: spec.payment.len(),
             lookup_bytes: cx.lookup_bytes,

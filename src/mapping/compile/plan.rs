@@ -219,6 +219,8 @@ pub struct Plan {
     pub group_by_record: bool,
     pub skip: Vec<SkipRule>,
     pub match_on: MatchOn,
+    /// `[checks] tolerance`: stated totals this close are warned about only.
+    pub tolerance: Option<rust_decimal::Decimal>,
     pub credit_note_when_negative: bool,
     pub payments: usize,
     /// Lookup files' bytes, for the mapping's identity.

@@ -163,6 +163,7 @@ fn finalize(plan: &Plan, acc: Acc, source_key: String) -> Draft {
         problems: acc.problems,
         ..Default::default()
     };
+    d.checks.tolerance = plan.tolerance;
     let mut payments: Vec<Payment> = vec![Payment::default(); plan.payments];
     // The file and sheet of every cell: a document's rows are in one file.
     let at = d.rows.first().cloned().unwrap_or_else(|| RowRef {
@@ -176,7 +177,14 @@ fn finalize(plan: &Plan, acc: Acc, source_key: String) -> Draft {
     // Payments' origins wait until the payments without an amount are dropped.
     let mut payment_origins: Vec<(usize, FieldPath, u64, (usize, &'static str))> = Vec::new();
     for (f, m) in plan.header.iter().zip(acc.header) {
-        let Some(mut m) = m else { continue };
+        let Some(mut m) = m else {
+            // A blank customer cell still has a place: where the batch's
+            // record fills it from, or where the missing value belongs.
+            if let (Target::Customer(_), Some((col, name))) = (&f.target, f.column) {
+                origins.push_at(f.origin, &at, at.row, Some(col), name);
+            }
+            continue;
+        };
         // Text moves into the payload rather than being copied.
         let mut owned = take_text(&mut m.val);
         let v = &m.val;
@@ -279,7 +287,15 @@ fn finalize(plan: &Plan, acc: Acc, source_key: String) -> Draft {
         let mut chk = LineChecks::default();
         let mut pct: Option<(Decimal, Option<CellRef>)> = None;
         for (f, m) in fields.iter().zip(lo.fields) {
-            let Some(mut m) = m else { continue };
+            let Some(mut m) = m else {
+                // A blank quantity or unit cost is warned about at its cell.
+                if let (Target::Line("quantity" | "unit_cost"), Some((col, name))) =
+                    (&f.target, f.column)
+                {
+                    origins.push_at(f.origin.at(i), &at, lo.row, Some(col), name);
+                }
+                continue;
+            };
             let mut owned = take_text(&mut m.val);
             let v = &m.val;
             let mut text = |_: &Val| owned.take().unwrap_or_else(|| v.to_string());

@@ -10,6 +10,64 @@ use crate::model::limits::{
 use crate::model::{MatchOn, Metadata, Problem, IMPORT_KEY};
 use crate::validate::currency;
 
+/// Words that open a totals row, in the registers' languages.
+const TOTALS_WORDS: &[&str] = &[
+    "итого", "итог", "всего", "total", "totals", "totaluri", "total general", "subtotal",
+];
+
+/// Whether a row's text opens with a totals word (`Итого:`, `TOTAL`).
+pub fn is_totals_label(s: &str) -> bool {
+    let t = s.trim().to_lowercase();
+    TOTALS_WORDS.iter().any(|w| {
+        t.strip_prefix(w)
+            .is_some_and(|rest| rest.chars().next().is_none_or(|ch| !ch.is_alphanumeric()))
+    })
+}
+
+/// A document of one row that is a totals row: its number opens with a
+/// totals word, or it has no number, no date and no customer, only
+/// amounts. An error naming the `skip_rows_matching` line to add.
+pub(super) fn totals_row(c: &mut Check) -> bool {
+    let d = c.draft;
+    if d.rows.len() != 1 {
+        return false;
+    }
+    let number = d.invoice.number.as_deref().unwrap_or("");
+    let labelled = is_totals_label(number);
+    let cust = &d.customer;
+    let amounts_only = blank(&d.invoice.number)
+        && d.invoice.date.is_none()
+        && blank(&cust.name)
+        && blank(&cust.number)
+        && blank(&cust.tax_id)
+        && (d.invoice.items.iter().any(|l| l.unit_cost.is_some())
+            || d.checks.lines.iter().any(|l| l.net.is_some() || l.gross.is_some())
+            || d.checks.total.is_some());
+    if !labelled && !amounts_only {
+        return false;
+    }
+    let column = d.origins.get("number").map(|cell| cell.column.to_string());
+    let suggestion = format!(
+        "skip_rows_matching = {{ column = {:?}, regex = \"^\\\\s*(Итого|Всего|Total|Totaluri)\" }}",
+        column.as_deref().unwrap_or("COLUMN WITH THE LABEL")
+    );
+    let why = if labelled {
+        format!("its number {number:?} is a totals label")
+    } else {
+        "it has no number, no date and no customer, only amounts".to_string()
+    };
+    c.push(
+        Problem::error(
+            TOTALS_ROW,
+            "number",
+            format!("this row looks like a totals row ({why}) and formed a document of its own; skip such rows in the mapping's [source]: {suggestion}"),
+        )
+        .found(number.to_string())
+        .expected("a document row (or the row skipped)"),
+    );
+    true
+}
+
 /// Customer name or number, at least one line, a name or catalog item on
 /// each line, a date.
 pub(super) fn required(c: &mut Check) {

@@ -4,7 +4,7 @@
 
 use super::codes::*;
 use super::{money_precision, too_many_decimals, Check, QUANTITY_MAX_DECIMALS};
-use crate::model::{AppliedRate, DocKind};
+use crate::model::{AppliedRate, DocKind, Problem};
 use rust_decimal::Decimal;
 
 fn discounts(c: &mut Check, base: &str, rates: &[AppliedRate]) {
@@ -30,6 +30,28 @@ fn discounts(c: &mut Check, base: &str, rates: &[AppliedRate]) {
 pub(super) fn amounts(c: &mut Check) {
     let d = c.draft;
     for (i, line) in d.invoice.items.iter().enumerate() {
+        for (empty, field, takes) in [
+            (line.quantity.is_none(), "quantity", "1"),
+            (line.unit_cost.is_none(), "unit_cost", "0"),
+        ] {
+            if empty {
+                let path = format!("items[{i}].{field}");
+                // Only a blank cell (not a cell that did not parse): the
+                // mapping notes a blank mapped cell's place.
+                let mapped_badly = d.problems.iter().any(|p| p.field == path);
+                if !mapped_badly && d.origins.get(&path).is_some() {
+                    c.push(
+                        Problem::warning(
+                            EMPTY_AMOUNT,
+                            path,
+                            format!("empty: the API takes {takes}"),
+                        )
+                        .found("")
+                        .expected(format!("a {} (or leave it: {takes})", field.replace('_', " "))),
+                    );
+                }
+            }
+        }
         if let Some(q) = line.quantity {
             let field = || format!("items[{i}].quantity");
             if q.is_zero() {

@@ -22,7 +22,7 @@ use super::currency;
 use super::Rules;
 use crate::model::{CellRef, DocKind, Draft, Money, Problem, RowRef};
 use customer::{email, idno};
-use document::{codes_, dates, metadata_limits, numbers, required};
+use document::{codes_, dates, metadata_limits, numbers, required, totals_row};
 use lines::{amounts, taxes};
 use payments::payments;
 use reconcile::reconciliation;
@@ -76,6 +76,16 @@ pub mod codes {
     pub const BAD_PAYMENT: &str = "bad_payment";
     /// Payments above the document total (warning).
     pub const OVERPAID: &str = "overpaid";
+    /// A stated total 0.01–0.02 away, as rounding halves to even or
+    /// truncating would give (the API rounds halves away from zero).
+    pub const TOTAL_ROUNDING: &str = "total_rounding";
+    /// A stated total within the mapping's `[checks] tolerance` (warning).
+    pub const TOTAL_WITHIN_TOLERANCE: &str = "total_within_tolerance";
+    /// A totals row (`Итого`, `Total`, or only amounts) that formed a
+    /// document of its own: the mapping should skip it.
+    pub const TOTALS_ROW: &str = "totals_row";
+    /// A blank quantity or unit cost (warning: the API takes 1 and 0).
+    pub const EMPTY_AMOUNT: &str = "empty_amount";
     /// Two documents give one customer two values of a field: an error for
     /// the identity field (the tax id when matching by number, the number
     /// when matching by tax id), a warning for the others.
@@ -101,7 +111,7 @@ pub(super) struct Check<'a> {
     pub rules: &'a Rules,
     pub problems: Vec<Problem>,
     /// The document's currency minor units: MDL's 2 when unset or unknown.
-    units: u32,
+    pub(super) units: u32,
 }
 
 impl<'a> Check<'a> {
@@ -142,7 +152,7 @@ impl<'a> Check<'a> {
             .or_else(|| self.draft.first_row().cloned())
     }
 
-    fn push(&mut self, p: Problem) {
+    pub(super) fn push(&mut self, p: Problem) {
         // A field the mapping could not fill is reported once, by the mapping
         // (`bad_date`), not again by a rule (`required`).
         let mapped_badly = |m: &Problem| m.is_error() && m.field == p.field;
@@ -210,8 +220,12 @@ fn money_precision(c: &mut Check, field: impl FnOnce() -> String, value: Money, 
     }
 }
 
-/// Run every rule on a draft.
+/// Run every rule on a draft; a totals row that formed a document of its
+/// own is said to be one, and checked no further.
 pub(super) fn run(c: &mut Check) {
+    if totals_row(c) {
+        return;
+    }
     required(c);
     numbers(c);
     idno(c);

@@ -1,11 +1,76 @@
 //! Reconciliation: the totals the source states (per line and for the
 //! document) against the totals the API will compute, within one ban.
+//!
+//! A wider difference is an error, named after what explains it: a
+//! source that rounds halves to even, or truncates, lands 0.01 to 0.02 away
+//! (`total_rounding`; the summary then points at `[checks] tolerance`), any
+//! other difference is a `total_mismatch`. Within the mapping's
+//! `[checks] tolerance`, either is a warning (`total_within_tolerance`).
 
 use super::codes::*;
 use super::Check;
-use crate::model::{DocKind, LineChecks, Money};
+use crate::model::{DocKind, LineChecks, LineItem, Money, Problem};
 use crate::validate::totals::{totals_with, DocTotals, LineTotals};
-use rust_decimal::Decimal;
+use rust_decimal::{Decimal, RoundingStrategy};
+
+/// A value as a source that rounds otherwise would state it: halves to
+/// even, and truncated.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Alt {
+    even: Money,
+    truncated: Money,
+}
+
+impl Alt {
+    fn of(exact: Decimal, dp: u32) -> Alt {
+        Alt {
+            even: exact.round_dp_with_strategy(dp, RoundingStrategy::MidpointNearestEven),
+            truncated: exact.round_dp_with_strategy(dp, RoundingStrategy::ToZero),
+        }
+    }
+
+    fn add(self, o: Alt) -> Option<Alt> {
+        Some(Alt {
+            even: self.even.checked_add(o.even)?,
+            truncated: self.truncated.checked_add(o.truncated)?,
+        })
+    }
+
+    /// How `stated` is explained, if it is.
+    fn explains(self, stated: Money) -> Option<&'static str> {
+        if stated == self.even {
+            Some("rounding halves to even")
+        } else if stated == self.truncated {
+            Some("truncating")
+        } else {
+            None
+        }
+    }
+}
+
+/// A line's net, VAT and gross as another rounding would give them: only
+/// for a line without discounts and with plain percent taxes.
+fn line_alts(line: &LineItem, rate_value: impl Fn(&str) -> Option<Decimal>, dp: u32) -> Option<[Alt; 3]> {
+    if !line.discounts.is_empty() {
+        return None;
+    }
+    let q = line.quantity.unwrap_or(Decimal::ONE);
+    let p = line.unit_cost.unwrap_or(Decimal::ZERO);
+    let net = Alt::of(q.checked_mul(p)?, dp);
+    let mut rate = Decimal::ZERO;
+    for t in &line.taxes {
+        if t.amount.is_some() {
+            return None;
+        }
+        rate = rate.checked_add(rate_value(&t.tax_rate.as_ref()?.0)?)?;
+    }
+    let hundred = Decimal::ONE_HUNDRED;
+    let vat = Alt {
+        even: Alt::of(net.even.checked_mul(rate)?.checked_div(hundred)?, dp).even,
+        truncated: Alt::of(net.truncated.checked_mul(rate)?.checked_div(hundred)?, dp).truncated,
+    };
+    Some([net, vat, net.add(vat)?])
+}
 
 /// Whether two values are the same number written the same way (digits
 /// and scale), so that they differ by exactly zero.
@@ -17,8 +82,8 @@ fn reconcile(
     c: &mut Check,
     field: impl FnOnce() -> String,
     what: &str,
-    stated: Option<Money>,
-    computed: Option<Money>,
+    (stated, computed): (Option<Money>, Option<Money>),
+    alt: Option<Alt>,
     how: impl FnOnce() -> String,
 ) {
     let (Some(stated), Some(computed)) = (stated, computed) else {
@@ -28,19 +93,42 @@ fn reconcile(
         // A source's totals usually match to the digit: no arithmetic.
         return;
     }
-    if (stated - computed).abs() > Decimal::new(1, 2) {
-        c.error_fe(
+    let Some(diff) = stated.checked_sub(computed).map(|d| d.abs()) else {
+        return;
+    };
+    if diff <= Decimal::new(1, 2) {
+        return;
+    }
+    let expected = format!("{computed} ({})", how());
+    let explained = alt
+        .filter(|_| diff <= Decimal::new(2, 2))
+        .and_then(|a| a.explains(stated));
+    let p = match (c.draft.checks.tolerance, explained) {
+        (Some(t), _) if diff <= t => Problem::warning(
+            TOTAL_WITHIN_TOLERANCE,
+            field(),
+            format!(
+                "the source's {what} differs from what the API will compute by {diff}, within the mapping's tolerance ({t}); the API's value will be sent"
+            ),
+        ),
+        (_, Some(why)) => Problem::error(
+            TOTAL_ROUNDING,
+            field(),
+            format!(
+                "the source's {what} differs from what the API will compute by {diff}, as {why} would give (the API rounds halves away from zero)"
+            ),
+        ),
+        _ => Problem::error(
             TOTAL_MISMATCH,
             field(),
             format!("the source's {what} differs from what the API will compute by more than 0.01"),
-            stated.to_string(),
-            format!("{computed} ({})", how()),
-        );
-    }
+        ),
+    };
+    c.push(p.found(stated.to_string()).expected(expected));
 }
 
 /// One line's stated totals against the computed ones.
-fn reconcile_line(c: &mut Check, i: usize, lc: &LineChecks, lt: &LineTotals) {
+fn reconcile_line(c: &mut Check, i: usize, lc: &LineChecks, lt: &LineTotals, alts: Option<[Alt; 3]>) {
     let line = &c.draft.invoice.items[i];
     let q = line.quantity.unwrap_or(Decimal::ONE);
     let p = line.unit_cost.unwrap_or(Decimal::ZERO);
@@ -55,8 +143,8 @@ fn reconcile_line(c: &mut Check, i: usize, lc: &LineChecks, lt: &LineTotals) {
         c,
         || format!("checks.lines[{i}].net"),
         "line net amount",
-        lc.net,
-        lt.net,
+        (lc.net, lt.net),
+        alts.map(|a| a[0]),
         net_how,
     );
     let vat_how = || {
@@ -75,16 +163,16 @@ fn reconcile_line(c: &mut Check, i: usize, lc: &LineChecks, lt: &LineTotals) {
         c,
         || format!("checks.lines[{i}].vat"),
         "line VAT",
-        lc.vat,
-        lt.vat,
+        (lc.vat, lt.vat),
+        alts.map(|a| a[1]),
         vat_how,
     );
     reconcile(
         c,
         || format!("checks.lines[{i}].gross"),
         "line gross amount",
-        lc.gross,
-        lt.gross,
+        (lc.gross, lt.gross),
+        alts.map(|a| a[2]),
         || "net + VAT".into(),
     );
 }
@@ -107,14 +195,25 @@ pub(super) fn reconciliation(c: &mut Check) -> DocTotals {
             rest[..rest.find(']')?].parse().ok()
         })
         .collect();
+    let units = c.units;
+    let rate_value = |id: &str| vat.get(id).map(|r| r.value);
+    // The document's totals as another rounding would give them: the sums
+    // of the lines' (with no document-level discounts or taxes).
+    let mut doc_alts: Option<[Alt; 3]> = (d.invoice.discounts.is_empty()
+        && d.invoice.taxes.is_empty())
+    .then_some([Alt::of(Decimal::ZERO, units); 3]);
     let t = totals_with(
         &d.invoice,
         d.kind == DocKind::CreditNote,
-        |id| vat.get(id).map(|r| r.value),
+        rate_value,
         |i, lt| {
+            let alts = line_alts(&d.invoice.items[i], rate_value, units);
+            doc_alts = doc_alts.zip(alts).and_then(|(acc, a)| {
+                Some([acc[0].add(a[0])?, acc[1].add(a[1])?, acc[2].add(a[2])?])
+            });
             if let Some(lc) = checks.lines.get(i) {
                 if !unmapped.contains(&i) {
-                    reconcile_line(c, i, lc, lt);
+                    reconcile_line(c, i, lc, lt, alts);
                 }
             }
         },
@@ -126,24 +225,24 @@ pub(super) fn reconciliation(c: &mut Check) -> DocTotals {
         c,
         || "checks.subtotal".into(),
         "subtotal",
-        checks.subtotal,
-        Some(t.subtotal),
+        (checks.subtotal, Some(t.subtotal)),
+        doc_alts.map(|a| a[0]),
         || "Σ line amounts".into(),
     );
     reconcile(
         c,
         || "checks.tax".into(),
         "VAT total",
-        checks.tax,
-        t.tax,
+        (checks.tax, t.tax),
+        doc_alts.map(|a| a[1]),
         || "Σ line and document taxes".into(),
     );
     reconcile(
         c,
         || "checks.total".into(),
         "document total",
-        checks.total,
-        t.total,
+        (checks.total, t.total),
+        doc_alts.map(|a| a[2]),
         || "subtotal − discounts + taxes".into(),
     );
     t

@@ -122,6 +122,7 @@ fn good() -> Draft {
                 LineChecks::default(),
             ],
             subtotal: None,
+            tolerance: None,
             tax: None,
             total: None,
         },
