@@ -12,7 +12,7 @@ use crate::error::{Ending, ErrorKind};
 use crate::ledger::{InputFile, Ledger, LedgerError, NewRun, Run, RunCounts, RunId, RunStatus};
 use crate::mapping::{Mapping, MappingError};
 use crate::model::Draft;
-use crate::progress::Reporter;
+use crate::progress::{Handoff, Reporter};
 use crate::report::{Reports, Summary};
 use crate::upload::{CountsSnapshot, Engine, EngineConfig, OnExisting, Stop};
 use crate::validate::{Keep, Valid};
@@ -471,8 +471,13 @@ fn upload(
         }
     }
     let rules = Arc::new(run.rules.clone());
-    let validated = reporter.progress("validated", None);
-    let uploaded = reporter.progress("uploaded", Some(0));
+    // The upload's length is what the first pass counted, less the
+    // rejected; each side says when it waits for the other.
+    let stages = Handoff::new(
+        reporter.progress("validated", None),
+        reporter.progress("uploaded", Some(0)),
+    );
+    let (validated, uploaded) = (stages.read_side(), stages.upload_side());
     let cfg = EngineConfig {
         env: env.clone(),
         mapping_identity: run.mapping.identity().to_string(),
@@ -505,7 +510,7 @@ fn upload(
                 };
                 // The engine gone: read no further.
                 let stats = pipeline::run(batch, &mut reports, &*validated, |valid| {
-                    tx.blocking_send(valid).is_ok()
+                    stages.send(tx.capacity() == 0, || tx.blocking_send(valid).is_ok())
                 });
                 drop(tx);
                 let stats = stats?;

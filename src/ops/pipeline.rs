@@ -69,7 +69,8 @@ pub struct Batch<'a> {
 }
 
 /// Read, map and validate every document of the batch, record each verdict
-/// in `reports` (counted on `progress`), and hand each valid document to
+/// in `reports` (counted on `progress`, whose total is set to what the
+/// first passes counted as soon as they did), and hand each valid document to
 /// `send` when kept, in input order; `send` returning false stops the
 /// reading (the uploader has stopped). Documents completed before a file's
 /// fatal error are handed on before the error is returned.
@@ -82,7 +83,13 @@ pub fn run(
     let mut seen = Duplicates::default();
     let validator = seen.validator(batch.rules, batch.keep);
     let mut source = drafts_then(batch.mapping, batch.files, validator)?;
-    for validated in source.by_ref() {
+    let mut counted = 0;
+    while let Some(validated) = source.next() {
+        // The first pass of a file grouped by key counted its documents.
+        if source.counted() != counted {
+            counted = source.counted();
+            progress.set_total(counted);
+        }
         let mut validated = validated?;
         seen.check_validated(&mut validated);
         reports.record(validated.verdict())?;

@@ -7,6 +7,7 @@ mod cli;
 mod client;
 mod emulator;
 mod export;
+mod install;
 mod mapping;
 mod read;
 mod upload;
