@@ -34,6 +34,14 @@ use tracing_subscriber::{EnvFilter, Layer};
 /// The variables that set log levels, the first one set wins.
 pub const LEVEL_VARS: [&str; 2] = ["FACTURARE_LOG", "RUST_LOG"];
 
+/// The target of the run's own events (command started and finished,
+/// each company's outcome): for the log file only, since stderr shows
+/// the same in its summary and errors.
+pub const JOURNAL: &str = "facturare_etl::journal";
+
+/// Added to the levels of stderr: the journal is not for it.
+const NOT_ON_STDERR: &str = "facturare_etl::journal=off";
+
 /// The levels of the log file when no variable sets them.
 pub const FILE_DEFAULT: &str = "warn,facturare_etl=info";
 
@@ -67,6 +75,10 @@ fn env_levels() -> Option<(&'static str, String)> {
 
 fn filter(directives: &str, fallback: &str) -> EnvFilter {
     EnvFilter::try_new(directives).unwrap_or_else(|_| EnvFilter::new(fallback))
+}
+
+fn without_journal(directives: &str) -> String {
+    format!("{directives},{NOT_ON_STDERR}")
 }
 
 /// The levels on stderr when no variable sets them.
@@ -117,9 +129,10 @@ pub fn init(setup: &LogSetup) -> Result<(), LogFileError> {
             bad_levels = Some(format!("ignoring {name}={value:?}: {e}"));
         }
     }
+    let fallback = without_journal(stderr_default(setup));
     let stderr_levels = match (&env, &setup.file) {
-        (Some((_, v)), None) => filter(v, stderr_default(setup)),
-        _ => EnvFilter::new(stderr_default(setup)),
+        (Some((_, v)), None) => filter(&without_journal(v), &fallback),
+        _ => EnvFilter::new(&fallback),
     };
     let stderr = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)

@@ -15,6 +15,7 @@ pub mod validate;
 use super::args::{Cli, Command, GlobalArgs};
 use super::output::Output;
 use super::{CliError, CmdResult};
+use crate::cli::log::JOURNAL;
 use crate::config::{self, ConfigError, Location, Settings};
 
 /// What every command gets: the global options, what they ask of the
@@ -85,9 +86,10 @@ impl Command {
             Command::Export(a) => !a.profiles.is_multi(),
             Command::Runs(c) => !c.profiles().is_some_and(|p| p.is_multi()),
             Command::Validate(_) | Command::Auth(_) => true,
-            Command::Mapping(_) | Command::Emulator(_) | Command::Completions(_) | Command::Man(_) => {
-                false
-            }
+            Command::Mapping(_)
+            | Command::Emulator(_)
+            | Command::Completions(_)
+            | Command::Man(_) => false,
         }
     }
 }
@@ -110,6 +112,7 @@ pub fn run(cli: Cli) -> CmdResult {
     };
     let _entered = span.enter();
     tracing::info!(
+        target: JOURNAL,
         command = name,
         version = super::args::VERSION,
         "command started"
@@ -126,8 +129,11 @@ pub fn run(cli: Cli) -> CmdResult {
         Command::Man(a) => man::run(a, &ctx),
     };
     match &result {
-        Ok(exit) => tracing::info!(command = name, exit = *exit as u8, "command finished"),
+        Ok(exit) => {
+            tracing::info!(target: JOURNAL, command = name, exit = *exit as u8, "command finished")
+        }
         Err(e) => tracing::error!(
+            target: JOURNAL,
             command = name,
             exit = e.exit as u8,
             error = %format!("{:#}", e.error),
