@@ -270,7 +270,10 @@ mod tests {
         let (read, upload) = (Arc::new(Seen::default()), Arc::new(Seen::default()));
         let h = Handoff::new(read.clone(), upload.clone());
         let (r, u) = (h.read_side(), h.upload_side());
-        assert_eq!(*upload.waiting.lock().unwrap(), Some("documents (reading and validating)".into()));
+        assert_eq!(
+            *upload.waiting.lock().unwrap(),
+            Some("documents (reading and validating)".into())
+        );
         r.add_total(600);
         assert_eq!(*upload.total.lock().unwrap(), Some(600));
         assert_eq!(*read.total.lock().unwrap(), Some(600));
@@ -283,7 +286,10 @@ mod tests {
         assert_eq!(*upload.total.lock().unwrap(), Some(600), "not settled yet");
         u.advance(1);
         assert_eq!(upload.pos.load(Ordering::Relaxed), 1);
-        assert!(upload.waiting.lock().unwrap().is_some(), "the queue is empty");
+        assert!(
+            upload.waiting.lock().unwrap().is_some(),
+            "the queue is empty"
+        );
         // A full queue: reading waits for the uploader while it sends.
         r.advance(1);
         assert_eq!(*upload.total.lock().unwrap(), Some(599), "one rejected");

@@ -35,7 +35,7 @@ pub fn steady_eta(secs: f64) -> String {
     let up = |s: u64, step: u64| s.div_ceil(step) * step;
     match s {
         0 => "0s".to_string(),
-        1..=59 => format!("{}s", up(s, 5).min(55).max(5)),
+        1..=59 => format!("{}s", up(s, 5).clamp(5, 55)),
         60..=599 => {
             let t = up(s, 30);
             match t % 60 {
@@ -65,9 +65,12 @@ fn with_keys(style: ProgressStyle) -> ProgressStyle {
         .with_key("rate", |s: &ProgressState, w: &mut dyn std::fmt::Write| {
             let _ = w.write_str(&rate(s.per_sec()));
         })
-        .with_key("steady_eta", |s: &ProgressState, w: &mut dyn std::fmt::Write| {
-            let _ = w.write_str(&eta_of(s));
-        })
+        .with_key(
+            "steady_eta",
+            |s: &ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = w.write_str(&eta_of(s));
+            },
+        )
 }
 
 /// A stage whose total is known: `validated [=====>    ] 120/600 320/s ETA 5s ...`.
@@ -367,7 +370,10 @@ mod tests {
     #[test]
     fn the_text_says_what_the_stage_waits_for() {
         assert_eq!(compose("", None), "");
-        assert_eq!(compose("", Some("the uploader")), "waiting for the uploader");
+        assert_eq!(
+            compose("", Some("the uploader")),
+            "waiting for the uploader"
+        );
         assert_eq!(
             compose("done 3", Some("the API")),
             "done 3 · waiting for the API"
