@@ -27,7 +27,10 @@ const SUBCOMMANDS: &[&str] = &[
 ];
 
 fn stdout_of(dir: &TestDir, args: &[&str]) -> String {
-    let out = bin(dir.path()).args(args).output().expect("the binary runs");
+    let out = bin(dir.path())
+        .args(args)
+        .output()
+        .expect("the binary runs");
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -65,7 +68,10 @@ fn completions_generate_for_every_shell_and_know_every_subcommand() {
             assert!(script.contains(leaf), "{shell}: no `{sub}` in the script");
         }
         // Options of a subcommand, not only the names.
-        assert!(script.contains("all-profiles"), "{shell}: no --all-profiles");
+        assert!(
+            script.contains("all-profiles"),
+            "{shell}: no --all-profiles"
+        );
     }
     let out = bin(dir.path())
         .args(["completions", "tcsh"])
@@ -80,7 +86,10 @@ fn completions_generate_for_every_shell_and_know_every_subcommand() {
 fn man_pages_generate_one_per_subcommand() {
     let dir = TestDir::new();
     let page = stdout_of(&dir, &["man"]);
-    assert!(page.starts_with(".ie") || page.contains(".TH"), "not roff: {page:.200}");
+    assert!(
+        page.starts_with(".ie") || page.contains(".TH"),
+        "not roff: {page:.200}"
+    );
     for sub in SUBCOMMANDS.iter().filter(|s| !s.contains(' ')) {
         assert!(page.contains(sub), "the main page does not list `{sub}`");
     }
@@ -101,8 +110,8 @@ fn man_pages_generate_one_per_subcommand() {
     expected.push("facturare-etl.1".to_string());
     for name in &expected {
         let path = dir.join("man/man1").join(name);
-        let text = std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         assert!(text.contains(".TH"), "{name} is not a man page");
     }
     let written = std::fs::read_dir(dir.join("man/man1"))
