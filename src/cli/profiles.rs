@@ -15,6 +15,7 @@
 
 use super::cmd::Context;
 use super::{CliError, CmdResult, Exit};
+use crate::cli::log::JOURNAL;
 use crate::config::{Profiles, Request};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -243,6 +244,7 @@ impl Entry {
         let output = self.output.as_ref().map(|p| p.display().to_string());
         match self.status {
             Status::Ok | Status::Rejected => tracing::info!(
+                target: JOURNAL,
                 status = ?self.status,
                 exit = self.exit,
                 counts = %counts,
@@ -251,6 +253,7 @@ impl Entry {
                 "profile finished"
             ),
             Status::Failed | Status::Skipped => tracing::error!(
+                target: JOURNAL,
                 status = ?self.status,
                 exit = self.exit,
                 error = self.error.as_deref().unwrap_or(""),
@@ -353,6 +356,7 @@ fn run_each(
     }
     let jobs = (sel.jobs.max(1) as usize).min(names.len());
     tracing::info!(
+        target: JOURNAL,
         command,
         profiles = %names.join(","),
         jobs,
@@ -438,7 +442,7 @@ fn run_one(ctx: &Context, name: &str, job: &(impl Fn(&Context) -> JobResult + Sy
         },
         out: ctx.out.company(name),
     };
-    tracing::info!("profile started");
+    tracing::info!(target: JOURNAL, "profile started");
     let started = Instant::now();
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&company)))
         .unwrap_or_else(|_| {
@@ -511,6 +515,7 @@ fn report(ctx: &Context, summary: &Summary) -> CmdResult {
         out.status(summary.render_text().trim_end());
     }
     tracing::info!(
+        target: JOURNAL,
         command = %summary.command,
         exit = summary.exit,
         failed = %summary.failed.join(","),
@@ -569,7 +574,10 @@ mod tests {
             "exports/acme/inv-{period}.xlsx"
         );
         assert_eq!(expand("{profile}.csv", None), "default.csv");
-        assert_eq!(suggest_placeholder("exports/x.xlsx"), "exports/{profile}/x.xlsx");
+        assert_eq!(
+            suggest_placeholder("exports/x.xlsx"),
+            "exports/{profile}/x.xlsx"
+        );
         assert_eq!(suggest_placeholder("x.xlsx"), "{profile}/x.xlsx");
     }
 
@@ -587,7 +595,10 @@ mod tests {
         assert_eq!(s.failed, vec!["c".to_string()]);
         assert_eq!(s.rejected, vec!["b".to_string()]);
         let text = s.render_text();
-        assert!(text.starts_with("export for 3 companies: 1 ok, 1 with rejected documents, 1 failed"), "{text}");
+        assert!(
+            text.starts_with("export for 3 companies: 1 ok, 1 with rejected documents, 1 failed"),
+            "{text}"
+        );
         assert!(text.contains("c  failed (exit 4)"), "{text}");
         let s = Summary::new("export", vec![ok, rejected]);
         assert_eq!(exit_of(s.exit), Exit::Rejected);

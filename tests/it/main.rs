@@ -9,6 +9,7 @@ mod emulator;
 mod export;
 mod install;
 mod mapping;
+mod profiles;
 mod read;
 mod upload;
 mod validate;

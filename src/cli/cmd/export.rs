@@ -3,6 +3,7 @@
 //! `--all-profiles`/`--profiles` for each ([`crate::cli::profiles`]).
 
 use super::Context;
+use crate::cli::log::JOURNAL;
 use crate::cli::profiles::{self, Done, JobResult, ProfileArgs};
 use crate::cli::values::{FormatArg, ResourceArg};
 use crate::cli::{CliError, CmdResult, Exit};
@@ -16,7 +17,8 @@ Examples:
   facturare-etl export invoices --filter paid=false --expand customer -o unpaid.csv --bom --delimiter ';'
   facturare-etl export invoices --lines --period 2026-Q3 -o lines.xlsx   # sheets Invoices and Lines
   facturare-etl export invoices --incremental nightly -o 'exports/changes-{date}.jsonl'
-  facturare-etl export invoices --all-profiles --period last-month -o 'exports/{profile}/invoices-{period}.xlsx'
+  facturare-etl export invoices --all-profiles --period last-month \\
+      -o 'exports/{profile}/invoices-{period}.xlsx'      # every company, --jobs 2 at once
 
 Output path placeholders: {period} {date} {from} {to} {resource} {profile}.
 The file is written beside its target and renamed into place only when complete.
@@ -123,6 +125,7 @@ fn export_one(args: &Args, ctx: &Context) -> JobResult {
         CliError::of(e.kind(), e).with_hint_opt(hint)
     })?;
     tracing::info!(
+        target: JOURNAL,
         resource = %s.resource,
         objects = s.objects,
         rows = s.rows,

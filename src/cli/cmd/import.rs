@@ -5,6 +5,7 @@
 //! `{profile}` in their paths ([`crate::cli::profiles`]).
 
 use super::Context;
+use crate::cli::log::JOURNAL;
 use crate::cli::profiles::{self, expand_path, Done, JobResult, ProfileArgs};
 use crate::cli::values::{parse_rate, OnExistingArg};
 use crate::cli::{CliError, CmdResult, Exit};
@@ -94,7 +95,11 @@ pub fn run(args: Args, ctx: &Context) -> CmdResult {
             profiles::require_profile_placeholder(sel, option, path.as_deref())?;
         }
     }
-    let command = if args.dry_run { "import --dry-run" } else { "import" };
+    let command = if args.dry_run {
+        "import --dry-run"
+    } else {
+        "import"
+    };
     profiles::run(ctx, sel, command, |c| match args.dry_run {
         true => dry_run(&args, c),
         false => import_one(&args, c),
@@ -124,6 +129,7 @@ fn import_one(args: &Args, ctx: &Context) -> JobResult {
     })?;
     let u = &outcome.upload;
     tracing::info!(
+        target: JOURNAL,
         run = outcome.run,
         status = %outcome.status,
         documents = outcome.validation.invoices_formed,
