@@ -108,9 +108,10 @@ pub struct Bar {
 }
 
 impl Bar {
-    /// A bar of `total` when known, else a counter, added to `bars`.
+    /// A bar of `total` when known (and not 0: an empty bar would look
+    /// full), else a counter, added to `bars`.
     pub fn new(bars: &MultiProgress, stage: &str, total: Option<u64>) -> Bar {
-        let pb = match total {
+        let pb = match total.filter(|&n| n > 0) {
             Some(len) => bars.add(ProgressBar::new(len)).with_style(bar_style()),
             None => {
                 let pb = bars
@@ -127,13 +128,15 @@ impl Bar {
         }
     }
 
-    /// From a counter to a bar, once the total is known.
-    fn ensure_bar(&self) {
-        if self.pb.length().is_none() {
-            self.pb.disable_steady_tick();
-            self.pb.set_style(bar_style());
-            self.pb.set_length(0);
+    /// From a counter to a bar of `len`, once the total is known.
+    fn ensure_bar(&self, len: u64) -> bool {
+        if self.pb.length().is_some() {
+            return false;
         }
+        self.pb.set_length(len);
+        self.pb.disable_steady_tick();
+        self.pb.set_style(bar_style());
+        true
     }
 
     fn redraw(&self, f: impl FnOnce(&mut (String, Option<String>))) {
@@ -145,12 +148,14 @@ impl Bar {
 
 impl Progress for Bar {
     fn set_total(&self, total: u64) {
-        self.ensure_bar();
-        self.pb.set_length(total);
+        if total > 0 && !self.ensure_bar(total) {
+            self.pb.set_length(total);
+        }
     }
     fn add_total(&self, n: u64) {
-        self.ensure_bar();
-        self.pb.inc_length(n);
+        if n > 0 && !self.ensure_bar(n) {
+            self.pb.inc_length(n);
+        }
     }
     fn advance(&self, n: u64) {
         self.pb.inc(n);
@@ -200,6 +205,8 @@ struct LineState {
     stages: Vec<Stage>,
     /// The stage the bar shows.
     shown: Option<u64>,
+    /// Whether it is drawn as a bar (else as a counter).
+    shown_bar: bool,
 }
 
 impl Line {
@@ -244,37 +251,32 @@ impl Line {
     fn change(&self, f: impl FnOnce(&mut LineState)) {
         let mut s = self.stages.lock().unwrap_or_else(|p| p.into_inner());
         f(&mut s);
-        let Some(top) = s.stages.iter().rev().find(|st| !st.done).cloned() else {
+        let Some(mut top) = s.stages.iter().rev().find(|st| !st.done).cloned() else {
             return;
         };
+        // An empty bar would look full: a counter until there is a total.
+        top.len = top.len.filter(|&n| n > 0);
         if s.shown != Some(top.id) {
             // Another stage on the line: its own counts and rate.
             s.shown = Some(top.id);
             self.pb.reset();
-            match top.len {
-                Some(len) => {
-                    self.pb.disable_steady_tick();
-                    self.pb.set_style(bar_style());
-                    self.pb.set_length(len);
-                }
-                None => {
-                    self.pb.set_style(spinner_style());
-                    self.pb.enable_steady_tick(Duration::from_millis(120));
-                }
-            }
             self.pb.set_prefix(format!("{} {}", self.company, top.name));
-            self.pb.set_position(top.pos);
-        } else {
-            if let (Some(len), None) = (top.len, self.pb.length()) {
+        }
+        if let Some(len) = top.len {
+            self.pb.set_length(len);
+        }
+        if s.shown_bar != top.len.is_some() {
+            s.shown_bar = top.len.is_some();
+            if s.shown_bar {
                 self.pb.disable_steady_tick();
                 self.pb.set_style(bar_style());
-                self.pb.set_length(len);
-            } else if let Some(len) = top.len {
-                self.pb.set_length(len);
+            } else {
+                self.pb.set_style(spinner_style());
+                self.pb.enable_steady_tick(Duration::from_millis(120));
             }
-            if self.pb.position() != top.pos {
-                self.pb.set_position(top.pos);
-            }
+        }
+        if self.pb.position() != top.pos {
+            self.pb.set_position(top.pos);
         }
         let mut text = compose(&top.message, top.waiting.as_deref());
         for other in s.stages.iter().filter(|st| !st.done && st.id != top.id) {
