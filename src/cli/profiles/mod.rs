@@ -11,7 +11,7 @@
 //! arguments and its body written as a job that returns a [`Done`]:
 //! `profiles::run(ctx, &args.profiles, "runs verify", |c| verify(&args, c))`
 //! runs it once (the company of `--profile`, printed as before) or for
-//! each company selected. [`summary`] holds how each part ended and the
+//! each company selected. `summary` holds how each part ended and the
 //! summary of all.
 
 mod summary;
