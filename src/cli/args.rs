@@ -18,11 +18,27 @@ Exit codes:
   2  bad usage, configuration or mapping file
   3  an input file could not be read
   4  the API could not be reached, refused the credentials, or failed
-  130  interrupted; the work done is recorded (resume with `import --resume`)";
+  130  interrupted; the work done is recorded (resume with `import --resume`)
+With --all-profiles or --profiles, the worst of the companies' codes; the
+summary names the companies that failed.
+
+Logs:
+  FACTURARE_LOG (or RUST_LOG) sets levels per module, e.g.
+  `info,facturare_etl::api=debug`: of the --log-file when there is one,
+  else of stderr.";
+
+/// `--version`: the package's version and the git revision it was built
+/// from (`unknown` when built outside a repository; see `build.rs`).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (revision ",
+    env!("FACTURARE_GIT_REV"),
+    ")"
+);
 
 /// Move invoices into and out of facturare.md (e-Cont.md).
 #[derive(Debug, Parser)]
-#[command(name = "facturare-etl", version, about, after_help = AFTER_HELP)]
+#[command(name = "facturare-etl", version = VERSION, about, after_help = AFTER_HELP)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -57,6 +73,9 @@ pub struct GlobalArgs {
         default_value = ".facturare"
     )]
     pub data_dir: PathBuf,
+    /// Append the log to this file as JSON lines [default: log_file in the config file]
+    #[arg(long, global = true, value_name = "PATH", env = "FACTURARE_LOG_FILE")]
+    pub log_file: Option<PathBuf>,
     /// Print a machine-readable summary on stdout
     #[arg(long, global = true)]
     pub json: bool,
@@ -104,4 +123,8 @@ pub enum Command {
     Auth(cmd::auth::Command),
     /// Serve the local emulator of the facturare.md API on a port
     Emulator(cmd::emulator::Args),
+    /// Print the shell completion script (bash, zsh, fish, powershell, elvish)
+    Completions(cmd::completions::Args),
+    /// Print the man page, or write a page per subcommand with --dir
+    Man(cmd::man::Args),
 }

@@ -1,13 +1,18 @@
 //! The command line: clap definitions ([`args`], [`values`]), settings
 //! resolved once ([`cmd::Context`]), thin commands ([`cmd`]) that call one
-//! library function each, output discipline and the indicatif
-//! [`Reporter`](crate::progress::Reporter) ([`output`]), and the one
-//! mapping from the library's [`ErrorKind`]s and [`Ending`]s to exit
-//! codes. [`main`] is the only place that exits.
+//! library function each, a command run for many companies at once
+//! ([`profiles`]), output discipline and the indicatif
+//! [`Reporter`](crate::progress::Reporter) ([`output`], [`bars`]), logs
+//! on stderr and in a JSON-lines file ([`log`]), and the one mapping from
+//! the library's [`ErrorKind`]s and [`Ending`]s to exit codes. [`main`] is
+//! the only place that exits.
 
 pub mod args;
+pub mod bars;
 pub mod cmd;
+pub mod log;
 pub mod output;
+pub mod profiles;
 pub mod values;
 
 use crate::error::{Ending, ErrorKind};
@@ -135,7 +140,6 @@ pub fn render_error(err: &CliError) -> String {
 /// Parse arguments, run the command, print any error, and exit.
 pub fn main() -> std::process::ExitCode {
     let cli = args::Cli::parse();
-    output::init_tracing(&cli.global);
     match cmd::run(cli) {
         Ok(exit) => exit.into(),
         Err(err) => {

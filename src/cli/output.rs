@@ -1,13 +1,17 @@
 //! Output discipline: stdout is data (`--json`), stderr is for people;
 //! progress bars only on a terminal and never when quiet, verbose or
 //! `--json`. [`Output`] is the command line's [`Reporter`]: the library's
-//! jobs report through it, and it draws their progress with indicatif.
+//! jobs report through it, and it draws their progress with indicatif
+//! ([`super::bars`]). For a run over many companies, [`Output::company`]
+//! gives each company's job an `Output` whose lines name the company and
+//! whose stages share one line per company.
 
 use super::args::GlobalArgs;
+use super::bars::{Bar, Line};
 use crate::progress::{NoProgress, Progress, Reporter};
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{MultiProgress, ProgressDrawTarget};
 use std::io::IsTerminal;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// How a command talks to the person and to programs.
 #[derive(Debug, Clone)]
@@ -19,6 +23,21 @@ pub struct Output {
     pub stderr_tty: bool,
     /// The bars drawn at once, one line each.
     bars: MultiProgress,
+    /// In a run over many companies: the company this output is for.
+    company: Option<Arc<Company>>,
+}
+
+/// A company's part of a run over many: its name and its progress line
+/// (made when its first stage starts).
+struct Company {
+    name: String,
+    line: Mutex<Option<Arc<Line>>>,
+}
+
+impl std::fmt::Debug for Company {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Company").field("name", &self.name).finish()
+    }
 }
 
 impl Output {
@@ -29,6 +48,35 @@ impl Output {
             verbose: global.verbose,
             stderr_tty: std::io::stderr().is_terminal(),
             bars: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
+            company: None,
+        }
+    }
+
+    /// The output of one company's job in a run over many: its status
+    /// lines and warnings start with its name, its stages share one
+    /// progress line, and it prints no summary of its own (the run prints
+    /// one for all).
+    pub fn company(&self, name: &str) -> Output {
+        Output {
+            company: Some(Arc::new(Company {
+                name: name.to_string(),
+                line: Mutex::new(None),
+            })),
+            ..self.clone()
+        }
+    }
+
+    /// The company this output is for, in a run over many.
+    pub fn company_name(&self) -> Option<&str> {
+        self.company.as_deref().map(|c| c.name.as_str())
+    }
+
+    /// The company's work is over: its progress line goes.
+    pub fn finish_company(&self) {
+        if let Some(c) = &self.company {
+            if let Some(line) = c.line.lock().unwrap_or_else(|p| p.into_inner()).take() {
+                line.finish();
+            }
         }
     }
 
@@ -37,53 +85,37 @@ impl Output {
         self.stderr_tty && !self.quiet && !self.json && self.verbose == 0
     }
 
-    /// A progress bar with a known length (hidden when bars are off).
-    pub fn bar(&self, len: u64, what: &str) -> ProgressBar {
-        if !self.bars() {
-            return ProgressBar::hidden();
+    fn prefixed(&self, msg: impl std::fmt::Display) -> String {
+        match &self.company {
+            Some(c) => format!("{}: {msg}", c.name),
+            None => msg.to_string(),
         }
-        let pb = self.bars.add(ProgressBar::new(len));
-        pb.set_style(
-            ProgressStyle::with_template(
-                "{prefix:>10.bold} [{bar:30}] {pos}/{len} {per_sec} ETA {eta} {msg}",
-            )
-            .expect("valid template")
-            .progress_chars("=> "),
-        );
-        pb.set_prefix(what.to_string());
-        pb
-    }
-
-    /// A spinner with a counter, for work of unknown length.
-    pub fn spinner(&self, what: &str) -> ProgressBar {
-        if !self.bars() {
-            return ProgressBar::hidden();
-        }
-        let pb = self.bars.add(ProgressBar::no_length());
-        pb.set_style(
-            ProgressStyle::with_template("{prefix:>10.bold} {spinner} {pos} {per_sec} {msg}")
-                .expect("valid template"),
-        );
-        pb.set_prefix(what.to_string());
-        pb.enable_steady_tick(std::time::Duration::from_millis(120));
-        pb
     }
 
     /// A line for the person, on stderr, unless quiet.
     pub fn status(&self, msg: impl std::fmt::Display) {
         if !self.quiet {
-            self.bars.suspend(|| eprintln!("{msg}"));
+            let line = self.prefixed(msg);
+            self.bars.suspend(|| eprintln!("{line}"));
         }
     }
 
     /// A warning for the person, on stderr, even when quiet.
     pub fn warn(&self, msg: impl std::fmt::Display) {
-        self.bars.suspend(|| eprintln!("warning: {msg}"));
+        let line = self.prefixed(msg);
+        self.bars.suspend(|| eprintln!("warning: {line}"));
     }
 
-    /// The machine-readable summary, on stdout, when `--json`.
+    /// Text for the person that is not a status line (a summary), on
+    /// stderr even when quiet, above the bars.
+    pub fn always(&self, text: &str) {
+        self.bars.suspend(|| eprint!("{text}"));
+    }
+
+    /// The machine-readable summary, on stdout, when `--json` (a company's
+    /// job in a run over many prints none: the run prints one for all).
     pub fn json(&self, value: &impl serde::Serialize) {
-        if self.json {
+        if self.json && self.company.is_none() {
             match serde_json::to_string(value) {
                 Ok(s) => println!("{s}"),
                 Err(e) => eprintln!("error: could not encode the summary as JSON: {e}"),
@@ -105,56 +137,13 @@ impl Reporter for Output {
         if !self.bars() {
             return Arc::new(NoProgress);
         }
-        Arc::new(Bar(match total {
-            Some(len) => self.bar(len, stage),
-            None => self.spinner(stage),
-        }))
-    }
-}
-
-/// A stage's progress drawn by indicatif.
-struct Bar(ProgressBar);
-
-impl Progress for Bar {
-    fn set_total(&self, total: u64) {
-        self.0.set_length(total);
-    }
-    fn add_total(&self, n: u64) {
-        self.0.inc_length(n);
-    }
-    fn advance(&self, n: u64) {
-        self.0.inc(n);
-    }
-    fn message(&self, message: String) {
-        self.0.set_message(message);
-    }
-    fn finish(&self) {
-        self.0.finish_and_clear();
-    }
-}
-
-impl Drop for Bar {
-    fn drop(&mut self) {
-        if !self.0.is_finished() {
-            self.0.finish_and_clear();
+        match &self.company {
+            None => Arc::new(Bar::new(&self.bars, stage, total)),
+            Some(c) => {
+                let mut line = c.line.lock().unwrap_or_else(|p| p.into_inner());
+                line.get_or_insert_with(|| Line::new(&self.bars, &c.name))
+                    .stage(stage, total)
+            }
         }
     }
-}
-
-/// Logs go to stderr; `-v` is info, `-vv` debug; `FACTURARE_LOG` overrides.
-pub fn init_tracing(global: &GlobalArgs) {
-    use tracing_subscriber::EnvFilter;
-    let default = match (global.quiet, global.verbose) {
-        (true, _) => "error",
-        (_, 0) => "warn",
-        (_, 1) => "facturare_etl=info",
-        _ => "facturare_etl=debug",
-    };
-    let filter =
-        EnvFilter::try_from_env("FACTURARE_LOG").unwrap_or_else(|_| EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .try_init();
 }

@@ -5,6 +5,7 @@
 //! ```toml
 //! env = "sandbox"                    # local | sandbox | production
 //! api_key_file = "keys/main.key"     # relative to this file
+//! log_file = "logs/facturare.jsonl"  # JSON lines, relative to this file
 //!
 //! [profiles.acme]
 //! api_url = "https://api.facturare.md"
@@ -50,6 +51,10 @@ pub struct ConfigFile {
     pub api_url: Option<Spanned<String>>,
     pub api_key_file: Option<PathBuf>,
     pub oauth: Option<OAuthSpec>,
+    /// Where every command appends its log as JSON lines (relative to
+    /// this file); `--log-file` takes precedence. For the whole file, not
+    /// per profile: one run of many companies writes one log.
+    pub log_file: Option<PathBuf>,
     #[serde(default)]
     pub profiles: BTreeMap<String, ProfileSpec>,
 }
@@ -103,9 +108,10 @@ mod tests {
 
     #[test]
     fn reads_profiles() {
-        let text = "env = \"sandbox\"\n[profiles.acme]\napi_url = \"https://x.test\"\n[profiles.acme.oauth]\nclient_id = \"app\"\n";
+        let text = "env = \"sandbox\"\nlog_file = \"l.jsonl\"\n[profiles.acme]\napi_url = \"https://x.test\"\n[profiles.acme.oauth]\nclient_id = \"app\"\n";
         let f = parse(Path::new("c.toml"), text).unwrap();
         assert_eq!(f.env, Some(EnvName::Sandbox));
+        assert_eq!(f.log_file, Some(PathBuf::from("l.jsonl")));
         let acme = &f.profiles["acme"];
         assert_eq!(acme.api_url.as_ref().unwrap().get_ref(), "https://x.test");
         assert_eq!(

@@ -58,6 +58,8 @@ pub enum ConfigError {
         config: PathBuf,
         known: Vec<String>,
     },
+    #[error("{} has no [profiles.NAME] tables{}: --all-profiles and --profiles run the companies listed there", config.display(), if *missing { " (it does not exist)" } else { "" })]
+    NoProfiles { config: PathBuf, missing: bool },
     #[error("invalid profile name `{0}`: use letters, digits, `-` and `_`")]
     BadProfileName(String),
     #[error("invalid API URL {url} (from {origin}): {message}")]
@@ -235,6 +237,119 @@ fn relative_to(base: Option<&Path>, p: &Path) -> PathBuf {
     }
 }
 
+/// The config file the request names (or the default one), read; empty
+/// when there is none.
+struct Loaded {
+    path: Option<PathBuf>,
+    file: ConfigFile,
+    text: String,
+}
+
+impl Loaded {
+    fn read(req: &Request) -> Result<Loaded, ConfigError> {
+        let path = match &req.config {
+            Some(path) => {
+                if !path.exists() {
+                    return Err(ConfigError::MissingConfig { path: path.clone() });
+                }
+                path.clone()
+            }
+            None => {
+                let path = req.data_dir.join("config.toml");
+                if !path.exists() {
+                    return Ok(Loaded {
+                        path: None,
+                        file: ConfigFile::default(),
+                        text: String::new(),
+                    });
+                }
+                path
+            }
+        };
+        let (file, text) = file::load(&path)?;
+        Ok(Loaded {
+            path: Some(path),
+            file,
+            text,
+        })
+    }
+
+    /// The folder relative paths in the file are resolved against.
+    fn dir(&self) -> Option<PathBuf> {
+        self.path
+            .as_deref()
+            .and_then(Path::parent)
+            .map(Path::to_path_buf)
+    }
+}
+
+/// The companies of the config file: its `[profiles.NAME]` tables.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Profiles {
+    /// The config file read (or the one that would be read, when missing).
+    pub config: PathBuf,
+    /// The profile names, sorted.
+    pub names: Vec<String>,
+}
+
+impl Profiles {
+    /// The profiles of the config file the request names. No config file,
+    /// or one without `[profiles.NAME]` tables, is an error that says so.
+    pub fn list(req: &Request) -> Result<Profiles, ConfigError> {
+        let loaded = Loaded::read(req)?;
+        let config = loaded
+            .path
+            .clone()
+            .unwrap_or_else(|| req.data_dir.join("config.toml"));
+        if loaded.file.profiles.is_empty() {
+            return Err(ConfigError::NoProfiles {
+                config,
+                missing: loaded.path.is_none(),
+            });
+        }
+        for name in loaded.file.profiles.keys() {
+            if !valid_profile_name(name) {
+                return Err(ConfigError::BadProfileName(name.clone()));
+            }
+        }
+        Ok(Profiles {
+            config,
+            names: loaded.file.profiles.keys().cloned().collect(),
+        })
+    }
+
+    /// `names` checked against the file's profiles (each must be one, a
+    /// typo gets a "did you mean"), in the order given, repeats dropped.
+    pub fn pick(&self, names: &[String]) -> Result<Vec<String>, ConfigError> {
+        let mut picked: Vec<String> = Vec::new();
+        for n in names.iter().map(|n| n.trim()).filter(|n| !n.is_empty()) {
+            if !self.names.iter().any(|k| k == n) {
+                return Err(ConfigError::UnknownProfile {
+                    name: n.to_string(),
+                    config: self.config.clone(),
+                    known: self.names.clone(),
+                });
+            }
+            if !picked.iter().any(|p| p == n) {
+                picked.push(n.to_string());
+            }
+        }
+        Ok(picked)
+    }
+}
+
+/// The log file the config file names (`log_file`, relative to the file),
+/// if it names one.
+pub fn configured_log_file(req: &Request) -> Result<Option<PathBuf>, ConfigError> {
+    let loaded = Loaded::read(req)?;
+    let dir = loaded.dir();
+    Ok(loaded
+        .file
+        .log_file
+        .as_deref()
+        .map(|p| relative_to(dir.as_deref(), p)))
+}
+
 impl Location {
     /// Resolve the environment and company from the request and the config file.
     pub fn resolve(req: &Request) -> Result<Location, ConfigError> {
@@ -245,26 +360,11 @@ impl Location {
                 return Err(ConfigError::BadProfileName(p.clone()));
             }
         }
-        let (config_path, file) = match &req.config {
-            Some(path) => {
-                if !path.exists() {
-                    return Err(ConfigError::MissingConfig { path: path.clone() });
-                }
-                (Some(path.clone()), Some(file::load(path)?))
-            }
-            None => {
-                let path = root.join("config.toml");
-                if path.exists() {
-                    (Some(path.clone()), Some(file::load(&path)?))
-                } else {
-                    (None, None)
-                }
-            }
-        };
-        let (file, text) = match file {
-            Some((f, t)) => (f, t),
-            None => (ConfigFile::default(), String::new()),
-        };
+        let Loaded {
+            path: config_path,
+            file,
+            text,
+        } = Loaded::read(req)?;
         let spec: ProfileSpec = match &profile {
             None => file.default_profile(),
             Some(name) => match file.profiles.get(name) {

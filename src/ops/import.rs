@@ -14,7 +14,7 @@ use crate::error::{Ending, ErrorKind};
 use crate::ledger::{InputFile, Ledger, LedgerError, NewRun, Run, RunCounts, RunId, RunStatus};
 use crate::mapping::{Mapping, MappingError};
 use crate::model::Draft;
-use crate::progress::Reporter;
+use crate::progress::{Handoff, Reporter};
 use crate::report::{Reports, Summary};
 use crate::upload::{CountsSnapshot, Engine, EngineConfig, OnExisting, Stop};
 use crate::validate::Valid;
@@ -506,8 +506,14 @@ fn upload(
     };
     // The second pass: the same documents again, each valid one to the
     // engine with its customer's merged record.
-    let read = reporter.progress("read", None);
-    let uploaded = reporter.progress("uploaded", Some(summary.valid));
+    // The upload's length is what the survey found valid; each side says
+    // when it waits for the other.
+    let stages = Handoff::new(
+        reporter.progress("read", None),
+        reporter.progress("uploaded", Some(0)),
+    );
+    let (read, uploaded) = (stages.read_side(), stages.upload_side());
+    read.set_total(summary.invoices_formed);
     let cfg = EngineConfig {
         env: env.clone(),
         mapping_identity: run.mapping.identity().to_string(),
@@ -525,7 +531,7 @@ fn upload(
             .spawn_scoped(scope, || -> Result<(), ImportError> {
                 // The engine gone: read no further.
                 let stats = pipeline::deliver(&batch, &book, &*read, |valid| {
-                    tx.blocking_send(valid).is_ok()
+                    stages.send(tx.capacity() == 0, || tx.blocking_send(valid).is_ok())
                 });
                 drop(tx);
                 stats?;

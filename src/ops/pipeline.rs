@@ -85,7 +85,13 @@ pub fn survey(
     let mut book = CustomerBook::new(batch.rules.known_customers.clone());
     let validator = seen.validator(batch.rules.clone(), Keep::Verdicts);
     let mut source = drafts_then(batch.mapping, batch.files, validator)?;
-    for validated in source.by_ref() {
+    let mut counted = 0;
+    while let Some(validated) = source.next() {
+        // The first pass of a file grouped by key counted its documents.
+        if source.counted() != counted {
+            counted = source.counted();
+            progress.set_total(counted);
+        }
         let mut validated = validated?;
         seen.check_validated(&mut validated);
         let (now, released) = book.observe(validated.verdict_mut());

@@ -20,6 +20,8 @@ const HELPS: &[(&str, &[&str])] = &[
     ("help_runs_rollback", &["runs", "rollback"]),
     ("help_auth", &["auth"]),
     ("help_emulator", &["emulator"]),
+    ("help_completions", &["completions"]),
+    ("help_man", &["man"]),
 ];
 
 fn help(dir: &TestDir, args: &[&str]) -> String {

@@ -1,7 +1,10 @@
 //! `facturare-etl export`: build the request, call [`crate::ops::export`],
-//! print the summary, pick the exit code.
+//! print the summary, pick the exit code; for one company, or with
+//! `--all-profiles`/`--profiles` for each ([`crate::cli::profiles`]).
 
 use super::Context;
+use crate::cli::log::JOURNAL;
+use crate::cli::profiles::{self, Done, JobResult, ProfileArgs};
 use crate::cli::values::{FormatArg, ResourceArg};
 use crate::cli::{CliError, CmdResult, Exit};
 use crate::export::ExportRequest;
@@ -14,12 +17,15 @@ Examples:
   facturare-etl export invoices --filter paid=false --expand customer -o unpaid.csv --bom --delimiter ';'
   facturare-etl export invoices --lines --period 2026-Q3 -o lines.xlsx   # sheets Invoices and Lines
   facturare-etl export invoices --incremental nightly -o 'exports/changes-{date}.jsonl'
+  facturare-etl export invoices --all-profiles --period last-month \\
+      -o 'exports/{profile}/invoices-{period}.xlsx'      # every company, --jobs 2 at once
 
-Output path placeholders: {period} {date} {from} {to} {resource}.
+Output path placeholders: {period} {date} {from} {to} {resource} {profile}.
 The file is written beside its target and renamed into place only when complete.
 
 Exit codes: 0 written; 2 bad options or mapping; 3 a file could not be read or
-written; 4 the API failed (the previous file is left untouched); 130 interrupted.";
+written; 4 the API failed (the previous file is left untouched); 130 interrupted.
+With --all-profiles or --profiles: the worst of the companies', which are named.";
 
 /// Export invoices, customers, credit notes or payments to XLSX, CSV or JSON Lines.
 #[derive(Debug, clap::Args)]
@@ -28,7 +34,7 @@ pub struct Args {
     /// What to export
     #[arg(value_enum)]
     pub resource: ResourceArg,
-    /// Output file; may contain {period}, {date}, {from}, {to}, {resource}
+    /// Output file; may contain {period}, {date}, {from}, {to}, {resource}, {profile}
     #[arg(short, long, value_name = "PATH")]
     pub output: String,
     /// Output format [default: from the extension]
@@ -76,58 +82,87 @@ pub struct Args {
     /// XLSX: data rows per sheet before continuing on a new sheet
     #[arg(long, value_name = "N", hide = true)]
     pub sheet_rows: Option<u32>,
+    #[command(flatten)]
+    pub profiles: ProfileArgs,
 }
 
 impl Args {
-    fn into_request(self) -> ExportRequest {
+    /// The request for one company: `{profile}` in the output path is its name.
+    fn request(&self, profile: Option<&str>) -> ExportRequest {
         ExportRequest {
             resource: self.resource.into(),
-            output: self.output,
+            output: profiles::expand(&self.output, profile),
             format: self.format.map(Into::into),
-            filters: self.filters,
-            metadata: self.metadata,
-            expand: self.expand,
-            sort: self.sort,
-            from: self.from,
-            to: self.to,
-            period: self.period,
-            columns: self.columns,
-            mapping: self.mapping,
+            filters: self.filters.clone(),
+            metadata: self.metadata.clone(),
+            expand: self.expand.clone(),
+            sort: self.sort.clone(),
+            from: self.from.clone(),
+            to: self.to.clone(),
+            period: self.period.clone(),
+            columns: self.columns.clone(),
+            mapping: self.mapping.clone(),
             lines: self.lines,
-            incremental: self.incremental,
+            incremental: self.incremental.clone(),
             bom: self.bom,
-            delimiter: self.delimiter,
+            delimiter: self.delimiter.clone(),
             sheet_rows: self.sheet_rows,
         }
     }
 }
 
 pub fn run(args: Args, ctx: &Context) -> CmdResult {
-    let out = &ctx.out;
+    profiles::require_profile_placeholder(&args.profiles, "--output", Some(&args.output))?;
+    profiles::run(ctx, &args.profiles, "export", |c| export_one(&args, c))
+}
+
+/// The export for the company of `ctx`.
+fn export_one(args: &Args, ctx: &Context) -> JobResult {
     let settings = ctx.settings()?;
-    let s = ops::export(&settings, args.into_request(), out).map_err(|e| {
+    let request = args.request(settings.profile.as_deref());
+    let s = ops::export(&settings, request, &ctx.out).map_err(|e| {
         let hint = e.hint();
         CliError::of(e.kind(), e).with_hint_opt(hint)
     })?;
-    out.json(&s);
+    tracing::info!(
+        target: JOURNAL,
+        resource = %s.resource,
+        objects = s.objects,
+        rows = s.rows,
+        path = %s.path.display(),
+        period = %s.period,
+        "export written"
+    );
     let sheets = match s.sheets.len() {
         0 | 1 => String::new(),
         n => format!(" on {n} sheets"),
     };
-    out.status(format!(
+    let line = format!(
         "{} {}: {} rows{sheets} written to {}",
         s.objects,
         s.resource,
         s.rows,
         s.path.display()
-    ));
+    );
+    let mut text = line.clone();
     if let Some(b) = &s.bookmark {
         if b.advanced {
-            out.status(format!(
-                "bookmark `{}` moved to updated_at {}",
+            text.push_str(&format!(
+                "\nbookmark `{}` moved to updated_at {}",
                 b.name, b.updated_at
             ));
         }
     }
-    Ok(Exit::Ok)
+    Ok(Done {
+        text: Some(text),
+        counts: serde_json::json!({
+            "objects": s.objects,
+            "rows": s.rows,
+            "total": s.total,
+            "already_exported": s.already_exported,
+        }),
+        output: Some(s.path.clone()),
+        result: serde_json::to_value(&s).unwrap_or_default(),
+        ..Done::new(Exit::Ok, line)
+    })
 }

@@ -1,15 +1,31 @@
 //! `facturare-etl import`: read, map, validate and upload, each document
 //! exactly once ([`crate::ops::import`]); or `--dry-run`, the same as
-//! `validate` ([`crate::ops::dry_run`]).
+//! `validate` ([`crate::ops::dry_run`]). For one company, or with
+//! `--all-profiles`/`--profiles` for each, its own files named by
+//! `{profile}` in their paths ([`crate::cli::profiles`]).
 
 use super::Context;
+use crate::cli::log::JOURNAL;
+use crate::cli::profiles::{self, expand_path, Done, JobResult, ProfileArgs};
 use crate::cli::values::{parse_rate, OnExistingArg};
 use crate::cli::{CliError, CmdResult, Exit};
 use crate::ledger::RunId;
 use crate::ops::{self, DryRunOptions, ImportOptions, Resume};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+const AFTER_HELP: &str = "\
+Examples:
+  facturare-etl import sales.csv -m mappings/1c-sales.toml --rejects rejects.xlsx
+  facturare-etl import --resume
+  facturare-etl import --all-profiles 'inbox/{profile}/sales.csv' -m mappings/1c-sales.toml \\
+      --rejects 'rejects/{profile}.xlsx'
+
+Paths may contain {profile}: the company's name. With --all-profiles or
+--profiles every input, --rejects and --errors path must contain it (each
+company imports its own files).";
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = AFTER_HELP)]
 pub struct Args {
     /// Input files: CSV, XLSX/XLS/ODS or JSON, read with the mapping's [source]
     #[arg(value_name = "FILE", required_unless_present = "resume")]
@@ -43,6 +59,8 @@ pub struct Args {
     /// Extra VAT rates (TOML) on top of the built-in Moldovan table
     #[arg(long, value_name = "PATH")]
     pub vat_table: Option<PathBuf>,
+    #[command(flatten)]
+    pub profiles: ProfileArgs,
 }
 
 fn parse_resume(s: &str) -> Result<Resume, String> {
@@ -59,55 +77,128 @@ fn parse_resume(s: &str) -> Result<Resume, String> {
 }
 
 pub fn run(args: Args, ctx: &Context) -> CmdResult {
-    let out = &ctx.out;
-    if args.dry_run {
-        return dry_run(args, ctx);
+    let sel = &args.profiles;
+    if sel.is_multi() {
+        if let Some(Resume::Run(run)) = args.resume {
+            return Err(CliError::new(
+                Exit::Usage,
+                anyhow::anyhow!(
+                    "--resume {run} names a run of one company's ledger; with --all-profiles or --profiles use --resume alone (each company's newest unfinished run)"
+                ),
+            ));
+        }
+        for f in &args.files {
+            profiles::require_profile_placeholder(sel, "the input", Some(&f.to_string_lossy()))?;
+        }
+        for (option, path) in [("--rejects", &args.rejects), ("--errors", &args.errors)] {
+            let path = path.as_deref().map(Path::to_string_lossy);
+            profiles::require_profile_placeholder(sel, option, path.as_deref())?;
+        }
     }
+    let command = if args.dry_run {
+        "import --dry-run"
+    } else {
+        "import"
+    };
+    profiles::run(ctx, sel, command, |c| match args.dry_run {
+        true => dry_run(&args, c),
+        false => import_one(&args, c),
+    })
+}
+
+/// The import for the company of `ctx`, `{profile}` in its paths expanded.
+fn import_one(args: &Args, ctx: &Context) -> JobResult {
     let settings = ctx.settings()?;
+    let p = settings.profile.as_deref();
+    let expand = |f: &Option<PathBuf>| f.as_deref().map(|f| expand_path(f, p));
     let opts = ImportOptions {
-        files: args.files,
-        mapping: args.mapping,
+        files: args.files.iter().map(|f| expand_path(f, p)).collect(),
+        mapping: expand(&args.mapping),
         resume: args.resume,
         concurrency: args.concurrency as usize,
         rate_per_sec: args.rate,
         on_existing: args.on_existing.into(),
-        rejects: args.rejects,
-        errors: args.errors,
-        vat_table: args.vat_table,
+        rejects: expand(&args.rejects),
+        errors: expand(&args.errors),
+        vat_table: expand(&args.vat_table),
         ..ImportOptions::default()
     };
-    match ops::import(&settings, &opts, out) {
-        Ok(outcome) => {
-            out.status(outcome.render_text().trim_end());
-            out.json(&outcome);
-            Ok(outcome.ending().into())
-        }
-        Err(e) => {
-            let hint = e.hint();
-            Err(CliError::of(e.kind(), e).with_hint_opt(hint))
-        }
+    let outcome = ops::import(&settings, &opts, &ctx.out).map_err(|e| {
+        let hint = e.hint();
+        CliError::of(e.kind(), e).with_hint_opt(hint)
+    })?;
+    let u = &outcome.upload;
+    tracing::info!(
+        target: JOURNAL,
+        run = outcome.run,
+        status = %outcome.status,
+        documents = outcome.validation.invoices_formed,
+        invalid = outcome.validation.rejected,
+        created = u.done,
+        already_imported = u.already_imported,
+        rejected = u.rejected,
+        requests = outcome.requests,
+        "import ended"
+    );
+    let mut line = format!(
+        "run {}: {}, {} created, {} already imported, {} invalid, {} rejected by the API",
+        outcome.run,
+        outcome.status,
+        u.done,
+        u.already_imported,
+        outcome.validation.rejected,
+        u.rejected
+    );
+    if let Some(why) = &outcome.stopped {
+        line.push_str(&format!("; stopped: {why}"));
     }
+    Ok(Done {
+        text: Some(outcome.render_text()),
+        counts: serde_json::json!({
+            "run": outcome.run,
+            "documents": outcome.validation.invoices_formed,
+            "invalid": outcome.validation.rejected,
+            "created": u.done,
+            "already_imported": u.already_imported,
+            "rejected": u.rejected,
+        }),
+        output: opts.rejects.clone(),
+        result: serde_json::to_value(&outcome).unwrap_or_default(),
+        ..Done::new(outcome.ending().into(), line)
+    })
 }
 
-fn dry_run(args: Args, ctx: &Context) -> CmdResult {
-    let out = &ctx.out;
-    let Some(mapping) = args.mapping else {
+/// `--dry-run` for the company of `ctx` (its paths; nothing is sent).
+fn dry_run(args: &Args, ctx: &Context) -> JobResult {
+    let Some(mapping) = &args.mapping else {
         return Err(CliError::new(
             Exit::Usage,
             anyhow::anyhow!("--dry-run needs --mapping"),
         ));
     };
+    let p = ctx.request.profile.as_deref();
+    let expand = |f: &Option<PathBuf>| f.as_deref().map(|f| expand_path(f, p));
     let opts = DryRunOptions {
-        files: args.files,
-        mapping,
-        rejects: args.rejects,
-        errors: args.errors,
-        vat_table: args.vat_table,
+        files: args.files.iter().map(|f| expand_path(f, p)).collect(),
+        mapping: expand_path(mapping, p),
+        rejects: expand(&args.rejects),
+        errors: expand(&args.errors),
+        vat_table: expand(&args.vat_table),
     };
-    let summary = ops::dry_run(&opts, None, out).map_err(|e| CliError::of(e.kind(), e))?;
-    out.status(summary.render_text().trim_end());
-    out.json(&summary);
-    Ok(summary.ending().into())
+    let summary = ops::dry_run(&opts, None, &ctx.out).map_err(|e| CliError::of(e.kind(), e))?;
+    let text = summary.render_text();
+    Ok(Done {
+        line: text.lines().next().unwrap_or_default().to_string(),
+        text: Some(text),
+        counts: serde_json::json!({
+            "documents": summary.invoices_formed,
+            "valid": summary.valid,
+            "rejected": summary.rejected,
+        }),
+        output: opts.rejects.clone(),
+        result: serde_json::to_value(&summary).unwrap_or_default(),
+        ..Done::new(summary.ending().into(), "")
+    })
 }
 
 #[cfg(test)]

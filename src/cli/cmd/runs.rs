@@ -1,7 +1,10 @@
-//! `facturare-etl runs`: list, show and roll back import runs, from the ledger.
+//! `facturare-etl runs`: list, show and roll back import runs, from the
+//! ledger; `runs list` also for many companies at once
+//! ([`crate::cli::profiles`]).
 
 use super::Context;
 use crate::cli::output::Output;
+use crate::cli::profiles::{self, Done, JobResult, ProfileArgs};
 use crate::cli::{CliError, CmdResult, Exit, ExitExt};
 use crate::config::Settings;
 use crate::ledger::{Ledger, RunId};
@@ -11,7 +14,10 @@ use crate::report::runs as report;
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
     /// List import runs, newest first
-    List,
+    List {
+        #[command(flatten)]
+        profiles: ProfileArgs,
+    },
     /// Show a run: inputs, counts, timings, and the units that did not go through
     Show {
         /// The run number (see `runs list`)
@@ -44,16 +50,7 @@ fn ledger_path(ctx: &Context) -> Result<std::path::PathBuf, CliError> {
 pub fn run(command: Command, ctx: &Context) -> CmdResult {
     let out = &ctx.out;
     match command {
-        Command::List => {
-            let ledger = Ledger::open(ledger_path(ctx)?).exit(Exit::Input)?;
-            let views = report::list(&ledger).exit(Exit::Input)?;
-            if out.json {
-                out.json(&views);
-            } else {
-                print!("{}", report::render_list(&views));
-            }
-            Ok(Exit::Ok)
-        }
+        Command::List { profiles } => profiles::run(ctx, &profiles, "runs list", list),
         Command::Show { run } => {
             let ledger = Ledger::open(ledger_path(ctx)?).exit(Exit::Input)?;
             let detail = report::detail(&ledger, run)
@@ -68,6 +65,41 @@ pub fn run(command: Command, ctx: &Context) -> CmdResult {
         }
         Command::Rollback { run, concurrency } => rollback_run(run, concurrency, ctx),
     }
+}
+
+impl Command {
+    /// `runs list`, `runs show`, ...: for the log.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::List { .. } => "runs list",
+            Command::Show { .. } => "runs show",
+            Command::Rollback { .. } => "runs rollback",
+        }
+    }
+
+    /// The companies the subcommand runs for, when it can run for several.
+    pub fn profiles(&self) -> Option<&ProfileArgs> {
+        match self {
+            Command::List { profiles } => Some(profiles),
+            _ => None,
+        }
+    }
+}
+
+/// The runs of the company of `ctx`.
+fn list(ctx: &Context) -> JobResult {
+    let ledger = Ledger::open(ledger_path(ctx)?).exit(Exit::Input)?;
+    let views = report::list(&ledger).exit(Exit::Input)?;
+    let result = serde_json::to_value(&views).unwrap_or_default();
+    let n = result.as_array().map_or(0, Vec::len);
+    Ok(Done {
+        counts: serde_json::json!({ "runs": n }),
+        // Alone, the table says it all.
+        text: Some(String::new()),
+        result,
+        stdout: Some(report::render_list(&views)),
+        ..Done::new(Exit::Ok, format!("{n} runs"))
+    })
 }
 
 fn rollback_run(run: RunId, concurrency: u32, ctx: &Context) -> CmdResult {

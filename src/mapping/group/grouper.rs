@@ -101,6 +101,12 @@ impl Grouper {
         matches!(self.mode, Mode::Key)
     }
 
+    /// After the first pass: the documents it found (one per key; rows
+    /// without a key, which become documents of their own, not counted).
+    pub(super) fn documents_counted(&self) -> u64 {
+        self.last.len() as u64
+    }
+
     fn classify<'r>(&self, cells: &'r [Cell], full: bool) -> Class<'r> {
         for rule in &self.plan.skip {
             let hit = match rule.column {

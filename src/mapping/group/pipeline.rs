@@ -12,6 +12,7 @@ use crate::mapping::{Mapping, MappingError};
 use crate::model::Draft;
 use crate::read::{self, Detected, ReadError, SourceRow};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// The drafts of the given files, in order; see the module docs for
@@ -28,6 +29,8 @@ pub struct Drafts<T = Draft> {
     queue: std::vec::IntoIter<T>,
     stats: DraftStats,
     failed: bool,
+    /// Documents the first passes of the files started so far counted.
+    counted: Arc<AtomicU64>,
 }
 
 /// What is done with each draft as soon as it is built.
@@ -89,6 +92,7 @@ pub fn drafts_then<T: Send + 'static>(
         queue: Vec::new().into_iter(),
         stats: DraftStats::default(),
         failed: false,
+        counted: Arc::default(),
     })
 }
 
@@ -96,6 +100,13 @@ impl<T: Send + 'static> Drafts<T> {
     /// Counts so far (complete once the iterator is exhausted).
     pub fn stats(&self) -> DraftStats {
         self.stats
+    }
+
+    /// The documents that the first passes (grouping by key) of the files
+    /// started so far counted, known before their documents come: the
+    /// total a progress bar can show. 0 without grouping by key.
+    pub fn counted(&self) -> u64 {
+        self.counted.load(Ordering::Relaxed)
     }
 
     /// What was detected about each file (encoding and confidence, delimiter, sheet).
@@ -120,9 +131,10 @@ impl<T: Send + 'static> Drafts<T> {
         let source = self.mapping.source().clone();
         let worker_path = path.clone();
         let then = self.then.clone();
+        let counted = self.counted.clone();
         std::thread::Builder::new()
             .name("drafts".into())
-            .spawn(move || work(&worker_path, &source, plan, &then, &tx))
+            .spawn(move || work(&worker_path, &source, plan, &then, &tx, &counted))
             .map_err(|e| {
                 ReadError::file(&path, "failed to start a reader thread", Some(Box::new(e)))
             })?;
@@ -155,6 +167,7 @@ fn work<T: Send + 'static>(
     plan: Arc<Plan>,
     then: &Then<T>,
     tx: &std::sync::mpsc::SyncSender<Batch<T>>,
+    counted: &AtomicU64,
 ) {
     let fail = |e: ReadError| {
         let _ = tx.send((Err(e), DraftStats::default()));
@@ -175,6 +188,7 @@ fn work<T: Send + 'static>(
             }
             Err(e) => return fail(e),
         }
+        counted.fetch_add(g.documents_counted(), Ordering::Relaxed);
     }
     let mut second = Second {
         g,

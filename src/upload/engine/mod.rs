@@ -193,6 +193,8 @@ impl<R: Remote> Engine<R> {
                 },
             };
             bump(&self.counters.documents);
+            // Taken off the queue: the progress knows what is in flight.
+            self.progress.add_total(1);
             let me = self.clone();
             tasks.spawn(async move {
                 let _slot = permit;

@@ -12,7 +12,14 @@ use crate::validate::currency;
 
 /// Words that open a totals row, in the registers' languages.
 const TOTALS_WORDS: &[&str] = &[
-    "итого", "итог", "всего", "total", "totals", "totaluri", "total general", "subtotal",
+    "итого",
+    "итог",
+    "всего",
+    "total",
+    "totals",
+    "totaluri",
+    "total general",
+    "subtotal",
 ];
 
 /// Whether a row's text opens with a totals word (`Итого:`, `TOTAL`).
@@ -41,7 +48,10 @@ pub(super) fn totals_row(c: &mut Check) -> bool {
         && blank(&cust.number)
         && blank(&cust.tax_id)
         && (d.invoice.items.iter().any(|l| l.unit_cost.is_some())
-            || d.checks.lines.iter().any(|l| l.net.is_some() || l.gross.is_some())
+            || d.checks
+                .lines
+                .iter()
+                .any(|l| l.net.is_some() || l.gross.is_some())
             || d.checks.total.is_some());
     if !labelled && !amounts_only {
         return false;

@@ -47,7 +47,10 @@ pub(super) fn amounts(c: &mut Check) {
                             format!("empty: the API takes {takes}"),
                         )
                         .found("")
-                        .expected(format!("a {} (or leave it: {takes})", field.replace('_', " "))),
+                        .expected(format!(
+                            "a {} (or leave it: {takes})",
+                            field.replace('_', " ")
+                        )),
                     );
                 }
             }

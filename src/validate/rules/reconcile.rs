@@ -50,7 +50,11 @@ impl Alt {
 
 /// A line's net, VAT and gross as another rounding would give them: only
 /// for a line without discounts and with plain percent taxes.
-fn line_alts(line: &LineItem, rate_value: impl Fn(&str) -> Option<Decimal>, dp: u32) -> Option<[Alt; 3]> {
+fn line_alts(
+    line: &LineItem,
+    rate_value: impl Fn(&str) -> Option<Decimal>,
+    dp: u32,
+) -> Option<[Alt; 3]> {
     if !line.discounts.is_empty() {
         return None;
     }
@@ -128,7 +132,13 @@ fn reconcile(
 }
 
 /// One line's stated totals against the computed ones.
-fn reconcile_line(c: &mut Check, i: usize, lc: &LineChecks, lt: &LineTotals, alts: Option<[Alt; 3]>) {
+fn reconcile_line(
+    c: &mut Check,
+    i: usize,
+    lc: &LineChecks,
+    lt: &LineTotals,
+    alts: Option<[Alt; 3]>,
+) {
     let line = &c.draft.invoice.items[i];
     let q = line.quantity.unwrap_or(Decimal::ONE);
     let p = line.unit_cost.unwrap_or(Decimal::ZERO);
