@@ -6,6 +6,7 @@ mod support;
 mod cases;
 mod cli;
 mod client;
+mod customers;
 mod emulator;
 mod export;
 mod install;

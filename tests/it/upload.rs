@@ -3,7 +3,7 @@
 //! once" means: list every invoice, group by number and by import key, and
 //! find each document once, none missing.
 
-use crate::support::{bin, bin_path, TestDir, TestEmulator};
+use crate::support::{bin, bin_path, list_all, TestDir, TestEmulator};
 use facturare_etl::emulator::Config;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -149,41 +149,6 @@ impl Fixture {
     }
 }
 
-/// Every object under `path`, page by page.
-fn list_all(base: &str, key: &str, path: &str) -> Vec<Value> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let api = crate::support::Api::new(base, key);
-    rt.block_on(async {
-        let mut out = Vec::new();
-        for page in 1.. {
-            let sep = if path.contains('?') { '&' } else { '?' };
-            let url = format!("{path}{sep}per_page=100&page={page}");
-            // The emulator may be injecting faults: a GET is safe to repeat.
-            let mut items: Option<Vec<Value>> = None;
-            for _ in 0..50 {
-                if let Ok(resp) = api.get(&url).send().await {
-                    if resp.status().is_success() {
-                        if let Ok(v) = resp.json::<Vec<Value>>().await {
-                            items = Some(v);
-                            break;
-                        }
-                    }
-                }
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-            let items = items.unwrap_or_else(|| panic!("GET {url} kept failing"));
-            let n = items.len();
-            out.extend(items);
-            if n < 100 {
-                break;
-            }
-        }
-        out
-    })
-}
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()

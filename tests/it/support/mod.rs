@@ -315,3 +315,39 @@ impl Recorder {
             })
     }
 }
+
+/// Every object under `path`, page by page.
+pub fn list_all(base: &str, key: &str, path: &str) -> Vec<serde_json::Value> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let api = Api::new(base, key);
+    rt.block_on(async {
+        let mut out = Vec::new();
+        for page in 1.. {
+            let sep = if path.contains('?') { '&' } else { '?' };
+            let url = format!("{path}{sep}per_page=100&page={page}");
+            // The emulator may be injecting faults: a GET is safe to repeat.
+            let mut items: Option<Vec<serde_json::Value>> = None;
+            for _ in 0..50 {
+                if let Ok(resp) = api.get(&url).send().await {
+                    if resp.status().is_success() {
+                        if let Ok(v) = resp.json::<Vec<serde_json::Value>>().await {
+                            items = Some(v);
+                            break;
+                        }
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            let items = items.unwrap_or_else(|| panic!("GET {url} kept failing"));
+            let n = items.len();
+            out.extend(items);
+            if n < 100 {
+                break;
+            }
+        }
+        out
+    })
+}
