@@ -184,9 +184,8 @@ fn rows(docs: &[Doc], seed: u64, place: Place) -> Vec<String> {
 }
 
 fn write_register(dir: &TestDir, name: &str, rows: &[String]) -> PathBuf {
-    let mut text = String::from(
-        "Реестр документов «Реализация товаров и услуг»\nОрганизация: ООО «Тест»\n\n",
-    );
+    let mut text =
+        String::from("Реестр документов «Реализация товаров и услуг»\nОрганизация: ООО «Тест»\n\n");
     text.push_str(HEADER);
     text.push('\n');
     for r in rows {
@@ -200,12 +199,8 @@ fn write_register(dir: &TestDir, name: &str, rows: &[String]) -> PathBuf {
 
 fn json(out: &std::process::Output) -> Value {
     let text = String::from_utf8_lossy(&out.stdout);
-    serde_json::from_str(text.trim()).unwrap_or_else(|e| {
-        panic!(
-            "{e}: {text}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
+    serde_json::from_str(text.trim())
+        .unwrap_or_else(|e| panic!("{e}: {text}\n{}", String::from_utf8_lossy(&out.stderr)))
 }
 
 /// The errors list as (document, code, severity, column) rows.
@@ -284,7 +279,10 @@ fn the_dry_run_valid_count_is_what_the_account_holds() {
         let filled = find(blank_doc, "customer_filled");
         assert_eq!(filled["severity"], "warning");
         assert_eq!(filled["column"], "Контрагент", "the blank cell is named");
-        assert!(filled["message"].contains("ООО «Молдтехсервис»"), "{filled:?}");
+        assert!(
+            filled["message"].contains("ООО «Молдтехсервис»"),
+            "{filled:?}"
+        );
         let incomplete = find("МТ-000112", "customer_incomplete");
         assert_eq!(incomplete["severity"], "error");
         assert_eq!(incomplete["column"], "Контрагент");
@@ -350,5 +348,222 @@ fn the_dry_run_valid_count_is_what_the_account_holds() {
                 "{what}: {number}"
             );
         }
+    }
+}
+
+/// The mapping of the generated batches: every customer field the API
+/// checks, and lines with their amounts and rates.
+const PROP_MAPPING: &str = r#"
+version = 1
+[source]
+format = "csv"
+delimiter = ";"
+encoding = "utf-8"
+[invoice]
+group_by = "doc"
+number = { column = "doc" }
+date = { column = "date", date = "%d.%m.%Y" }
+currency = { column = "currency", default = "MDL" }
+[invoice.metadata]
+note = { column = "note" }
+[customer]
+match_on = "number"
+number = { column = "code" }
+name = { column = "name" }
+tax_id = { column = "idno" }
+email = { column = "email" }
+country = { column = "country" }
+[line]
+name = { column = "item" }
+quantity = { column = "qty", decimal = "ru" }
+unit_cost = { column = "price", decimal = "ru" }
+taxes = { column = "vat", lookup = { "20%" = "tva20", "8%" = "tva8", "12%" = "tva12", "0%" = "tva0", "5%" = "tva5" } }
+"#;
+
+mod property {
+    use super::*;
+    use facturare_etl::config::{Request, Settings};
+    use facturare_etl::ops::{self, DryRunOptions, ImportOptions, Silent};
+    use proptest::prelude::*;
+
+    /// Mostly a value from `good`, sometimes one from `odd`.
+    fn mostly(
+        good: &'static [&'static str],
+        odd: &'static [&'static str],
+    ) -> impl Strategy<Value = String> {
+        prop_oneof![
+            12 => proptest::sample::select(good),
+            1 => proptest::sample::select(odd),
+        ]
+        .prop_map(str::to_string)
+    }
+
+    /// A customer as one document states it: codes shared between
+    /// documents (with other case), names blank or long, IDNOs valid,
+    /// wrong or differing, odd e-mails and countries.
+    fn customer() -> impl Strategy<Value = [String; 5]> {
+        (
+            mostly(&["C-1", "c-1", "C-2", "C-3", "C-3"], &[""]),
+            mostly(
+                &["SRL Alfa", "ООО «Бета»", "Î.I. Gamma", "  SRL  Alfa "],
+                &["", "ŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞŞ"],
+            ),
+            prop_oneof![
+                8 => Just(idno(11)),
+                1 => Just(idno(22)),
+                1 => Just("1008600038412".to_string()),
+                1 => Just(String::new()),
+            ],
+            mostly(&["office@alfa.md", ""], &["not-an-email", "a@b"]),
+            mostly(&["MD", "md", ""], &["RO", "XX", "Moldova"]),
+        )
+            .prop_map(|(a, b, c, d, e)| [a, b, c, d, e])
+    }
+
+    fn line() -> impl Strategy<Value = [String; 4]> {
+        (
+            mostly(&["Hârtie A4", "Хлеб", "Servicii"], &[""]),
+            mostly(
+                &["1", "2,5", "3"],
+                &["0", "-1", "", "десять", "0,0000001", "1000000"],
+            ),
+            mostly(
+                &["100,00", "9,40", "1 250,50"],
+                &["", "-5", "1,005", "99 999 999 999,99", "0"],
+            ),
+            mostly(&["20%", "8%", "0%"], &["12%", "5%", ""]),
+        )
+            .prop_map(|(a, b, c, d)| [a, b, c, d])
+    }
+
+    type Doc = (
+        String,
+        String,
+        String,
+        String,
+        [String; 5],
+        Vec<[String; 4]>,
+    );
+
+    fn doc() -> impl Strategy<Value = Doc> {
+        (
+            prop_oneof![
+                12 => (1u32..40).prop_map(|n| format!("F-{n}")),
+                1 => (1u32..40).prop_map(|n| format!("f-{n}")),
+                1 => Just(format!("F-{}", "9".repeat(40))),
+            ],
+            mostly(
+                &["05.01.2024", "01.06.2023", "15.03.2025"],
+                &["31.02.2024", "01.01.2090", ""],
+            ),
+            mostly(&["MDL", "mdl", "EUR", ""], &["LEI"]),
+            mostly(&["1c"], &["nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn"]),
+            customer(),
+            proptest::collection::vec(line(), 1..4),
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 40, ..ProptestConfig::default() })]
+
+        /// What validation passes, the API accepts: every document the dry
+        /// run calls valid is created without a single 400, and the import
+        /// creates exactly as many.
+        #[test]
+        fn valid_means_the_api_accepts_it(
+            docs in proptest::collection::vec(doc(), 1..9),
+            seed in any::<u64>(),
+            by_tax_id in any::<bool>(),
+        ) {
+            let dir = TestDir::new();
+            let mut rows = Vec::new();
+            for (number, date, currency, note, c, lines) in &docs {
+                for l in lines {
+                    rows.push(format!(
+                        "{number};{date};{currency};{note};{};{};{};{};{};{};{};{};{}",
+                        c[0], c[1], c[2], c[3], c[4], l[0], l[1], l[2], l[3]
+                    ));
+                }
+            }
+            rows.shuffle(&mut rand::rngs::StdRng::seed_from_u64(seed));
+            let mut text = String::from("doc;date;currency;note;code;name;idno;email;country;item;qty;price;vat\n");
+            for r in &rows {
+                text.push_str(r);
+                text.push('\n');
+            }
+            let file = dir.write("batch.csv", &text);
+            let mapping = if by_tax_id {
+                PROP_MAPPING.replace("match_on = \"number\"", "match_on = \"tax_id\"")
+            } else {
+                PROP_MAPPING.to_string()
+            };
+            let mapping = dir.write("m.toml", mapping);
+            let summary = ops::dry_run(
+                &DryRunOptions { files: vec![file.clone()], mapping: mapping.clone(), ..DryRunOptions::default() },
+                None,
+                &Silent,
+            ).expect("the dry run runs");
+
+            let emu = TestEmulator::new();
+            let settings = Settings::resolve(&Request {
+                api_url: Some(emu.url().to_string()),
+                api_key_env: Some(emu.key().to_string()),
+                data_dir: dir.join(".facturare"),
+                ..Request::default()
+            }).unwrap();
+            let outcome = ops::import(
+                &settings,
+                &ImportOptions { files: vec![file], mapping: Some(mapping), ..ImportOptions::default() },
+                &Silent,
+            ).expect("the import runs");
+            prop_assert_eq!(outcome.upload.rejected, 0, "a 400 for a valid document: {}", text);
+            prop_assert_eq!(outcome.upload.done, summary.valid, "{}", text);
+        }
+    }
+
+    /// The generator is honest: a sample of its batches holds both valid
+    /// and rejected documents, or the property would say nothing.
+    #[test]
+    fn the_generator_makes_valid_and_rejected_batches() {
+        use proptest::strategy::ValueTree;
+        use proptest::test_runner::TestRunner;
+        let mut runner = TestRunner::deterministic();
+        let (mut valid, mut rejected) = (0, 0);
+        for _ in 0..40 {
+            let docs = proptest::collection::vec(doc(), 1..9)
+                .new_tree(&mut runner)
+                .unwrap()
+                .current();
+            let dir = TestDir::new();
+            let mut text = String::from(
+                "doc;date;currency;note;code;name;idno;email;country;item;qty;price;vat\n",
+            );
+            for (number, date, currency, note, c, lines) in &docs {
+                for l in lines {
+                    text.push_str(&format!(
+                        "{number};{date};{currency};{note};{};{};{};{};{};{};{};{};{}\n",
+                        c[0], c[1], c[2], c[3], c[4], l[0], l[1], l[2], l[3]
+                    ));
+                }
+            }
+            let file = dir.write("batch.csv", text);
+            let mapping = dir.write("m.toml", PROP_MAPPING);
+            let s = ops::dry_run(
+                &DryRunOptions {
+                    files: vec![file],
+                    mapping,
+                    ..DryRunOptions::default()
+                },
+                None,
+                &Silent,
+            )
+            .unwrap();
+            valid += s.valid;
+            rejected += s.rejected;
+        }
+        assert!(
+            valid >= 30 && rejected >= 30,
+            "valid {valid}, rejected {rejected}"
+        );
     }
 }

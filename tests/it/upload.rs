@@ -149,7 +149,6 @@ impl Fixture {
     }
 }
 
-
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
