@@ -88,7 +88,8 @@ impl Reports {
             let path = e.finish()?;
             self.summary.errors_list = Some(path.display().to_string());
         }
-        if let Some(w) = self.rejects.take() {
+        if let Some(mut w) = self.rejects.take() {
+            w.set_customers(customers.reports());
             let path = w.path().to_path_buf();
             let progress = reporter.progress("rejects", None);
             let marked = w.marked_rows();

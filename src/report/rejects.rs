@@ -22,7 +22,7 @@
 
 use super::ReportError;
 use crate::model::{Problem, RowRef, Severity};
-use crate::validate::Verdict;
+use crate::validate::{CustomerReport, Verdict};
 use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
 use encoding_rs::Encoding;
 use rust_xlsxwriter::{Color, ExcelDateTime, Format, FormatBorder, Note, Workbook};
@@ -124,6 +124,8 @@ pub struct RejectsWriter {
     rows: HashMap<RowRef, RowMarks>,
     /// Rejected documents pushed.
     pub documents: u64,
+    /// The batch's customers with a problem, for the XLSX `Customers` sheet.
+    customers: Vec<CustomerReport>,
 }
 
 impl RejectsWriter {
@@ -133,7 +135,14 @@ impl RejectsWriter {
             layout,
             rows: HashMap::new(),
             documents: 0,
+            customers: Vec::new(),
         }
+    }
+
+    /// The customers with a problem (conflicting values, none to create
+    /// with), listed on a sheet `Customers` of an XLSX report.
+    pub fn set_customers(&mut self, customers: Vec<CustomerReport>) {
+        self.customers = customers;
     }
 
     pub fn path(&self) -> &Path {
@@ -501,12 +510,23 @@ impl RejectsFile {
                     .map_err(|e| ReportError::write(&path, e.into_error()))?;
                 crate::fs::persist(tmp, &path)?;
             }
-            Sink::Xlsx { mut wb, .. } => {
+            Sink::Xlsx { mut wb, next_row } => {
+                let x = |e| ReportError::xlsx(&path, e);
+                let layout = &self.writer.layout;
                 if let Some(ws) = wb.worksheets_mut().first_mut() {
-                    let n = self.writer.layout.headers.len()
-                        + usize::from(self.writer.layout.with_file);
-                    ws.set_column_width(n as u16 + 1, 80)
-                        .map_err(|e| ReportError::xlsx(&path, e))?;
+                    let n = layout.headers.len() + usize::from(layout.with_file);
+                    // Widths fitted to what is written (dates included: no
+                    // `###`), the errors column wide, the header filtered.
+                    ws.set_autofit_max_row(2000)
+                        .set_autofit_max_width(320)
+                        .autofit();
+                    ws.set_column_width(n as u16 + 1, 80).map_err(x)?;
+                    let header = layout.title_rows as u32;
+                    ws.autofilter(header, 0, next_row.max(header + 1) - 1, n as u16 + 1)
+                        .map_err(x)?;
+                }
+                if !self.writer.customers.is_empty() {
+                    customers_sheet(&mut wb, &self.writer.customers).map_err(x)?;
                 }
                 let tmp = crate::fs::temp_beside(&path)?;
                 wb.save(tmp.path())
@@ -520,4 +540,63 @@ impl RejectsFile {
             documents: self.writer.documents,
         })
     }
+}
+
+/// The `Customers` sheet: each customer with a problem, the values that will
+/// be sent, and each conflicting value with where it is.
+fn customers_sheet(
+    wb: &mut Workbook,
+    customers: &[CustomerReport],
+) -> Result<(), rust_xlsxwriter::XlsxError> {
+    let ws = wb.add_worksheet();
+    ws.set_name("Customers")?;
+    let bold = Format::new().set_bold();
+    let red = Format::new().set_background_color(Color::RGB(0xFFC7CE));
+    let yellow = Format::new().set_background_color(Color::RGB(0xFFEB9C));
+    let headers = [
+        "customer",
+        "documents",
+        "rejected because",
+        "field",
+        "value sent",
+        "where",
+        "other value",
+        "where",
+    ];
+    for (c, h) in headers.iter().enumerate() {
+        ws.write_string_with_format(0, c as u16, *h, &bold)?;
+    }
+    let mut r = 1u32;
+    for cu in customers {
+        let plain = Format::new();
+        let f = if cu.rejected.is_some() { &red } else { &plain };
+        ws.write_string_with_format(r, 0, &cu.key, f)?;
+        ws.write_number(r, 1, cu.documents as f64)?;
+        if let Some(why) = &cu.rejected {
+            ws.write_string_with_format(r, 2, why, &red)?;
+        }
+        if cu.conflicts.is_empty() {
+            let chosen: Vec<String> = cu.chosen.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+            ws.write_string(r, 4, chosen.join("; "))?;
+            r += 1;
+        }
+        for c in &cu.conflicts {
+            let f = if c.error { &red } else { &yellow };
+            ws.write_string(r, 0, &cu.key)?;
+            ws.write_string_with_format(r, 3, c.field, f)?;
+            ws.write_string(r, 4, &c.chosen)?;
+            ws.write_string(r, 5, &c.chosen_at)?;
+            ws.write_string_with_format(r, 6, &c.other, f)?;
+            ws.write_string(r, 7, &c.other_at)?;
+            r += 1;
+        }
+        if cu.more_conflicts > 0 {
+            ws.write_string(r, 3, format!("… and {} more", cu.more_conflicts))?;
+            r += 1;
+        }
+    }
+    ws.set_freeze_panes(1, 0)?;
+    ws.autofilter(0, 0, r.max(1) - 1, headers.len() as u16 - 1)?;
+    ws.set_autofit_max_width(320).autofit();
+    Ok(())
 }

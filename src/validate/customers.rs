@@ -285,12 +285,6 @@ impl CustomerBook {
             self.unmatched_docs += 1;
             return ordinal;
         };
-        let flagged = |field: &str| {
-            verdict
-                .problems
-                .iter()
-                .any(|p| p.is_error() && p.field == format!("customer.{field}"))
-        };
         let mut claim: Option<String> = None;
         let rec = self.records.entry(key.clone()).or_default();
         rec.docs += 1;
@@ -301,7 +295,7 @@ impl CustomerBook {
             let Some(v) = (def.get)(&verdict.customer).filter(|v| !v.trim().is_empty()) else {
                 continue;
             };
-            if flagged(def.name) {
+            if flagged(verdict, def.name) {
                 continue;
             }
             if i == NUMBER && key.on == MatchOn::TaxId {
@@ -415,6 +409,11 @@ impl CustomerBook {
         let identity = key.identity();
         for (i, def) in FIELDS.iter().enumerate() {
             let path = format!("customer.{}", def.name);
+            // A value a rule already found wrong is reported as that, and
+            // was not taken into the record.
+            if flagged(verdict, def.name) {
+                continue;
+            }
             let own = (def.get)(&verdict.customer).filter(|v| !v.trim().is_empty());
             let cell = verdict.origin(&path);
             match (&rec.fields[i], own) {
@@ -604,6 +603,16 @@ impl CustomerBook {
         out.sort_by(|a, b| a.key.cmp(&b.key));
         out
     }
+}
+
+/// Whether a rule found the document's customer `field` wrong.
+fn flagged(verdict: &Verdict, field: &str) -> bool {
+    verdict.problems.iter().any(|p| {
+        p.is_error()
+            && p.field
+                .strip_prefix("customer.")
+                .is_some_and(|f| f == field)
+    })
 }
 
 /// Where a chosen value is, for messages: its cell, or its document.

@@ -465,7 +465,45 @@ fn xlsx_rejects_keep_the_sheet_and_mark_the_cells() {
     assert_eq!(code, 1, "{stderr}");
     let path = case.path("rejects.xlsx");
     let mut wb: calamine::Xlsx<_> = calamine::open_workbook(&path).unwrap();
-    assert_eq!(wb.sheet_names(), ["Facturi"]);
+    // The input's sheet, then the customers with a problem: F-1 and F-3
+    // name one customer (IDNO 1008600038413) two ways.
+    assert_eq!(wb.sheet_names(), ["Facturi", "Customers"]);
+    let customers = wb.worksheet_range("Customers").unwrap();
+    let crow: Vec<Vec<String>> = customers
+        .rows()
+        .map(|r| r.iter().map(ToString::to_string).collect())
+        .collect();
+    assert_eq!(
+        crow[0][..5],
+        [
+            "customer",
+            "documents",
+            "rejected because",
+            "field",
+            "value sent"
+        ]
+    );
+    assert!(
+        crow.iter().any(|r| r[0] == "tax id 1008600038413"
+            && r[3] == "name"
+            && r[4] == "SRL Alfa"
+            && r[6] == "SRL Gama"
+            && r[7].contains("row 5")),
+        "{crow:?}"
+    );
+    // Frozen header, a filter over it, fitted widths (no `###` for dates).
+    let sheet = zip_part(&path, "xl/worksheets/sheet1.xml");
+    assert!(sheet.contains(r#"<pane ySplit="2""#), "{sheet}");
+    assert!(sheet.contains("<autoFilter ref=\"A2:J4\""), "{sheet}");
+    let width_of = |col: u32| -> f64 {
+        let tag = format!(r#"<col min="{col}" max="{col}" width=""#);
+        let at = sheet
+            .find(&tag)
+            .unwrap_or_else(|| panic!("col {col}: {sheet}"))
+            + tag.len();
+        sheet[at..].split('"').next().unwrap().parse().unwrap()
+    };
+    assert!(width_of(2) >= 10.0, "the date column fits yyyy-mm-dd");
     let range = wb.worksheet_range("Facturi").unwrap();
     let rows: Vec<Vec<Data>> = range.rows().map(<[Data]>::to_vec).collect();
     assert_eq!(rows.len(), 4, "title, header, F-2 and F-3: {rows:?}");
