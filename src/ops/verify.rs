@@ -520,10 +520,11 @@ impl Checker<'_> {
             return Ok(missing(check, DocStatus::Deleted, note));
         };
         let mut diffs = compare::compare(draft, &expected, &acc);
-        // Changed there since the import recorded it.
+        // Changed there since the import recorded it (in a later second:
+        // the account's clock counts seconds).
         let edited = acc
             .updated_at
-            .filter(|at| at.saturating_mul(1000) > unit.updated_at.saturating_add(1000));
+            .filter(|at| *at > unit.updated_at.div_euclid(1000));
         if let Some(at) = edited {
             for d in diffs.iter_mut().filter(|d| d.note.is_none()) {
                 d.note = Some(format!(

@@ -140,7 +140,13 @@ fn export_one(args: &Args, ctx: &Context) -> JobResult {
         period = %s.period,
         "export written"
     );
-    let sheets = match s.sheets.len() {
+    // The Totals sheet of --control-totals is not one of the export's.
+    let data_sheets = s
+        .sheets
+        .iter()
+        .filter(|n| !(args.control_totals && n.as_str() == crate::export::totals::SHEET))
+        .count();
+    let sheets = match data_sheets {
         0 | 1 => String::new(),
         n => format!(" on {n} sheets"),
     };
