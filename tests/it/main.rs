@@ -15,3 +15,4 @@ mod profiles;
 mod read;
 mod upload;
 mod validate;
+mod verify;
