@@ -15,7 +15,7 @@
 //! - [`import`]: the whole import: the run, the pipeline thread, the
 //!   upload engine, the summary.
 //! - [`rollback`]: the `runs rollback` command.
-//! - [`verify`]: `runs verify` (and `import --verify`): the run's source
+//! - [`mod@verify`]: `runs verify` (and `import --verify`): the run's source
 //!   reconciled with the account, per document and in control totals.
 //! - [`export`]: the `export` command.
 

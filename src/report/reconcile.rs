@@ -12,7 +12,7 @@
 //! - `PATH.json`: the whole [`Reconciliation`], as `--json` prints it.
 //!
 //! Every file is written beside its target and renamed into place only once
-//! all are complete. The data is what [`crate::ops::verify`] found: this
+//! all are complete. The data is what [`mod@crate::ops::verify`] found: this
 //! module only lays it out (`sheets.rs`) and renders it.
 
 mod sheets;

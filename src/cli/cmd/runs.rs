@@ -1,9 +1,9 @@
 //! `facturare-etl runs`: list, show, verify and roll back import runs,
 //! from the ledger; `runs list` and `runs verify` also for many companies
 //! at once ([`crate::cli::profiles`]). `runs verify` is
-//! [`crate::ops::verify`] with its report written by
+//! [`crate::ops::verify()`] with its report written by
 //! [`crate::report::reconcile`]; `import --verify` runs it too
-//! ([`verified`]).
+//! (`verified`).
 
 use super::Context;
 use crate::cli::log::JOURNAL;
