@@ -12,8 +12,9 @@
 //! ```
 //!
 //! The jobs:
-//! - [`ops`]: import, dry run, preflight, rollback, export, and connecting
-//!   (the embedded emulator for `local`): plain options and
+//! - [`ops`]: import, dry run, preflight, rollback, verify (a run's source
+//!   reconciled with the account), export, and connecting (the embedded
+//!   emulator for `local`): plain options and
 //!   [`config::Settings`] in, an outcome with an [`error::Ending`] or an
 //!   error with an [`error::ErrorKind`] out, progress through a
 //!   [`progress::Reporter`].
@@ -34,7 +35,8 @@
 //! - [`ledger`]: SQLite record of runs, units and export bookmarks.
 //! - [`api`]: the HTTP client (auth, errors, pagination, limits, retries).
 //! - [`export`]: paged lists flattened to XLSX, CSV or JSON Lines.
-//! - [`report`]: rejects reports, errors lists, run summaries, run views.
+//! - [`report`]: rejects reports, errors lists, run summaries, run views,
+//!   the reconciliation workbook of `runs verify`.
 //! - [`emulator`]: the local facturare.md, used by tests and `--env local`.
 //!
 //! Shared:

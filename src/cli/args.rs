@@ -115,7 +115,7 @@ pub enum Command {
     /// Check, test and start mapping files
     #[command(subcommand)]
     Mapping(cmd::mapping::Command),
-    /// List, inspect and roll back import runs
+    /// List, inspect, verify and roll back import runs
     #[command(subcommand)]
     Runs(cmd::runs::Command),
     /// Log in with OAuth, show or forget stored tokens

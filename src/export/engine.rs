@@ -11,6 +11,7 @@ use super::bookmark::{Tracker, Watermark};
 use super::columns::{Cell, Column};
 use super::layout::Table;
 use super::sink::{self, OutputFormat, Sink, SinkError, SinkOptions, SinkStats};
+use super::totals::{totals_path, ControlTotals};
 use super::xlsx::fitted_width;
 use crate::progress::Progress;
 use futures::{Stream, StreamExt};
@@ -44,6 +45,8 @@ pub struct Written {
     pub already_exported: u64,
     /// The new watermark (incremental exports).
     pub watermark: Option<Watermark>,
+    /// `--control-totals` beside a CSV or JSON Lines file: where they went.
+    pub totals_file: Option<PathBuf>,
 }
 
 /// Failures of the engine: the stream's own error, or writing.
@@ -74,6 +77,9 @@ pub struct PageWriter {
     repeats: u64,
     already: u64,
     cells: Vec<Cell>,
+    totals: Option<ControlTotals>,
+    /// Rows handed to the sink (the export's own, without its totals).
+    rows: u64,
 }
 
 fn id_of(v: &Value) -> Option<i64> {
@@ -110,7 +116,6 @@ impl PageWriter {
         Ok(PageWriter {
             target: target.to_path_buf(),
             tmp: Some(tmp),
-            opts,
             tables,
             sink: None,
             seen: HashSet::new(),
@@ -119,6 +124,9 @@ impl PageWriter {
             repeats: 0,
             already: 0,
             cells: Vec::new(),
+            totals: opts.control_totals.and_then(ControlTotals::new),
+            rows: 0,
+            opts,
         })
     }
 
@@ -191,6 +199,12 @@ impl PageWriter {
                 }
             }
             new += 1;
+            if let Some(t) = &mut self.totals {
+                t.add(doc).map_err(|e| SinkError::Overflow {
+                    path: self.target.clone(),
+                    what: e.0,
+                })?;
+            }
             if self.opts.jsonl_objects {
                 sink.object(doc)?;
                 continue;
@@ -199,16 +213,19 @@ impl PageWriter {
                 if !t.per_line {
                     fill(&mut self.cells, &t.columns, doc, None);
                     sink.row(i, &self.cells)?;
+                    self.rows += 1;
                     continue;
                 }
                 let lines = lines_of(doc);
                 if lines.is_empty() {
                     fill(&mut self.cells, &t.columns, doc, None);
                     sink.row(i, &self.cells)?;
+                    self.rows += 1;
                 }
                 for line in lines {
                     fill(&mut self.cells, &t.columns, doc, Some(line));
                     sink.row(i, &self.cells)?;
+                    self.rows += 1;
                 }
             }
         }
@@ -216,23 +233,97 @@ impl PageWriter {
         Ok(new)
     }
 
-    /// Complete the file and move it into place.
+    /// Complete the file and move it into place (with its control totals:
+    /// a sheet of its own, or a file beside it renamed into place after it).
     pub fn finish(mut self) -> Result<Written, SinkError> {
         self.open(&[])?;
-        let sink = self.sink.take().expect("opened above");
-        let stats = sink.finish()?;
+        let mut sink = self.sink.take().expect("opened above");
+        let beside = match self.totals.take() {
+            Some(t) => self.write_totals(&mut *sink, &t)?,
+            None => None,
+        };
+        let mut stats = sink.finish()?;
+        if beside.is_none() && self.opts.control_totals.is_some() {
+            // The Totals sheet's rows are not the export's.
+            stats.rows = self.rows;
+        }
         let tmp = self.tmp.take().expect("finish is called once");
         crate::fs::persist(tmp, &self.target).map_err(|e| SinkError::Io {
             path: e.path,
             source: e.source,
         })?;
+        let totals_file = match beside {
+            Some((tmp, path)) => {
+                crate::fs::persist(tmp, &path).map_err(|e| SinkError::Io {
+                    path: e.path,
+                    source: e.source,
+                })?;
+                Some(path)
+            }
+            None => None,
+        };
         Ok(Written {
             stats,
             objects: self.objects,
             repeats: self.repeats,
             already_exported: self.already,
             watermark: self.tracker.and_then(Tracker::finish),
+            totals_file,
         })
+    }
+
+    /// The control totals: a table of `sink` when it holds more than one,
+    /// else a CSV beside the target, written to a temporary file (returned
+    /// with its final path) that is renamed once the export is in place.
+    fn write_totals(
+        &mut self,
+        sink: &mut dyn Sink,
+        totals: &ControlTotals,
+    ) -> Result<Option<(tempfile::NamedTempFile, PathBuf)>, SinkError> {
+        let overflow = |e: super::totals::Overflow| SinkError::Overflow {
+            path: self.target.clone(),
+            what: e.0,
+        };
+        let table = totals.table();
+        let rows = totals.rows().map_err(overflow)?;
+        let widths: Vec<f64> = table
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                fitted_width(
+                    &c.header,
+                    c.format,
+                    rows.iter().map(|r| r.get(i).map_or(0, Cell::display_len)),
+                )
+            })
+            .collect();
+        if let Some(i) = sink.add_table(&table, &widths)? {
+            for r in &rows {
+                sink.row(i, r)?;
+            }
+            return Ok(None);
+        }
+        let path = totals_path(&self.target);
+        let tmp = crate::fs::temp_beside(&path).map_err(|e| SinkError::Io {
+            path: e.path,
+            source: e.source,
+        })?;
+        // Shaped as the export: the same delimiter and byte order mark.
+        let file = tmp.as_file().try_clone().map_err(|source| SinkError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let opts = SinkOptions {
+            format: OutputFormat::Csv,
+            ..self.opts.clone()
+        };
+        let mut csv = sink::open(&opts, file, &path, std::slice::from_ref(&table), &[])?;
+        for r in &rows {
+            csv.row(0, r)?;
+        }
+        csv.finish()?;
+        Ok(Some((tmp, path)))
     }
 }
 

@@ -11,6 +11,7 @@
 //! - [`layout`]: default columns, `--columns`, export mapping files; sheets.
 //! - [`engine`]: pages in, rows out, the file renamed into place when complete.
 //! - [`sink`], [`xlsx`], [`csv`], [`jsonl`]: the writers.
+//! - [`totals`]: `--control-totals`, counts and sums by currency and month.
 //! - [`template`]: `{period}`, `{date}`, `{from}`, `{to}`, `{resource}` in output paths.
 //! - [`bookmark`]: incremental exports' watermark (API.md "Lists").
 //! - [`options`]: the request checked and resolved; the summary; the errors.
@@ -30,6 +31,7 @@ pub mod query;
 pub mod resource;
 pub mod sink;
 pub mod template;
+pub mod totals;
 pub mod xlsx;
 
 pub use layout::{Layout, LayoutRequest};
@@ -160,5 +162,6 @@ pub async fn run_export(
         from: opts.range.from,
         to: opts.range.to,
         bookmark,
+        totals_file: written.totals_file,
     })
 }

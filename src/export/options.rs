@@ -42,6 +42,9 @@ pub struct ExportRequest {
     pub delimiter: Option<String>,
     /// XLSX data rows per sheet (tests set it small).
     pub sheet_rows: Option<u32>,
+    /// Count and sum what is written, by currency and month: a `Totals`
+    /// sheet (XLSX), or `NAME.totals.csv` beside the file.
+    pub control_totals: bool,
 }
 
 impl ExportRequest {
@@ -65,6 +68,7 @@ impl ExportRequest {
             bom: false,
             delimiter: None,
             sheet_rows: None,
+            control_totals: false,
         }
     }
 }
@@ -115,6 +119,10 @@ pub struct ExportSummary {
     pub to: Option<NaiveDate>,
     /// The bookmark saved (incremental exports).
     pub bookmark: Option<BookmarkSummary>,
+    /// `--control-totals` of a CSV or JSON Lines export: the file beside
+    /// it (an XLSX holds them in its `Totals` sheet).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub totals_file: Option<PathBuf>,
 }
 
 /// The bookmark an incremental export left.
@@ -146,6 +154,8 @@ pub enum ExportError {
     Delimiter(String),
     #[error("{0} applies to CSV output only")]
     CsvOnly(&'static str),
+    #[error("--control-totals sums amounts; {0} have none (it applies to invoices, credit notes and payments)")]
+    NoTotals(Resource),
     #[error("--sheet-rows must be between 1 and {XLSX_MAX_DATA_ROWS}, found {0}")]
     SheetRows(u32),
     #[error("failed to list {resource}")]
@@ -181,6 +191,7 @@ impl ExportError {
             | ExportError::UnknownFormat(_)
             | ExportError::Delimiter(_)
             | ExportError::CsvOnly(_)
+            | ExportError::NoTotals(_)
             | ExportError::SheetRows(_) => ErrorKind::Usage,
             ExportError::Api { .. } => ErrorKind::Api,
             ExportError::Write(_)
@@ -240,6 +251,9 @@ impl ExportRequest {
             .map(parse_delimiter)
             .transpose()?
             .unwrap_or(b',');
+        if self.control_totals && r == Resource::Customers {
+            return Err(ExportError::NoTotals(r));
+        }
         let sheet_rows = match self.sheet_rows {
             None => XLSX_MAX_DATA_ROWS,
             Some(n @ 1..=XLSX_MAX_DATA_ROWS) => n,
@@ -288,6 +302,7 @@ impl ExportRequest {
                 delimiter,
                 sheet_rows,
                 jsonl_objects,
+                control_totals: self.control_totals.then_some(r),
             },
             incremental: self.incremental.as_ref().map(|name| Incremental {
                 name: name.clone(),

@@ -43,6 +43,10 @@ pub struct SinkOptions {
     pub sheet_rows: u32,
     /// JSON Lines: write the API's objects whole instead of rows.
     pub jsonl_objects: bool,
+    /// `--control-totals` for objects of this resource: count and sum the
+    /// objects written, by currency and month, into a `Totals` sheet (XLSX)
+    /// or a `.totals.csv` beside the file ([`super::totals`]).
+    pub control_totals: Option<super::Resource>,
 }
 
 /// The most data rows an XLSX sheet holds under its header (1,048,576 − 1).
@@ -56,6 +60,7 @@ impl Default for SinkOptions {
             delimiter: b',',
             sheet_rows: XLSX_MAX_DATA_ROWS,
             jsonl_objects: false,
+            control_totals: None,
         }
     }
 }
@@ -74,6 +79,11 @@ pub enum SinkError {
         path: std::path::PathBuf,
         #[source]
         source: rust_xlsxwriter::XlsxError,
+    },
+    #[error("the control totals of {} overflow: {what}", path.display())]
+    Overflow {
+        path: std::path::PathBuf,
+        what: String,
     },
     #[error("failed to write CSV to {}", path.display())]
     Csv {
@@ -99,6 +109,13 @@ pub trait Sink: Send {
     /// A whole API object (JSON Lines in object mode; others ignore it).
     fn object(&mut self, _obj: &Value) -> Result<(), SinkError> {
         Ok(())
+    }
+    /// One more table, after the others, for rows written once theirs are
+    /// (the `Totals` sheet of `--control-totals`): its index, or `None` when
+    /// the format holds one table only (CSV, JSON Lines). `widths` as for
+    /// [`open`].
+    fn add_table(&mut self, _table: &Table, _widths: &[f64]) -> Result<Option<usize>, SinkError> {
+        Ok(None)
     }
     /// Flush everything; the file is complete when this returns.
     fn finish(self: Box<Self>) -> Result<SinkStats, SinkError>;

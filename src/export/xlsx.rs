@@ -6,16 +6,25 @@
 //! `Name (2)`, `Name (3)`, ... Text that looks like a formula is stored with
 //! Excel's quote prefix, as if typed with a leading `'`: shown and kept as
 //! text, never run, even after the cell is edited.
+//!
+//! Beyond the export's own tables, a writer of a small workbook (the
+//! reconciliation report, the `Totals` sheet) can add a table once the
+//! others are written ([`Sink::add_table`]), fill the cells it marks
+//! ([`XlsxSink::row_marked`]: a difference, in the rejects report's red), and
+//! put a line of text under a table, outside its filter ([`XlsxSink::note`]).
 
 use super::columns::{looks_like_formula, Cell, Format as ColFormat};
 use super::layout::Table;
 use super::sink::{Sink, SinkError, SinkStats};
 use chrono::{Datelike, Timelike};
-use rust_xlsxwriter::{ExcelDateTime, Format, Workbook, Worksheet, XlsxError};
+use rust_xlsxwriter::{Color, ExcelDateTime, Format, Workbook, Worksheet, XlsxError};
 use std::path::{Path, PathBuf};
 
 /// Excel's longest cell text, in UTF-16 units.
 const MAX_TEXT_UTF16: usize = 32_767;
+
+/// The fill of a marked cell: the rejects report's red.
+pub const MARKED_FILL: u32 = 0xFFC7CE;
 
 struct Formats {
     header: Format,
@@ -25,6 +34,28 @@ struct Formats {
     integer: Format,
     text: Format,
     quoted: Format,
+    /// Decimals and booleans: no number format of their own.
+    plain: Format,
+}
+
+impl Formats {
+    /// The cell formats, each with `fill` when given.
+    fn new(fill: Option<Color>) -> Formats {
+        let f = |format: Format| match fill {
+            Some(c) => format.set_background_color(c),
+            None => format,
+        };
+        Formats {
+            header: f(Format::new().set_bold()),
+            money: f(Format::new().set_num_format("#,##0.00")),
+            date: f(Format::new().set_num_format("yyyy-mm-dd")),
+            datetime: f(Format::new().set_num_format("yyyy-mm-dd hh:mm:ss")),
+            integer: f(Format::new().set_num_format("0")),
+            text: f(Format::new().set_num_format("@")),
+            quoted: f(Format::new().set_quote_prefix()),
+            plain: f(Format::new()),
+        }
+    }
 }
 
 struct TableState {
@@ -36,6 +67,8 @@ struct TableState {
     sheets: Vec<Worksheet>,
     /// Data rows on the current sheet.
     rows_on_sheet: u32,
+    /// Lines of text under the current sheet's rows ([`XlsxSink::note`]).
+    notes: u32,
 }
 
 /// The XLSX writer.
@@ -44,6 +77,7 @@ pub struct XlsxSink {
     file: Option<std::fs::File>,
     workbook: Workbook,
     formats: Formats,
+    marked: Formats,
     tables: Vec<TableState>,
     sheet_rows: u32,
     rows: u64,
@@ -92,39 +126,84 @@ impl XlsxSink {
         widths: &[Vec<f64>],
         sheet_rows: u32,
     ) -> Result<XlsxSink, SinkError> {
-        let formats = Formats {
-            header: Format::new().set_bold(),
-            money: Format::new().set_num_format("#,##0.00"),
-            date: Format::new().set_num_format("yyyy-mm-dd"),
-            datetime: Format::new().set_num_format("yyyy-mm-dd hh:mm:ss"),
-            integer: Format::new().set_num_format("0"),
-            text: Format::new().set_num_format("@"),
-            quoted: Format::new().set_quote_prefix(),
-        };
         let mut sink = XlsxSink {
             path: path.to_path_buf(),
             file: Some(file),
             workbook: Workbook::new(),
-            formats,
+            formats: Formats::new(None),
+            marked: Formats::new(Some(Color::RGB(MARKED_FILL))),
             tables: Vec::new(),
             sheet_rows: sheet_rows.clamp(1, super::sink::XLSX_MAX_DATA_ROWS),
             rows: 0,
         };
         for (i, t) in tables.iter().enumerate() {
             let w = widths.get(i).cloned().unwrap_or_default();
-            sink.tables.push(TableState {
-                name: t.name.clone(),
-                columns: t.columns.len(),
-                widths: (0..t.columns.len())
-                    .map(|c| w.get(c).copied().unwrap_or(10.0))
-                    .collect(),
-                headers: t.columns.iter().map(|c| c.header.clone()).collect(),
-                sheets: Vec::new(),
-                rows_on_sheet: 0,
-            });
-            sink.new_sheet(i)?;
+            sink.push_table(t, &w)?;
         }
         Ok(sink)
+    }
+
+    /// A table and its first sheet; returns its index.
+    fn push_table(&mut self, t: &Table, widths: &[f64]) -> Result<usize, SinkError> {
+        self.tables.push(TableState {
+            name: t.name.clone(),
+            columns: t.columns.len(),
+            widths: (0..t.columns.len())
+                .map(|c| widths.get(c).copied().unwrap_or(10.0))
+                .collect(),
+            headers: t.columns.iter().map(|c| c.header.clone()).collect(),
+            sheets: Vec::new(),
+            rows_on_sheet: 0,
+            notes: 0,
+        });
+        let i = self.tables.len() - 1;
+        self.new_sheet(i)?;
+        Ok(i)
+    }
+
+    /// A row of `table` whose cells marked `true` in `marked` are filled
+    /// (red, as the rejects report marks a bad cell); cells past the end of
+    /// `marked` are not. Rows come before the table's notes.
+    pub fn row_marked(
+        &mut self,
+        table: usize,
+        cells: &[Cell],
+        marked: &[bool],
+    ) -> Result<(), SinkError> {
+        debug_assert_eq!(self.tables[table].notes, 0, "rows after a note");
+        if self.tables[table].rows_on_sheet >= self.sheet_rows {
+            self.new_sheet(table)?;
+        }
+        let t = &mut self.tables[table];
+        let e = xerr(&self.path);
+        let row = t.rows_on_sheet + 1;
+        let ws = t.sheets.last_mut().expect("a table always has a sheet");
+        for (c, cell) in cells.iter().enumerate() {
+            let mark = marked.get(c).copied().unwrap_or(false);
+            let f = if mark { &self.marked } else { &self.formats };
+            write_cell(ws, row, c as u16, cell, f, mark).map_err(&e)?;
+        }
+        t.rows_on_sheet += 1;
+        self.rows += 1;
+        Ok(())
+    }
+
+    /// A line of text under `table`'s rows (one row apart from them, below
+    /// the notes before it, outside the filter): a verdict, a source. Bold,
+    /// and filled when `marked`.
+    pub fn note(&mut self, table: usize, text: &str, marked: bool) -> Result<(), SinkError> {
+        let t = &mut self.tables[table];
+        let row = t.rows_on_sheet + 2 + t.notes;
+        let ws = t.sheets.last_mut().expect("a table always has a sheet");
+        let f = if marked {
+            &self.marked.header
+        } else {
+            &self.formats.header
+        };
+        ws.write_string_with_format(row, 0, fit(text), f)
+            .map_err(xerr(&self.path))?;
+        t.notes += 1;
+        Ok(())
     }
 
     fn new_sheet(&mut self, table: usize) -> Result<(), SinkError> {
@@ -171,66 +250,11 @@ impl XlsxSink {
 
 impl Sink for XlsxSink {
     fn row(&mut self, table: usize, cells: &[Cell]) -> Result<(), SinkError> {
-        if self.tables[table].rows_on_sheet >= self.sheet_rows {
-            self.new_sheet(table)?;
-        }
-        let f = &self.formats;
-        let t = &mut self.tables[table];
-        let e = xerr(&self.path);
-        let row = t.rows_on_sheet + 1;
-        let ws = t.sheets.last_mut().expect("a table always has a sheet");
-        for (c, cell) in cells.iter().enumerate() {
-            let col = c as u16;
-            match cell {
-                Cell::Empty => {}
-                Cell::Text(s) => {
-                    let s = fit(s);
-                    let fmt = if looks_like_formula(&s) {
-                        &f.quoted
-                    } else {
-                        &f.text
-                    };
-                    ws.write_string_with_format(row, col, s, fmt).map_err(&e)?;
-                }
-                Cell::Money(d) => {
-                    let v: f64 = d.to_string().parse().unwrap_or(f64::NAN);
-                    ws.write_number_with_format(row, col, v, &f.money)
-                        .map_err(&e)?;
-                }
-                Cell::Decimal(d) => {
-                    let v: f64 = d.to_string().parse().unwrap_or(f64::NAN);
-                    ws.write_number(row, col, v).map_err(&e)?;
-                }
-                Cell::Integer(i) => {
-                    ws.write_number_with_format(row, col, *i as f64, &f.integer)
-                        .map_err(&e)?;
-                }
-                Cell::Date(d) => match excel_date(*d) {
-                    Some(x) => {
-                        ws.write_datetime_with_format(row, col, &x, &f.date)
-                            .map_err(&e)?;
-                    }
-                    None => {
-                        ws.write_string(row, col, cell.to_text()).map_err(&e)?;
-                    }
-                },
-                Cell::DateTime(d) => match excel_datetime(*d) {
-                    Some(x) => {
-                        ws.write_datetime_with_format(row, col, &x, &f.datetime)
-                            .map_err(&e)?;
-                    }
-                    None => {
-                        ws.write_string(row, col, cell.to_text()).map_err(&e)?;
-                    }
-                },
-                Cell::Bool(b) => {
-                    ws.write_boolean(row, col, *b).map_err(&e)?;
-                }
-            }
-        }
-        t.rows_on_sheet += 1;
-        self.rows += 1;
-        Ok(())
+        self.row_marked(table, cells, &[])
+    }
+
+    fn add_table(&mut self, table: &Table, widths: &[f64]) -> Result<Option<usize>, SinkError> {
+        self.push_table(table, widths).map(Some)
     }
 
     fn finish(mut self: Box<Self>) -> Result<SinkStats, SinkError> {
@@ -258,6 +282,64 @@ impl Sink for XlsxSink {
             sheets,
         })
     }
+}
+
+/// Write one typed cell in the formats `f` (the marked ones when `marked`).
+fn write_cell(
+    ws: &mut Worksheet,
+    row: u32,
+    col: u16,
+    cell: &Cell,
+    f: &Formats,
+    marked: bool,
+) -> Result<(), XlsxError> {
+    match cell {
+        // A marked empty cell is still filled; a plain one is left out.
+        Cell::Empty if marked => {
+            ws.write_blank(row, col, &f.plain)?;
+        }
+        Cell::Empty => {}
+        Cell::Text(s) => {
+            let s = fit(s);
+            let fmt = if looks_like_formula(&s) {
+                &f.quoted
+            } else {
+                &f.text
+            };
+            ws.write_string_with_format(row, col, s, fmt)?;
+        }
+        Cell::Money(d) => {
+            let v: f64 = d.to_string().parse().unwrap_or(f64::NAN);
+            ws.write_number_with_format(row, col, v, &f.money)?;
+        }
+        Cell::Decimal(d) => {
+            let v: f64 = d.to_string().parse().unwrap_or(f64::NAN);
+            ws.write_number_with_format(row, col, v, &f.plain)?;
+        }
+        Cell::Integer(i) => {
+            ws.write_number_with_format(row, col, *i as f64, &f.integer)?;
+        }
+        Cell::Date(d) => match excel_date(*d) {
+            Some(x) => {
+                ws.write_datetime_with_format(row, col, &x, &f.date)?;
+            }
+            None => {
+                ws.write_string_with_format(row, col, cell.to_text(), &f.plain)?;
+            }
+        },
+        Cell::DateTime(d) => match excel_datetime(*d) {
+            Some(x) => {
+                ws.write_datetime_with_format(row, col, &x, &f.datetime)?;
+            }
+            None => {
+                ws.write_string_with_format(row, col, cell.to_text(), &f.plain)?;
+            }
+        },
+        Cell::Bool(b) => {
+            ws.write_boolean_with_format(row, col, *b, &f.plain)?;
+        }
+    }
+    Ok(())
 }
 
 /// A column width in characters for a header and some sample cells.

@@ -354,6 +354,7 @@ pub fn import(
                 "rate_per_sec": opts.rate_per_sec,
                 "on_existing": opts.on_existing,
                 "rejects": opts.rejects.as_ref().map(|p| p.display().to_string()),
+                "vat_table": opts.vat_table.as_ref().map(|p| p.display().to_string()),
             }),
         })?
     };

@@ -15,6 +15,8 @@
 //! - [`import`]: the whole import: the run, the pipeline thread, the
 //!   upload engine, the summary.
 //! - [`rollback`]: the `runs rollback` command.
+//! - [`mod@verify`]: `runs verify` (and `import --verify`): the run's source
+//!   reconciled with the account, per document and in control totals.
 //! - [`export`]: the `export` command.
 
 pub mod connect;
@@ -24,6 +26,7 @@ pub mod import;
 pub mod pipeline;
 pub mod preflight;
 pub mod rollback;
+pub mod verify;
 
 pub use crate::progress::{NoProgress, Progress, Reporter, Silent};
 pub use connect::{connect, runtime, ConnectError, ConnectOptions, Connection};
@@ -33,3 +36,4 @@ pub use import::{import, ImportError, ImportOptions, ImportOutcome, Resume};
 pub use pipeline::{rules_for, BatchError};
 pub use preflight::{Preflight, PreflightError};
 pub use rollback::{rollback, RollbackError, RollbackOptions};
+pub use verify::{verify, Reconciliation, VerifyError, VerifyOptions};

@@ -7,7 +7,8 @@
 //! an import's second pass over the same input, with the finished book:
 //! every document the survey called valid goes to the uploader, with its
 //! customer's merged record, so that the import creates exactly what the
-//! dry run promised.
+//! dry run promised; [`revisit`] is that pass for any reader of it (`runs
+//! verify` compares what it hands over with the account).
 
 use crate::error::ErrorKind;
 use crate::mapping::{drafts_then, DraftStats, Mapping, MappingError};
@@ -15,7 +16,7 @@ use crate::model::Draft;
 use crate::progress::Progress;
 use crate::read::ReadError;
 use crate::report::{ReportError, Reports};
-use crate::validate::{CustomerBook, Duplicates, Keep, Rules, RulesError, Valid};
+use crate::validate::{CustomerBook, Duplicates, Keep, Rules, RulesError, Valid, Verdict};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -122,6 +123,23 @@ pub fn deliver(
     progress: &dyn Progress,
     mut send: impl FnMut(Valid<Draft>) -> bool,
 ) -> Result<DraftStats, BatchError> {
+    revisit(batch, book, progress, |_, valid| match valid {
+        Some(valid) => send(valid),
+        None => true,
+    })
+}
+
+/// A second pass over a finished book (the same input again), as
+/// [`deliver`] makes for the upload and `runs verify` for its comparison:
+/// each document judged as [`survey`] judged it and handed to `each` in
+/// input order, with its verdict and, when valid, the document with its
+/// customer's merged record; `each` returning false stops the reading.
+pub fn revisit(
+    batch: &Batch<'_>,
+    book: &CustomerBook,
+    progress: &dyn Progress,
+    mut each: impl FnMut(Verdict, Option<Valid<Draft>>) -> bool,
+) -> Result<DraftStats, BatchError> {
     let mut seen = Duplicates::default();
     let validator = seen.validator(batch.rules.clone(), Keep::Documents);
     let mut source = drafts_then(batch.mapping, batch.files, validator)?;
@@ -131,14 +149,13 @@ pub fn deliver(
         book.check(ordinal, validated.verdict_mut());
         progress.advance(1);
         let (verdict, valid) = (*validated).into_parts();
-        let Some(valid) = valid.filter(|_| verdict.is_valid()) else {
-            continue;
-        };
-        let valid = match book.merged(&verdict.customer, verdict.match_on) {
-            Some(customer) => valid.with_customer(customer),
-            None => valid,
-        };
-        if !send(valid) {
+        let valid = valid.filter(|_| verdict.is_valid()).map(|valid| {
+            match book.merged(&verdict.customer, verdict.match_on) {
+                Some(customer) => valid.with_customer(customer),
+                None => valid,
+            }
+        });
+        if !each(verdict, valid) {
             break;
         }
     }

@@ -2,10 +2,13 @@
 //! own layout (CSV, or XLSX with the bad cells filled and annotated), the
 //! errors list (one CSV line per problem), and the run [`Summary`] (text on
 //! stderr, JSON on stdout with `--json`), all fed by [`Reports`]; and the
-//! views of import runs for `runs list` and `runs show` ([`runs`]).
+//! views of import runs for `runs list` and `runs show` ([`runs`]); and
+//! the reconciliation of `runs verify` (workbook, CSV, JSON, text:
+//! [`reconcile`]).
 
 pub mod batch;
 pub mod errors;
+pub mod reconcile;
 pub mod rejects;
 pub mod runs;
 pub mod summary;

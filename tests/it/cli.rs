@@ -17,6 +17,7 @@ const HELPS: &[(&str, &[&str])] = &[
     ("help_runs", &["runs"]),
     ("help_runs_list", &["runs", "list"]),
     ("help_runs_show", &["runs", "show"]),
+    ("help_runs_verify", &["runs", "verify"]),
     ("help_runs_rollback", &["runs", "rollback"]),
     ("help_auth", &["auth"]),
     ("help_emulator", &["emulator"]),

@@ -16,6 +16,7 @@ const SUBCOMMANDS: &[&str] = &[
     "runs",
     "runs list",
     "runs show",
+    "runs verify",
     "runs rollback",
     "auth",
     "auth login",

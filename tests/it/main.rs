@@ -16,3 +16,4 @@ mod profiles;
 mod read;
 mod upload;
 mod validate;
+mod verify;

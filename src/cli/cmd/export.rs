@@ -16,6 +16,7 @@ Examples:
   facturare-etl export invoices --period last-month -o 'exports/invoices-{period}.xlsx'
   facturare-etl export invoices --filter paid=false --expand customer -o unpaid.csv --bom --delimiter ';'
   facturare-etl export invoices --lines --period 2026-Q3 -o lines.xlsx   # sheets Invoices and Lines
+  facturare-etl export invoices --period last-month --control-totals -o month.xlsx  # + sheet Totals
   facturare-etl export invoices --incremental nightly -o 'exports/changes-{date}.jsonl'
   facturare-etl export invoices --all-profiles --period last-month \\
       -o 'exports/{profile}/invoices-{period}.xlsx'      # every company, --jobs 2 at once
@@ -79,6 +80,11 @@ pub struct Args {
     /// CSV: field delimiter (one character, or `tab`) [default: ,]
     #[arg(long, value_name = "CHAR")]
     pub delimiter: Option<String>,
+    /// Count and sum the exported documents (payments) by currency and by month, to
+    /// tick against the books: a `Totals` sheet in an XLSX, or NAME.totals.csv beside
+    /// a CSV or JSON Lines file
+    #[arg(long)]
+    pub control_totals: bool,
     /// XLSX: data rows per sheet before continuing on a new sheet
     #[arg(long, value_name = "N", hide = true)]
     pub sheet_rows: Option<u32>,
@@ -107,6 +113,7 @@ impl Args {
             bom: self.bom,
             delimiter: self.delimiter.clone(),
             sheet_rows: self.sheet_rows,
+            control_totals: self.control_totals,
         }
     }
 }
@@ -133,7 +140,13 @@ fn export_one(args: &Args, ctx: &Context) -> JobResult {
         period = %s.period,
         "export written"
     );
-    let sheets = match s.sheets.len() {
+    // The Totals sheet of --control-totals is not one of the export's.
+    let data_sheets = s
+        .sheets
+        .iter()
+        .filter(|n| !(args.control_totals && n.as_str() == crate::export::totals::SHEET))
+        .count();
+    let sheets = match data_sheets {
         0 | 1 => String::new(),
         n => format!(" on {n} sheets"),
     };
@@ -145,6 +158,11 @@ fn export_one(args: &Args, ctx: &Context) -> JobResult {
         s.path.display()
     );
     let mut text = line.clone();
+    if let Some(f) = &s.totals_file {
+        text.push_str(&format!("\ncontrol totals written to {}", f.display()));
+    } else if args.control_totals {
+        text.push_str("\ncontrol totals on the sheet Totals");
+    }
     if let Some(b) = &s.bookmark {
         if b.advanced {
             text.push_str(&format!(

@@ -2,14 +2,15 @@
 //! exactly once ([`crate::ops::import`]); or `--dry-run`, the same as
 //! `validate` ([`crate::ops::dry_run`]). For one company, or with
 //! `--all-profiles`/`--profiles` for each, its own files named by
-//! `{profile}` in their paths ([`crate::cli::profiles`]).
+//! `{profile}` in their paths ([`crate::cli::profiles`]). `--verify`
+//! follows a finished import with `runs verify` of its run.
 
 use super::Context;
 use crate::cli::log::JOURNAL;
 use crate::cli::profiles::{self, expand_path, Done, JobResult, ProfileArgs};
 use crate::cli::values::{parse_rate, OnExistingArg};
 use crate::cli::{CliError, CmdResult, Exit};
-use crate::ledger::RunId;
+use crate::ledger::{RunId, RunStatus};
 use crate::ops::{self, DryRunOptions, ImportOptions, Resume};
 use std::path::{Path, PathBuf};
 
@@ -17,12 +18,13 @@ const AFTER_HELP: &str = "\
 Examples:
   facturare-etl import sales.csv -m mappings/1c-sales.toml --rejects rejects.xlsx
   facturare-etl import --resume
+  facturare-etl import sales.csv -m mappings/1c-sales.toml --verify --verify-report signoff.xlsx
   facturare-etl import --all-profiles 'inbox/{profile}/sales.csv' -m mappings/1c-sales.toml \\
       --rejects 'rejects/{profile}.xlsx'
 
 Paths may contain {profile}: the company's name. With --all-profiles or
---profiles every input, --rejects and --errors path must contain it (each
-company imports its own files).";
+--profiles every input, --rejects, --errors and --verify-report path must
+contain it (each company imports its own files).";
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = AFTER_HELP)]
@@ -59,6 +61,13 @@ pub struct Args {
     /// Extra VAT rates (TOML) on top of the built-in Moldovan table
     #[arg(long, value_name = "PATH")]
     pub vat_table: Option<PathBuf>,
+    /// After a finished import, verify it as `runs verify` does: every document read
+    /// back and compared with the source (exit 1 if anything differs)
+    #[arg(long, conflicts_with = "dry_run")]
+    pub verify: bool,
+    /// With --verify: write the reconciliation here (.xlsx, .csv or .json)
+    #[arg(long, value_name = "PATH", requires = "verify")]
+    pub verify_report: Option<PathBuf>,
     #[command(flatten)]
     pub profiles: ProfileArgs,
 }
@@ -90,11 +99,16 @@ pub fn run(args: Args, ctx: &Context) -> CmdResult {
         for f in &args.files {
             profiles::require_profile_placeholder(sel, "the input", Some(&f.to_string_lossy()))?;
         }
-        for (option, path) in [("--rejects", &args.rejects), ("--errors", &args.errors)] {
+        for (option, path) in [
+            ("--rejects", &args.rejects),
+            ("--errors", &args.errors),
+            ("--verify-report", &args.verify_report),
+        ] {
             let path = path.as_deref().map(Path::to_string_lossy);
             profiles::require_profile_placeholder(sel, option, path.as_deref())?;
         }
     }
+    super::runs::check_report_path(args.verify_report.as_deref(), "--verify-report")?;
     let command = if args.dry_run {
         "import --dry-run"
     } else {
@@ -152,7 +166,7 @@ fn import_one(args: &Args, ctx: &Context) -> JobResult {
     if let Some(why) = &outcome.stopped {
         line.push_str(&format!("; stopped: {why}"));
     }
-    Ok(Done {
+    let done = Done {
         text: Some(outcome.render_text()),
         counts: serde_json::json!({
             "run": outcome.run,
@@ -165,6 +179,51 @@ fn import_one(args: &Args, ctx: &Context) -> JobResult {
         output: opts.rejects.clone(),
         result: serde_json::to_value(&outcome).unwrap_or_default(),
         ..Done::new(outcome.ending().into(), line)
+    };
+    if !args.verify {
+        return Ok(done);
+    }
+    if outcome.status != RunStatus::Finished {
+        ctx.out
+            .warn("not verified: the run did not finish (verify it once it has: `facturare-etl runs verify`)");
+        return Ok(done);
+    }
+    verify_after(args, ctx, &settings, outcome.run, done)
+}
+
+/// `--verify`: the import's summary first, then `runs verify` of its run;
+/// the exit code is the worse of the two, `--json` holds both.
+fn verify_after(
+    args: &Args,
+    ctx: &Context,
+    settings: &crate::config::Settings,
+    run: RunId,
+    import: Done,
+) -> JobResult {
+    if let Some(text) = &import.text {
+        ctx.out.status(text.trim_end());
+    }
+    let p = settings.profile.as_deref();
+    let opts = ops::VerifyOptions {
+        run: Some(run),
+        concurrency: args.concurrency as usize,
+        rate_per_sec: args.rate,
+        vat_table: args.vat_table.as_deref().map(|v| expand_path(v, p)),
+        ..ops::VerifyOptions::default()
+    };
+    let report = args.verify_report.as_deref().map(|r| expand_path(r, p));
+    let verified = super::runs::verified(settings, &opts, report.as_deref(), ctx)?;
+    let exit = match (import.exit, verified.exit) {
+        (a, b) if (a as u8) >= (b as u8) => a,
+        (_, b) => b,
+    };
+    Ok(Done {
+        line: format!("{}; verified: {}", import.line, verified.line),
+        text: verified.text,
+        counts: serde_json::json!({ "import": import.counts, "verify": verified.counts }),
+        output: verified.output.or(import.output),
+        result: serde_json::json!({ "import": import.result, "verify": verified.result }),
+        ..Done::new(exit, "")
     })
 }
 

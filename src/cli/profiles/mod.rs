@@ -350,10 +350,11 @@ fn report(ctx: &Context, summary: &Summary) -> CmdResult {
     match exit {
         Exit::Ok => Ok(Exit::Ok),
         Exit::Rejected => {
-            out.warn(format!(
-                "documents were rejected for {}",
-                summary.rejected.join(", ")
-            ));
+            let what = match summary.command.as_str() {
+                "runs verify" => "the account differs from the source",
+                _ => "documents were rejected",
+            };
+            out.warn(format!("{what} for {}", summary.rejected.join(", ")));
             Ok(Exit::Rejected)
         }
         _ => Err(CliError::new(
