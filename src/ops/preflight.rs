@@ -83,12 +83,7 @@ pub async fn read_account(client: &Client) -> Result<Preflight, ApiError> {
     let mut pages = client.list_customers(&query);
     while let Some(page) = pages.next().await {
         for c in page?.items {
-            if let Some(n) = c.number.filter(|n| !n.trim().is_empty()) {
-                customers.numbers.insert(n.trim().to_lowercase());
-            }
-            if let Some(t) = c.tax_id.filter(|t| !t.trim().is_empty()) {
-                customers.tax_ids.insert(t.trim().to_lowercase());
-            }
+            customers.add(c);
         }
     }
     Ok(Preflight {

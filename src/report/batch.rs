@@ -13,6 +13,9 @@ use crate::read::{Cell, Format, ReadError, SourceRow, SourceSpec};
 use crate::validate::{CustomerBook, Verdict};
 use std::path::{Path, PathBuf};
 
+/// Customers with a problem the summary lists (the rejects workbook lists all).
+const CUSTOMERS_IN_SUMMARY: usize = 50;
+
 /// The reports of a batch, fed one verdict at a time.
 pub struct Reports {
     pub summary: Summary,
@@ -83,13 +86,19 @@ impl Reports {
             self.summary.customers_to_create = Some(counts.to_create);
         }
         self.summary.customers = Some(counts);
+        let customer_reports = customers.reports();
+        self.summary.customer_problems = customer_reports
+            .iter()
+            .take(CUSTOMERS_IN_SUMMARY)
+            .cloned()
+            .collect();
         self.summary.add_hints();
         if let Some(e) = self.errors.take() {
             let path = e.finish()?;
             self.summary.errors_list = Some(path.display().to_string());
         }
         if let Some(mut w) = self.rejects.take() {
-            w.set_customers(customers.reports());
+            w.set_customers(customer_reports);
             let path = w.path().to_path_buf();
             let progress = reporter.progress("rejects", None);
             let marked = w.marked_rows();

@@ -575,7 +575,16 @@ fn customers_sheet(
         if let Some(why) = &cu.rejected {
             ws.write_string_with_format(r, 2, why, &red)?;
         }
-        if cu.conflicts.is_empty() {
+        for d in &cu.account_differences {
+            ws.write_string(r, 0, &cu.key)?;
+            ws.write_string_with_format(r, 3, d.field, &yellow)?;
+            ws.write_string(r, 4, &d.file)?;
+            ws.write_string(r, 5, &d.at)?;
+            ws.write_string_with_format(r, 6, &d.account, &yellow)?;
+            ws.write_string(r, 7, "on the account")?;
+            r += 1;
+        }
+        if cu.conflicts.is_empty() && cu.account_differences.is_empty() {
             let chosen: Vec<String> = cu.chosen.iter().map(|(k, v)| format!("{k}: {v}")).collect();
             ws.write_string(r, 4, chosen.join("; "))?;
             r += 1;

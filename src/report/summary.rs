@@ -4,7 +4,7 @@
 
 use crate::error::Ending;
 use crate::model::{Problem, Severity};
-use crate::validate::{codes, CustomerCounts, Verdict};
+use crate::validate::{codes, CustomerCounts, CustomerReport, Verdict};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -41,6 +41,10 @@ pub struct Summary {
     /// conflicts, rejected.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub customers: Option<CustomerCounts>,
+    /// Each customer with a problem: conflicting values, none to create
+    /// it with, or (with `--preflight`) other values on the account.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub customer_problems: Vec<CustomerReport>,
     /// With `--preflight`: the account's tax-rate ids.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub account_tax_rates: Option<Vec<String>>,
@@ -157,6 +161,13 @@ impl Summary {
             }
             if c.rejected > 0 {
                 let _ = write!(out, ", {} rejecting their documents", c.rejected);
+            }
+            if c.differ_from_account > 0 {
+                let _ = write!(
+                    out,
+                    ", {} on the account with other values (see the rejects workbook's Customers sheet, or --json)",
+                    c.differ_from_account
+                );
             }
             out.push('\n');
         }

@@ -243,6 +243,18 @@ pub struct CustomerCounts {
     pub with_conflicts: u64,
     /// That reject their documents (no name, a disagreeing identity).
     pub rejected: u64,
+    /// On the account with other values than the batch's (`--preflight`).
+    pub differ_from_account: u64,
+}
+
+/// A field whose value on the account is not the batch's.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AccountDifference {
+    pub field: &'static str,
+    pub account: String,
+    pub file: String,
+    /// Where the file's value is.
+    pub at: String,
 }
 
 /// One customer with a problem, for the rejects workbook's `Customers` sheet.
@@ -256,6 +268,8 @@ pub struct CustomerReport {
     /// Why its documents are rejected, if they are.
     pub rejected: Option<String>,
     pub documents: u64,
+    /// With `--preflight`: where the account's record differs from the batch's.
+    pub account_differences: Vec<AccountDifference>,
 }
 
 impl CustomerBook {
@@ -540,6 +554,31 @@ impl CustomerBook {
         Some(out)
     }
 
+    /// Where the account's record of a customer (with `--preflight`)
+    /// differs from the batch's merged one: only fields the batch states.
+    pub fn account_differences(&self, key: &CustomerKey) -> Vec<AccountDifference> {
+        let (Some(known), Some(rec)) = (&self.known, self.records.get(key)) else {
+            return Vec::new();
+        };
+        let Some(account) = known.record(key.on, &key.value) else {
+            return Vec::new();
+        };
+        FIELDS
+            .iter()
+            .enumerate()
+            .filter_map(|(i, def)| {
+                let chosen = rec.fields[i].as_ref()?;
+                let theirs = (def.get)(account).unwrap_or_default();
+                (!same(i, &chosen.value, &theirs)).then(|| AccountDifference {
+                    field: def.name,
+                    account: theirs,
+                    file: chosen.value.clone(),
+                    at: place(chosen),
+                })
+            })
+            .collect()
+    }
+
     /// The counts for the summary.
     pub fn counts(&self) -> CustomerCounts {
         let mut c = CustomerCounts {
@@ -557,6 +596,9 @@ impl CustomerBook {
             }
             if self.rejection(key, rec).is_some() {
                 c.rejected += 1;
+            }
+            if !self.account_differences(key).is_empty() {
+                c.differ_from_account += 1;
             }
         }
         c
@@ -583,7 +625,9 @@ impl CustomerBook {
             .iter()
             .filter_map(|(key, rec)| {
                 let rejected = self.rejection(key, rec);
-                if rejected.is_none() && rec.conflicts.is_empty() {
+                let account_differences = self.account_differences(key);
+                if rejected.is_none() && rec.conflicts.is_empty() && account_differences.is_empty()
+                {
                     return None;
                 }
                 Some(CustomerReport {
@@ -597,6 +641,7 @@ impl CustomerBook {
                     more_conflicts: rec.more_conflicts,
                     rejected,
                     documents: rec.docs,
+                    account_differences,
                 })
             })
             .collect();

@@ -106,11 +106,49 @@ impl Rejection {
 pub type Outcome = Result<Valid<Draft>, Rejection>;
 
 /// The customers that exist on the target account (`--preflight`), by
-/// number and by tax id, lower case.
+/// number and by tax id, lower case; and their records, to compare with
+/// the batch's.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct KnownCustomers {
     pub numbers: HashSet<String>,
     pub tax_ids: HashSet<String>,
+    /// The account's customers by `number:<number>` and `tax_id:<tax id>`.
+    pub records: std::collections::HashMap<String, crate::model::Customer>,
+}
+
+impl KnownCustomers {
+    /// Note a customer of the account.
+    pub fn add(&mut self, c: crate::model::Customer) {
+        let n = c
+            .number
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(str::to_lowercase);
+        let t = c
+            .tax_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_lowercase);
+        if let Some(t) = &t {
+            self.tax_ids.insert(t.clone());
+            self.records.insert(format!("tax_id:{t}"), c.clone());
+        }
+        if let Some(n) = n {
+            self.numbers.insert(n.clone());
+            self.records.insert(format!("number:{n}"), c);
+        }
+    }
+
+    /// The account's customer found by `on` = `value` (lower case).
+    pub fn record(&self, on: MatchOn, value: &str) -> Option<&crate::model::Customer> {
+        let field = match on {
+            MatchOn::Number => "number",
+            MatchOn::TaxId => "tax_id",
+        };
+        self.records.get(&format!("{field}:{value}"))
+    }
 }
 
 /// What the rules check against.

@@ -62,6 +62,7 @@ fn preflight_customers_are_looked_up_by_the_match_key() {
     r.known_customers = Some(KnownCustomers {
         numbers: ["c-1".to_string()].into(),
         tax_ids: HashSet::new(),
+        ..KnownCustomers::default()
     });
     assert_eq!(r.customer_exists(&good()), Some(true));
     let mut by_tax = good();
