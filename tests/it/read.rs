@@ -1,7 +1,8 @@
 //! Integration tests: the readers. CSV in every supported encoding and
 //! delimiter, BOMs, quoting, ragged rows and line numbers; XLSX workbooks
 //! built here with rust_xlsxwriter (dates, serial numbers, formulas' cached
-//! values, merged cells, sheets by name and position); JSON arrays, paths,
+//! values, merged cells, sheets by name and position, several sheets by
+//! `"*"` or a list); `fill_down`; JSON arrays, paths,
 //! JSON Lines and nested lines; random bytes never panic.
 
 use crate::support::TestDir;
@@ -318,6 +319,168 @@ fn xlsx_dates_serials_formulas_and_merged_cells() {
         ..Default::default()
     };
     assert_eq!(read::open(&p, &spec).unwrap().headers()[0], "Nr");
+}
+
+/// A register with a sheet per month under a merged title (header on row
+/// 3), one month with its columns in another order and an extra one, an
+/// empty sheet and a summary sheet with a header of its own.
+fn monthly_workbook(path: &Path) {
+    let mut wb = Workbook::new();
+    type Month<'a> = (&'a str, &'a [&'a str], &'a [&'a [&'a str]]);
+    let months: [Month; 3] = [
+        (
+            "Ianuarie",
+            &["Nr", "Client", "Suma"],
+            &[&["F-1", "Alfa", "10"], &["F-2", "Beta", "20"]],
+        ),
+        (
+            "Februarie",
+            &["Suma", "Nota", "Nr", "Client"],
+            &[&["30", "x", "F-3", "Gama"]],
+        ),
+        (
+            "Martie",
+            &["Nr", "Client", "Suma"],
+            &[&["F-4", "Delta", "40"]],
+        ),
+    ];
+    for (name, header, rows) in months {
+        let ws = wb.add_worksheet().set_name(name).unwrap();
+        ws.merge_range(0, 0, 0, 2, &format!("Registru, {name}"), &XFormat::new())
+            .unwrap();
+        for (c, h) in header.iter().enumerate() {
+            ws.write_string(2, c as u16, *h).unwrap();
+        }
+        for (r, row) in rows.iter().enumerate() {
+            // Februarie's rows follow its own order: Suma, Nota, Nr, Client.
+            for (c, v) in row.iter().enumerate() {
+                ws.write_string(3 + r as u32, c as u16, *v).unwrap();
+            }
+        }
+    }
+    wb.add_worksheet().set_name("Gol").unwrap();
+    let sum = wb.add_worksheet().set_name("Sinteză").unwrap();
+    for (c, h) in ["Luna", "Total"].iter().enumerate() {
+        sum.write_string(0, c as u16, *h).unwrap();
+    }
+    sum.write_string(2, 0, "Ianuarie").unwrap();
+    sum.write_number(2, 1, 30.0).unwrap();
+    wb.save(path).unwrap();
+}
+
+#[test]
+fn xlsx_every_sheet_with_the_first_header_or_a_list() {
+    let dir = TestDir::new();
+    let p = dir.join("lunar.xlsx");
+    monthly_workbook(&p);
+    let spec = SourceSpec {
+        sheet: Some(SheetSel::All),
+        header_row: 3,
+        ..Default::default()
+    };
+    let src = read::open(&p, &spec).unwrap();
+    assert_eq!(src.headers(), ["Nr", "Client", "Suma"]);
+    let d = src.detected().clone();
+    assert_eq!(d.sheets, ["Ianuarie", "Februarie", "Martie"]);
+    assert_eq!(d.notes.len(), 2, "{:?}", d.notes);
+    assert!(
+        d.notes[0].contains("\"Gol\" has no header row"),
+        "{:?}",
+        d.notes
+    );
+    assert!(
+        d.notes[1].contains("\"Sinteză\"")
+            && d.notes[1].contains("lacks \"Nr\", \"Client\" and \"Suma\""),
+        "{:?}",
+        d.notes
+    );
+    let rows = rows_ok(src.collect());
+    let seen: Vec<(String, u64, Vec<String>)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r.at.sheet.as_deref().unwrap().to_string(),
+                r.at.row,
+                texts(r),
+            )
+        })
+        .collect();
+    let row = |s: &str, n: u64, v: [&str; 3]| (s.to_string(), n, v.map(String::from).to_vec());
+    assert_eq!(
+        seen,
+        vec![
+            row("Ianuarie", 4, ["F-1", "Alfa", "10"]),
+            row("Ianuarie", 5, ["F-2", "Beta", "20"]),
+            // Placed by name; the extra column "Nota" is not read.
+            row("Februarie", 4, ["F-3", "Gama", "30"]),
+            row("Martie", 4, ["F-4", "Delta", "40"]),
+        ]
+    );
+    // A list reads those sheets, in its order.
+    let spec = SourceSpec {
+        sheet: Some(SheetSel::List(vec!["Martie".into(), "ianuarie".into()])),
+        header_row: 3,
+        ..Default::default()
+    };
+    let src = read::open(&p, &spec).unwrap();
+    assert_eq!(src.detected().sheets, ["Martie", "Ianuarie"]);
+    let rows = rows_ok(src.collect());
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[0].at.sheet.as_deref(), Some("Martie"));
+    // A listed sheet without the first one's columns is an error that says why.
+    let spec = SourceSpec {
+        sheet: Some(SheetSel::List(vec!["Ianuarie".into(), "Sinteză".into()])),
+        header_row: 3,
+        ..Default::default()
+    };
+    let msg = read::open(&p, &spec).unwrap_err().to_string();
+    assert!(
+        msg.contains("lunar.xlsx") && msg.contains("the header of sheet \"Sinteză\""),
+        "{msg}"
+    );
+    let spec = SourceSpec {
+        sheet: Some(SheetSel::List(vec!["Ianuarie".into(), "Aprilie".into()])),
+        header_row: 3,
+        ..Default::default()
+    };
+    let msg = read::open(&p, &spec).unwrap_err().to_string();
+    assert!(msg.contains("no sheet named \"Aprilie\""), "{msg}");
+}
+
+#[test]
+fn fill_down_carries_a_record_to_its_continuation_rows() {
+    let dir = TestDir::new();
+    let p = dir.write(
+        "odoo.csv",
+        "Number,Partner,Tax ID,Label,Qty\n\
+         INV/1,Alfa,MD1003600150117,chair,1\n\
+         ,,,table,2\n\
+         \n\
+         ,,,lamp,3\n\
+         INV/2,Beta,,desk,4\n\
+         ,,,pen,5\n",
+    );
+    let spec = SourceSpec {
+        fill_down: vec!["Number".into(), "partner".into(), "Tax ID".into()],
+        ..Default::default()
+    };
+    let (_, items) = read_all(&p, &spec);
+    let rows = rows_ok(items);
+    let got: Vec<String> = rows.iter().map(|r| texts(r).join("|")).collect();
+    assert_eq!(
+        got,
+        [
+            "INV/1|Alfa|MD1003600150117|chair|1",
+            "INV/1|Alfa|MD1003600150117|table|2",
+            // (the blank line is no row, and does not end the record)
+            "INV/1|Alfa|MD1003600150117|lamp|3",
+            "INV/2|Beta||desk|4",
+            "INV/2|Beta||pen|5",
+        ]
+    );
+    assert_eq!(rows[2].at.row, 5, "rows keep their line numbers");
+    // The quick splitter is not used: rows must be read in order.
+    assert!(read::plain(&p, &spec, None).unwrap().is_none());
 }
 
 #[test]
