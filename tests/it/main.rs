@@ -5,6 +5,7 @@ mod support;
 
 mod cli;
 mod client;
+mod corpus;
 mod emulator;
 mod export;
 mod mapping;
