@@ -10,5 +10,6 @@ mod emulator;
 mod export;
 mod mapping;
 mod read;
+mod sources;
 mod upload;
 mod validate;

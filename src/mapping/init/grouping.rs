@@ -54,7 +54,7 @@ pub(super) fn fill_down(
     let keyed: Vec<&SourceRow> = rows.iter().filter(|r| !r.cell(key).is_blank()).collect();
     // Continuation rows come after a keyed row, and there are enough of
     // them to be a layout rather than a few broken rows.
-    if cont.is_empty() || keyed.is_empty() || rows.first().is_some_and(|r| is_cont(r)) {
+    if cont.is_empty() || keyed.is_empty() || rows.first().is_some_and(is_cont) {
         return None;
     }
     let mut cols = vec![key];
@@ -104,6 +104,10 @@ impl KeyStats {
     }
 }
 
+/// A key's rows so far: how many, the first's index, whether they agree,
+/// the first's shared cells, the last's index.
+type Seen = (usize, usize, bool, Vec<String>, usize);
+
 fn text(c: &Cell) -> String {
     c.as_text().trim().to_string()
 }
@@ -111,7 +115,7 @@ fn text(c: &Cell) -> String {
 /// The key `cols` on `rows`, with `same` the columns a document's rows
 /// share (its date, its customer).
 pub(super) fn key_stats(rows: &[SourceRow], cols: &[usize], same: &[usize]) -> KeyStats {
-    let mut by_key: HashMap<Vec<String>, (usize, usize, bool, Vec<String>, usize)> = HashMap::new();
+    let mut by_key: HashMap<Vec<String>, Seen> = HashMap::new();
     let mut st = KeyStats::default();
     for (i, r) in rows.iter().enumerate() {
         let key: Vec<String> = cols.iter().map(|&c| text(r.cell(c))).collect();

@@ -8,17 +8,18 @@
 //! - `profile`: what each column's values are (dates in which notation,
 //!   numbers in which decimal notation, IDNOs with valid check digits,
 //!   currency and country codes, VAT rates as percents or fractions, …);
-//! - `vocabulary`: header names per field in Russian, Romanian and English
-//!   and this tool's export paths, scored exact / whole word / part;
+//! - `vocabulary` and `names`: header names per field in Russian, Romanian
+//!   and English and this tool's export paths, scored exact / whole word /
+//!   part;
 //! - `columns`: names and values together, each column for one field and
 //!   each field its best column;
 //! - `amounts` and `lines`: net, VAT and gross told apart by arithmetic
 //!   (`quantity × price ≈ net`, `net × rate ≈ VAT`, `net + VAT ≈ gross`),
-//!   VAT rates mapped to the standard ids, wide layouts;
+//!   VAT rates mapped to the standard ids; `wide`: wide layouts;
 //! - `grouping`: totals rows, continuation rows (fill-down), the document
 //!   key by repetition;
-//! - `decide` and `parties`: the decisions in order, the customer and the
-//!   line written out;
+//! - `decide`, `invoice` and `parties`: the decisions in order, the
+//!   document, the customer and the line written out;
 //! - `render`: the mapping file's text.
 //!
 //! Every rule is general and its evidence is in the comment it writes: no
@@ -28,12 +29,15 @@ mod amounts;
 mod columns;
 mod decide;
 mod grouping;
+mod invoice;
 mod lines;
+mod names;
 mod parties;
 mod profile;
 mod render;
 mod sample;
 mod vocabulary;
+mod wide;
 
 use crate::read::ReadError;
 use std::path::Path;

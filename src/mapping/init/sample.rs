@@ -44,6 +44,9 @@ pub(super) struct Sample {
     pub(super) more: bool,
 }
 
+/// A header row: its row number, names, and how many fields they name.
+type Header = (u64, Vec<String>, usize);
+
 /// How many distinct fields a header row names.
 fn header_score(headers: &[String]) -> usize {
     let mut named = std::collections::BTreeSet::new();
@@ -64,11 +67,8 @@ fn header_score(headers: &[String]) -> usize {
 
 /// The best header row of one sheet (or of a CSV file): its row, names and
 /// score.
-fn best_header(
-    file: &Path,
-    spec: &SourceSpec,
-) -> Result<Option<(u64, Vec<String>, usize)>, ReadError> {
-    let mut best: Option<(u64, Vec<String>, usize)> = None;
+fn best_header(file: &Path, spec: &SourceSpec) -> Result<Option<Header>, ReadError> {
+    let mut best: Option<Header> = None;
     let mut row = 1u64;
     while row <= HEADER_ROWS {
         let mut s = spec.clone();
@@ -196,7 +196,7 @@ pub(super) fn sample(file: &Path) -> Result<Sample, ReadError> {
 /// The sheet(s) to read and the header row: the sheet whose header names
 /// the most fields, with the other sheets whose header has the same names.
 fn choose_sheets(file: &Path) -> Result<(Sheets, u64), ReadError> {
-    let mut found: Vec<(String, Option<(u64, Vec<String>, usize)>)> = Vec::new();
+    let mut found: Vec<(String, Option<Header>)> = Vec::new();
     for i in 1..=MAX_SHEETS {
         let spec = SourceSpec {
             sheet: Some(SheetSel::Index(i)),
