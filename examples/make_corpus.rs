@@ -11,9 +11,11 @@
 //! they are (see `tests/corpus/README.md`).
 //!
 //! Deterministic: every layout draws from its own fixed seed, workbooks carry
-//! a fixed creation time.
+//! a fixed creation time. `--seed N` moves every seed to write a fresh
+//! variant of each layout elsewhere (the corpus test does so through
+//! [`generate`], to try the guesser on data it was not looked at with).
 //!
-//! Run: `cargo run --example make_corpus -- tests/corpus`
+//! Run: `cargo run --example make_corpus -- tests/corpus [--seed N]`
 
 use chrono::{Datelike, Duration, NaiveDate};
 use facturare_etl::model::idno::check_digit;
@@ -31,6 +33,19 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
+
+thread_local! {
+    /// Added to every fixed seed: 0 writes the corpus, another value a
+    /// fresh variant of every layout (same headers and notations, other
+    /// customers, documents, dates and planted defects).
+    static SEED: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// A layout's random numbers: its fixed seed, moved by the variant's.
+fn seeded(base: u64) -> StdRng {
+    let offset = SEED.with(std::cell::Cell::get);
+    StdRng::seed_from_u64(base.wrapping_add(offset.wrapping_mul(1_000_003)))
+}
 
 // ---------------------------------------------------------------------------
 // Customers and products
@@ -143,7 +158,7 @@ fn bad_idno(good: &str) -> String {
 }
 
 fn customers() -> Vec<Cust> {
-    let mut rng = StdRng::seed_from_u64(7);
+    let mut rng = seeded(7);
     let mut v = Vec::new();
     for (ru, ro, en, k) in CUSTOMERS {
         let person = *k == 'p';
@@ -1091,7 +1106,7 @@ fn rate_ru(r: Rate) -> String {
 fn c1_realizatsiya(root: &Path, all: &[Cust]) -> Res<Expected> {
     let layout = "1c-realizatsiya-cp1251";
     let file = "realizatsiya_2024-2025.csv";
-    let mut rng = StdRng::seed_from_u64(101);
+    let mut rng = seeded(101);
     let custs = pick(
         all,
         &[0, 1, 2, 3, 4, 5, 6, 9, 12, 14, 17, 19, 21, 22, 32, 34],
@@ -1214,7 +1229,7 @@ fn c1_realizatsiya(root: &Path, all: &[Cust]) -> Res<Expected> {
 fn c1_pokupatel_shuffled(root: &Path, all: &[Cust]) -> Res<Expected> {
     let layout = "1c-pokupatel-shuffled-cp1251";
     let file = "prodazhi.csv";
-    let mut rng = StdRng::seed_from_u64(102);
+    let mut rng = seeded(102);
     let custs = pick(
         all,
         &[
@@ -1340,7 +1355,7 @@ fn c1_pokupatel_shuffled(root: &Path, all: &[Cust]) -> Res<Expected> {
 fn c1_nomer_dokumenta_tab(root: &Path, all: &[Cust]) -> Res<Expected> {
     let layout = "1c-nomer-dokumenta-utf8bom-tab";
     let file = "vedomost_prodazh.txt";
-    let mut rng = StdRng::seed_from_u64(103);
+    let mut rng = seeded(103);
     let custs = pick(
         all,
         &[3, 8, 10, 12, 4, 20, 21, 2, 17, 23, 24, 27, 29, 31, 0, 6, 11],
@@ -1463,7 +1478,7 @@ fn c1_nomer_dokumenta_tab(root: &Path, all: &[Cust]) -> Res<Expected> {
 fn c1_dokument_comma(root: &Path, all: &[Cust]) -> Res<Expected> {
     let layout = "1c-dokument-utf8-comma";
     let file = "reestr_realizatsii_2024.csv";
-    let mut rng = StdRng::seed_from_u64(104);
+    let mut rng = seeded(104);
     let custs = pick(
         all,
         &[14, 7, 22, 15, 16, 13, 1, 9, 19, 25, 26, 28, 30, 31, 5],
@@ -1602,7 +1617,7 @@ fn rate_ro(r: Rate) -> String {
 fn ro_registru(root: &Path, all: &[Cust]) -> Res<Expected> {
     let layout = "ro-xlsx-registru-o-foaie";
     let file = "registru_facturi.xlsx";
-    let mut rng = StdRng::seed_from_u64(201);
+    let mut rng = seeded(201);
     let custs = pick(
         all,
         &[0, 3, 4, 8, 12, 13, 17, 18, 20, 23, 24, 26, 27, 29, 10, 11],
@@ -1753,7 +1768,7 @@ fn ro_registru(root: &Path, all: &[Cust]) -> Res<Expected> {
 fn ro_lunar(root: &Path, all: &[Cust]) -> Res<Expected> {
     let layout = "ro-xlsx-foaie-pe-luna";
     let file = "registru_2025_lunar.xlsx";
-    let mut rng = StdRng::seed_from_u64(202);
+    let mut rng = seeded(202);
     let custs = pick(all, &[12, 4, 20, 13, 7, 14, 9, 22, 25, 27, 19, 1, 3, 28]);
     let prods = [18, 19, 21, 13, 14, 15, 29, 8, 9];
     let number = |i: usize| format!("GC-{:04}", 1 + i);
@@ -1809,7 +1824,6 @@ fn ro_lunar(root: &Path, all: &[Cust]) -> Res<Expected> {
         "Romanian register kept in Excel with a sheet per month, as reported by a user",
         &[file],
     );
-    e.needs = vec!["sheet-star"];
     let mut totals = Vec::new();
     for m in 1..=6u32 {
         let name = LUNI[m as usize - 1];
@@ -1917,9 +1931,9 @@ fn ro_lunar(root: &Path, all: &[Cust]) -> Res<Expected> {
     let d = dir(root, layout)?;
     wb.save(d.join(file))?;
     e.count(&docs, |d| LUNI[d.date.month() as usize - 1].to_string());
-    e.note = "The mapping reads the six month sheets (not `Sinteză`), which the current tool cannot \
-              do in one mapping: each [[sheet]] below gives one month's counts, as `sheet = \"<name>\"` \
-              reads them."
+    e.note = "The mapping reads the six month sheets in one go (`sheet = [...]`, or `\"*\"`, which \
+              skips `Sinteză` for its other header); each [[sheet]] below gives one month's counts, \
+              as `sheet = \"<name>\"` reads them."
         .into();
     Ok(e)
 }
@@ -1931,7 +1945,7 @@ fn ro_lunar(root: &Path, all: &[Cust]) -> Res<Expected> {
 fn ro_serie_numar(root: &Path, all: &[Cust]) -> Res<Expected> {
     let layout = "ro-csv-serie-numar";
     let file = "facturi_emise.csv";
-    let mut rng = StdRng::seed_from_u64(203);
+    let mut rng = seeded(203);
     let custs = pick(
         all,
         &[1, 4, 9, 11, 15, 19, 21, 23, 24, 25, 26, 28, 29, 31, 0, 6],
@@ -2079,7 +2093,7 @@ fn ro_serie_numar(root: &Path, all: &[Cust]) -> Res<Expected> {
 fn ro_servicii(root: &Path, all: &[Cust]) -> Res<Expected> {
     let layout = "ro-xlsx-servicii-tva-suma";
     let file = "facturi_servicii_2024.xlsx";
-    let mut rng = StdRng::seed_from_u64(204);
+    let mut rng = seeded(204);
     let custs = pick(all, &[14, 7, 9, 19, 25, 11, 15, 20, 22]);
     let prods = [6, 7];
     let number = |i: usize| format!("{}", 1 + i);
@@ -2205,7 +2219,7 @@ fn ro_servicii(root: &Path, all: &[Cust]) -> Res<Expected> {
 fn en_register(root: &Path, all: &[Cust]) -> Res<Expected> {
     let layout = "en-xlsx-title-case";
     let file = "Sales Register FY2024-25.xlsx";
-    let mut rng = StdRng::seed_from_u64(301);
+    let mut rng = seeded(301);
     let custs = pick(
         all,
         &[
@@ -2346,7 +2360,7 @@ fn en_register(root: &Path, all: &[Cust]) -> Res<Expected> {
 fn en_snake(root: &Path, _all: &[Cust]) -> Res<Expected> {
     let layout = "en-snake-csv";
     let file = "invoice_lines.csv";
-    let mut rng = StdRng::seed_from_u64(302);
+    let mut rng = seeded(302);
     let custs = synthetic_customers(&mut rng, 85);
     let prods = [
         0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 12, 13, 14, 16, 18, 21, 25, 27, 28,
@@ -2478,7 +2492,7 @@ fn en_month(m: u32) -> &'static str {
 fn en_us_report(root: &Path, all: &[Cust]) -> Res<Expected> {
     let layout = "en-csv-us-report-bom";
     let file = "InvoiceDetail.csv";
-    let mut rng = StdRng::seed_from_u64(303);
+    let mut rng = seeded(303);
     let custs = pick(
         all,
         &[22, 14, 7, 28, 31, 3, 10, 19, 12, 20, 23, 25, 27, 8, 0],
@@ -2646,7 +2660,7 @@ fn offset(d: NaiveDate) -> &'static str {
 fn webshop(root: &Path, all: &[Cust]) -> Res<Expected> {
     let layout = "webshop-json-nested";
     let file = "orders_2024.json";
-    let mut rng = StdRng::seed_from_u64(401);
+    let mut rng = seeded(401);
     // (sku, title, price, rate)
     let items: [(&str, &str, &str, Rate); 9] = [
         ("ROSE-RED-50", "Trandafiri roșii 50 cm", "35.00", Rate::V20),
@@ -2850,7 +2864,7 @@ fn webshop(root: &Path, all: &[Cust]) -> Res<Expected> {
 fn marketplace(root: &Path, all: &[Cust]) -> Res<Expected> {
     let layout = "marketplace-jsonl";
     let file = "order_lines.jsonl";
-    let mut rng = StdRng::seed_from_u64(402);
+    let mut rng = seeded(402);
     let custs = pick(all, &[12, 4, 20, 27, 22, 14, 8, 21, 3, 25, 28, 31, 9]);
     let prods = [1, 2, 3, 4, 13, 14, 15, 18, 21, 27, 28, 29];
     let number = |i: usize| format!("MP-24-{:06}", 310 + i * 3);
@@ -2941,7 +2955,7 @@ fn marketplace(root: &Path, all: &[Cust]) -> Res<Expected> {
 fn odoo(root: &Path, all: &[Cust]) -> Res<Expected> {
     let layout = "odoo-export-fill-down";
     let file = "account.move.csv";
-    let mut rng = StdRng::seed_from_u64(501);
+    let mut rng = seeded(501);
     let custs = pick(all, &[14, 7, 22, 0, 9, 25, 28, 31, 15, 12, 20, 4]);
     let prods = [0, 1, 2, 3, 4, 5, 6, 27, 28, 18, 21, 16];
     let mut docs = gen_docs(
@@ -3037,14 +3051,11 @@ fn odoo(root: &Path, all: &[Cust]) -> Res<Expected> {
         "Odoo export of invoices with lines: invoice columns only on the first line",
         &[file],
     );
-    e.needs = vec!["fill-down"];
     e.count(&docs, |_| String::new());
-    e.note =
-        "The invoice's columns are blank on its later lines: the mapping needs them carried down \
-              (planned `[source] fill_down`); the current tool rejects the mapping. The counts were \
-              checked with the current tool on a copy with the blanks filled in and the mapping \
-              without `fill_down`."
-            .into();
+    e.note = "The invoice's columns are blank on its later lines: the mapping carries them down \
+              (`[source] fill_down`). Without it, each continuation row is a document of its own \
+              with no number (`missing_group_key`)."
+        .into();
     Ok(e)
 }
 
@@ -3055,7 +3066,7 @@ fn odoo(root: &Path, all: &[Cust]) -> Res<Expected> {
 fn md_registru_livrari(root: &Path, all: &[Cust]) -> Res<Expected> {
     let layout = "md-registru-livrari-cote";
     let file = "registrul_livrarilor_2024.xlsx";
-    let mut rng = StdRng::seed_from_u64(502);
+    let mut rng = seeded(502);
     let custs = pick(all, &[12, 4, 20, 3, 8, 10, 13, 22, 24, 26, 0, 1]);
     let prods = [13, 14, 15, 18, 19, 21, 2, 8, 9, 10, 22];
     let number = |i: usize| format!("EA{:07}", 713400 + i);
@@ -3177,13 +3188,9 @@ fn md_registru_livrari(root: &Path, all: &[Cust]) -> Res<Expected> {
         "Moldovan VAT sales register: net and VAT columns per rate",
         &[file],
     );
-    e.needs = vec!["wide-values"];
     e.count(&docs, |_| String::new());
-    e.note = "Each invoice's lines are its rate columns: the mapping needs a wide layout whose slots \
-              are named by a list of values (planned `wide = { values = [...] }`); the current tool \
-              rejects the mapping. The counts were checked with the current tool on a copy whose \
-              slot headers were renamed to numbers (`TVA 1` ... `TVA 4`), read with \
-              `wide = { from = 1, to = 4 }`."
+    e.note = "Each invoice's lines are its rate columns: the mapping reads them as a wide layout \
+              whose slots are named by the rates (`wide = { values = [\"20\", \"12\", \"8\", \"0\"] }`)."
         .into();
     Ok(e)
 }
@@ -3191,13 +3198,12 @@ fn md_registru_livrari(root: &Path, all: &[Cust]) -> Res<Expected> {
 /// A layout's writer: into its folder, from the shared customers.
 type Layout = fn(&Path, &[Cust]) -> Res<Expected>;
 
-fn main() -> Res<()> {
-    let root = PathBuf::from(
-        std::env::args()
-            .nth(1)
-            .unwrap_or_else(|| "tests/corpus".into()),
-    );
-    std::fs::create_dir_all(&root)?;
+/// Write every generated layout into `root/<layout>/` (input files and
+/// `expected.toml`) from the variant `seed` (0: the corpus itself), and
+/// return each layout's name, documents and valid documents.
+pub fn generate(root: &Path, seed: u64) -> Res<Vec<(String, usize, usize)>> {
+    SEED.with(|s| s.set(seed));
+    std::fs::create_dir_all(root)?;
     let all = customers();
     let layouts: Vec<Layout> = vec![
         c1_realizatsiya,
@@ -3216,20 +3222,29 @@ fn main() -> Res<()> {
         odoo,
         md_registru_livrari,
     ];
+    let mut out = Vec::new();
     for f in layouts {
-        let e = f(&root, &all)?;
+        let e = f(root, &all)?;
         e.write(&root.join(&e.layout))?;
-        println!(
-            "{:32} {:5} documents, {:5} valid{}",
-            e.layout,
-            e.documents,
-            e.valid,
-            if e.needs.is_empty() {
-                String::new()
-            } else {
-                format!("  (needs {})", e.needs.join(", "))
-            }
-        );
+        out.push((e.layout.clone(), e.documents, e.valid));
+    }
+    SEED.with(|s| s.set(0));
+    Ok(out)
+}
+
+/// `make_corpus [DIR] [--seed N]`.
+fn main() -> Res<()> {
+    let mut root = PathBuf::from("tests/corpus");
+    let mut seed = 0;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--seed" => seed = args.next().ok_or("--seed needs a number")?.parse()?,
+            _ => root = PathBuf::from(a),
+        }
+    }
+    for (layout, documents, valid) in generate(&root, seed)? {
+        println!("{layout:32} {documents:5} documents, {valid:5} valid");
     }
     Ok(())
 }

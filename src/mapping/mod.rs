@@ -114,6 +114,37 @@ impl Mapping {
         &self.text
     }
 
+    /// What the API needs that the mapping does not map, one sentence each
+    /// (an empty list: nothing is missing): a line name or catalog item, a
+    /// customer name or number, a date, and the tax id customers are
+    /// matched on.
+    pub fn missing_needed(&self) -> Vec<String> {
+        let s = &*self.spec;
+        let mut out = Vec::new();
+        let l = &s.line;
+        if l.name.is_none() && l.catalog_item.is_none() {
+            out.push(
+                "[line] maps neither `name` nor `catalog_item`: the API needs one of them on every line"
+                    .to_string(),
+            );
+        }
+        let c = &s.customer;
+        if c.name.is_none() && c.number.is_none() {
+            out.push(
+                "[customer] maps neither `name` nor `number`: the API needs one of them"
+                    .to_string(),
+            );
+        }
+        if s.invoice.date.is_none() {
+            out.push("[invoice] maps no `date`: every document needs one".to_string());
+        }
+        let on_tax_id = c.match_on.as_ref().is_some_and(|m| m.get_ref() == "tax_id");
+        if on_tax_id && c.tax_id.is_none() {
+            out.push("[customer] is matched on `tax_id`, which it does not map".to_string());
+        }
+        out
+    }
+
     /// Compile against one file's headers: unknown columns are errors with
     /// "did you mean" (`file` names the input in the message).
     pub fn compile_for(

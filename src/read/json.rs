@@ -273,6 +273,8 @@ impl JsonSource {
                 delimiter: None,
                 sheet: None,
                 header_row: None,
+                sheets: Vec::new(),
+                notes: Vec::new(),
             },
             input,
             pending: VecDeque::new(),

@@ -4,6 +4,9 @@
 //! address ([`RowRef`]: file, sheet, the row number a person sees) and typed
 //! [`Cell`]s, after a header row that names the columns.
 //!
+//! With `fill_down`, any source's continuation rows are filled in
+//! ([`fill`]).
+//!
 //! Errors come in two kinds: a row that cannot be read as expected (a ragged
 //! CSV row, a JSON line that does not parse) is a row-level [`ReadError`]
 //! the caller reports and goes past; a file that cannot be read at all
@@ -11,6 +14,7 @@
 //! the file.
 
 pub mod csv;
+pub mod fill;
 pub mod json;
 pub mod sheet;
 
@@ -151,12 +155,17 @@ impl Format {
     }
 }
 
-/// Which sheet of a workbook to read.
+/// Which sheet(s) of a workbook to read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SheetSel {
     Name(String),
     /// 1-based position among the workbook's sheets.
     Index(usize),
+    /// Every sheet whose header has the first sheet's columns (`"*"`);
+    /// the others are skipped with a note.
+    All,
+    /// These sheets, in this order; each must have the first one's columns.
+    List(Vec<String>),
 }
 
 /// How to read a source: the mapping's `[source]` table, compiled.
@@ -178,6 +187,8 @@ pub struct SourceSpec {
     pub records: Option<String>,
     /// JSON: path inside each record to its array of lines; one row per line.
     pub lines: Option<String>,
+    /// Columns carried down to continuation rows (see [`fill`]).
+    pub fill_down: Vec<String>,
 }
 
 impl Default for SourceSpec {
@@ -191,6 +202,7 @@ impl Default for SourceSpec {
             sheet: None,
             records: None,
             lines: None,
+            fill_down: Vec::new(),
         }
     }
 }
@@ -209,6 +221,12 @@ pub struct Detected {
     /// The row the header was found on (the first non-empty row at or
     /// below `header_row`).
     pub header_row: Option<u64>,
+    /// Workbooks: every sheet read, in order (one unless `sheet` asks for
+    /// several).
+    pub sheets: Vec<String>,
+    /// What a person should know about how the file is read (a sheet
+    /// skipped, and why).
+    pub notes: Vec<String>,
 }
 
 /// Which columns a pass needs; others may be left [`Cell::Empty`].
@@ -315,27 +333,34 @@ pub fn open_projected(
             ))
         }
     };
-    match format {
-        Format::Csv | Format::Tsv => Ok(Box::new(csv::CsvSource::open(
-            path, spec, format, projection,
-        )?)),
+    let src: Box<dyn RecordSource + Send> = match format {
+        Format::Csv | Format::Tsv => {
+            Box::new(csv::CsvSource::open(path, spec, format, projection)?)
+        }
         Format::Xlsx | Format::Xls | Format::Ods => {
-            Ok(Box::new(sheet::SheetSource::open(path, spec, format)?))
+            Box::new(sheet::SheetSource::open(path, spec, format)?)
         }
-        Format::Json | Format::JsonLines => {
-            Ok(Box::new(json::JsonSource::open(path, spec, format)?))
-        }
+        Format::Json | Format::JsonLines => Box::new(json::JsonSource::open(path, spec, format)?),
+    };
+    if spec.fill_down.is_empty() {
+        Ok(src)
+    } else {
+        Ok(Box::new(fill::Filled::new(src, &spec.fill_down)))
     }
 }
 
 /// The quick splitter for a CSV file's rows, with only the projected cells
 /// (see [`csv::PlainRows`]); `Ok(None)` when the file is not a CSV file
-/// whose bytes it can split (a decoding stream).
+/// whose bytes it can split (a decoding stream), or when rows are filled
+/// down (which needs them in order, one after another).
 pub fn plain(
     path: &Path,
     spec: &SourceSpec,
     projection: Projection,
 ) -> Result<Option<csv::PlainRows>, ReadError> {
+    if !spec.fill_down.is_empty() {
+        return Ok(None);
+    }
     match spec.format.or_else(|| Format::from_path(path)) {
         Some(format @ (Format::Csv | Format::Tsv)) => {
             csv::CsvSource::open(path, spec, format, projection)?.plain()

@@ -259,5 +259,6 @@ pub fn layout_for(
             first.display()
         ),
         with_file,
+        with_sheet: detected.sheets.len() > 1,
     })
 }

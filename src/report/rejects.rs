@@ -10,7 +10,8 @@
 //!   the header as the input had (so the mapping's `header_row` still
 //!   points at the header), the same columns, each bad cell filled (light
 //!   red for errors, light yellow for warnings) with a note saying what is
-//!   wrong, then `_row` (the source row) and `_errors` columns.
+//!   wrong, then `_row` (the source row) and `_errors` columns (and
+//!   `_sheet` before `_row` when the rows come from several sheets).
 //! - CSV: the same title-row count, header and columns, the input's
 //!   delimiter and encoding (UTF-16 input is written as UTF-16LE with a BOM,
 //!   UTF-8 with a BOM), then `_row` and `_errors`.
@@ -83,6 +84,8 @@ pub struct RejectsLayout {
     pub title: String,
     /// Add a `_file` column (several input files into one report).
     pub with_file: bool,
+    /// Add a `_sheet` column (rows read from several sheets).
+    pub with_sheet: bool,
 }
 
 #[derive(Debug, Default)]
@@ -229,6 +232,9 @@ impl RejectsWriter {
         let mut headers = self.layout.headers.clone();
         if self.layout.with_file {
             headers.push("_file".into());
+        }
+        if self.layout.with_sheet {
+            headers.push("_sheet".into());
         }
         headers.push("_row".into());
         headers.push("_errors".into());
@@ -412,6 +418,9 @@ impl RejectsFile {
                 if layout.with_file {
                     fields.push(at.file.to_string());
                 }
+                if layout.with_sheet {
+                    fields.push(at.sheet.as_deref().unwrap_or("").to_string());
+                }
                 fields.push(at.row.to_string());
                 fields.push(errors);
                 csv.record(&fields)
@@ -491,6 +500,11 @@ impl RejectsFile {
                     ws.write_string(r, c, &*at.file).map_err(x)?;
                     c += 1;
                 }
+                if layout.with_sheet {
+                    ws.write_string(r, c, at.sheet.as_deref().unwrap_or(""))
+                        .map_err(x)?;
+                    c += 1;
+                }
                 ws.write_number(r, c, at.row as f64).map_err(x)?;
                 ws.write_string(r, c + 1, &errors).map_err(x)?;
             }
@@ -514,7 +528,9 @@ impl RejectsFile {
                 let x = |e| ReportError::xlsx(&path, e);
                 let layout = &self.writer.layout;
                 if let Some(ws) = wb.worksheets_mut().first_mut() {
-                    let n = layout.headers.len() + usize::from(layout.with_file);
+                    let n = layout.headers.len()
+                        + usize::from(layout.with_file)
+                        + usize::from(layout.with_sheet);
                     // Widths fitted to what is written (dates included: no
                     // `###`), the errors column wide, the header filtered.
                     ws.set_autofit_max_row(2000)

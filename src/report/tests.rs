@@ -111,6 +111,7 @@ fn layout(format: RejectsFormat) -> RejectsLayout {
         title_rows: 1,
         title: "Rejected rows of in.xlsx".into(),
         with_file: false,
+        with_sheet: false,
     }
 }
 

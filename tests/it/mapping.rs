@@ -495,7 +495,7 @@ fn init_guesses_the_1c_layout() {
         "tax_id = { column = \"IDNO\"",
         "quantity = { column = \"Количество\", decimal = \"ru\" }",
         "\"20%\" = \"tva20\"",
-        "regex = \"^(Итого",
+        "skip_rows_matching = { column = \"Номер\", regex = '^(?i)\\s*(итого",
     ] {
         assert!(text.contains(want), "{want:?} not in\n{text}");
     }

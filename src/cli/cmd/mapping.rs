@@ -1,6 +1,7 @@
 //! `facturare-etl mapping check|test|init`: thin commands over
-//! [`crate::mapping`]. Exit 2 for a bad mapping or usage, 3 for an
-//! unreadable input, 1 for a failed example.
+//! [`crate::mapping`] (and, for `init --validate`, the dry run of
+//! [`crate::ops::dry_run`]). Exit 2 for a bad mapping or usage, 3 for an
+//! unreadable input, 1 for a failed example or rejected documents.
 
 use super::Context;
 use crate::cli::output::Output;
@@ -16,7 +17,8 @@ pub enum Command {
     Check(CheckArgs),
     /// Run the mapping's [[example]] blocks (exit 1 if one fails)
     Test(TestArgs),
-    /// Write a starting mapping guessed from a file's headers
+    /// Write a starting mapping guessed from a file's headers and values,
+    /// each field with the evidence it was guessed from
     Init(InitArgs),
 }
 
@@ -40,7 +42,8 @@ pub struct TestArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct InitArgs {
-    /// An input file (CSV, XLSX, JSON) whose headers to read
+    /// An input file (CSV, TSV, XLSX, XLS, ODS, JSON, JSON Lines) to guess
+    /// from: its header row and a sample of its rows
     pub file: PathBuf,
     /// Write the mapping here instead of stdout
     #[arg(short, long, value_name = "PATH")]
@@ -48,6 +51,10 @@ pub struct InitArgs {
     /// Overwrite the output file if it exists
     #[arg(long)]
     pub force: bool,
+    /// Then run the dry run (`validate`) of the file with the guessed
+    /// mapping and print its summary (exit 1 when documents are rejected)
+    #[arg(long)]
+    pub validate: bool,
 }
 
 pub fn run(command: Command, ctx: &Context) -> CmdResult {
@@ -114,6 +121,9 @@ fn summary(d: &Draft) -> String {
 
 fn check(a: CheckArgs, out: &Output) -> CmdResult {
     let m = load(&a.mapping)?;
+    for missing in m.missing_needed() {
+        out.warn(format!("{}: {missing}", a.mapping.display()));
+    }
     let Some(sample) = a.sample else {
         out.status(format!(
             "{}: mapping {:?} is valid (identity {}, {} example(s))",
@@ -213,7 +223,10 @@ fn test(a: TestArgs, out: &Output) -> CmdResult {
 
 fn init(a: InitArgs, out: &Output) -> CmdResult {
     let text = mapping::init::guess(&a.file).exit(Exit::Input)?;
-    match &a.output {
+    // Where the mapping is written (for --validate without -o, a temporary
+    // file named after the input).
+    let scratch;
+    let written = match &a.output {
         Some(p) => {
             if p.exists() && !a.force {
                 return Err(CliError::new(
@@ -229,8 +242,45 @@ fn init(a: InitArgs, out: &Output) -> CmdResult {
                 p.display(),
                 a.file.display()
             ));
+            p.clone()
         }
-        None => print!("{text}"),
+        None => {
+            print!("{text}");
+            if !a.validate {
+                return Ok(Exit::Ok);
+            }
+            scratch = tempfile::tempdir().exit(Exit::Usage)?;
+            let stem = a
+                .file
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "input".into());
+            let p = scratch.path().join(format!("{stem}.guess.toml"));
+            crate::fs::write_atomic(&p, text.as_bytes()).exit(Exit::Usage)?;
+            p
+        }
+    };
+    if !a.validate {
+        return Ok(Exit::Ok);
     }
-    Ok(Exit::Ok)
+    if let Ok(m) = Mapping::load(&written) {
+        for missing in m.missing_needed() {
+            out.warn(format!("the guess: {missing}"));
+        }
+    }
+    let opts = crate::ops::DryRunOptions {
+        files: vec![a.file.clone()],
+        mapping: written,
+        ..Default::default()
+    };
+    let summary = crate::ops::dry_run(&opts, None, out).map_err(|e| CliError::of(e.kind(), e))?;
+    out.status(format!(
+        "the dry run of {} with the guessed mapping:\n{}",
+        a.file.display(),
+        summary.render_text().trim_end()
+    ));
+    if a.output.is_some() {
+        out.json(&summary);
+    }
+    Ok(summary.ending().into())
 }

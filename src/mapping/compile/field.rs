@@ -26,7 +26,7 @@ pub(super) struct Ctx<'a> {
     pub(super) base_dir: &'a Path,
     pub(super) lookup_bytes: Vec<Vec<u8>>,
     /// The column currently being expanded in a wide layout.
-    pub(super) wide_n: Option<i64>,
+    pub(super) wide_n: Option<String>,
     pub(super) referenced: Vec<String>,
 }
 
@@ -66,8 +66,8 @@ impl Ctx<'_> {
     }
 
     fn wide(&self, s: &str) -> String {
-        match self.wide_n {
-            Some(n) => s.replace("{n}", &n.to_string()),
+        match &self.wide_n {
+            Some(n) => s.replace("{n}", n),
             None => s.to_string(),
         }
     }
@@ -257,7 +257,24 @@ impl Ctx<'_> {
             }
         } else if let Some(tpl) = &t.template {
             let text = self.wide(tpl.get_ref());
-            Src::Template(self.template(&text, tpl.span()))
+            let parts = self.template(&text, tpl.span());
+            // No column in it (`"tva{n}"` once `{n}` is filled in): a constant.
+            if parts.iter().all(|p| matches!(p, Part::Lit(_))) {
+                let lit: String = parts
+                    .into_iter()
+                    .map(|p| match p {
+                        Part::Lit(l) => l,
+                        Part::Col { .. } => String::new(),
+                    })
+                    .collect();
+                Src::Const(if lit.is_empty() {
+                    Cell::Empty
+                } else {
+                    Cell::Text(lit.into())
+                })
+            } else {
+                Src::Template(parts)
+            }
         } else {
             return None;
         };

@@ -215,6 +215,12 @@ pub struct Plan {
     pub lines: Vec<Vec<Field>>,
     /// Group key columns; empty: no grouping.
     pub key: Vec<usize>,
+    /// The source reads several sheets: a group key is scoped to its sheet
+    /// (and the document's source key names it).
+    pub sheets_in_key: bool,
+    /// `source.fill_down` columns (the reader fills them in; examples
+    /// fill theirs the same way).
+    pub fill: Vec<usize>,
     /// With JSON nested lines and no group_by: rows of one record are one document.
     pub group_by_record: bool,
     pub skip: Vec<SkipRule>,
@@ -255,8 +261,13 @@ impl Plan {
         p.into()
     }
 
-    /// The columns the grouping pass needs (key and skip columns).
+    /// The columns the grouping pass needs: key and skip columns; with
+    /// `fill_down`, every column (whether a row continues the record above
+    /// depends on whether it is blank).
     pub fn key_projection(&self) -> Arc<[bool]> {
+        if !self.fill.is_empty() {
+            return vec![true; self.headers.len()].into();
+        }
         let mut p = vec![false; self.headers.len()];
         for &k in &self.key {
             if let Some(x) = p.get_mut(k) {

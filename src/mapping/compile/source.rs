@@ -1,6 +1,6 @@
 //! The `[source]` table compiled into reader options ([`SourceSpec`]):
 //! format, encoding (with the usual code-page aliases), delimiter, quote,
-//! header row, sheet, records and lines, each mistake with its place in the
+//! header row, sheet(s), records, lines and the columns filled down, each mistake with its place in the
 //! mapping file.
 
 use crate::mapping::spec::{MappingSpec, SheetValue};
@@ -94,8 +94,15 @@ pub fn source_spec(spec: &MappingSpec) -> Result<SourceSpec, Vec<Diag>> {
                 sh.span(),
                 format!("sheet is a name or a position from 1, found {i}"),
             )),
+            SheetValue::All => out.sheet = Some(SheetSel::All),
+            SheetValue::List(names) if names.is_empty() => diags.push(
+                Diag::at(sh.span(), "the list of sheets is empty")
+                    .help("name the sheets to read, or write \"*\" for every sheet with the first one's header"),
+            ),
+            SheetValue::List(names) => out.sheet = Some(SheetSel::List(names.clone())),
         }
     }
+    out.fill_down = s.fill_down.items.clone();
     out.records = s.records.as_ref().map(|r| r.get_ref().clone());
     out.lines = s.lines.as_ref().map(|r| r.get_ref().clone());
     if diags.is_empty() {

@@ -58,7 +58,19 @@ fn cell_at(cells: &[Cell], idx: usize) -> &Cell {
     cells.get(idx).unwrap_or(&Cell::Empty)
 }
 
-fn key_of<'r>(plan: &Plan, cells: &'r [Cell]) -> Cow<'r, str> {
+/// A row's group key: its key cells (a list of them as JSON text), and,
+/// when the source reads several sheets, its sheet before them
+/// (`Ianuarie:GC-0001`; a sheet name cannot hold `:`), so that a document
+/// never spans sheets.
+fn key_of<'r>(plan: &Plan, cells: &'r [Cell], sheet: Option<&str>) -> Cow<'r, str> {
+    let k = cells_key(plan, cells);
+    match sheet {
+        Some(sheet) if plan.sheets_in_key && !k.is_empty() => Cow::Owned(format!("{sheet}:{k}")),
+        _ => k,
+    }
+}
+
+fn cells_key<'r>(plan: &Plan, cells: &'r [Cell]) -> Cow<'r, str> {
     if plan.key.len() == 1 {
         return match cell_at(cells, plan.key[0]).as_text() {
             Cow::Borrowed(s) => Cow::Borrowed(s.trim()),
@@ -107,7 +119,7 @@ impl Grouper {
         self.last.len() as u64
     }
 
-    fn classify<'r>(&self, cells: &'r [Cell], full: bool) -> Class<'r> {
+    fn classify<'r>(&self, cells: &'r [Cell], sheet: Option<&str>, full: bool) -> Class<'r> {
         for rule in &self.plan.skip {
             let hit = match rule.column {
                 Some(c) => rule.is_match(&cell_at(cells, c).as_text()),
@@ -124,7 +136,7 @@ impl Grouper {
         }
         match self.mode {
             Mode::Key => {
-                let k = key_of(&self.plan, cells);
+                let k = key_of(&self.plan, cells, sheet);
                 if k.is_empty() {
                     Class::Unkeyed
                 } else {
@@ -142,20 +154,15 @@ impl Grouper {
             Err(ReadError::Ragged { row, .. }) => row,
             Err(_) => return,
         };
-        self.note_cells(i, &row.cells);
-    }
-
-    /// First pass: note the `i`th row, by its cells.
-    fn note_cells(&mut self, i: u64, cells: &[Cell]) {
-        if let Some(h) = self.key_hash(cells) {
+        if let Some(h) = self.key_hash(&row.cells, row.at.sheet.as_deref()) {
             self.last.insert(h, i);
         }
     }
 
-    /// The hash of a row's group key, by its cells, for `last`; `None`
-    /// when the row is skipped or has no key.
-    fn key_hash(&self, cells: &[Cell]) -> Option<u64> {
-        match self.classify(cells, false) {
+    /// The hash of a row's group key, by its cells (and sheet), for `last`;
+    /// `None` when the row is skipped or has no key.
+    fn key_hash(&self, cells: &[Cell], sheet: Option<&str>) -> Option<u64> {
+        match self.classify(cells, sheet, false) {
             Class::Keyed(k) => Some(std::hash::BuildHasher::hash_one(&self.seed, &*k)),
             _ => None,
         }
@@ -220,7 +227,7 @@ impl Grouper {
             Err(fatal) => return Err(fatal),
         };
         stats.rows_read += 1;
-        let class = self.classify(&row.cells, true);
+        let class = self.classify(&row.cells, row.at.sheet.as_deref(), true);
         if matches!(class, Class::Skip) {
             stats.rows_skipped += 1;
             return Ok(());
@@ -376,7 +383,7 @@ pub(super) fn plain_first_pass(
         .map(|range| {
             let mut last = Hashed::default();
             let read = splitter.rows_in(range, |i, cells| {
-                if let Some(h) = g.key_hash(cells) {
+                if let Some(h) = g.key_hash(cells, None) {
                     last.insert(h, i);
                 }
             })?;

@@ -111,8 +111,13 @@ enum Done {
     Rows(Pending, String),
 }
 
-/// Drafts of rows held in memory (examples, previews), grouped as a file's.
-pub fn drafts_from_rows(plan: Arc<Plan>, rows: Vec<SourceRow>) -> (Vec<Draft>, DraftStats) {
+/// Drafts of rows held in memory (examples, previews), grouped as a file's
+/// (and filled down as a reader fills them).
+pub fn drafts_from_rows(plan: Arc<Plan>, mut rows: Vec<SourceRow>) -> (Vec<Draft>, DraftStats) {
+    let mut fill = crate::read::fill::FillDown::new(plan.fill.clone());
+    for r in &mut rows {
+        fill.apply(&mut r.cells);
+    }
     let mut g = Grouper::new(plan.clone());
     if g.needs_first_pass() {
         for (i, r) in rows.iter().enumerate() {

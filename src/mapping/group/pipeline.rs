@@ -71,6 +71,12 @@ pub fn drafts_then<T: Send + 'static>(
         if let (Some(enc), Some(conf)) = (d.encoding, d.confidence) {
             tracing::info!(file = %f.display(), encoding = enc, confidence = conf, "input encoding");
         }
+        if d.sheets.len() > 1 {
+            tracing::info!(file = %f.display(), sheets = ?d.sheets, "sheets read");
+        }
+        for note in &d.notes {
+            tracing::warn!("{}: {note}", f.display());
+        }
         match mapping.compile_for(src.headers(), &f.display().to_string()) {
             Ok(p) => plans.push(Arc::new(p)),
             Err(MappingError::Invalid(s)) => errors.push(s),

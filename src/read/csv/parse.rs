@@ -147,6 +147,8 @@ impl CsvSource {
                 delimiter: Some(delimiter),
                 sheet: None,
                 header_row: None,
+                sheets: Vec::new(),
+                notes: Vec::new(),
             },
             record: csv::ByteRecord::new(),
             crlf,

@@ -3,86 +3,13 @@
 //! a compile error can point at the text. The doc comments here are the
 //! format's reference; `mappings/README.md` is written from them.
 
-use serde::{Deserialize, Deserializer};
+mod values;
+
+pub use values::{FieldSpec, OneOrMany, SheetValue, StrList};
+
+use serde::Deserialize;
 use std::collections::BTreeMap;
 use toml::Spanned;
-
-/// One value or a list of them (`group_by = "Nr"` or `["Serie", "Nr"]`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct OneOrMany<T>(pub Vec<T>);
-
-impl<T> Default for OneOrMany<T> {
-    fn default() -> Self {
-        OneOrMany(Vec::new())
-    }
-}
-
-// Not `#[serde(untagged)]`: that buffers the value and loses TOML spans.
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for OneOrMany<T> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V<T>(std::marker::PhantomData<T>);
-        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for V<T> {
-            type Value = OneOrMany<T>;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a table or a list of tables")
-            }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(
-                self,
-                mut seq: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut out = Vec::new();
-                while let Some(v) = seq.next_element::<T>()? {
-                    out.push(v);
-                }
-                Ok(OneOrMany(out))
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let v = T::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
-                Ok(OneOrMany(vec![v]))
-            }
-        }
-        d.deserialize_any(V(std::marker::PhantomData))
-    }
-}
-
-/// A string or a list of strings, with the span of the whole value
-/// (`group_by = "Nr"`, `transform = ["trim", "upper"]`).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct StrList {
-    pub span: std::ops::Range<usize>,
-    pub items: Vec<String>,
-}
-
-impl<'de> Deserialize<'de> for StrList {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        use serde::de::Error;
-        let v = Spanned::<toml::Value>::deserialize(d)?;
-        let span = v.span();
-        let items = match v.into_inner() {
-            toml::Value::String(s) => vec![s],
-            toml::Value::Array(a) => a
-                .into_iter()
-                .map(|x| match x {
-                    toml::Value::String(s) => Ok(s),
-                    other => Err(D::Error::custom(format!(
-                        "expected a string in the list, found {}",
-                        other.type_str()
-                    ))),
-                })
-                .collect::<Result<_, _>>()?,
-            other => {
-                return Err(D::Error::custom(format!(
-                    "expected a string or a list of strings, found {}",
-                    other.type_str()
-                )))
-            }
-        };
-        Ok(StrList { span, items })
-    }
-}
 
 /// The whole file.
 #[derive(Debug, Clone, Deserialize)]
@@ -151,7 +78,12 @@ pub struct SourceTable {
     /// and are skipped. Default 1.
     pub header_row: Option<Spanned<i64>>,
     /// Spreadsheets: the sheet, by name (`"Invoices"`) or 1-based position
-    /// (`2`). Default: the first sheet.
+    /// (`2`); `"*"`: every sheet whose header row has the first sheet's
+    /// column names (in any order; the others are skipped with a note); a
+    /// list of names (`["Ianuarie", "Februarie"]`): those sheets, in that
+    /// order, each with the first one's columns. Rows keep their sheet in
+    /// every address; a document's rows are on one sheet. Default: the
+    /// first sheet.
     pub sheet: Option<Spanned<SheetValue>>,
     /// JSON: dotted path to the array of records (`"orders"`,
     /// `"data.orders"`). Default: the document itself is the array.
@@ -166,14 +98,11 @@ pub struct SourceTable {
     /// is skipped when any cell matches. Blank rows are always skipped.
     #[serde(default)]
     pub skip_rows_matching: OneOrMany<SkipSpec>,
-}
-
-/// A sheet by name or 1-based position.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(untagged)]
-pub enum SheetValue {
-    Index(i64),
-    Name(String),
+    /// Columns a record fills on its first row only (Odoo's exports): a row
+    /// whose cells in these columns are all blank (and that is not blank
+    /// itself) takes them from the last row above that had any.
+    #[serde(default)]
+    pub fill_down: StrList,
 }
 
 /// A rule that skips rows.
@@ -274,7 +203,8 @@ pub struct CustomerSpec {
 pub struct LineSpec {
     /// Wide layouts: several lines per row, their column names holding
     /// `{n}` (`"Item{n} Qty"`), for n from `from` to `to` (absent `to`:
-    /// while the columns exist). Slots whose fields are all empty are dropped.
+    /// while the columns exist), or for each of `values` (`"TVA {n}%"` with
+    /// `values = ["20", "8"]`). Slots whose fields are all empty are dropped.
     pub wide: Option<WideSpec>,
     pub name: Option<FieldSpec>,
     pub description: Option<FieldSpec>,
@@ -313,6 +243,9 @@ pub struct LineSpec {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WideSpec {
+    /// The slots named by a list instead of numbered (`["20", "12", "8",
+    /// "0"]`): `{n}` is each value in turn; not with `from`/`to`.
+    pub values: Option<StrList>,
     /// The first n (default 1).
     pub from: Option<Spanned<i64>>,
     /// The last n; absent: as long as the columns exist.
@@ -431,59 +364,6 @@ pub struct ReplaceSpec {
     pub regex: bool,
 }
 
-/// A field: a column name, or a [`FieldTable`].
-#[derive(Debug, Clone)]
-pub struct FieldSpec(pub Spanned<FieldTable>);
-
-impl<'de> Deserialize<'de> for FieldSpec {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let spanned = Spanned::<FieldRepr>::deserialize(d)?;
-        let span = spanned.span();
-        let table = match spanned.into_inner() {
-            FieldRepr(FieldReprInner::Column(c)) => FieldTable {
-                column: Some(Spanned::new(span.clone(), c.into_inner())),
-                ..Default::default()
-            },
-            FieldRepr(FieldReprInner::Table(t)) => *t,
-        };
-        Ok(FieldSpec(Spanned::new(span, table)))
-    }
-}
-
-struct FieldRepr(FieldReprInner);
-
-enum FieldReprInner {
-    Column(Spanned<String>),
-    Table(Box<FieldTable>),
-}
-
-impl<'de> Deserialize<'de> for FieldRepr {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = FieldRepr;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a column name or a table such as { column = \"Nr\" }")
-            }
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<FieldRepr, E> {
-                // Spans for a bare string are the whole field's span.
-                Ok(FieldRepr(FieldReprInner::Column(Spanned::new(
-                    0..0,
-                    v.to_string(),
-                ))))
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                map: A,
-            ) -> Result<FieldRepr, A::Error> {
-                let t = FieldTable::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
-                Ok(FieldRepr(FieldReprInner::Table(Box::new(t))))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
 /// Every key the format knows, by table, for the reference test and for
 /// "did you mean" on unknown keys.
 pub const KEYS: &[(&str, &[&str])] = &[
@@ -507,6 +387,7 @@ pub const KEYS: &[(&str, &[&str])] = &[
             "records",
             "lines",
             "skip_rows_matching",
+            "fill_down",
         ],
     ),
     ("skip_rows_matching", &["column", "regex"]),
@@ -578,7 +459,7 @@ pub const KEYS: &[(&str, &[&str])] = &[
             "metadata",
         ],
     ),
-    ("wide", &["from", "to"]),
+    ("wide", &["from", "to", "values"]),
     (
         "payment",
         &["amount", "date", "method", "reference", "notes", "currency"],

@@ -1,0 +1,590 @@
+//! Spreadsheets through `calamine`: XLSX/XLSM streamed cell by cell (its
+//! cell reader, so a big sheet is never held whole), XLS and ODS loaded a
+//! sheet at a time. The sheet is chosen by name or 1-based position; rows
+//! above the header row are titles; dates come as real dates (date-formatted
+//! serials included); formulas give their cached values; a merged region's
+//! value applies to every cell of the region.
+//!
+//! Several sheets: `sheet = "*"` reads every sheet whose header row has the
+//! first sheet's column names (in any order: cells are placed by name) and
+//! skips the others with a note ([`Detected::notes`]); a list of names reads
+//! those sheets in that order, and a sheet whose header lacks a column of
+//! the first one is an error. Every row keeps its sheet in its address.
+//! Before the first row, each sheet's header is looked at (a few rows of
+//! each), so that the notes are known when the source opens.
+//!
+//! The workbook is read on its own thread that sends rows over a bounded
+//! channel, so the reader owns the workbook and stays `Send`. The parts:
+//! `cell` (calamine's values as [`Cell`]s) and `assemble` (a sheet's cells
+//! made into its header and rows).
+
+mod assemble;
+mod cell;
+
+pub(crate) use cell::number_text;
+
+use super::{
+    file_label, Detected, Format, ReadError, RecordSource, SheetSel, SourceRow, SourceSpec,
+};
+use assemble::{fit, Assembler, Columns, Event};
+use calamine::{Dimensions, Reader};
+use std::io::Read as _;
+use std::path::Path;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::Arc;
+
+/// The header as the reader thread found it.
+struct Found {
+    headers: Vec<String>,
+    /// The first sheet read, and the row its header is on.
+    sheet: String,
+    row: u64,
+    sheets: Vec<String>,
+    notes: Vec<String>,
+}
+
+enum Msg {
+    Header(Result<Found, ReadError>),
+    Row(Result<SourceRow, ReadError>),
+}
+
+/// A worksheet (or several, one after another) being read.
+pub struct SheetSource {
+    rx: Receiver<Msg>,
+    headers: Vec<String>,
+    detected: Detected,
+    done: bool,
+}
+
+impl std::fmt::Debug for SheetSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SheetSource")
+            .field("headers", &self.headers)
+            .field("detected", &self.detected)
+            .finish()
+    }
+}
+
+const ZIP_MAGIC: &[u8] = b"PK\x03\x04";
+const CFB_MAGIC: &[u8] = &[0xD0, 0xCF, 0x11, 0xE0];
+
+fn sniff(path: &Path, format: Format) -> Result<(), ReadError> {
+    let mut head = [0u8; 8];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .map_err(|e| ReadError::file(path, "failed to open", Some(Box::new(e))))?;
+    let head = &head[..n];
+    let (magic, what) = match format {
+        Format::Xls => (CFB_MAGIC, "an XLS workbook (an OLE2 compound file)"),
+        Format::Ods => (ZIP_MAGIC, "an ODS workbook (a ZIP archive)"),
+        _ => (ZIP_MAGIC, "an XLSX workbook (a ZIP archive)"),
+    };
+    if head.starts_with(magic) {
+        return Ok(());
+    }
+    let hint = if n == 0 {
+        "the file is empty".to_string()
+    } else if head.starts_with(ZIP_MAGIC) && format == Format::Xls {
+        "it is a ZIP archive: if it is an .xlsx file, rename it or set `format = \"xlsx\"`"
+            .to_string()
+    } else if head.starts_with(CFB_MAGIC) {
+        "it is an OLE2 file: if it is an old .xls file, rename it or set `format = \"xls\"`"
+            .to_string()
+    } else if head
+        .iter()
+        .all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace() || *b >= 0x80)
+    {
+        "it looks like text: if it is CSV, rename it to .csv or set `format = \"csv\"`".to_string()
+    } else {
+        format!("it starts with bytes {head:02X?}")
+    };
+    Err(ReadError::file(path, format!("not {what}: {hint}"), None))
+}
+
+impl SheetSource {
+    pub fn open(path: &Path, spec: &SourceSpec, format: Format) -> Result<SheetSource, ReadError> {
+        sniff(path, format)?;
+        let (tx, rx) = sync_channel::<Msg>(256);
+        let path_buf = path.to_path_buf();
+        let sel = spec.sheet.clone();
+        let header_row = spec.header_row.max(1);
+        std::thread::Builder::new()
+            .name("read-sheet".into())
+            .spawn(move || {
+                let mut reader = ThreadReader {
+                    path: &path_buf,
+                    file: file_label(&path_buf),
+                    header_row,
+                    tx: &tx,
+                    header_sent: false,
+                    stopped: false,
+                };
+                // A damaged workbook must give an error, never take the program down.
+                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    let r = reader.run(format, sel.as_ref());
+                    (r, reader.header_sent)
+                }));
+                let (r, header_sent) = match result {
+                    Ok(x) => x,
+                    Err(_) => (
+                        Err(ReadError::file(
+                            &path_buf,
+                            "the workbook is damaged: its reader failed on it",
+                            None,
+                        )),
+                        false,
+                    ),
+                };
+                if let Err(e) = r {
+                    let _ = tx.send(if header_sent {
+                        Msg::Row(Err(e))
+                    } else {
+                        Msg::Header(Err(e))
+                    });
+                }
+            })
+            .map_err(|e| {
+                ReadError::file(path, "failed to start a reader thread", Some(Box::new(e)))
+            })?;
+        match rx.recv() {
+            Ok(Msg::Header(Ok(found))) => Ok(SheetSource {
+                rx,
+                headers: found.headers,
+                detected: Detected {
+                    format,
+                    encoding: None,
+                    confidence: None,
+                    delimiter: None,
+                    sheet: Some(found.sheet),
+                    header_row: Some(found.row),
+                    sheets: found.sheets,
+                    notes: found.notes,
+                },
+                done: false,
+            }),
+            Ok(Msg::Header(Err(e))) | Ok(Msg::Row(Err(e))) => Err(e),
+            Ok(Msg::Row(Ok(_))) | Err(_) => Err(ReadError::file(
+                path,
+                "the workbook reader stopped before the header row",
+                None,
+            )),
+        }
+    }
+}
+
+fn wb_error(
+    path: &Path,
+    what: &str,
+    e: impl std::error::Error + Send + Sync + 'static,
+) -> ReadError {
+    ReadError::file(path, what.to_string(), Some(Box::new(e)))
+}
+
+/// An open workbook: XLSX streamed, the others loaded a sheet at a time.
+enum Book {
+    Xlsx(Box<calamine::Xlsx<std::io::BufReader<std::fs::File>>>),
+    Other(Box<calamine::Sheets<std::io::BufReader<std::fs::File>>>),
+}
+
+impl Book {
+    fn open(path: &Path, format: Format) -> Result<Book, ReadError> {
+        Ok(match format {
+            Format::Xlsx => Book::Xlsx(Box::new(
+                calamine::open_workbook(path)
+                    .map_err(|e| wb_error(path, "not a readable XLSX workbook", e))?,
+            )),
+            _ => Book::Other(Box::new(
+                calamine::open_workbook_auto(path)
+                    .map_err(|e| wb_error(path, "not a readable workbook", e))?,
+            )),
+        })
+    }
+
+    fn sheet_names(&self) -> Vec<String> {
+        match self {
+            Book::Xlsx(wb) => wb.sheet_names(),
+            Book::Other(wb) => wb.sheet_names(),
+        }
+    }
+
+    fn merges(&mut self, name: &str) -> Vec<Dimensions> {
+        match self {
+            Book::Xlsx(wb) => wb.merge_cells_by_sheet_name(name).unwrap_or_default(),
+            Book::Other(wb) => match &mut **wb {
+                calamine::Sheets::Xls(x) => x.merge_cells_by_sheet_name(name).unwrap_or_default(),
+                _ => Vec::new(),
+            },
+        }
+    }
+
+    /// Every cell of sheet `name` in row order into `asm`, until `more`
+    /// says stop.
+    fn cells(
+        &mut self,
+        path: &Path,
+        name: &str,
+        asm: &mut Assembler,
+        mut more: impl FnMut(&mut Assembler) -> bool,
+    ) -> Result<(), ReadError> {
+        let what = format!("failed to read sheet {name:?}");
+        match self {
+            Book::Xlsx(wb) => {
+                let mut cells = wb
+                    .worksheet_cells_reader(name)
+                    .map_err(|e| wb_error(path, &what, e))?;
+                loop {
+                    match cells.next_cell() {
+                        Ok(Some(c)) => {
+                            let (r, col) = c.get_position();
+                            asm.push(r, col, cell::from_ref(c.get_value()));
+                            if !more(asm) {
+                                return Ok(());
+                            }
+                        }
+                        Ok(None) => break,
+                        Err(e) => return Err(wb_error(path, &what, e)),
+                    }
+                }
+            }
+            Book::Other(wb) => {
+                let range = wb
+                    .worksheet_range(name)
+                    .map_err(|e| wb_error(path, &what, e))?;
+                let (r0, c0) = range.start().unwrap_or((0, 0));
+                for (i, row) in range.rows().enumerate() {
+                    for (j, v) in row.iter().enumerate() {
+                        let cell = cell::from_data(v);
+                        if !cell.is_empty() {
+                            asm.push(r0 + i as u32, c0 + j as u32, cell);
+                            if !more(asm) {
+                                return Ok(());
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        asm.finish();
+        more(asm);
+        Ok(())
+    }
+
+    /// The header of sheet `name`: its names and row, or None when the
+    /// sheet has no cells at or below `header_row`.
+    fn header(
+        &mut self,
+        path: &Path,
+        file: &Arc<str>,
+        name: &str,
+        header_row: u64,
+    ) -> Result<Option<(Vec<String>, u64)>, ReadError> {
+        let merges = self.merges(name);
+        let mut asm = Assembler::new(file.clone(), name, header_row, merges, None);
+        let mut found = None;
+        self.cells(path, name, &mut asm, |asm| {
+            for e in asm.events.drain(..) {
+                if let Event::Header(h, r) = e {
+                    found = Some((h, r));
+                }
+            }
+            found.is_none()
+        })?;
+        Ok(found)
+    }
+}
+
+/// What the reader thread does: choose the sheets, find their headers,
+/// then send their rows.
+struct ThreadReader<'a> {
+    path: &'a Path,
+    file: Arc<str>,
+    header_row: u64,
+    tx: &'a SyncSender<Msg>,
+    header_sent: bool,
+    /// The receiver has gone.
+    stopped: bool,
+}
+
+impl ThreadReader<'_> {
+    fn send(&mut self, m: Msg) {
+        if !self.stopped && self.tx.send(m).is_err() {
+            self.stopped = true;
+        }
+    }
+
+    fn run(&mut self, format: Format, sel: Option<&SheetSel>) -> Result<(), ReadError> {
+        let mut book = Book::open(self.path, format)?;
+        let names = book.sheet_names();
+        let path = self.path;
+        let (selected, every) = match sel {
+            Some(SheetSel::All) => (names.clone(), true),
+            Some(SheetSel::List(list)) => {
+                let mut chosen = Vec::new();
+                for n in list {
+                    chosen.push(choose_sheet(
+                        path,
+                        &names,
+                        Some(&SheetSel::Name(n.clone())),
+                    )?);
+                }
+                (chosen, false)
+            }
+            other => (vec![choose_sheet(path, &names, other)?], false),
+        };
+        if selected.len() == 1 && !every {
+            return self.single(&mut book, &selected[0]);
+        }
+        // Several sheets: every header first, to know which fit.
+        let mut first: Option<(String, Vec<String>, u64)> = None;
+        let mut plan: Vec<(String, Columns)> = Vec::new();
+        let mut notes = Vec::new();
+        for name in &selected {
+            let header = book.header(path, &self.file, name, self.header_row)?;
+            let Some((headers, row)) = header else {
+                let why = format!(
+                    "sheet {name:?} has no header row (no cells at row {} or below)",
+                    self.header_row
+                );
+                if every {
+                    notes.push(format!("{why}: skipped"));
+                    continue;
+                }
+                return Err(ReadError::file(path, why, None));
+            };
+            match &first {
+                None => {
+                    plan.push((
+                        name.clone(),
+                        Columns {
+                            map: None,
+                            width: headers.len(),
+                        },
+                    ));
+                    first = Some((name.clone(), headers, row));
+                }
+                Some((first_name, first_headers, _)) => match fit(first_headers, &headers) {
+                    Ok(columns) => plan.push((name.clone(), columns)),
+                    Err(missing) => {
+                        let why = format!(
+                            "the header of sheet {name:?} (row {row}) lacks {} of sheet {first_name:?}",
+                            listing(&missing)
+                        );
+                        if every {
+                            notes.push(format!("{why}: skipped"));
+                            continue;
+                        }
+                        return Err(ReadError::file(
+                            path,
+                            format!("{why}; list only sheets that share the first one's header"),
+                            None,
+                        ));
+                    }
+                },
+            }
+        }
+        let Some((sheet, headers, row)) = first else {
+            return Err(ReadError::file(
+                path,
+                format!(
+                    "no sheet has a header row at row {} or below",
+                    self.header_row
+                ),
+                None,
+            ));
+        };
+        self.header_sent = true;
+        self.send(Msg::Header(Ok(Found {
+            headers,
+            sheet,
+            row,
+            sheets: plan.iter().map(|(n, _)| n.clone()).collect(),
+            notes,
+        })));
+        for (name, columns) in plan {
+            let merges = book.merges(&name);
+            let mut asm = Assembler::new(
+                self.file.clone(),
+                &name,
+                self.header_row,
+                merges,
+                Some(columns),
+            );
+            self.rows(&mut book, &name, &mut asm)?;
+            if self.stopped {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// One sheet: its header decides the columns.
+    fn single(&mut self, book: &mut Book, name: &str) -> Result<(), ReadError> {
+        let merges = book.merges(name);
+        let mut asm = Assembler::new(self.file.clone(), name, self.header_row, merges, None);
+        self.rows(book, name, &mut asm)?;
+        if !asm.has_header() {
+            return Err(ReadError::file(
+                self.path,
+                format!(
+                    "no header row in sheet {name:?}: header_row is {} but the sheet has no cells there or below",
+                    self.header_row
+                ),
+                None,
+            ));
+        }
+        Ok(())
+    }
+
+    /// Send a sheet's rows (and, for a single sheet, its header).
+    fn rows(&mut self, book: &mut Book, name: &str, asm: &mut Assembler) -> Result<(), ReadError> {
+        let path = self.path;
+        let sheet = name.to_string();
+        book.cells(path, name, asm, |asm| {
+            for e in asm.events.drain(..) {
+                match e {
+                    Event::Header(headers, row) if !self.header_sent => {
+                        self.header_sent = true;
+                        let found = Found {
+                            headers,
+                            sheet: sheet.clone(),
+                            row,
+                            sheets: vec![sheet.clone()],
+                            notes: Vec::new(),
+                        };
+                        self.send(Msg::Header(Ok(found)));
+                    }
+                    Event::Header(..) => {}
+                    Event::Row(r) => self.send(Msg::Row(Ok(r))),
+                }
+            }
+            !self.stopped
+        })
+    }
+}
+
+/// `"A", "B" and 3 more`.
+fn listing(names: &[String]) -> String {
+    let shown: Vec<String> = names.iter().take(3).map(|n| format!("{n:?}")).collect();
+    match names.len() {
+        0 => String::new(),
+        1 => shown[0].clone(),
+        n if n <= 3 => format!("{} and {}", shown[..n - 1].join(", "), shown[n - 1]),
+        n => format!("{} and {} more", shown.join(", "), n - 3),
+    }
+}
+
+/// Pick a sheet: by name (exact, then case-insensitive), by 1-based
+/// position, or the first.
+fn choose_sheet(
+    path: &Path,
+    names: &[String],
+    sel: Option<&SheetSel>,
+) -> Result<String, ReadError> {
+    let listing = || {
+        names
+            .iter()
+            .map(|n| format!("{n:?}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match sel {
+        None | Some(SheetSel::All | SheetSel::List(_)) => names
+            .first()
+            .cloned()
+            .ok_or_else(|| ReadError::file(path, "the workbook has no sheets", None)),
+        Some(SheetSel::Index(i)) => names.get(i.wrapping_sub(1)).cloned().ok_or_else(|| {
+            ReadError::file(
+                path,
+                format!(
+                    "no sheet number {i}: the workbook has {} sheets ({})",
+                    names.len(),
+                    listing()
+                ),
+                None,
+            )
+        }),
+        Some(SheetSel::Name(n)) => {
+            if let Some(found) = names.iter().find(|s| *s == n) {
+                return Ok(found.clone());
+            }
+            if let Some(found) = names.iter().find(|s| {
+                s.trim().eq_ignore_ascii_case(n.trim())
+                    || s.trim().to_lowercase() == n.trim().to_lowercase()
+            }) {
+                return Ok(found.clone());
+            }
+            let near = crate::suggest::did_you_mean(n, names.iter().map(String::as_str));
+            Err(ReadError::file(
+                path,
+                format!(
+                    "no sheet named {n:?}{}; the sheets are {}",
+                    near.map(|s| format!(" (did you mean {s:?}?)"))
+                        .unwrap_or_default(),
+                    listing()
+                ),
+                None,
+            ))
+        }
+    }
+}
+
+impl Iterator for SheetSource {
+    type Item = Result<SourceRow, ReadError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        match self.rx.recv() {
+            Ok(Msg::Row(r)) => {
+                if r.as_ref().is_err_and(ReadError::is_fatal) {
+                    self.done = true;
+                }
+                Some(r)
+            }
+            Ok(Msg::Header(Err(e))) => {
+                self.done = true;
+                Some(Err(e))
+            }
+            Ok(Msg::Header(Ok(_))) | Err(_) => {
+                self.done = true;
+                None
+            }
+        }
+    }
+}
+
+impl RecordSource for SheetSource {
+    fn headers(&self) -> &[String] {
+        &self.headers
+    }
+
+    fn detected(&self) -> &Detected {
+        &self.detected
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_print_without_float_noise() {
+        assert_eq!(number_text(3.0), "3");
+        assert_eq!(number_text(0.1 + 0.2), "0.3");
+        assert_eq!(number_text(1234.5), "1234.5");
+        assert_eq!(number_text(-0.05), "-0.05");
+        assert_eq!(number_text(45123.0), "45123");
+    }
+
+    #[test]
+    fn names_are_listed_briefly() {
+        let n = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(listing(&n(&["A"])), "\"A\"");
+        assert_eq!(listing(&n(&["A", "B"])), "\"A\" and \"B\"");
+        assert_eq!(
+            listing(&n(&["A", "B", "C", "D", "E"])),
+            "\"A\", \"B\", \"C\" and 2 more"
+        );
+    }
+}
