@@ -158,6 +158,9 @@ impl<'a> Check<'a> {
     }
 
     fn doc(&self) -> &'static str {
+        if self.draft.record == crate::model::Record::Customer {
+            return "customer";
+        }
         match self.draft.kind {
             DocKind::Invoice => "invoice",
             DocKind::CreditNote => "credit note",
@@ -198,8 +201,17 @@ fn money_precision(c: &mut Check, field: impl FnOnce() -> String, value: Money, 
     }
 }
 
-/// Run every rule on a draft.
+/// Run every rule on a draft (a customer record: the customer's rules).
 pub(super) fn run(c: &mut Check) {
+    if c.draft.record == crate::model::Record::Customer {
+        required(c);
+        numbers(c);
+        idno(c);
+        codes_(c);
+        metadata_limits(c);
+        email(c);
+        return;
+    }
     required(c);
     numbers(c);
     idno(c);

@@ -127,6 +127,7 @@ fn good() -> Draft {
         },
         origins,
         problems: vec![],
+        ..Default::default()
     }
 }
 
