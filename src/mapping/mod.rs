@@ -8,13 +8,15 @@
 //! is read), then streams drafts; [`drafts_then`] also applies a step (such
 //! as validation) to each draft on the thread pool that built it. [`run_examples`] runs the mapping's
 //! `[[example]]` blocks for `mapping test`; [`init`] guesses a starting
-//! mapping from a file's headers.
+//! mapping from a file's headers; [`roundtrip`] recognises our own exports
+//! and reads them with a built-in mapping.
 
 pub mod apply;
 pub mod compile;
 pub mod example;
 pub mod group;
 pub mod init;
+pub mod roundtrip;
 pub mod spec;
 pub mod transform;
 
