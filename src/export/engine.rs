@@ -61,6 +61,15 @@ pub enum EngineError<E: std::error::Error + 'static> {
     Writer(String),
 }
 
+/// Objects held back until the metadata keys are known (`metadata.*`
+/// columns): written to a temporary file, one JSON object per line, so that
+/// memory stays flat; the keys seen, and the first objects for the widths.
+struct Spool {
+    out: std::io::BufWriter<std::fs::File>,
+    keys: std::collections::BTreeSet<String>,
+    sample: Vec<Value>,
+}
+
 /// The page consumer: flattens objects into rows and writes them.
 pub struct PageWriter {
     target: PathBuf,
@@ -74,6 +83,8 @@ pub struct PageWriter {
     repeats: u64,
     already: u64,
     cells: Vec<Cell>,
+    /// With `metadata.*` columns: the objects until their keys are known.
+    spool: Option<Spool>,
 }
 
 fn id_of(v: &Value) -> Option<i64> {
@@ -107,6 +118,24 @@ impl PageWriter {
         incremental: Option<Option<Watermark>>,
     ) -> Result<PageWriter, crate::fs::FsError> {
         let tmp = crate::fs::temp_beside(target)?;
+        let spooled = !opts.jsonl_objects
+            && tables
+                .iter()
+                .any(|t| t.columns.iter().any(|c| c.field.is_metadata_columns()));
+        let spool = if spooled {
+            let file = tempfile::tempfile().map_err(|source| crate::fs::FsError {
+                action: "failed to create a temporary file for the export to",
+                path: target.to_path_buf(),
+                source,
+            })?;
+            Some(Spool {
+                out: std::io::BufWriter::new(file),
+                keys: Default::default(),
+                sample: Vec::new(),
+            })
+        } else {
+            None
+        };
         Ok(PageWriter {
             target: target.to_path_buf(),
             tmp: Some(tmp),
@@ -119,6 +148,7 @@ impl PageWriter {
             repeats: 0,
             already: 0,
             cells: Vec::new(),
+            spool,
         })
     }
 
@@ -173,8 +203,9 @@ impl PageWriter {
 
     /// Write one page; returns how many new objects it held.
     pub fn page(&mut self, items: &[Value]) -> Result<u64, SinkError> {
-        self.open(items)?;
-        let sink = self.sink.as_mut().expect("opened above");
+        if self.spool.is_none() {
+            self.open(items)?;
+        }
         let mut new = 0;
         for doc in items {
             if let Some(id) = id_of(doc) {
@@ -191,33 +222,93 @@ impl PageWriter {
                 }
             }
             new += 1;
-            if self.opts.jsonl_objects {
-                sink.object(doc)?;
+            if let Some(spool) = &mut self.spool {
+                spool.hold(doc).map_err(|source| SinkError::Io {
+                    path: self.target.clone(),
+                    source,
+                })?;
                 continue;
             }
-            for (i, t) in self.tables.iter().enumerate() {
-                if !t.per_line {
-                    fill(&mut self.cells, &t.columns, doc, None);
-                    sink.row(i, &self.cells)?;
-                    continue;
-                }
-                let lines = lines_of(doc);
-                if lines.is_empty() {
-                    fill(&mut self.cells, &t.columns, doc, None);
-                    sink.row(i, &self.cells)?;
-                }
-                for line in lines {
-                    fill(&mut self.cells, &t.columns, doc, Some(line));
-                    sink.row(i, &self.cells)?;
-                }
-            }
+            self.write(doc)?;
         }
         self.objects += new;
         Ok(new)
     }
 
+    /// Write one object's rows.
+    fn write(&mut self, doc: &Value) -> Result<(), SinkError> {
+        let sink = self.sink.as_mut().expect("opened before writing");
+        if self.opts.jsonl_objects {
+            return sink.object(doc);
+        }
+        for (i, t) in self.tables.iter().enumerate() {
+            if !t.per_line {
+                fill(&mut self.cells, &t.columns, doc, None);
+                sink.row(i, &self.cells)?;
+                continue;
+            }
+            let lines = lines_of(doc);
+            if lines.is_empty() {
+                fill(&mut self.cells, &t.columns, doc, None);
+                sink.row(i, &self.cells)?;
+            }
+            for line in lines {
+                fill(&mut self.cells, &t.columns, doc, Some(line));
+                sink.row(i, &self.cells)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The metadata keys are known: expand the `metadata.*` columns, open
+    /// the sink, and write the objects held back.
+    fn unspool(&mut self) -> Result<(), SinkError> {
+        use std::io::{BufRead, Seek};
+        let Some(spool) = self.spool.take() else {
+            return Ok(());
+        };
+        let target = self.target.clone();
+        let io = |source| SinkError::Io {
+            path: target.clone(),
+            source,
+        };
+        for t in &mut self.tables {
+            t.columns = std::mem::take(&mut t.columns)
+                .into_iter()
+                .flat_map(|c| {
+                    if !c.field.is_metadata_columns() {
+                        return vec![c];
+                    }
+                    spool
+                        .keys
+                        .iter()
+                        .map(|k| Column {
+                            header: format!("metadata.{k}"),
+                            field: super::columns::FieldPath {
+                                line: false,
+                                segments: vec!["metadata".into(), k.clone()],
+                            },
+                            format: c.format,
+                            width: c.width,
+                        })
+                        .collect()
+                })
+                .collect();
+        }
+        self.open(&spool.sample)?;
+        let mut file = spool.out.into_inner().map_err(|e| io(e.into_error()))?;
+        file.rewind().map_err(io)?;
+        for line in std::io::BufReader::new(file).lines() {
+            let line = line.map_err(io)?;
+            let doc: Value = serde_json::from_str(&line).map_err(|e| io(e.into()))?;
+            self.write(&doc)?;
+        }
+        Ok(())
+    }
+
     /// Complete the file and move it into place.
     pub fn finish(mut self) -> Result<Written, SinkError> {
+        self.unspool()?;
         self.open(&[])?;
         let sink = self.sink.take().expect("opened above");
         let stats = sink.finish()?;
@@ -233,6 +324,24 @@ impl PageWriter {
             already_exported: self.already,
             watermark: self.tracker.and_then(Tracker::finish),
         })
+    }
+}
+
+impl Spool {
+    fn hold(&mut self, doc: &Value) -> std::io::Result<()> {
+        use std::io::Write;
+        if let Some(Value::Object(m)) = doc.get("metadata") {
+            for k in m.keys() {
+                if !self.keys.contains(k) {
+                    self.keys.insert(k.clone());
+                }
+            }
+        }
+        if self.sample.len() < WIDTH_SAMPLE {
+            self.sample.push(doc.clone());
+        }
+        serde_json::to_writer(&mut self.out, doc)?;
+        self.out.write_all(b"\n")
     }
 }
 
@@ -379,7 +488,7 @@ mod tests {
             .lines()
             .nth(1)
             .unwrap()
-            .starts_with("1,INV-0001,2024-01-05,"));
+            .starts_with("1,INV-0001,7,,,2024-01-05,"));
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 
@@ -403,6 +512,53 @@ mod tests {
         assert_eq!(lines[0], "number,total,line.name");
         assert_eq!(lines[1], "INV-0001,10.50,a");
         assert_eq!(lines[2], "INV-0001,10.50,b");
+    }
+
+    #[tokio::test]
+    async fn each_metadata_key_gets_a_column_once_all_are_known() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("m.csv");
+        let mut first = invoice(1, 101);
+        first["metadata"] = serde_json::json!({"source": "1c"});
+        let mut last = invoice(2, 102);
+        // A key first seen on the last page still gets its column.
+        last["metadata"] = serde_json::json!({"project": "Orhei", "source": "web"});
+        let pages = vec![
+            Ok::<_, Boom>(RawPage {
+                items: vec![first],
+                total: Some(2),
+            }),
+            Ok(RawPage {
+                items: vec![last],
+                total: Some(2),
+            }),
+        ];
+        let tables = Layout::build(
+            Resource::Invoices,
+            &LayoutRequest {
+                columns: Some("number,metadata.*,total".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap()
+        .tables(false);
+        let w = PageWriter::new(&out, tables, csv_opts(), None).unwrap();
+        let cancel = tokio_util::sync::CancellationToken::new();
+        let written = drive(futures::stream::iter(pages), w, &NoProgress, &cancel)
+            .await
+            .unwrap();
+        assert_eq!((written.objects, written.stats.rows), (2, 2));
+        let text = std::fs::read_to_string(&out).unwrap();
+        let lines: Vec<_> = text.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "number,metadata.project,metadata.source,total",
+                "INV-0001,,1c,10.50",
+                "INV-0002,Orhei,web,10.50"
+            ]
+        );
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 
     #[tokio::test]

@@ -37,7 +37,7 @@ pub use options::{
     BookmarkSummary, ExportError, ExportOptions, ExportRequest, ExportSummary, Incremental,
 };
 pub use resource::Resource;
-pub use sink::{OutputFormat, SinkOptions};
+pub use sink::{Marker, OutputFormat, SinkOptions};
 
 use crate::api::Client;
 use crate::ledger::{Bookmark, Ledger};
@@ -96,7 +96,14 @@ pub async fn run_export(
         query.updated_after = Some(w.updated_after());
     }
     let tables = opts.layout.tables(opts.sink.format == OutputFormat::Xlsx);
-    let writer = PageWriter::new(&opts.output, tables, opts.sink.clone(), previous.clone())?;
+    let mut sink = opts.sink.clone();
+    if sink.format == OutputFormat::Xlsx && opts.layout.reads_back() {
+        sink.marker = Some(sink::Marker {
+            resource: opts.resource.name(),
+            lines: opts.layout.lines,
+        });
+    }
+    let writer = PageWriter::new(&opts.output, tables, sink, previous.clone())?;
     let recorder = Recorder {
         inner: progress,
         total: Mutex::new(None),

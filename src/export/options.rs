@@ -288,6 +288,7 @@ impl ExportRequest {
                 delimiter,
                 sheet_rows,
                 jsonl_objects,
+                marker: None,
             },
             incremental: self.incremental.as_ref().map(|name| Incremental {
                 name: name.clone(),

@@ -43,6 +43,17 @@ pub struct SinkOptions {
     pub sheet_rows: u32,
     /// JSON Lines: write the API's objects whole instead of rows.
     pub jsonl_objects: bool,
+    /// XLSX: the resource and whether it has line rows, written on a hidden
+    /// sheet so that `import` knows the file for one of its own exports
+    /// (only when the file reads back: see [`super::Layout::reads_back`]).
+    pub marker: Option<Marker>,
+}
+
+/// What an export's marker sheet says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Marker {
+    pub resource: &'static str,
+    pub lines: bool,
 }
 
 /// The most data rows an XLSX sheet holds under its header (1,048,576 − 1).
@@ -56,6 +67,7 @@ impl Default for SinkOptions {
             delimiter: b',',
             sheet_rows: XLSX_MAX_DATA_ROWS,
             jsonl_objects: false,
+            marker: None,
         }
     }
 }
@@ -120,6 +132,7 @@ pub fn open(
             tables,
             widths,
             opts.sheet_rows,
+            opts.marker.clone(),
         )?),
         OutputFormat::Csv => Box::new(super::csv::CsvSink::new(
             file,
