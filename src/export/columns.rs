@@ -138,7 +138,10 @@ impl FieldPath {
     /// Whether the path stands for one column per metadata key
     /// (`metadata.*`), expanded once the keys are known.
     pub fn is_metadata_columns(&self) -> bool {
-        !self.line && self.segments.len() == 2 && self.segments[0] == "metadata" && self.segments[1] == "*"
+        !self.line
+            && self.segments.len() == 2
+            && self.segments[0] == "metadata"
+            && self.segments[1] == "*"
     }
 
     /// The path as written: `line.amount`, `customer.tax_id`.
@@ -446,12 +449,18 @@ mod tests {
             r#"[{"id":3,"object":"tax","amount":3.85,"tax_rate":{"id":"tva20","value":20}},
                 {"id":4,"object":"tax","amount":0.5,"tax_rate":"tva8"}]"#,
         );
-        assert_eq!(to_cell(Some(&two), Format::Rates), Cell::Text("tva20, tva8".into()));
+        assert_eq!(
+            to_cell(Some(&two), Format::Rates),
+            Cell::Text("tva20, tva8".into())
+        );
         assert_eq!(to_cell(Some(&json!([])), Format::Rates), Cell::Empty);
         let discounts = parse(
             r#"[{"id":5,"object":"discount","amount":1.5,"coupon":null},{"id":6,"amount":0.25}]"#,
         );
-        assert_eq!(to_cell(Some(&discounts), Format::Money), Cell::Money(dec!(1.75)));
+        assert_eq!(
+            to_cell(Some(&discounts), Format::Money),
+            Cell::Money(dec!(1.75))
+        );
         assert_eq!(to_cell(Some(&json!([])), Format::Money), Cell::Empty);
         let applied = parse(r#"[{"type":"invoice","invoice":12,"amount":50}]"#);
         assert_eq!(value_text(&applied), "invoice 12: 50");

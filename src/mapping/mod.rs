@@ -94,6 +94,17 @@ impl Mapping {
         &self.identity
     }
 
+    /// Whether it reads the account's own export back (it maps the
+    /// documents' or customer records' `id`): documents are matched with
+    /// the account's and changed, not created.
+    pub fn is_round_trip(&self) -> bool {
+        let s = &self.spec;
+        match s.resource.as_ref().map(|r| r.get_ref().as_str()) {
+            Some("customers") => s.customer.id.is_some(),
+            _ => s.invoice.id.is_some(),
+        }
+    }
+
     /// The `[source]` table, compiled.
     pub fn source(&self) -> &SourceSpec {
         &self.source

@@ -276,7 +276,13 @@ pub fn classify(headers: &[String]) -> Option<(BuiltIn, bool)> {
         && (headers.contains(&"date") || headers.iter().any(|h| h.starts_with("customer")));
     let built_in = if documents && fits(BuiltIn::Invoices) && fits(BuiltIn::CreditNotes) {
         // Both have these fields; an invoice's own tell them apart.
-        let invoice_only = ["due_date", "payment_terms", "purchase_order", "sent", "amount_paid"];
+        let invoice_only = [
+            "due_date",
+            "payment_terms",
+            "purchase_order",
+            "sent",
+            "amount_paid",
+        ];
         if headers.contains(&"invoice") && !headers.iter().any(|h| invoice_only.contains(h)) {
             BuiltIn::CreditNotes
         } else {
@@ -299,6 +305,12 @@ pub fn classify(headers: &[String]) -> Option<(BuiltIn, bool)> {
 pub fn for_files(files: &[PathBuf]) -> Result<Recognised, NotRecognised> {
     let mut first: Option<Recognised> = None;
     for f in files {
+        if let Err(e) = std::fs::metadata(f) {
+            return Err(NotRecognised::Unreadable {
+                path: f.clone(),
+                message: e.to_string(),
+            });
+        }
         let Some(r) = recognise(f) else {
             return Err(NotRecognised::Unknown(f.clone()));
         };
@@ -323,6 +335,8 @@ pub fn for_files(files: &[PathBuf]) -> Result<Recognised, NotRecognised> {
 pub enum NotRecognised {
     #[error("no input files")]
     NoFiles,
+    #[error("failed to read {}: {message}", path.display())]
+    Unreadable { path: PathBuf, message: String },
     #[error(
         "no mapping given, and {} is not an export of facturare-etl (an XLSX export has a sheet named {MARKER_SHEET:?}; a CSV export is headed by field paths such as id, number, line.quantity)",
         .0.display()
@@ -342,16 +356,26 @@ pub enum NotRecognised {
 }
 
 impl NotRecognised {
-    /// How to get a mapping.
-    pub fn hint(&self) -> &'static str {
+    /// An input that cannot be read is the input's (exit 3); the rest is
+    /// the request's (exit 2).
+    pub fn kind(&self) -> crate::error::ErrorKind {
         match self {
+            NotRecognised::Unreadable { .. } => crate::error::ErrorKind::Input,
+            _ => crate::error::ErrorKind::Usage,
+        }
+    }
+
+    /// How to get a mapping.
+    pub fn hint(&self) -> Option<&'static str> {
+        Some(match self {
+            NotRecognised::Unreadable { .. } => return None,
             NotRecognised::Mixed { .. } => {
                 "or give --mapping mappings/roundtrip-invoices.toml (or -credit-notes, -customers) to read them all alike"
             }
             _ => {
                 "give --mapping M: write one with `facturare-etl mapping init FILE -o M` and adjust it, or start from a mapping in mappings/ (mappings/README.md is the reference); a file written by `facturare-etl export` is read with no mapping"
             }
-        }
+        })
     }
 }
 
@@ -396,7 +420,9 @@ mod tests {
             Some((BuiltIn::CreditNotes, false))
         );
         assert_eq!(
-            classify(&h("id,number,name,type,tax_id,email,metadata.segment,updated_at")),
+            classify(&h(
+                "id,number,name,type,tax_id,email,metadata.segment,updated_at"
+            )),
             Some((BuiltIn::Customers, false))
         );
         // An older export: metadata as one column, taxes as text.

@@ -10,7 +10,7 @@ use super::preflight::ensure_tax_rates;
 use crate::config::Settings;
 use crate::error::{Ending, ErrorKind};
 use crate::ledger::{InputFile, Ledger, LedgerError, NewRun, Run, RunCounts, RunId, RunStatus};
-use crate::mapping::{Mapping, MappingError};
+use crate::mapping::{roundtrip, Mapping, MappingError};
 use crate::model::Draft;
 use crate::progress::Reporter;
 use crate::report::{Reports, Summary};
@@ -34,13 +34,18 @@ pub enum Resume {
 pub struct ImportOptions {
     /// The inputs (empty with `--resume`: the run's own).
     pub files: Vec<PathBuf>,
-    /// The mapping (`None` with `--resume`: the run's own).
+    /// The mapping (`None` with `--resume`: the run's own; for a new run:
+    /// the built-in round-trip mapping of our own exports).
     pub mapping: Option<PathBuf>,
     pub resume: Option<Resume>,
     pub concurrency: usize,
     /// Requests per second, shared by every worker; `None`: as fast as the server allows.
     pub rate_per_sec: Option<u32>,
-    pub on_existing: OnExisting,
+    /// `None`: update for a round trip (our own export), else skip.
+    pub on_existing: Option<OnExisting>,
+    /// Round trips: send changes to documents changed on the account since
+    /// the export too.
+    pub force: bool,
     pub rejects: Option<PathBuf>,
     pub errors: Option<PathBuf>,
     pub vat_table: Option<PathBuf>,
@@ -56,7 +61,8 @@ impl Default for ImportOptions {
             resume: None,
             concurrency: 8,
             rate_per_sec: None,
-            on_existing: OnExisting::Skip,
+            on_existing: None,
+            force: false,
             rejects: None,
             errors: None,
             vat_table: None,
@@ -96,6 +102,8 @@ impl ImportOutcome {
             None if self.validation.rejected > 0
                 || self.validation.row_errors > 0
                 || self.upload.rejected > 0
+                || self.upload.conflicts > 0
+                || self.upload.locked > 0
                 || self.upload.payments_rejected > 0 =>
             {
                 Ending::Rejected
@@ -129,6 +137,19 @@ impl ImportOutcome {
         }
         if u.updated > 0 {
             let _ = write!(s, ", {} updated", u.updated);
+        }
+        if u.unchanged > 0 {
+            let _ = write!(s, ", {} unchanged", u.unchanged);
+        }
+        if u.conflicts > 0 {
+            let _ = write!(
+                s,
+                ", {} conflicts (changed on the account since the export: not sent)",
+                u.conflicts
+            );
+        }
+        if u.locked > 0 {
+            let _ = write!(s, ", {} closed, paid or voided (not sent)", u.locked);
         }
         let _ = writeln!(s, ", {} rejected by the API", u.rejected);
         let _ = writeln!(
@@ -194,8 +215,8 @@ pub enum ImportError {
     RolledBack(RunId),
     #[error("no input files (give FILE... or --resume)")]
     NoInput,
-    #[error("no mapping (give --mapping M)")]
-    NoMapping,
+    #[error(transparent)]
+    NoMapping(#[from] roundtrip::NotRecognised),
     #[error("failed to read {}", path.display())]
     Hash {
         path: PathBuf,
@@ -224,6 +245,7 @@ impl ImportError {
             ImportError::Connect { .. } | ImportError::Preflight(_) => ErrorKind::Api,
             ImportError::Hash { .. } => ErrorKind::Input,
             ImportError::Runtime(_) => ErrorKind::Api,
+            ImportError::NoMapping(e) => e.kind(),
             _ => ErrorKind::Usage,
         }
     }
@@ -232,6 +254,7 @@ impl ImportError {
     pub fn hint(&self) -> Option<&'static str> {
         match self {
             ImportError::NothingToResume(_) => Some("see `facturare-etl runs list`"),
+            ImportError::NoMapping(e) => e.hint(),
             _ => None,
         }
     }
@@ -276,6 +299,28 @@ fn pick_resume(ledger: &Ledger, env: &str, which: Resume) -> Result<Run, ImportE
     Ok(run)
 }
 
+/// What to do with documents on the account: as asked, else update for a
+/// round trip (its documents are the account's own), else skip.
+fn on_existing(opts: &ImportOptions, mapping: &Mapping) -> OnExisting {
+    opts.on_existing.unwrap_or(if mapping.is_round_trip() {
+        OnExisting::Update
+    } else {
+        OnExisting::Skip
+    })
+}
+
+/// No mapping given: the built-in one of our own exports, by its label.
+fn built_in(files: &[PathBuf], reporter: &dyn Reporter) -> Result<PathBuf, ImportError> {
+    let r = roundtrip::for_files(files)?;
+    reporter.status(&format!(
+        "{} is {}: read with the built-in mapping mappings/{}",
+        files[0].display(),
+        r.describe(),
+        r.built_in.file_name()
+    ));
+    Ok(PathBuf::from(r.label()))
+}
+
 /// Run an import (or resume one) and return how it ended.
 pub fn import(
     settings: &Settings,
@@ -313,11 +358,14 @@ pub fn import(
             if opts.files.is_empty() {
                 return Err(ImportError::NoInput);
             }
-            let mapping = opts.mapping.clone().ok_or(ImportError::NoMapping)?;
+            let mapping = match opts.mapping.clone() {
+                Some(m) => m,
+                None => built_in(&opts.files, reporter)?,
+            };
             (0, opts.files.clone(), mapping, false)
         }
     };
-    let mapping = Mapping::load(&mapping_path)?;
+    let mapping = roundtrip::load(&mapping_path)?;
     let mut rules = rules_for(opts.vat_table.as_deref(), None).map_err(BatchError::from)?;
     let run_id = if resumed {
         ledger.reopen_run(run_id)?;
@@ -350,7 +398,8 @@ pub fn import(
             options: serde_json::json!({
                 "concurrency": opts.concurrency,
                 "rate_per_sec": opts.rate_per_sec,
-                "on_existing": opts.on_existing,
+                "on_existing": on_existing(opts, &mapping),
+                "force": opts.force,
                 "rejects": opts.rejects.as_ref().map(|p| p.display().to_string()),
             }),
         })?
@@ -478,8 +527,9 @@ fn upload(
         mapping_identity: run.mapping.identity().to_string(),
         run: run.run_id,
         concurrency: opts.concurrency.max(1),
-        on_existing: opts.on_existing,
+        on_existing: on_existing(opts, run.mapping),
         max_attempts: opts.max_attempts.max(1),
+        force: opts.force,
     };
     let engine = Engine::with_progress(client.clone(), run.ledger.clone(), cfg, uploaded.clone());
     let (tx, rx) = tokio::sync::mpsc::channel::<Valid<Draft>>(256);

@@ -2,9 +2,11 @@
 //! own layout (CSV, or XLSX with the bad cells filled and annotated), the
 //! errors list (one CSV line per problem), and the run [`Summary`] (text on
 //! stderr, JSON on stdout with `--json`), all fed by [`Reports`]; and the
-//! views of import runs for `runs list` and `runs show` ([`runs`]).
+//! views of import runs for `runs list` and `runs show` ([`runs`]); and what
+//! a round trip will change ([`changes`]).
 
 pub mod batch;
+pub mod changes;
 pub mod errors;
 pub mod rejects;
 pub mod runs;

@@ -20,6 +20,8 @@ struct Obj {
     id: i64,
     number: Option<String>,
     import_key: Option<String>,
+    /// The object as the account would return it.
+    body: serde_json::Value,
 }
 
 #[derive(Debug)]
@@ -133,7 +135,10 @@ impl MemAccount {
         let id = a.next_id;
         if apply {
             a.next_id += 1;
+            let mut stored = body.clone();
+            stored["id"] = id.into();
             a.objects.push(Obj {
+                body: stored,
                 kind,
                 id,
                 number,
@@ -174,11 +179,51 @@ impl Remote for MemAccount {
         result
     }
 
-    async fn update(&self, _: UnitKind, _: i64, _: &serde_json::Value) -> RemoteResult<()> {
+    async fn update(
+        &self,
+        kind: UnitKind,
+        id: i64,
+        body: &serde_json::Value,
+    ) -> RemoteResult<serde_json::Value> {
         if !matches!(self.gate(), Gate::Go) {
             return die().await;
         }
-        Ok(())
+        let mut a = self.lock();
+        let Some(o) = a.objects.iter_mut().find(|o| o.kind == kind && o.id == id) else {
+            return Err(RemoteError::new(FailKind::Rejected, "no such object"));
+        };
+        if let (Some(stored), Some(fields)) = (o.body.as_object_mut(), body.as_object()) {
+            for (k, v) in fields {
+                stored.insert(k.clone(), v.clone());
+            }
+        }
+        Ok(o.body.clone())
+    }
+
+    async fn fetch(&self, kind: UnitKind, id: i64) -> RemoteResult<Option<serde_json::Value>> {
+        if !matches!(self.gate(), Gate::Go) {
+            return die().await;
+        }
+        let a = self.lock();
+        Ok(a.objects
+            .iter()
+            .find(|o| o.kind == kind && o.id == id)
+            .map(|o| o.body.clone()))
+    }
+
+    async fn fetch_by_number(
+        &self,
+        kind: UnitKind,
+        number: &str,
+    ) -> RemoteResult<Option<serde_json::Value>> {
+        if !matches!(self.gate(), Gate::Go) {
+            return die().await;
+        }
+        let a = self.lock();
+        Ok(a.objects
+            .iter()
+            .find(|o| o.kind == kind && o.number.as_deref() == Some(number))
+            .map(|o| o.body.clone()))
     }
 
     async fn find_by_import_key(&self, kind: UnitKind, key: &str) -> RemoteResult<Option<Found>> {
@@ -253,6 +298,7 @@ async fn run_once(
         concurrency: 4,
         on_existing: OnExisting::Skip,
         max_attempts: 1000,
+        force: false,
     };
     let engine = Engine::new(account.clone(), ledger, cfg);
     let (tx, rx) = tokio::sync::mpsc::channel(4);

@@ -1,10 +1,12 @@
 //! `facturare-etl import`: read, map, validate and upload, each document
 //! exactly once ([`crate::ops::import`]); or `--dry-run`, the same as
-//! `validate` ([`crate::ops::dry_run`]).
+//! `validate` ([`crate::ops::dry_run`]). A file written by `export` needs no
+//! mapping: its documents are compared with the account's and only what
+//! changed is sent.
 
 use super::Context;
 use crate::cli::values::{parse_rate, OnExistingArg};
-use crate::cli::{CliError, CmdResult, Exit};
+use crate::cli::{CliError, CmdResult};
 use crate::ledger::RunId;
 use crate::ops::{self, DryRunOptions, ImportOptions, Resume};
 use std::path::PathBuf;
@@ -14,8 +16,9 @@ pub struct Args {
     /// Input files: CSV, XLSX/XLS/ODS or JSON, read with the mapping's [source]
     #[arg(value_name = "FILE", required_unless_present = "resume")]
     pub files: Vec<PathBuf>,
-    /// The mapping file (TOML)
-    #[arg(short, long, value_name = "M", required_unless_present = "resume")]
+    /// The mapping file (TOML) [default: a file written by `export` is read with
+    /// its built-in round-trip mapping]
+    #[arg(short, long, value_name = "M")]
     pub mapping: Option<PathBuf>,
     /// Read, map and validate only, as `validate` does; send nothing
     #[arg(long, conflicts_with = "resume")]
@@ -30,10 +33,19 @@ pub struct Args {
     /// Requests per second, shared by all workers: `100/s` or `100` [default: as fast as the API allows]
     #[arg(long, value_name = "N/s", value_parser = parse_rate)]
     pub rate: Option<u32>,
-    /// An invoice whose number is already on the account, not from this import:
-    /// leave it (skip), replace its fields (update), or reject the document (fail)
-    #[arg(long, value_enum, value_name = "WHAT", default_value_t = OnExistingArg::Skip)]
-    pub on_existing: OnExistingArg,
+    /// A document already on the account, not from this import (or, from our own
+    /// export, one that differs): leave it (skip), send what differs (update), or
+    /// reject it (fail) [default: update for our own exports, else skip]
+    #[arg(long, value_enum, value_name = "WHAT")]
+    pub on_existing: Option<OnExistingArg>,
+    /// Our own exports: also send changes to documents changed on the account
+    /// after the export (conflicts), overwriting those changes
+    #[arg(long)]
+    pub force: bool,
+    /// With --dry-run on our own export: write what will change here (.xlsx or
+    /// .csv: document, field, before, after)
+    #[arg(long, value_name = "PATH", requires = "dry_run")]
+    pub changes: Option<PathBuf>,
     /// Write the rejected rows here (CSV, or XLSX with the bad cells marked)
     #[arg(long, value_name = "PATH")]
     pub rejects: Option<PathBuf>,
@@ -70,7 +82,8 @@ pub fn run(args: Args, ctx: &Context) -> CmdResult {
         resume: args.resume,
         concurrency: args.concurrency as usize,
         rate_per_sec: args.rate,
-        on_existing: args.on_existing.into(),
+        on_existing: args.on_existing.map(Into::into),
+        force: args.force,
         rejects: args.rejects,
         errors: args.errors,
         vat_table: args.vat_table,
@@ -90,24 +103,18 @@ pub fn run(args: Args, ctx: &Context) -> CmdResult {
 }
 
 fn dry_run(args: Args, ctx: &Context) -> CmdResult {
-    let out = &ctx.out;
-    let Some(mapping) = args.mapping else {
-        return Err(CliError::new(
-            Exit::Usage,
-            anyhow::anyhow!("--dry-run needs --mapping"),
-        ));
-    };
     let opts = DryRunOptions {
         files: args.files,
-        mapping,
+        mapping: args.mapping,
         rejects: args.rejects,
         errors: args.errors,
         vat_table: args.vat_table,
+        preflight: false,
+        changes: args.changes,
+        on_existing: args.on_existing.map(Into::into),
+        force: args.force,
     };
-    let summary = ops::dry_run(&opts, None, out).map_err(|e| CliError::of(e.kind(), e))?;
-    out.status(summary.render_text().trim_end());
-    out.json(&summary);
-    Ok(summary.ending().into())
+    super::validate::run_dry(&opts, ctx)
 }
 
 #[cfg(test)]

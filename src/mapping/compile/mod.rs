@@ -100,7 +100,12 @@ pub fn compile(m: &Mapping, headers: Option<(&[String], &str)>) -> Result<Plan, 
             Ty::Text,
         ));
     }
-    computed_keys(&mut cx, &inv.computed, &[api::INVOICE, api::CREDIT_NOTE], "invoice");
+    computed_keys(
+        &mut cx,
+        &inv.computed,
+        &[api::INVOICE, api::CREDIT_NOTE],
+        "invoice",
+    );
     for (k, f) in &inv.computed {
         header.extend(cx.field(f, k.clone(), Target::Computed(k.clone()), Ty::Text));
     }
@@ -352,7 +357,11 @@ pub fn compile(m: &Mapping, headers: Option<(&[String], &str)>) -> Result<Plan, 
 
 /// `resource`: documents (the default) or customer records.
 fn record_of(spec: &spec::MappingSpec, diags: &mut Vec<Diag>) -> Record {
-    match spec.resource.as_ref().map(|r| (r.get_ref().as_str(), r.span())) {
+    match spec
+        .resource
+        .as_ref()
+        .map(|r| (r.get_ref().as_str(), r.span()))
+    {
         None | Some(("invoices", _)) => Record::Document,
         Some(("customers", _)) => Record::Customer,
         Some((other, span)) => {

@@ -209,7 +209,8 @@ mod tests {
         assert_eq!(local_moment(t), Some(at));
         assert_eq!(parse_moment("2026-12-03 09:33:10"), Some(at));
         assert_eq!(parse_moment("2026-12-03T07:33:10Z"), Some(at));
-        let serial = to_excel_serial(t.date()) as f64 + (9.0 * 3600.0 + 33.0 * 60.0 + 10.0) / 86_400.0;
+        let serial =
+            to_excel_serial(t.date()) as f64 + (9.0 * 3600.0 + 33.0 * 60.0 + 10.0) / 86_400.0;
         assert_eq!(excel_moment(serial), Some(at));
         assert_eq!(parse_moment("yesterday"), None);
     }

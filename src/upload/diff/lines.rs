@@ -70,7 +70,9 @@ pub(super) fn compare(wanted: &[Value], current: &[Value], scope: &LineScope<'_>
         ..Lines::default()
     };
     let mut used = vec![false; current.len()];
-    let by_id = wanted.iter().any(|l| l.get("id").and_then(ref_id).is_some());
+    let by_id = wanted
+        .iter()
+        .any(|l| l.get("id").and_then(ref_id).is_some());
     if by_id {
         for (i, w) in wanted.iter().enumerate() {
             let Some(id) = w.get("id").and_then(ref_id) else {
@@ -103,7 +105,8 @@ pub(super) fn compare(wanted: &[Value], current: &[Value], scope: &LineScope<'_>
     let mut items = Vec::with_capacity(wanted.len());
     for (i, w) in wanted.iter().enumerate() {
         let Some(j) = out.matched[i] else {
-            out.changes.push(FieldChange::new("line added", "", describe(w)));
+            out.changes
+                .push(FieldChange::new("line added", "", describe(w)));
             let mut new = w.as_object().cloned().unwrap_or_default();
             new.remove("id");
             items.push(Value::Object(new));
@@ -136,8 +139,11 @@ pub(super) fn compare(wanted: &[Value], current: &[Value], scope: &LineScope<'_>
                 .cloned()
                 .unwrap_or_else(|| default_of(f));
             if !same(kind, &want, &have) {
-                out.changes
-                    .push(FieldChange::new(label(f), show(kind, &have), show(kind, &want)));
+                out.changes.push(FieldChange::new(
+                    label(f),
+                    show(kind, &have),
+                    show(kind, &want),
+                ));
             }
             if scope.fields.is_some() {
                 match w.get(*f) {
@@ -161,9 +167,17 @@ pub(super) fn compare(wanted: &[Value], current: &[Value], scope: &LineScope<'_>
                 wm.get(&k).map(text).unwrap_or_default(),
                 cm.get(&k).map(text).unwrap_or_default(),
             );
-            if a != b && !out.changes.iter().any(|x| x.field == label(&format!("metadata.{k}"))) {
-                out.changes
-                    .push(FieldChange::new(label(&format!("metadata.{k}")), b, a.clone()));
+            if a != b
+                && !out
+                    .changes
+                    .iter()
+                    .any(|x| x.field == label(&format!("metadata.{k}")))
+            {
+                out.changes.push(FieldChange::new(
+                    label(&format!("metadata.{k}")),
+                    b,
+                    a.clone(),
+                ));
                 meta_changed = true;
             }
             if a.is_empty() {
@@ -212,7 +226,14 @@ mod tests {
         .unwrap()
     }
 
-    const FIELDS: &[&str] = &["name", "description", "quantity", "unit_cost", "taxes", "discounts"];
+    const FIELDS: &[&str] = &[
+        "name",
+        "description",
+        "quantity",
+        "unit_cost",
+        "taxes",
+        "discounts",
+    ];
 
     fn scope() -> LineScope<'static> {
         LineScope {

@@ -21,7 +21,9 @@ mod lines;
 mod values;
 
 use crate::model::fields::{self, Field, Kind};
-use crate::model::{Computed, Customer, DocKind, Draft, Origins, Problem, Record, Scope, IMPORT_KEY};
+use crate::model::{
+    Computed, Customer, DocKind, Draft, Origins, Problem, Record, Scope, IMPORT_KEY,
+};
 use lines::{LineScope, Lines};
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -53,7 +55,11 @@ pub struct FieldChange {
 }
 
 impl FieldChange {
-    pub fn new(field: impl Into<String>, before: impl Into<String>, after: impl Into<String>) -> Self {
+    pub fn new(
+        field: impl Into<String>,
+        before: impl Into<String>,
+        after: impl Into<String>,
+    ) -> Self {
         FieldChange {
             field: field.into(),
             before: before.into(),
@@ -113,6 +119,16 @@ impl<'a> Wanted<'a> {
             origins: Some(&draft.origins),
             customer,
         }
+    }
+}
+
+/// The ledger's kind of what a draft puts on the account.
+pub fn unit_kind(draft: &Draft) -> crate::ledger::UnitKind {
+    use crate::ledger::UnitKind;
+    match (draft.record, draft.kind) {
+        (Record::Customer, _) => UnitKind::Customer,
+        (Record::Document, DocKind::Invoice) => UnitKind::Invoice,
+        (Record::Document, DocKind::CreditNote) => UnitKind::CreditNote,
     }
 }
 
@@ -195,7 +211,11 @@ pub fn diff(w: &Wanted<'_>, current: &Value, opts: DiffOptions<'_>) -> Diff {
         }
         let (want, have) = (get(w.body, name), get(current, name));
         if !same(f.kind, &want, &have) {
-            changes.push(FieldChange::new(name, show(f.kind, &have), show(f.kind, &want)));
+            changes.push(FieldChange::new(
+                name,
+                show(f.kind, &have),
+                show(f.kind, &want),
+            ));
             patch.insert(name.to_string(), cleared(f.kind, want));
         }
     }
@@ -206,7 +226,11 @@ pub fn diff(w: &Wanted<'_>, current: &Value, opts: DiffOptions<'_>) -> Diff {
         Some(s) => s.metadata.clone(),
         None => wm.keys().chain(cm.keys()).cloned().collect(),
     };
-    let mut new_meta = if w.scope.is_some() { cm.clone() } else { wm.clone() };
+    let mut new_meta = if w.scope.is_some() {
+        cm.clone()
+    } else {
+        wm.clone()
+    };
     let mut meta_changed = false;
     for k in keys {
         // The import key is the tool's own: a round trip keeps the account's.
@@ -217,7 +241,11 @@ pub fn diff(w: &Wanted<'_>, current: &Value, opts: DiffOptions<'_>) -> Diff {
             wm.get(&k).map(text).unwrap_or_default(),
             cm.get(&k).map(text).unwrap_or_default(),
         );
-        if a != b && !changes.iter().any(|c: &FieldChange| c.field == format!("metadata.{k}")) {
+        if a != b
+            && !changes
+                .iter()
+                .any(|c: &FieldChange| c.field == format!("metadata.{k}"))
+        {
             changes.push(FieldChange::new(format!("metadata.{k}"), b, a.clone()));
             meta_changed = true;
         }
@@ -240,7 +268,10 @@ pub fn diff(w: &Wanted<'_>, current: &Value, opts: DiffOptions<'_>) -> Diff {
         };
         if compare_lines {
             let empty = Vec::new();
-            let cur = current.get("items").and_then(Value::as_array).unwrap_or(&empty);
+            let cur = current
+                .get("items")
+                .and_then(Value::as_array)
+                .unwrap_or(&empty);
             let scope = LineScope {
                 fields: w.scope.map(|s| s.line.as_slice()),
                 metadata: w.scope.map_or(&[][..], |s| s.line_metadata.as_slice()),
@@ -275,7 +306,10 @@ pub fn diff(w: &Wanted<'_>, current: &Value, opts: DiffOptions<'_>) -> Diff {
             }
         }
     }
-    let conflict = match (w.exported_at, current.get("updated_at").and_then(Value::as_i64)) {
+    let conflict = match (
+        w.exported_at,
+        current.get("updated_at").and_then(Value::as_i64),
+    ) {
         (Some(exported), Some(now)) if now > exported => Some((exported, now)),
         _ => None,
     };
@@ -366,7 +400,11 @@ fn total_after(
         let v = patch
             .get(key)
             .cloned()
-            .or_else(|| current.get(key).map(|v| values::input_value(kind_of_invoice(key), v)))
+            .or_else(|| {
+                current
+                    .get(key)
+                    .map(|v| values::input_value(kind_of_invoice(key), v))
+            })
             .unwrap_or(Value::Null);
         doc.insert(key.into(), v);
     }
@@ -469,7 +507,11 @@ fn customer_edits(w: &Wanted<'_>, current: &Value) -> Vec<Problem> {
 
 /// The request body that restores the fields `patched` of a document (or
 /// customer) as they were in `before`: what a rollback sends.
-pub fn restore_body(before: &Value, patched: &[String], table: &'static [Field]) -> Map<String, Value> {
+pub fn restore_body(
+    before: &Value,
+    patched: &[String],
+    table: &'static [Field],
+) -> Map<String, Value> {
     let mut out = Map::new();
     for key in patched {
         let kind = fields::find(table, key).map_or(Kind::Text, |f| f.kind);
@@ -481,14 +523,23 @@ pub fn restore_body(before: &Value, patched: &[String], table: &'static [Field])
 
 /// Whether `current` has every patched field as `before` had it: the
 /// restore is done already (a rollback that stopped after it).
-pub fn restored(before: &Value, current: &Value, patched: &[String], table: &'static [Field]) -> bool {
+pub fn restored(
+    before: &Value,
+    current: &Value,
+    patched: &[String],
+    table: &'static [Field],
+) -> bool {
     let body = Value::Object(restore_body(before, patched, table));
     let scope = Scope {
         fields: patched
             .iter()
             .filter_map(|k| fields::find(table, k).map(|f| f.name))
             .collect(),
-        metadata: meta(before).keys().chain(meta(current).keys()).cloned().collect(),
+        metadata: meta(before)
+            .keys()
+            .chain(meta(current).keys())
+            .cloned()
+            .collect(),
         line: if patched.iter().any(|k| k == "items") {
             fields::LINE_ITEM
                 .iter()

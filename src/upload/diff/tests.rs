@@ -23,9 +23,23 @@ fn account() -> Value {
 
 fn scope() -> Scope {
     Scope {
-        fields: vec!["number", "currency", "date", "due_date", "payment_terms", "notes"],
+        fields: vec![
+            "number",
+            "currency",
+            "date",
+            "due_date",
+            "payment_terms",
+            "notes",
+        ],
         metadata: vec!["project".into(), "import_key".into()],
-        line: vec!["name", "description", "quantity", "unit_cost", "taxes", "discounts"],
+        line: vec![
+            "name",
+            "description",
+            "quantity",
+            "unit_cost",
+            "taxes",
+            "discounts",
+        ],
         customer: vec!["number", "name"],
         ..Scope::default()
     }
@@ -73,7 +87,11 @@ fn shown(d: &Diff) -> Vec<String> {
 #[test]
 fn an_unedited_export_is_no_change() {
     let (body, scope) = (file(), scope());
-    let d = diff(&wanted(&body, &scope, &[]), &account(), DiffOptions::default());
+    let d = diff(
+        &wanted(&body, &scope, &[]),
+        &account(),
+        DiffOptions::default(),
+    );
     assert_eq!(d.status, Status::Unchanged, "{:?}", d.changes);
     assert!(d.patch.is_empty() && d.warnings.is_empty());
 }
@@ -89,7 +107,10 @@ fn a_quantity_sends_the_whole_lines_and_shows_the_new_total() {
     };
     let d = diff(&wanted(&body, &scope, &[]), &account(), opts);
     assert_eq!(d.status, Status::Changed);
-    assert_eq!(shown(&d), ["line 1 quantity 1 → 2", "total 144.00 → 288.00"]);
+    assert_eq!(
+        shown(&d),
+        ["line 1 quantity 1 → 2", "total 144.00 → 288.00"]
+    );
     assert_eq!(
         Value::Object(d.patch),
         json!({"items": [{"id": 41, "name": "Pâine", "quantity": 2, "unit_cost": 120.0,
@@ -104,7 +125,11 @@ fn metadata_is_sent_whole_with_the_keys_the_file_has_no_column_for() {
     body["metadata"]["project"] = json!("Bălți");
     body["notes"] = json!("urgent");
     let scope = scope();
-    let d = diff(&wanted(&body, &scope, &[]), &account(), DiffOptions::default());
+    let d = diff(
+        &wanted(&body, &scope, &[]),
+        &account(),
+        DiffOptions::default(),
+    );
     assert_eq!(
         shown(&d),
         ["notes  → urgent", "metadata.project Orhei → Bălți"]
@@ -121,7 +146,11 @@ fn an_emptied_cell_clears_the_field() {
     let mut body = file();
     body.as_object_mut().unwrap().remove("payment_terms");
     let scope = scope();
-    let d = diff(&wanted(&body, &scope, &[]), &account(), DiffOptions::default());
+    let d = diff(
+        &wanted(&body, &scope, &[]),
+        &account(),
+        DiffOptions::default(),
+    );
     assert_eq!(shown(&d), ["payment_terms NET 30 → "]);
     assert_eq!(Value::Object(d.patch), json!({"payment_terms": null}));
 }
@@ -194,7 +223,12 @@ fn an_edited_computed_cell_is_a_warning_at_its_cell() {
         sheet: Some(Arc::from("Lines")),
         row: 2,
     };
-    origins.push(FieldPath::new("total"), &row, Some(13), crate::model::intern("total"));
+    origins.push(
+        FieldPath::new("total"),
+        &row,
+        Some(13),
+        crate::model::intern("total"),
+    );
     let w = Wanted {
         origins: Some(&origins),
         ..wanted(&body, &scope, &computed)

@@ -147,9 +147,7 @@ pub(super) fn show(kind: Kind, v: &Value) -> String {
         Kind::Date => day(v)
             .map(|d| d.format("%Y-%m-%d").to_string())
             .unwrap_or_else(|| text(v)),
-        Kind::Money => dec(v)
-            .map(money)
-            .unwrap_or_else(|| text(v)),
+        Kind::Money => dec(v).map(money).unwrap_or_else(|| text(v)),
         Kind::Decimal => dec(v)
             .map(|d| d.normalize().to_string())
             .unwrap_or_else(|| text(v)),
@@ -259,7 +257,11 @@ mod tests {
             &json!([{"amount": 8}]),
             &json!([{"id": 1, "amount": 5}, {"id": 2, "amount": 3}])
         ));
-        assert!(same(Kind::CustomerRef, &json!(9), &json!({"id": 9, "name": "x"})));
+        assert!(same(
+            Kind::CustomerRef,
+            &json!(9),
+            &json!({"id": 9, "name": "x"})
+        ));
     }
 
     #[test]

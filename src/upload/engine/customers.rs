@@ -28,6 +28,10 @@ impl<R: Remote> Engine<R> {
             (MatchOn::TaxId, _, Some(t)) if !t.trim().is_empty() => (MatchOn::TaxId, t),
             (_, Some(n), _) if !n.trim().is_empty() => (MatchOn::Number, n),
             (_, _, Some(t)) if !t.trim().is_empty() => (MatchOn::TaxId, t),
+            // Only its id on the account (a row of an older export): that one.
+            _ if c.id.is_some() && draft.record == crate::model::Record::Document => {
+                return Ok(Ok(c.id.unwrap_or_default()));
+            }
             _ => {
                 return Ok(Err(
                     "the customer has neither a number nor a tax id to be matched on".into(),
@@ -120,6 +124,10 @@ impl<R: Remote> Engine<R> {
         {
             UnitEnd::Done(id) | UnitEnd::Updated(id) => {
                 bump(&self.counters.customers_created);
+                Ok(Ok(id))
+            }
+            UnitEnd::Unchanged(id) => {
+                bump(&self.counters.customers_found);
                 Ok(Ok(id))
             }
             UnitEnd::Skipped => match self
