@@ -11,5 +11,6 @@ mod export;
 mod mapping;
 mod ops;
 mod read;
+mod roundtrip;
 mod upload;
 mod validate;

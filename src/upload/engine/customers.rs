@@ -74,9 +74,9 @@ impl<R: Remote> Engine<R> {
             Ok(v) => v,
             Err(e) => return Ok(Err(format!("could not be encoded as JSON: {e}"))),
         };
-        if let Some(o) = body.as_object_mut() {
-            o.remove("id");
-        }
+        // Its id and timestamps (a round trip's new customer carries those
+        // of the row it was copied from) are the API's.
+        crate::upload::diff::strip_read_only(&mut body, crate::model::fields::CUSTOMER);
         if let Err(msg) = put_import_key(&mut body, key) {
             return Ok(Err(msg));
         }
