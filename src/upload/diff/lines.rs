@@ -97,9 +97,10 @@ pub(super) fn compare(wanted: &[Value], current: &[Value], scope: &LineScope<'_>
             }
         }
     } else {
-        for i in 0..wanted.len().min(current.len()) {
-            used[i] = true;
-            out.matched[i] = Some(i);
+        let n = wanted.len().min(current.len());
+        for (i, (u, m)) in used.iter_mut().zip(out.matched.iter_mut()).take(n).enumerate() {
+            *u = true;
+            *m = Some(i);
         }
     }
     let mut items = Vec::with_capacity(wanted.len());

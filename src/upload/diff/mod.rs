@@ -166,13 +166,16 @@ pub fn strip_read_only(body: &mut Value, table: &'static [Field]) {
     }
 }
 
+/// A tax rate's value (percent) by its id, when known.
+pub type RateValue<'a> = dyn Fn(&str) -> Option<Decimal> + 'a;
+
 /// How to compare.
 #[derive(Clone, Copy, Default)]
 pub struct DiffOptions<'a> {
     /// Send conflicts anyway (`--force`).
     pub force: bool,
     /// Tax rates' values, to show how a document's total will change.
-    pub rate_value: Option<&'a dyn Fn(&str) -> Option<Decimal>>,
+    pub rate_value: Option<&'a RateValue<'a>>,
 }
 
 impl std::fmt::Debug for DiffOptions<'_> {
@@ -393,7 +396,7 @@ fn warn(code: &'static str, path: &str, message: String, origins: Option<&Origin
 fn total_after(
     current: &Value,
     patch: &Map<String, Value>,
-    rate_value: &dyn Fn(&str) -> Option<Decimal>,
+    rate_value: &RateValue<'_>,
 ) -> Option<Decimal> {
     let mut doc = Map::new();
     for key in ["items", "discounts", "taxes"] {

@@ -37,7 +37,7 @@ impl Sheet {
         let (n, l) = (self.col("number"), self.col("line.name"));
         self.rows
             .iter()
-            .position(|r| r[n].to_string() == number && r[l].to_string() == line)
+            .position(|r| r[n] == number && r[l] == line)
             .unwrap_or_else(|| panic!("no row of {number} / {line}"))
     }
 
@@ -45,7 +45,7 @@ impl Sheet {
     pub fn rows_of(&self, number: &str) -> Vec<usize> {
         let n = self.col("number");
         (0..self.rows.len())
-            .filter(|&i| self.rows[i][n].to_string() == number)
+            .filter(|&i| self.rows[i][n] == number)
             .collect()
     }
 
