@@ -11,6 +11,7 @@ use super::bookmark::{Tracker, Watermark};
 use super::columns::{Cell, Column};
 use super::layout::Table;
 use super::sink::{self, OutputFormat, Sink, SinkError, SinkOptions, SinkStats};
+use super::spool::Spool;
 use super::xlsx::fitted_width;
 use crate::progress::Progress;
 use futures::{Stream, StreamExt};
@@ -22,7 +23,7 @@ use std::path::{Path, PathBuf};
 pub const PREFETCH_PAGES: usize = 4;
 
 /// Objects whose values size the XLSX columns (the first page).
-const WIDTH_SAMPLE: usize = 100;
+pub(super) const WIDTH_SAMPLE: usize = 100;
 
 /// One page as the engine needs it.
 #[derive(Debug, Clone)]
@@ -59,15 +60,6 @@ pub enum EngineError<E: std::error::Error + 'static> {
     Interrupted(PathBuf),
     #[error("the export's writer stopped unexpectedly: {0}")]
     Writer(String),
-}
-
-/// Objects held back until the metadata keys are known (`metadata.*`
-/// columns): written to a temporary file, one JSON object per line, so that
-/// memory stays flat; the keys seen, and the first objects for the widths.
-struct Spool {
-    out: std::io::BufWriter<std::fs::File>,
-    keys: std::collections::BTreeSet<String>,
-    sample: Vec<Value>,
 }
 
 /// The page consumer: flattens objects into rows and writes them.
@@ -118,21 +110,8 @@ impl PageWriter {
         incremental: Option<Option<Watermark>>,
     ) -> Result<PageWriter, crate::fs::FsError> {
         let tmp = crate::fs::temp_beside(target)?;
-        let spooled = !opts.jsonl_objects
-            && tables
-                .iter()
-                .any(|t| t.columns.iter().any(|c| c.field.is_metadata_columns()));
-        let spool = if spooled {
-            let file = tempfile::tempfile().map_err(|source| crate::fs::FsError {
-                action: "failed to create a temporary file for the export to",
-                path: target.to_path_buf(),
-                source,
-            })?;
-            Some(Spool {
-                out: std::io::BufWriter::new(file),
-                keys: Default::default(),
-                sample: Vec::new(),
-            })
+        let spool = if Spool::needed(&tables, &opts) {
+            Some(Spool::new(target)?)
         } else {
             None
         };
@@ -263,47 +242,13 @@ impl PageWriter {
     /// The metadata keys are known: expand the `metadata.*` columns, open
     /// the sink, and write the objects held back.
     fn unspool(&mut self) -> Result<(), SinkError> {
-        use std::io::{BufRead, Seek};
         let Some(spool) = self.spool.take() else {
             return Ok(());
         };
+        spool.expand(&mut self.tables);
+        self.open(spool.sample())?;
         let target = self.target.clone();
-        let io = |source| SinkError::Io {
-            path: target.clone(),
-            source,
-        };
-        for t in &mut self.tables {
-            t.columns = std::mem::take(&mut t.columns)
-                .into_iter()
-                .flat_map(|c| {
-                    if !c.field.is_metadata_columns() {
-                        return vec![c];
-                    }
-                    spool
-                        .keys
-                        .iter()
-                        .map(|k| Column {
-                            header: format!("metadata.{k}"),
-                            field: super::columns::FieldPath {
-                                line: false,
-                                segments: vec!["metadata".into(), k.clone()],
-                            },
-                            format: c.format,
-                            width: c.width,
-                        })
-                        .collect()
-                })
-                .collect();
-        }
-        self.open(&spool.sample)?;
-        let mut file = spool.out.into_inner().map_err(|e| io(e.into_error()))?;
-        file.rewind().map_err(io)?;
-        for line in std::io::BufReader::new(file).lines() {
-            let line = line.map_err(io)?;
-            let doc: Value = serde_json::from_str(&line).map_err(|e| io(e.into()))?;
-            self.write(&doc)?;
-        }
-        Ok(())
+        spool.replay(&target, |doc| self.write(doc))
     }
 
     /// Complete the file and move it into place.
@@ -324,24 +269,6 @@ impl PageWriter {
             already_exported: self.already,
             watermark: self.tracker.and_then(Tracker::finish),
         })
-    }
-}
-
-impl Spool {
-    fn hold(&mut self, doc: &Value) -> std::io::Result<()> {
-        use std::io::Write;
-        if let Some(Value::Object(m)) = doc.get("metadata") {
-            for k in m.keys() {
-                if !self.keys.contains(k) {
-                    self.keys.insert(k.clone());
-                }
-            }
-        }
-        if self.sample.len() < WIDTH_SAMPLE {
-            self.sample.push(doc.clone());
-        }
-        serde_json::to_writer(&mut self.out, doc)?;
-        self.out.write_all(b"\n")
     }
 }
 

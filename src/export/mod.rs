@@ -9,7 +9,8 @@
 //! - [`resource`]: the four resources, their fields and default columns.
 //! - [`columns`]: field paths, formats and typed cells; formula neutralisation.
 //! - [`layout`]: default columns, `--columns`, export mapping files; sheets.
-//! - [`engine`]: pages in, rows out, the file renamed into place when complete.
+//! - [`engine`]: pages in, rows out, the file renamed into place when complete;
+//!   `spool`: objects held back until their metadata keys are known (`metadata.*`).
 //! - [`sink`], [`xlsx`], [`csv`], [`jsonl`]: the writers.
 //! - [`template`]: `{period}`, `{date}`, `{from}`, `{to}`, `{resource}` in output paths.
 //! - [`bookmark`]: incremental exports' watermark (API.md "Lists").
@@ -29,6 +30,7 @@ pub mod period;
 pub mod query;
 pub mod resource;
 pub mod sink;
+mod spool;
 pub mod template;
 pub mod xlsx;
 

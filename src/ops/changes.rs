@@ -3,10 +3,15 @@
 //! written, and compared as the import will compare it
 //! ([`crate::upload::diff`], the same functions), into the
 //! [`ChangeSet`] people read: what will change, what is new, what is a
-//! conflict or cannot be edited.
+//! conflict or cannot be edited. Also what the import needs to know of a
+//! round trip: its built-in mapping when none is given, and what
+//! `--on-existing` means when it is not given.
 
 use crate::ledger::UnitKind;
+use crate::mapping::roundtrip::{self, NotRecognised};
+use crate::mapping::Mapping;
 use crate::model::{Draft, Problem, Record};
+use crate::progress::Reporter;
 use crate::report::changes::{ChangeSet, DocChanges, Fate};
 use crate::upload::diff::{self, DiffOptions, FieldChange, Status, Wanted};
 use crate::upload::{OnExisting, Remote, RemoteError};
@@ -15,6 +20,29 @@ use futures::{Stream, StreamExt};
 use rust_decimal::Decimal;
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+
+/// What to do with documents on the account: as asked, else update for a
+/// round trip (its documents are the account's own), else skip.
+pub fn on_existing(asked: Option<OnExisting>, mapping: &Mapping) -> OnExisting {
+    asked.unwrap_or(if mapping.is_round_trip() {
+        OnExisting::Update
+    } else {
+        OnExisting::Skip
+    })
+}
+
+/// No mapping given: the built-in one of our own exports, by its label.
+pub fn built_in(files: &[PathBuf], reporter: &dyn Reporter) -> Result<PathBuf, NotRecognised> {
+    let r = roundtrip::for_files(files)?;
+    reporter.status(&format!(
+        "{} is {}: read with the built-in mapping mappings/{}",
+        files[0].display(),
+        r.describe(),
+        r.built_in.file_name()
+    ));
+    Ok(PathBuf::from(r.label()))
+}
 
 /// How the import would treat what it finds.
 #[derive(Debug, Clone, Copy)]

@@ -148,16 +148,7 @@ impl DryRun {
     pub fn prepare(opts: &DryRunOptions, reporter: &dyn Reporter) -> Result<DryRun, DryRunError> {
         let mapping = match &opts.mapping {
             Some(m) => roundtrip::load(m)?,
-            None => {
-                let r = roundtrip::for_files(&opts.files)?;
-                reporter.status(&format!(
-                    "{} is {}: read with the built-in mapping mappings/{}",
-                    opts.files[0].display(),
-                    r.describe(),
-                    r.built_in.file_name()
-                ));
-                r.mapping()?
-            }
+            None => roundtrip::load(&changes::built_in(&opts.files, reporter)?)?,
         };
         if opts.changes.is_some() && !mapping.is_round_trip() {
             return Err(DryRunError::ChangesNeedRoundTrip);

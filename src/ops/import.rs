@@ -299,28 +299,6 @@ fn pick_resume(ledger: &Ledger, env: &str, which: Resume) -> Result<Run, ImportE
     Ok(run)
 }
 
-/// What to do with documents on the account: as asked, else update for a
-/// round trip (its documents are the account's own), else skip.
-fn on_existing(opts: &ImportOptions, mapping: &Mapping) -> OnExisting {
-    opts.on_existing.unwrap_or(if mapping.is_round_trip() {
-        OnExisting::Update
-    } else {
-        OnExisting::Skip
-    })
-}
-
-/// No mapping given: the built-in one of our own exports, by its label.
-fn built_in(files: &[PathBuf], reporter: &dyn Reporter) -> Result<PathBuf, ImportError> {
-    let r = roundtrip::for_files(files)?;
-    reporter.status(&format!(
-        "{} is {}: read with the built-in mapping mappings/{}",
-        files[0].display(),
-        r.describe(),
-        r.built_in.file_name()
-    ));
-    Ok(PathBuf::from(r.label()))
-}
-
 /// Run an import (or resume one) and return how it ended.
 pub fn import(
     settings: &Settings,
@@ -360,7 +338,7 @@ pub fn import(
             }
             let mapping = match opts.mapping.clone() {
                 Some(m) => m,
-                None => built_in(&opts.files, reporter)?,
+                None => super::changes::built_in(&opts.files, reporter)?,
             };
             (0, opts.files.clone(), mapping, false)
         }
@@ -398,7 +376,7 @@ pub fn import(
             options: serde_json::json!({
                 "concurrency": opts.concurrency,
                 "rate_per_sec": opts.rate_per_sec,
-                "on_existing": on_existing(opts, &mapping),
+                "on_existing": super::changes::on_existing(opts.on_existing, &mapping),
                 "force": opts.force,
                 "rejects": opts.rejects.as_ref().map(|p| p.display().to_string()),
             }),
@@ -527,7 +505,7 @@ fn upload(
         mapping_identity: run.mapping.identity().to_string(),
         run: run.run_id,
         concurrency: opts.concurrency.max(1),
-        on_existing: on_existing(opts, run.mapping),
+        on_existing: super::changes::on_existing(opts.on_existing, run.mapping),
         max_attempts: opts.max_attempts.max(1),
         force: opts.force,
     };

@@ -98,7 +98,12 @@ pub(super) fn compare(wanted: &[Value], current: &[Value], scope: &LineScope<'_>
         }
     } else {
         let n = wanted.len().min(current.len());
-        for (i, (u, m)) in used.iter_mut().zip(out.matched.iter_mut()).take(n).enumerate() {
+        for (i, (u, m)) in used
+            .iter_mut()
+            .zip(out.matched.iter_mut())
+            .take(n)
+            .enumerate()
+        {
             *u = true;
             *m = Some(i);
         }

@@ -10,6 +10,7 @@
 //! - `invoices`, `customers`: the scenarios; `older`: exports made before
 //!   the round trip, and files that are no export.
 
+mod credit_notes;
 mod customers;
 mod edit;
 mod invoices;
