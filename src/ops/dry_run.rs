@@ -88,6 +88,8 @@ pub enum DryRunError {
     NoMapping(#[from] roundtrip::NotRecognised),
     #[error("--changes needs a round trip: a file written by `facturare-etl export`, or a mapping that maps `id`")]
     ChangesNeedRoundTrip,
+    #[error("--changes {} is an input file: it is never overwritten; name another file", .0.display())]
+    ChangesOverInput(PathBuf),
     #[error("a round trip is compared with the account, and no account was given")]
     NoAccount,
     #[error(transparent)]
@@ -113,7 +115,9 @@ impl DryRunError {
             DryRunError::Preflight(e) => e.kind(),
             DryRunError::Connect(e) => e.kind(),
             DryRunError::NoMapping(e) => e.kind(),
-            DryRunError::ChangesNeedRoundTrip | DryRunError::NoAccount => ErrorKind::Usage,
+            DryRunError::ChangesNeedRoundTrip
+            | DryRunError::ChangesOverInput(_)
+            | DryRunError::NoAccount => ErrorKind::Usage,
             DryRunError::Api(_) | DryRunError::Remote(_) | DryRunError::Runtime(_) => {
                 ErrorKind::Api
             }
@@ -150,8 +154,17 @@ impl DryRun {
             Some(m) => roundtrip::load(m)?,
             None => roundtrip::load(&changes::built_in(&opts.files, reporter)?)?,
         };
-        if opts.changes.is_some() && !mapping.is_round_trip() {
-            return Err(DryRunError::ChangesNeedRoundTrip);
+        if let Some(changes) = &opts.changes {
+            if !mapping.is_round_trip() {
+                return Err(DryRunError::ChangesNeedRoundTrip);
+            }
+            let same = |f: &PathBuf| match (changes.canonicalize(), f.canonicalize()) {
+                (Ok(a), Ok(b)) => a == b,
+                _ => changes == f,
+            };
+            if let Some(f) = opts.files.iter().find(|f| same(f)) {
+                return Err(DryRunError::ChangesOverInput(f.clone()));
+            }
         }
         Ok(DryRun {
             opts: opts.clone(),

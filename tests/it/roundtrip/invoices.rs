@@ -416,3 +416,41 @@ fn a_cell_changed_in_the_sheets_xml_as_libreoffice_writes_it() {
     assert_eq!(inv["items"][1]["name"], "Cafea măcinată");
     assert_eq!(inv["items"][1]["quantity"].to_string(), "2.5");
 }
+
+#[test]
+fn an_export_without_lines_changes_the_invoices_only() {
+    let a = Account::seeded();
+    let before = a.by_number("/invoices");
+    let file = a.dir.join("inv.xlsx");
+    a.run_ok(&["export", "invoices", "-o", file.to_str().unwrap()], 0);
+    let mut sheets = edit::read_xlsx(&file);
+    let sheet = sheets.iter_mut().find(|s| s.name == "Invoices").unwrap();
+    let r = (0..sheet.rows.len())
+        .find(|&r| sheet.text(r, "number") == "RT-0005")
+        .unwrap();
+    sheet.set(r, "notes", Data::String("livrare luni".into()));
+    edit::write_xlsx_as_excel(&sheets, &file, &["Invoices"]);
+    let f = file.to_str().unwrap();
+    // Not over the input: the file a person edited is never overwritten.
+    let out = a.run(&["validate", f, "--changes", f]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is an input file"));
+    let dry = a.run_ok(&["validate", f], 0);
+    assert_eq!(
+        changes(&dry),
+        [(
+            s("RT-0005"),
+            s("changed"),
+            vec![s("notes |  | livrare luni")]
+        )]
+    );
+    a.run_ok(&["import", f], 0);
+    let after = a.by_number("/invoices");
+    let mut want = before["RT-0005"].clone();
+    want["notes"] = json!("livrare luni");
+    assert_eq!(
+        norm(&after["RT-0005"]),
+        norm(&want),
+        "its lines as they were"
+    );
+}
