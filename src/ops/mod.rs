@@ -9,7 +9,7 @@
 //! - [`connect`]: the client, or the embedded emulator and a client for it.
 //! - [`pipeline`]: read → map → validate → reports, the one loop of the dry
 //!   run and the import.
-//! - [`dry_run`]: `validate` and `import --dry-run`; for a round trip,
+//! - [`dry_run`](mod@dry_run): `validate` and `import --dry-run`; for a round trip,
 //!   [`changes`]: what the import will change on the account.
 //! - [`preflight`]: what the account has (tax rates, customers), read-only;
 //!   the standard tax rates an import creates.

@@ -1,3 +1,7 @@
+//! The comparisons a round trip rests on: an unedited export, a quantity,
+//! metadata sent whole, an emptied cell, conflicts, locked documents, an
+//! edited computed cell, an ordinary import's update, a rollback's restore.
+
 use super::*;
 use crate::model::{CellRef, FieldPath, RowRef};
 use rust_decimal_macros::dec;
