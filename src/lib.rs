@@ -18,6 +18,9 @@
 //!   [`config::Settings`] in, an outcome with an [`error::Ending`] or an
 //!   error with an [`error::ErrorKind`] out, progress through a
 //!   [`progress::Reporter`].
+//!   A file written by `export` comes back with no mapping (a round trip:
+//!   [`mapping::roundtrip`] recognises it, [`upload::diff`] compares it with
+//!   the account, only what changed is sent, `runs rollback` restores it).
 //! - [`cli`]: clap definitions, the settings request built once, thin
 //!   commands, the indicatif reporter, exit codes. Nothing else knows
 //!   about the command line.

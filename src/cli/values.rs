@@ -70,7 +70,8 @@ pub enum OnExistingArg {
     /// Leave it as it is; count it as skipped.
     #[default]
     Skip,
-    /// Replace its fields with the imported ones (the whole metadata map included).
+    /// Send only the fields that differ (lines and metadata whole when those differ);
+    /// the previous version is kept for `runs rollback`
     Update,
     /// Count the document as rejected.
     Fail,

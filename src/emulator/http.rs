@@ -39,6 +39,7 @@ pub struct AppState {
     limiter: Arc<Limiter>,
     faults: Faults,
     requests: AtomicU64,
+    writes: AtomicU64,
     rate_limited: AtomicU64,
     failed: AtomicU64,
     dropped: AtomicU64,
@@ -80,6 +81,7 @@ impl AppState {
             store,
             codes: Mutex::new(HashMap::new()),
             requests: AtomicU64::new(0),
+            writes: AtomicU64::new(0),
             rate_limited: AtomicU64::new(0),
             failed: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
@@ -91,6 +93,7 @@ impl AppState {
     pub fn stats(&self) -> Stats {
         Stats {
             requests: self.requests.load(Ordering::Relaxed),
+            writes: self.writes.load(Ordering::Relaxed),
             rate_limited: self.rate_limited.load(Ordering::Relaxed),
             failed: self.failed.load(Ordering::Relaxed),
             dropped: self.dropped.load(Ordering::Relaxed),
@@ -137,6 +140,9 @@ pub fn router(state: Arc<AppState>) -> Router {
 
 async fn pipeline(State(st): State<Arc<AppState>>, mut req: Request, next: Next) -> Response {
     st.requests.fetch_add(1, Ordering::Relaxed);
+    if matches!(*req.method(), Method::POST | Method::PATCH | Method::DELETE) {
+        st.writes.fetch_add(1, Ordering::Relaxed);
+    }
     let now = now();
     let principal = match auth::authenticate(&st, req.headers(), now) {
         Ok(p) => p,

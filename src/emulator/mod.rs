@@ -145,6 +145,9 @@ impl Default for Config {
 pub struct Stats {
     /// API requests received (OAuth and stats routes excluded).
     pub requests: u64,
+    /// Of them, writes: POST, PATCH and DELETE.
+    #[serde(default)]
+    pub writes: u64,
     /// Answered 429.
     pub rate_limited: u64,
     /// Answered 500 by fault injection.

@@ -29,11 +29,14 @@ pub enum Format {
     Decimal,
     /// true / false.
     Boolean,
+    /// Applied taxes (or an item's tax rates) as their rate ids, comma
+    /// separated: `tva20`, `tva20, tva8`.
+    Rates,
 }
 
 impl Format {
-    pub const NAMES: [&'static str; 7] = [
-        "text", "money", "date", "datetime", "integer", "decimal", "boolean",
+    pub const NAMES: [&'static str; 8] = [
+        "text", "money", "date", "datetime", "integer", "decimal", "boolean", "rates",
     ];
 }
 
@@ -130,6 +133,15 @@ impl FieldPath {
             }
         }
         Some(FieldPath { line, segments })
+    }
+
+    /// Whether the path stands for one column per metadata key
+    /// (`metadata.*`), expanded once the keys are known.
+    pub fn is_metadata_columns(&self) -> bool {
+        !self.line
+            && self.segments.len() == 2
+            && self.segments[0] == "metadata"
+            && self.segments[1] == "*"
     }
 
     /// The path as written: `line.amount`, `customer.tax_id`.
@@ -234,6 +246,40 @@ fn item_text(v: &Value) -> String {
     }
 }
 
+/// The rate ids of applied rates (`{tax_rate: "tva20"}`, `{tax_rate: {id}}`,
+/// or a bare id), in order.
+fn rate_ids(items: &[Value]) -> String {
+    items
+        .iter()
+        .filter_map(|r| match r {
+            Value::String(s) => Some(s.clone()),
+            Value::Object(o) => ["tax_rate", "coupon"]
+                .iter()
+                .find_map(|k| o.get(*k).filter(|v| !v.is_null()))
+                .map(|v| match v {
+                    Value::Object(rate) => rate.get("id").map(value_text).unwrap_or_default(),
+                    other => value_text(other),
+                }),
+            _ => None,
+        })
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The sum of applied rates' amounts (a line's discounts); `None` when one
+/// has none.
+fn amounts_sum(items: &[Value]) -> Option<Decimal> {
+    items.iter().try_fold(Decimal::ZERO, |acc, r| {
+        let n = match r.get("amount")? {
+            Value::Number(n) => decimal_of(n)?,
+            Value::String(s) => Decimal::from_str(s.trim()).ok()?,
+            _ => return None,
+        };
+        acc.checked_add(n)
+    })
+}
+
 /// A JSON value as a cell of `format`. Values that do not fit the format
 /// (text in a money column) are kept as text rather than lost.
 pub fn to_cell(v: Option<&Value>, format: Format) -> Cell {
@@ -251,6 +297,15 @@ pub fn to_cell(v: Option<&Value>, format: Format) -> Cell {
     };
     match (format, v) {
         (Format::Text, _) => text(),
+        (Format::Rates, Value::Array(items)) => match rate_ids(items) {
+            s if s.is_empty() => Cell::Empty,
+            s => Cell::Text(s),
+        },
+        (Format::Rates, _) => text(),
+        (Format::Money, Value::Array(items)) if items.is_empty() => Cell::Empty,
+        (Format::Money, Value::Array(items)) => {
+            amounts_sum(items).map(Cell::Money).unwrap_or_else(text)
+        }
         (Format::Money, Value::Number(n)) => decimal_of(n).map(Cell::Money).unwrap_or_else(text),
         (Format::Money, Value::String(s)) => Decimal::from_str(s.trim())
             .map(Cell::Money)
@@ -390,6 +445,23 @@ mod tests {
         );
         let taxes = parse(r#"[{"id":3,"object":"tax","amount":3.85,"tax_rate":"tva20"}]"#);
         assert_eq!(value_text(&taxes), "tva20: 3.85");
+        let two = parse(
+            r#"[{"id":3,"object":"tax","amount":3.85,"tax_rate":{"id":"tva20","value":20}},
+                {"id":4,"object":"tax","amount":0.5,"tax_rate":"tva8"}]"#,
+        );
+        assert_eq!(
+            to_cell(Some(&two), Format::Rates),
+            Cell::Text("tva20, tva8".into())
+        );
+        assert_eq!(to_cell(Some(&json!([])), Format::Rates), Cell::Empty);
+        let discounts = parse(
+            r#"[{"id":5,"object":"discount","amount":1.5,"coupon":null},{"id":6,"amount":0.25}]"#,
+        );
+        assert_eq!(
+            to_cell(Some(&discounts), Format::Money),
+            Cell::Money(dec!(1.75))
+        );
+        assert_eq!(to_cell(Some(&json!([])), Format::Money), Cell::Empty);
         let applied = parse(r#"[{"type":"invoice","invoice":12,"amount":50}]"#);
         assert_eq!(value_text(&applied), "invoice 12: 50");
     }

@@ -11,6 +11,7 @@ use super::bookmark::{Tracker, Watermark};
 use super::columns::{Cell, Column};
 use super::layout::Table;
 use super::sink::{self, OutputFormat, Sink, SinkError, SinkOptions, SinkStats};
+use super::spool::Spool;
 use super::totals::{totals_path, ControlTotals};
 use super::xlsx::fitted_width;
 use crate::progress::Progress;
@@ -23,7 +24,7 @@ use std::path::{Path, PathBuf};
 pub const PREFETCH_PAGES: usize = 4;
 
 /// Objects whose values size the XLSX columns (the first page).
-const WIDTH_SAMPLE: usize = 100;
+pub(super) const WIDTH_SAMPLE: usize = 100;
 
 /// One page as the engine needs it.
 #[derive(Debug, Clone)]
@@ -80,6 +81,8 @@ pub struct PageWriter {
     totals: Option<ControlTotals>,
     /// Rows handed to the sink (the export's own, without its totals).
     rows: u64,
+    /// With `metadata.*` columns: the objects until their keys are known.
+    spool: Option<Spool>,
 }
 
 fn id_of(v: &Value) -> Option<i64> {
@@ -113,6 +116,11 @@ impl PageWriter {
         incremental: Option<Option<Watermark>>,
     ) -> Result<PageWriter, crate::fs::FsError> {
         let tmp = crate::fs::temp_beside(target)?;
+        let spool = if Spool::needed(&tables, &opts) {
+            Some(Spool::new(target)?)
+        } else {
+            None
+        };
         Ok(PageWriter {
             target: target.to_path_buf(),
             tmp: Some(tmp),
@@ -127,6 +135,7 @@ impl PageWriter {
             totals: opts.control_totals.and_then(ControlTotals::new),
             rows: 0,
             opts,
+            spool,
         })
     }
 
@@ -181,8 +190,9 @@ impl PageWriter {
 
     /// Write one page; returns how many new objects it held.
     pub fn page(&mut self, items: &[Value]) -> Result<u64, SinkError> {
-        self.open(items)?;
-        let sink = self.sink.as_mut().expect("opened above");
+        if self.spool.is_none() {
+            self.open(items)?;
+        }
         let mut new = 0;
         for doc in items {
             if let Some(id) = id_of(doc) {
@@ -205,37 +215,63 @@ impl PageWriter {
                     what: e.0,
                 })?;
             }
-            if self.opts.jsonl_objects {
-                sink.object(doc)?;
+            if let Some(spool) = &mut self.spool {
+                spool.hold(doc).map_err(|source| SinkError::Io {
+                    path: self.target.clone(),
+                    source,
+                })?;
                 continue;
             }
-            for (i, t) in self.tables.iter().enumerate() {
-                if !t.per_line {
-                    fill(&mut self.cells, &t.columns, doc, None);
-                    sink.row(i, &self.cells)?;
-                    self.rows += 1;
-                    continue;
-                }
-                let lines = lines_of(doc);
-                if lines.is_empty() {
-                    fill(&mut self.cells, &t.columns, doc, None);
-                    sink.row(i, &self.cells)?;
-                    self.rows += 1;
-                }
-                for line in lines {
-                    fill(&mut self.cells, &t.columns, doc, Some(line));
-                    sink.row(i, &self.cells)?;
-                    self.rows += 1;
-                }
-            }
+            self.write(doc)?;
         }
         self.objects += new;
         Ok(new)
     }
 
+    /// Write one object's rows.
+    fn write(&mut self, doc: &Value) -> Result<(), SinkError> {
+        let sink = self.sink.as_mut().expect("opened before writing");
+        if self.opts.jsonl_objects {
+            return sink.object(doc);
+        }
+        for (i, t) in self.tables.iter().enumerate() {
+            if !t.per_line {
+                fill(&mut self.cells, &t.columns, doc, None);
+                sink.row(i, &self.cells)?;
+                self.rows += 1;
+                continue;
+            }
+            let lines = lines_of(doc);
+            if lines.is_empty() {
+                fill(&mut self.cells, &t.columns, doc, None);
+                sink.row(i, &self.cells)?;
+                self.rows += 1;
+            }
+            for line in lines {
+                fill(&mut self.cells, &t.columns, doc, Some(line));
+                sink.row(i, &self.cells)?;
+                self.rows += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// The metadata keys are known: expand the `metadata.*` columns, open
+    /// the sink, and write the objects held back.
+    fn unspool(&mut self) -> Result<(), SinkError> {
+        let Some(spool) = self.spool.take() else {
+            return Ok(());
+        };
+        spool.expand(&mut self.tables);
+        self.open(spool.sample())?;
+        let target = self.target.clone();
+        spool.replay(&target, |doc| self.write(doc))
+    }
+
     /// Complete the file and move it into place (with its control totals:
     /// a sheet of its own, or a file beside it renamed into place after it).
     pub fn finish(mut self) -> Result<Written, SinkError> {
+        self.unspool()?;
         self.open(&[])?;
         let mut sink = self.sink.take().expect("opened above");
         let beside = match self.totals.take() {
@@ -470,7 +506,7 @@ mod tests {
             .lines()
             .nth(1)
             .unwrap()
-            .starts_with("1,INV-0001,2024-01-05,"));
+            .starts_with("1,INV-0001,7,,,2024-01-05,"));
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 
@@ -494,6 +530,53 @@ mod tests {
         assert_eq!(lines[0], "number,total,line.name");
         assert_eq!(lines[1], "INV-0001,10.50,a");
         assert_eq!(lines[2], "INV-0001,10.50,b");
+    }
+
+    #[tokio::test]
+    async fn each_metadata_key_gets_a_column_once_all_are_known() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("m.csv");
+        let mut first = invoice(1, 101);
+        first["metadata"] = serde_json::json!({"source": "1c"});
+        let mut last = invoice(2, 102);
+        // A key first seen on the last page still gets its column.
+        last["metadata"] = serde_json::json!({"project": "Orhei", "source": "web"});
+        let pages = vec![
+            Ok::<_, Boom>(RawPage {
+                items: vec![first],
+                total: Some(2),
+            }),
+            Ok(RawPage {
+                items: vec![last],
+                total: Some(2),
+            }),
+        ];
+        let tables = Layout::build(
+            Resource::Invoices,
+            &LayoutRequest {
+                columns: Some("number,metadata.*,total".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap()
+        .tables(false);
+        let w = PageWriter::new(&out, tables, csv_opts(), None).unwrap();
+        let cancel = tokio_util::sync::CancellationToken::new();
+        let written = drive(futures::stream::iter(pages), w, &NoProgress, &cancel)
+            .await
+            .unwrap();
+        assert_eq!((written.objects, written.stats.rows), (2, 2));
+        let text = std::fs::read_to_string(&out).unwrap();
+        let lines: Vec<_> = text.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "number,metadata.project,metadata.source,total",
+                "INV-0001,,1c,10.50",
+                "INV-0002,Orhei,web,10.50"
+            ]
+        );
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 
     #[tokio::test]

@@ -42,7 +42,8 @@ pub struct ExportSpec {
 #[serde(deny_unknown_fields)]
 pub struct ColumnSpec {
     /// `number`, `customer.tax_id` (needs the customer expanded, which the
-    /// export then asks for), `metadata.source`, `line.amount` (one row per
+    /// export then asks for), `metadata.source`, `metadata.*` (a column per
+    /// metadata key found, `metadata.KEY`), `line.amount` (one row per
     /// line item).
     pub field: String,
     /// The header; defaults to the field path.
@@ -340,6 +341,16 @@ impl Layout {
         })
     }
 
+    /// Whether a re-import can read the file with the built-in round-trip
+    /// mapping: the objects' ids are a column and every header is its field
+    /// path (the defaults, or `--columns`). An XLSX export that can says so
+    /// on its marker sheet.
+    pub fn reads_back(&self) -> bool {
+        let plain = |c: &Column| c.header == c.field.text();
+        self.doc_columns.iter().any(|c| c.field.text() == "id")
+            && self.doc_columns.iter().chain(&self.line_columns).all(plain)
+    }
+
     /// The tables to write. With lines, XLSX gets the documents on their own
     /// sheet and the lines (documents' columns repeated) on a second one;
     /// CSV and JSON Lines, which hold one table, get the lines only.
@@ -383,8 +394,29 @@ mod tests {
         for r in Resource::ALL {
             let l = Layout::build(r, &req()).unwrap();
             assert!(!l.doc_columns.is_empty());
-            assert!(!l.needs_customer);
+            // Documents name their customer by number and name too, which
+            // asks for the expansion; customers have none.
+            assert_eq!(l.needs_customer, r.has_customer(), "{r}");
+            assert!(l.reads_back(), "{r}: the defaults read back");
         }
+        let custom = Layout::build(
+            Resource::Invoices,
+            &LayoutRequest {
+                columns: Some("id,number,total".into()),
+                ..req()
+            },
+        )
+        .unwrap();
+        assert!(custom.reads_back());
+        let no_id = Layout::build(
+            Resource::Invoices,
+            &LayoutRequest {
+                columns: Some("number,total".into()),
+                ..req()
+            },
+        )
+        .unwrap();
+        assert!(!no_id.reads_back(), "no id: nothing to match on");
         let l = Layout::build(
             Resource::Invoices,
             &LayoutRequest {

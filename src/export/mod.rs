@@ -9,7 +9,8 @@
 //! - [`resource`]: the four resources, their fields and default columns.
 //! - [`columns`]: field paths, formats and typed cells; formula neutralisation.
 //! - [`layout`]: default columns, `--columns`, export mapping files; sheets.
-//! - [`engine`]: pages in, rows out, the file renamed into place when complete.
+//! - [`engine`]: pages in, rows out, the file renamed into place when complete;
+//!   `spool`: objects held back until their metadata keys are known (`metadata.*`).
 //! - [`sink`], [`xlsx`], [`csv`], [`jsonl`]: the writers.
 //! - [`totals`]: `--control-totals`, counts and sums by currency and month.
 //! - [`template`]: `{period}`, `{date}`, `{from}`, `{to}`, `{resource}` in output paths.
@@ -30,6 +31,7 @@ pub mod period;
 pub mod query;
 pub mod resource;
 pub mod sink;
+mod spool;
 pub mod template;
 pub mod totals;
 pub mod xlsx;
@@ -39,7 +41,7 @@ pub use options::{
     BookmarkSummary, ExportError, ExportOptions, ExportRequest, ExportSummary, Incremental,
 };
 pub use resource::Resource;
-pub use sink::{OutputFormat, SinkOptions};
+pub use sink::{Marker, OutputFormat, SinkOptions};
 
 use crate::api::Client;
 use crate::ledger::{Bookmark, Ledger};
@@ -98,7 +100,14 @@ pub async fn run_export(
         query.updated_after = Some(w.updated_after());
     }
     let tables = opts.layout.tables(opts.sink.format == OutputFormat::Xlsx);
-    let writer = PageWriter::new(&opts.output, tables, opts.sink.clone(), previous.clone())?;
+    let mut sink = opts.sink.clone();
+    if sink.format == OutputFormat::Xlsx && opts.layout.reads_back() {
+        sink.marker = Some(sink::Marker {
+            resource: opts.resource.name(),
+            lines: opts.layout.lines,
+        });
+    }
+    let writer = PageWriter::new(&opts.output, tables, sink, previous.clone())?;
     let recorder = Recorder {
         inner: progress,
         total: Mutex::new(None),

@@ -303,6 +303,7 @@ impl ExportRequest {
                 sheet_rows,
                 jsonl_objects,
                 control_totals: self.control_totals.then_some(r),
+                marker: None,
             },
             incremental: self.incremental.as_ref().map(|name| Incremental {
                 name: name.clone(),

@@ -25,6 +25,10 @@ pub fn format_of(kind: fields::Kind) -> Format {
         Kind::Bool => Format::Boolean,
         Kind::Money => Format::Money,
         Kind::Decimal => Format::Decimal,
+        // Applied taxes as their rate ids, discounts as their amount: the
+        // forms a re-import reads.
+        Kind::Taxes | Kind::RateIds => Format::Rates,
+        Kind::Discounts => Format::Money,
         _ => Format::Text,
     }
 }
@@ -108,8 +112,11 @@ impl Resource {
         !matches!(self, Resource::Customers)
     }
 
-    /// The default columns (field paths); `expanded` adds the customer's
-    /// number, name and IDNO after its id.
+    /// The default columns (field paths): what a re-import needs (the
+    /// object's id, its editable fields, each metadata key as a column of
+    /// its own through `metadata.*`), then the values the API computes, for
+    /// people. Documents name their customer by id, number and name
+    /// (`expanded`: also its IDNO, the id as `customer.id`).
     pub fn default_fields(self, expanded: bool) -> Vec<&'static str> {
         let customer: &[&str] = if expanded {
             &[
@@ -119,39 +126,43 @@ impl Resource {
                 "customer.tax_id",
             ]
         } else {
-            &["customer"]
+            &["customer", "customer.number", "customer.name"]
         };
         let mut out = Vec::new();
         match self {
             Resource::Invoices => {
-                out.extend(["id", "number", "date", "due_date"]);
+                out.extend(["id", "number"]);
                 out.extend(customer);
                 out.extend([
+                    "date",
+                    "due_date",
                     "currency",
+                    "payment_terms",
+                    "purchase_order",
+                    "draft",
+                    "notes",
+                    METADATA_COLUMNS,
                     "subtotal",
                     "total",
                     "balance",
                     "status",
                     "paid",
-                    "closed",
-                    "draft",
-                    "purchase_order",
-                    "metadata",
                     "updated_at",
                 ]);
             }
             Resource::CreditNotes => {
-                out.extend(["id", "number", "date"]);
+                out.extend(["id", "number"]);
                 out.extend(customer);
                 out.extend([
                     "invoice",
+                    "date",
                     "currency",
+                    "notes",
+                    METADATA_COLUMNS,
                     "subtotal",
                     "total",
                     "balance",
                     "status",
-                    "closed",
-                    "metadata",
                     "updated_at",
                 ]);
             }
@@ -166,11 +177,14 @@ impl Resource {
                 "address1",
                 "address2",
                 "city",
+                "state",
                 "postal_code",
                 "country",
+                "language",
                 "currency",
                 "payment_terms",
-                "metadata",
+                "notes",
+                METADATA_COLUMNS,
                 "created_at",
                 "updated_at",
             ]),
@@ -192,7 +206,8 @@ impl Resource {
         out
     }
 
-    /// The default line columns for `--lines`.
+    /// The default line columns for `--lines`: the line's id and editable
+    /// fields (taxes as rate ids, discounts as an amount), and its amount.
     pub fn default_line_fields(self) -> Vec<&'static str> {
         vec![
             "line.id",
@@ -207,6 +222,11 @@ impl Resource {
         ]
     }
 }
+
+/// The column path that stands for one column per metadata key
+/// (`metadata.project`, `metadata.source`, ...), the keys found in the
+/// exported objects, in name order.
+pub const METADATA_COLUMNS: &str = "metadata.*";
 
 impl fmt::Display for Resource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -47,6 +47,17 @@ pub struct SinkOptions {
     /// objects written, by currency and month, into a `Totals` sheet (XLSX)
     /// or a `.totals.csv` beside the file ([`super::totals`]).
     pub control_totals: Option<super::Resource>,
+    /// XLSX: the resource and whether it has line rows, written on a hidden
+    /// sheet so that `import` knows the file for one of its own exports
+    /// (only when the file reads back: see [`super::Layout::reads_back`]).
+    pub marker: Option<Marker>,
+}
+
+/// What an export's marker sheet says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Marker {
+    pub resource: &'static str,
+    pub lines: bool,
 }
 
 /// The most data rows an XLSX sheet holds under its header (1,048,576 − 1).
@@ -61,6 +72,7 @@ impl Default for SinkOptions {
             sheet_rows: XLSX_MAX_DATA_ROWS,
             jsonl_objects: false,
             control_totals: None,
+            marker: None,
         }
     }
 }
@@ -137,6 +149,7 @@ pub fn open(
             tables,
             widths,
             opts.sheet_rows,
+            opts.marker.clone(),
         )?),
         OutputFormat::Csv => Box::new(super::csv::CsvSink::new(
             file,

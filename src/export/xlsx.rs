@@ -15,7 +15,7 @@
 
 use super::columns::{looks_like_formula, Cell, Format as ColFormat};
 use super::layout::Table;
-use super::sink::{Sink, SinkError, SinkStats};
+use super::sink::{Marker, Sink, SinkError, SinkStats};
 use chrono::{Datelike, Timelike};
 use rust_xlsxwriter::{Color, ExcelDateTime, Format, Workbook, Worksheet, XlsxError};
 use std::path::{Path, PathBuf};
@@ -81,6 +81,7 @@ pub struct XlsxSink {
     tables: Vec<TableState>,
     sheet_rows: u32,
     rows: u64,
+    marker: Option<Marker>,
 }
 
 fn xerr(path: &Path) -> impl Fn(XlsxError) -> SinkError + '_ {
@@ -125,6 +126,7 @@ impl XlsxSink {
         tables: &[Table],
         widths: &[Vec<f64>],
         sheet_rows: u32,
+        marker: Option<Marker>,
     ) -> Result<XlsxSink, SinkError> {
         let mut sink = XlsxSink {
             path: path.to_path_buf(),
@@ -135,6 +137,7 @@ impl XlsxSink {
             tables: Vec::new(),
             sheet_rows: sheet_rows.clamp(1, super::sink::XLSX_MAX_DATA_ROWS),
             rows: 0,
+            marker,
         };
         for (i, t) in tables.iter().enumerate() {
             let w = widths.get(i).cloned().unwrap_or_default();
@@ -248,6 +251,35 @@ impl XlsxSink {
     }
 }
 
+impl XlsxSink {
+    /// The hidden sheet that tells `import` the file for one of its own
+    /// exports ([`crate::mapping::roundtrip`] reads it).
+    fn marker_sheet(&mut self, m: &Marker) -> Result<(), SinkError> {
+        use crate::mapping::roundtrip::{LAYOUT_VERSION, MARKER_SHEET};
+        let e = xerr(&self.path);
+        let now = chrono::Utc::now()
+            .with_timezone(&crate::model::date::TZ)
+            .format("%Y-%m-%d %H:%M:%S")
+            .to_string();
+        let rows = [
+            ("key", "value".to_string()),
+            ("export", m.resource.to_string()),
+            ("lines", m.lines.to_string()),
+            ("version", LAYOUT_VERSION.to_string()),
+            ("exported_at", now),
+            ("by", format!("facturare-etl {}", env!("CARGO_PKG_VERSION"))),
+        ];
+        let ws = self.workbook.add_worksheet();
+        ws.set_name(MARKER_SHEET).map_err(&e)?;
+        for (r, (k, v)) in rows.iter().enumerate() {
+            ws.write_string(r as u32, 0, *k).map_err(&e)?;
+            ws.write_string(r as u32, 1, v).map_err(&e)?;
+        }
+        ws.set_hidden(true);
+        Ok(())
+    }
+}
+
 impl Sink for XlsxSink {
     fn row(&mut self, table: usize, cells: &[Cell]) -> Result<(), SinkError> {
         self.row_marked(table, cells, &[])
@@ -268,6 +300,9 @@ impl Sink for XlsxSink {
                 sheets.push(ws.name());
                 self.workbook.push_worksheet(ws);
             }
+        }
+        if let Some(m) = self.marker.take() {
+            self.marker_sheet(&m)?;
         }
         let mut file = self.file.take().expect("finish is called once");
         self.workbook
@@ -398,6 +433,7 @@ mod tests {
                 std::slice::from_ref(&table),
                 &[vec![12.0; 5]],
                 2,
+                None,
             )
             .unwrap(),
         );

@@ -57,6 +57,12 @@ pub const MIGRATIONS: &[&str] = &[
         saved_at   INTEGER NOT NULL
     );
     "#,
+    // 2: an updated document's previous version, for `runs rollback`.
+    r#"
+    ALTER TABLE units ADD COLUMN before_image TEXT;
+    ALTER TABLE units ADD COLUMN patch TEXT;
+    ALTER TABLE units ADD COLUMN after_updated_at INTEGER;
+    "#,
 ];
 
 /// The schema version this build writes.
@@ -105,6 +111,30 @@ mod tests {
             .query_row("SELECT count(*) FROM units", [], |r| r.get(0))
             .unwrap();
         assert_eq!(n, 0);
+    }
+
+    #[test]
+    fn a_version_1_ledger_keeps_its_units_and_gains_before_images() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        let tx = conn.transaction().unwrap();
+        tx.execute_batch(MIGRATIONS[0]).unwrap();
+        tx.pragma_update(None, "user_version", 1).unwrap();
+        tx.execute_batch(
+            "INSERT INTO runs (env, started_at, mapping_path, mapping_identity, inputs, status)
+                 VALUES ('local', 1, 'm.toml', 'i', '[]', 'finished');
+             INSERT INTO units (run_id, env, kind, import_key, source_key, source_rows,
+                 payload_hash, state, remote_id, created, updated_at)
+                 VALUES (1, 'local', 'invoice', 'k', 's', 'r', 'h', 'done', 7, 1, 1);",
+        )
+        .unwrap();
+        tx.commit().unwrap();
+        migrate(&mut conn).unwrap();
+        let (remote, before): (i64, Option<String>) = conn
+            .query_row("SELECT remote_id, before_image FROM units", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!((remote, before), (7, None));
     }
 
     #[test]

@@ -23,6 +23,10 @@ pub enum Val {
     Bool(bool),
     Rates(Vec<String>),
     Kind(DocKind),
+    /// An id on the account.
+    Int(i64),
+    /// A moment, as Unix seconds.
+    Moment(i64),
 }
 
 impl fmt::Display for Val {
@@ -35,6 +39,16 @@ impl fmt::Display for Val {
             Val::Rates(r) => f.write_str(&r.join(",")),
             Val::Kind(DocKind::Invoice) => f.write_str("invoice"),
             Val::Kind(DocKind::CreditNote) => f.write_str("credit_note"),
+            Val::Int(i) => write!(f, "{i}"),
+            Val::Moment(t) => match chrono::DateTime::<chrono::Utc>::from_timestamp(*t, 0) {
+                Some(at) => write!(
+                    f,
+                    "{}",
+                    at.with_timezone(&crate::model::date::TZ)
+                        .format("%Y-%m-%d %H:%M:%S")
+                ),
+                None => write!(f, "{t}"),
+            },
         }
     }
 }
@@ -302,6 +316,7 @@ fn typed(f: &Field, cell: &Cell) -> Result<Option<Val>, FieldErr> {
             };
             match i {
                 Some(i) if f.ty == Ty::Decimal => Val::Dec(Decimal::from(i)),
+                Some(i) if f.ty == Ty::Id => Val::Int(i),
                 Some(i) => Val::Text(i.to_string()),
                 None => {
                     return Err(FieldErr {
@@ -309,6 +324,26 @@ fn typed(f: &Field, cell: &Cell) -> Result<Option<Val>, FieldErr> {
                         message: "the value is not a whole number".into(),
                         found: text(),
                         expected: "a whole number such as 12".into(),
+                    })
+                }
+            }
+        }
+        Parse::Moment => {
+            let t = match cell {
+                Cell::DateTime(t) => transform::local_moment(*t),
+                Cell::Date(d) => d.and_hms_opt(0, 0, 0).and_then(transform::local_moment),
+                Cell::Number(n) => n.parse::<f64>().ok().and_then(transform::excel_moment),
+                Cell::Text(s) => transform::parse_moment(s),
+                _ => None,
+            };
+            match t {
+                Some(t) => Val::Moment(t),
+                None => {
+                    return Err(FieldErr {
+                        code: "bad_datetime",
+                        message: "the value is not a date and time".into(),
+                        found: text(),
+                        expected: "a date and time such as 2026-12-03 09:33:10 (Chisinau)".into(),
                     })
                 }
             }

@@ -8,13 +8,15 @@
 //! is read), then streams drafts; [`drafts_then`] also applies a step (such
 //! as validation) to each draft on the thread pool that built it. [`run_examples`] runs the mapping's
 //! `[[example]]` blocks for `mapping test`; [`init`] guesses a starting
-//! mapping from a file's headers.
+//! mapping from a file's headers; [`roundtrip`] recognises our own exports
+//! and reads them with a built-in mapping.
 
 pub mod apply;
 pub mod compile;
 pub mod example;
 pub mod group;
 pub mod init;
+pub mod roundtrip;
 pub mod spec;
 pub mod transform;
 
@@ -90,6 +92,17 @@ impl Mapping {
     /// count) and of its lookup files: part of every import key.
     pub fn identity(&self) -> &str {
         &self.identity
+    }
+
+    /// Whether it reads the account's own export back (it maps the
+    /// documents' or customer records' `id`): documents are matched with
+    /// the account's and changed, not created.
+    pub fn is_round_trip(&self) -> bool {
+        let s = &self.spec;
+        match s.resource.as_ref().map(|r| r.get_ref().as_str()) {
+            Some("customers") => s.customer.id.is_some(),
+            _ => s.invoice.id.is_some(),
+        }
     }
 
     /// The `[source]` table, compiled.

@@ -57,6 +57,60 @@ pub enum MatchOn {
     TaxId,
 }
 
+/// What a draft puts on the account: a document (an invoice or a credit
+/// note, with its customer), or a customer record of its own (a mapping of
+/// `resource = "customers"`, such as the round trip of `export customers`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum Record {
+    #[default]
+    Document,
+    Customer,
+}
+
+/// Which of the API's fields a round trip's source speaks for: those its
+/// mapping maps from columns the file has. Only these are compared with the
+/// account and changed; an empty cell among them means "none" (the field
+/// is cleared), and a field not here is left as the account has it. A
+/// draft has one when its mapping maps the document's (or the customer
+/// record's) `id`: it is then matched with the account's version by id
+/// (else by number) and only what differs is sent.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scope {
+    /// The document's fields, by their API names (`number`, `date`,
+    /// `notes`, `taxes`, `discounts`, ...).
+    pub fields: Vec<&'static str>,
+    /// The document's metadata keys that have a column.
+    pub metadata: Vec<String>,
+    /// The line fields, by their API names (`name`, `quantity`, ...);
+    /// empty when the file has no lines.
+    pub line: Vec<&'static str>,
+    /// The lines' metadata keys that have a column.
+    pub line_metadata: Vec<String>,
+    /// The customer's fields (for a customer record, the record's own).
+    pub customer: Vec<&'static str>,
+    /// The customer's metadata keys that have a column.
+    pub customer_metadata: Vec<String>,
+}
+
+impl Scope {
+    /// Whether the file carries the lines (any line field).
+    pub fn has_lines(&self) -> bool {
+        !self.line.is_empty()
+    }
+}
+
+/// A value the API computes, as the source shows it (`total`, a line's
+/// `amount`): kept for people, never sent, compared with the account's so
+/// that an edited one is pointed out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Computed {
+    /// The field path (`total`, `items[2].amount`); its cell is in the
+    /// draft's origins under the same path.
+    pub path: String,
+    /// The cell's text.
+    pub text: String,
+}
+
 /// Totals the source carries, reconciled by validation, never sent.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Checks {
@@ -109,6 +163,13 @@ pub struct Draft {
     /// group that disagree). Validation adds its own and rejects the draft
     /// when any is an error.
     pub problems: Vec<Problem>,
+    /// A document, or a customer record.
+    pub record: Record,
+    /// For a round trip (its mapping maps `id`): the fields the source
+    /// speaks for. `None`: an ordinary import.
+    pub scope: Option<Arc<Scope>>,
+    /// Values the API computes, as the source shows them (round trips).
+    pub computed: Vec<Computed>,
 }
 
 impl Draft {
@@ -120,6 +181,12 @@ impl Draft {
     /// The first row of the document, for problems with no better place.
     pub fn first_row(&self) -> Option<&RowRef> {
         self.rows.first()
+    }
+
+    /// Whether the draft is a round trip's: matched with the account's
+    /// version and changed field by field rather than created.
+    pub fn is_round_trip(&self) -> bool {
+        self.scope.is_some()
     }
 
     /// The document as a credit note payload.
@@ -137,6 +204,8 @@ impl Draft {
             taxes: i.taxes.clone(),
             notes: i.notes.clone(),
             metadata: i.metadata.clone(),
+            id: i.id,
+            updated_at: i.updated_at,
             ..Default::default()
         }
     }

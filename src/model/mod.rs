@@ -17,7 +17,8 @@ pub mod problem;
 pub mod vat;
 
 pub use draft::{
-    intern, CellRef, Checks, DocKind, Draft, FieldPath, LineChecks, MatchOn, Origins, RowRef,
+    intern, CellRef, Checks, Computed, DocKind, Draft, FieldPath, LineChecks, MatchOn, Origins,
+    Record, RowRef, Scope,
 };
 pub use objects::*;
 pub use problem::{Problem, Severity};

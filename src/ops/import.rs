@@ -12,7 +12,7 @@ use super::preflight::ensure_tax_rates;
 use crate::config::Settings;
 use crate::error::{Ending, ErrorKind};
 use crate::ledger::{InputFile, Ledger, LedgerError, NewRun, Run, RunCounts, RunId, RunStatus};
-use crate::mapping::{Mapping, MappingError};
+use crate::mapping::{roundtrip, Mapping, MappingError};
 use crate::model::Draft;
 use crate::progress::{Handoff, Reporter};
 use crate::report::{Reports, Summary};
@@ -36,13 +36,18 @@ pub enum Resume {
 pub struct ImportOptions {
     /// The inputs (empty with `--resume`: the run's own).
     pub files: Vec<PathBuf>,
-    /// The mapping (`None` with `--resume`: the run's own).
+    /// The mapping (`None` with `--resume`: the run's own; for a new run:
+    /// the built-in round-trip mapping of our own exports).
     pub mapping: Option<PathBuf>,
     pub resume: Option<Resume>,
     pub concurrency: usize,
     /// Requests per second, shared by every worker; `None`: as fast as the server allows.
     pub rate_per_sec: Option<u32>,
-    pub on_existing: OnExisting,
+    /// `None`: update for a round trip (our own export), else skip.
+    pub on_existing: Option<OnExisting>,
+    /// Round trips: send changes to documents changed on the account since
+    /// the export too.
+    pub force: bool,
     pub rejects: Option<PathBuf>,
     pub errors: Option<PathBuf>,
     pub vat_table: Option<PathBuf>,
@@ -58,7 +63,8 @@ impl Default for ImportOptions {
             resume: None,
             concurrency: 8,
             rate_per_sec: None,
-            on_existing: OnExisting::Skip,
+            on_existing: None,
+            force: false,
             rejects: None,
             errors: None,
             vat_table: None,
@@ -98,6 +104,8 @@ impl ImportOutcome {
             None if self.validation.rejected > 0
                 || self.validation.row_errors > 0
                 || self.upload.rejected > 0
+                || self.upload.conflicts > 0
+                || self.upload.locked > 0
                 || self.upload.payments_rejected > 0 =>
             {
                 Ending::Rejected
@@ -131,6 +139,19 @@ impl ImportOutcome {
         }
         if u.updated > 0 {
             let _ = write!(s, ", {} updated", u.updated);
+        }
+        if u.unchanged > 0 {
+            let _ = write!(s, ", {} unchanged", u.unchanged);
+        }
+        if u.conflicts > 0 {
+            let _ = write!(
+                s,
+                ", {} conflicts (changed on the account since the export: not sent)",
+                u.conflicts
+            );
+        }
+        if u.locked > 0 {
+            let _ = write!(s, ", {} closed, paid or voided (not sent)", u.locked);
         }
         let _ = writeln!(s, ", {} rejected by the API", u.rejected);
         let _ = writeln!(
@@ -196,8 +217,8 @@ pub enum ImportError {
     RolledBack(RunId),
     #[error("no input files (give FILE... or --resume)")]
     NoInput,
-    #[error("no mapping (give --mapping M)")]
-    NoMapping,
+    #[error(transparent)]
+    NoMapping(#[from] roundtrip::NotRecognised),
     #[error("failed to read {}", path.display())]
     Hash {
         path: PathBuf,
@@ -226,6 +247,7 @@ impl ImportError {
             ImportError::Connect { .. } | ImportError::Preflight(_) => ErrorKind::Api,
             ImportError::Hash { .. } => ErrorKind::Input,
             ImportError::Runtime(_) => ErrorKind::Api,
+            ImportError::NoMapping(e) => e.kind(),
             _ => ErrorKind::Usage,
         }
     }
@@ -234,6 +256,7 @@ impl ImportError {
     pub fn hint(&self) -> Option<&'static str> {
         match self {
             ImportError::NothingToResume(_) => Some("see `facturare-etl runs list`"),
+            ImportError::NoMapping(e) => e.hint(),
             _ => None,
         }
     }
@@ -315,11 +338,14 @@ pub fn import(
             if opts.files.is_empty() {
                 return Err(ImportError::NoInput);
             }
-            let mapping = opts.mapping.clone().ok_or(ImportError::NoMapping)?;
+            let mapping = match opts.mapping.clone() {
+                Some(m) => m,
+                None => super::changes::built_in(&opts.files, reporter)?,
+            };
             (0, opts.files.clone(), mapping, false)
         }
     };
-    let mapping = Mapping::load(&mapping_path)?;
+    let mapping = roundtrip::load(&mapping_path)?;
     let mut rules = rules_for(opts.vat_table.as_deref(), None).map_err(BatchError::from)?;
     let run_id = if resumed {
         ledger.reopen_run(run_id)?;
@@ -352,7 +378,8 @@ pub fn import(
             options: serde_json::json!({
                 "concurrency": opts.concurrency,
                 "rate_per_sec": opts.rate_per_sec,
-                "on_existing": opts.on_existing,
+                "on_existing": super::changes::on_existing(opts.on_existing, &mapping),
+                "force": opts.force,
                 "rejects": opts.rejects.as_ref().map(|p| p.display().to_string()),
                 "vat_table": opts.vat_table.as_ref().map(|p| p.display().to_string()),
             }),
@@ -520,8 +547,9 @@ fn upload(
         mapping_identity: run.mapping.identity().to_string(),
         run: run.run_id,
         concurrency: opts.concurrency.max(1),
-        on_existing: opts.on_existing,
+        on_existing: super::changes::on_existing(opts.on_existing, run.mapping),
         max_attempts: opts.max_attempts.max(1),
+        force: opts.force,
     };
     let engine = Engine::with_progress(client.clone(), run.ledger.clone(), cfg, uploaded.clone());
     let (tx, rx) = tokio::sync::mpsc::channel::<Valid<Draft>>(256);

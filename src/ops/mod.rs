@@ -9,7 +9,8 @@
 //! - [`connect`]: the client, or the embedded emulator and a client for it.
 //! - [`pipeline`]: read → map → validate → reports, the one loop of the dry
 //!   run and the import.
-//! - [`dry_run`]: `validate` and `import --dry-run`.
+//! - [`dry_run`](mod@dry_run): `validate` and `import --dry-run`; for a round trip,
+//!   [`changes`]: what the import will change on the account.
 //! - [`preflight`]: what the account has (tax rates, customers), read-only;
 //!   the standard tax rates an import creates.
 //! - [`import`]: the whole import: the run, the pipeline thread, the
@@ -19,6 +20,7 @@
 //!   reconciled with the account, per document and in control totals.
 //! - [`export`]: the `export` command.
 
+pub mod changes;
 pub mod connect;
 pub mod dry_run;
 pub mod export;
@@ -30,7 +32,7 @@ pub mod verify;
 
 pub use crate::progress::{NoProgress, Progress, Reporter, Silent};
 pub use connect::{connect, runtime, ConnectError, ConnectOptions, Connection};
-pub use dry_run::{dry_run, DryRunOptions};
+pub use dry_run::{dry_run, DryRun, DryRunError, DryRunOptions, DryRunOutcome};
 pub use export::{export, ExportJobError};
 pub use import::{import, ImportError, ImportOptions, ImportOutcome, Resume};
 pub use pipeline::{rules_for, BatchError};

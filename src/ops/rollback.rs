@@ -1,4 +1,4 @@
-//! `runs rollback RUN`: undo exactly what a run created, against the
+//! `runs rollback RUN`: undo exactly what a run created or changed, against the
 //! environment it ran against ([`crate::upload::undo`] does the undoing).
 //! Safe to repeat; an interrupted rollback continues where it stopped.
 

@@ -4,9 +4,10 @@
 //! stderr, JSON on stdout with `--json`), all fed by [`Reports`]; and the
 //! views of import runs for `runs list` and `runs show` ([`runs`]); and
 //! the reconciliation of `runs verify` (workbook, CSV, JSON, text:
-//! [`reconcile`]).
+//! [`reconcile`]); and what a round trip will change ([`changes`]).
 
 pub mod batch;
+pub mod changes;
 pub mod errors;
 pub mod reconcile;
 pub mod rejects;

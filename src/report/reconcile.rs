@@ -114,8 +114,8 @@ fn xlsx(
     let (tmp, file) = temp(path)?;
     let tables: Vec<Table> = all.iter().map(table_of).collect();
     let widths: Vec<Vec<f64>> = all.iter().map(widths_of).collect();
-    let mut sink =
-        XlsxSink::new(file, path, &tables, &widths, XLSX_MAX_DATA_ROWS).map_err(sink_error)?;
+    let mut sink = XlsxSink::new(file, path, &tables, &widths, XLSX_MAX_DATA_ROWS, None)
+        .map_err(sink_error)?;
     for (i, s) in all.iter().enumerate() {
         for (cells, marks) in &s.rows {
             sink.row_marked(i, cells, marks).map_err(sink_error)?;

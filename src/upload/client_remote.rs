@@ -70,6 +70,14 @@ fn pick(items: &[Value]) -> Option<Found> {
         .cloned()
 }
 
+/// `expand=customer` for a document's own GET.
+fn expand_customer(kind: UnitKind) -> Vec<(String, String)> {
+    match kind {
+        UnitKind::Invoice | UnitKind::CreditNote => vec![("expand".into(), "customer".into())],
+        _ => Vec::new(),
+    }
+}
+
 impl Client {
     /// `POST /:kind/:id/void`, with an `Idempotency-Key` as every POST has.
     async fn void(&self, kind: UnitKind, id: i64) -> Result<(), ApiError> {
@@ -115,7 +123,7 @@ impl Remote for Client {
             })
     }
 
-    async fn update(&self, kind: UnitKind, id: i64, body: &Value) -> RemoteResult<()> {
+    async fn update(&self, kind: UnitKind, id: i64, body: &Value) -> RemoteResult<Value> {
         let mut body = body.clone();
         if let Some(o) = body.as_object_mut() {
             // A document's customer cannot change on update; send its fields only.
@@ -123,11 +131,38 @@ impl Remote for Client {
                 o.remove("customer");
             }
         }
-        let _: Value = self
-            .patch(&format!("{}/{id}", path(kind)), &body, None)
+        self.patch(&format!("{}/{id}", path(kind)), &body, None)
+            .await
+            .map_err(|e| classify(&e))
+    }
+
+    async fn fetch(&self, kind: UnitKind, id: i64) -> RemoteResult<Option<Value>> {
+        let query = expand_customer(kind);
+        match self
+            .get::<Value>(&format!("{}/{id}", path(kind)), &query)
+            .await
+        {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if e.status() == Some(404) => Ok(None),
+            Err(e) => Err(classify(&e)),
+        }
+    }
+
+    async fn fetch_by_number(&self, kind: UnitKind, number: &str) -> RemoteResult<Option<Value>> {
+        let mut query = ListQuery::default().filter("number", number);
+        if kind != UnitKind::Customer {
+            query.expand = vec!["customer".into()];
+        }
+        let items: Vec<Value> = self
+            .get(path(kind), &query.to_pairs())
             .await
             .map_err(|e| classify(&e))?;
-        Ok(())
+        let voided = |v: &Value| found(v).is_some_and(|f| f.voided);
+        Ok(items
+            .iter()
+            .find(|v| !voided(v))
+            .or_else(|| items.first())
+            .cloned())
     }
 
     async fn find_by_import_key(&self, kind: UnitKind, key: &str) -> RemoteResult<Option<Found>> {

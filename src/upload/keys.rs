@@ -52,6 +52,21 @@ pub fn customer_key(env: &str, match_on: MatchOn, value: &str) -> String {
     k
 }
 
+/// The key of an update a run makes to an object already on the account
+/// (a round trip's change): one per run, so that each run keeps its own
+/// before image and a later run's rollback restores what that run changed.
+pub fn update_key(env: &str, kind: UnitKind, remote_id: i64, run: RunId) -> String {
+    let mut k = digest(&[
+        "update",
+        env,
+        kind.as_str(),
+        &remote_id.to_string(),
+        &run.to_string(),
+    ]);
+    k.truncate(IMPORT_KEY_LEN);
+    k
+}
+
 /// The import key of the `index`th payment of a document.
 pub fn payment_key(document_key: &str, index: usize) -> String {
     let mut k = digest(&["payment", document_key, &index.to_string()]);
@@ -99,6 +114,11 @@ mod tests {
             customer_key("local", MatchOn::TaxId, "C1")
         );
         assert_ne!(payment_key(&a, 0), payment_key(&a, 1));
+        let u = update_key("local", UnitKind::Invoice, 40, 3);
+        assert_eq!(u, update_key("local", UnitKind::Invoice, 40, 3));
+        assert_ne!(u, update_key("local", UnitKind::Invoice, 40, 4));
+        assert_ne!(u, update_key("local", UnitKind::CreditNote, 40, 3));
+        assert_ne!(u, a);
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! The uploader: rate-limited, resumable, exactly-once submission of valid
 //! documents, following the protocol of DESIGN.md with the [`crate::ledger`].
 //!
+//! - [`diff`]: a document compared with the account's version: what differs,
+//!   the PATCH, conflicts, what a rollback sends back.
 //! - [`keys`]: import keys, payload hashes, idempotency keys.
 //! - [`protocol`]: the protocol's decisions as pure functions.
 //! - [`remote`]: what the engine needs from the account; [`client_remote`]
@@ -13,6 +15,7 @@
 //! [`mod@crate::ops::rollback`].
 
 pub mod client_remote;
+pub mod diff;
 pub mod engine;
 pub mod keys;
 pub mod protocol;

@@ -20,6 +20,8 @@ struct Obj {
     id: i64,
     number: Option<String>,
     import_key: Option<String>,
+    /// The object as the account would return it.
+    body: serde_json::Value,
 }
 
 #[derive(Debug)]
@@ -38,6 +40,8 @@ struct Account {
     /// Replay `Idempotency-Key`s (a help, not a guarantee: the protocol must
     /// hold without it).
     idempotency: bool,
+    /// PATCHes that took effect.
+    updates: u64,
 }
 
 #[derive(Clone)]
@@ -64,6 +68,7 @@ impl MemAccount {
             rng: rand::rngs::StdRng::seed_from_u64(seed),
             fault_rate,
             idempotency,
+            updates: 0,
         })))
     }
 
@@ -133,7 +138,10 @@ impl MemAccount {
         let id = a.next_id;
         if apply {
             a.next_id += 1;
+            let mut stored = body.clone();
+            stored["id"] = id.into();
             a.objects.push(Obj {
+                body: stored,
                 kind,
                 id,
                 number,
@@ -174,11 +182,65 @@ impl Remote for MemAccount {
         result
     }
 
-    async fn update(&self, _: UnitKind, _: i64, _: &serde_json::Value) -> RemoteResult<()> {
+    async fn update(
+        &self,
+        kind: UnitKind,
+        id: i64,
+        body: &serde_json::Value,
+    ) -> RemoteResult<serde_json::Value> {
+        let gate = self.gate();
+        if matches!(gate, Gate::Die) {
+            return die().await;
+        }
+        let reply = {
+            let mut a = self.lock();
+            let Some(o) = a.objects.iter_mut().find(|o| o.kind == kind && o.id == id) else {
+                return Err(RemoteError::new(FailKind::Rejected, "no such object"));
+            };
+            if let (Some(stored), Some(fields)) = (o.body.as_object_mut(), body.as_object()) {
+                for (k, v) in fields {
+                    stored.insert(k.clone(), v.clone());
+                }
+                let at = stored
+                    .get("updated_at")
+                    .and_then(|t| t.as_i64())
+                    .unwrap_or(0);
+                stored.insert("updated_at".into(), (at + 1).into());
+            }
+            let reply = o.body.clone();
+            a.updates += 1;
+            reply
+        };
+        if matches!(gate, Gate::ApplyThenDie) {
+            return die().await;
+        }
+        Ok(reply)
+    }
+
+    async fn fetch(&self, kind: UnitKind, id: i64) -> RemoteResult<Option<serde_json::Value>> {
         if !matches!(self.gate(), Gate::Go) {
             return die().await;
         }
-        Ok(())
+        let a = self.lock();
+        Ok(a.objects
+            .iter()
+            .find(|o| o.kind == kind && o.id == id)
+            .map(|o| o.body.clone()))
+    }
+
+    async fn fetch_by_number(
+        &self,
+        kind: UnitKind,
+        number: &str,
+    ) -> RemoteResult<Option<serde_json::Value>> {
+        if !matches!(self.gate(), Gate::Go) {
+            return die().await;
+        }
+        let a = self.lock();
+        Ok(a.objects
+            .iter()
+            .find(|o| o.kind == kind && o.number.as_deref() == Some(number))
+            .map(|o| o.body.clone()))
     }
 
     async fn find_by_import_key(&self, kind: UnitKind, key: &str) -> RemoteResult<Option<Found>> {
@@ -245,14 +307,25 @@ async fn run_once(
     run: i64,
     docs: &[Draft],
 ) -> bool {
+    run_with(account, ledger_path, run, docs, OnExisting::Skip).await
+}
+
+async fn run_with(
+    account: &MemAccount,
+    ledger_path: &std::path::Path,
+    run: i64,
+    docs: &[Draft],
+    on_existing: OnExisting,
+) -> bool {
     let ledger = Arc::new(Ledger::open(ledger_path).unwrap());
     let cfg = EngineConfig {
         env: "model".into(),
         mapping_identity: "m".into(),
         run,
         concurrency: 4,
-        on_existing: OnExisting::Skip,
+        on_existing,
         max_attempts: 1000,
+        force: false,
     };
     let engine = Engine::new(account.clone(), ledger, cfg);
     let (tx, rx) = tokio::sync::mpsc::channel(4);
@@ -378,6 +451,100 @@ fn no_faults_no_crashes() {
 fn a_crash_after_every_kind_of_call() {
     for at in 1..40 {
         scenario(at, vec![(at, at % 2 == 0)], 0.0, at % 3 != 0);
+    }
+}
+
+/// A round trip's change, the process killed at each of its calls (the
+/// change applied or not), then resumed: the account gets the change once,
+/// the ledger keeps the version before it, and a later run sends nothing.
+fn update_scenario(at: u64, applies: bool) {
+    use crate::model::Scope;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger.db");
+    Ledger::open(&path)
+        .unwrap()
+        .start_run(&NewRun::default())
+        .unwrap();
+    let account = MemAccount::new(at, 0.0, true);
+    let before = serde_json::json!({"id": 500, "number": "A-1", "notes": "old",
+        "items": [], "metadata": {"k": "v"}, "updated_at": 100});
+    account.lock().objects.push(Obj {
+        kind: UnitKind::Invoice,
+        id: 500,
+        number: Some("A-1".into()),
+        import_key: None,
+        body: before.clone(),
+    });
+    let draft = Draft {
+        source_key: "A-1".into(),
+        invoice: Invoice {
+            id: Some(500),
+            number: Some("A-1".into()),
+            notes: Some("new".into()),
+            updated_at: Some(100),
+            ..Default::default()
+        },
+        scope: Some(Arc::new(Scope {
+            fields: vec!["number", "notes"],
+            ..Scope::default()
+        })),
+        ..Default::default()
+    };
+    let docs = [draft];
+    rt.block_on(async {
+        let mut crashed_once = false;
+        loop {
+            {
+                let mut a = account.lock();
+                a.crashed = false;
+                a.crash_at = (!crashed_once).then_some(a.calls + at);
+                a.crash_applies = applies;
+            }
+            crashed_once = true;
+            if run_with(&account, &path, 1, &docs, OnExisting::Update).await {
+                break;
+            }
+        }
+    });
+    let a = account.lock();
+    assert_eq!(
+        a.updates, 1,
+        "crash at {at} (applied: {applies}): the change made once"
+    );
+    assert_eq!(a.objects[0].body["notes"], "new");
+    assert_eq!(a.objects[0].body["metadata"], before["metadata"]);
+    drop(a);
+    let ledger = Ledger::open(&path).unwrap();
+    let units = ledger.units_of_run(1).unwrap();
+    assert_eq!(units.len(), 1);
+    assert_eq!(units[0].state, crate::ledger::UnitState::Done);
+    let kept: serde_json::Value =
+        serde_json::from_str(units[0].before_image.as_deref().unwrap()).unwrap();
+    assert_eq!(kept, before, "the version before the change");
+    drop(ledger);
+    // A later run finds nothing to change.
+    rt.block_on(async {
+        let run2 = Ledger::open(&path)
+            .unwrap()
+            .start_run(&NewRun::default())
+            .unwrap();
+        account.lock().crash_at = None;
+        assert!(run_with(&account, &path, run2, &docs, OnExisting::Update).await);
+    });
+    assert_eq!(account.lock().updates, 1);
+}
+
+#[test]
+fn a_round_trip_change_survives_a_crash_at_any_call() {
+    for at in 1..5 {
+        for applies in [false, true] {
+            update_scenario(at, applies);
+        }
     }
 }
 

@@ -153,6 +153,9 @@ mod tests {
             attempts: 1,
             last_error: None,
             updated_at: 0,
+            before_image: None,
+            patch: None,
+            after_updated_at: None,
         }
     }
 

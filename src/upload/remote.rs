@@ -1,5 +1,5 @@
 //! What the uploader needs from the account, as a small trait: create, look
-//! up by import key or number, update, undo. [`crate::api::Client`]
+//! up by import key or number, fetch an object whole, update, undo. [`crate::api::Client`]
 //! implements it (in `client_remote.rs`); the protocol's model test
 //! implements it over an in-memory account to crash the engine at random
 //! points.
@@ -75,13 +75,30 @@ pub trait Remote: Clone + Send + Sync + 'static {
         idempotency_key: &str,
     ) -> impl Future<Output = RemoteResult<i64>> + Send;
 
-    /// Replace an existing object's fields (`PATCH`), the whole metadata map included.
+    /// Change an existing object's fields (`PATCH`; `items` and `metadata`
+    /// are replaced whole): the object as the reply has it.
     fn update(
         &self,
         kind: UnitKind,
         id: i64,
         body: &serde_json::Value,
-    ) -> impl Future<Output = RemoteResult<()>> + Send;
+    ) -> impl Future<Output = RemoteResult<serde_json::Value>> + Send;
+
+    /// The object with this id as the account has it now (a document with
+    /// its customer expanded), or `None` when there is none.
+    fn fetch(
+        &self,
+        kind: UnitKind,
+        id: i64,
+    ) -> impl Future<Output = RemoteResult<Option<serde_json::Value>>> + Send;
+
+    /// The object with this number as the account has it now (one not
+    /// voided first; a document with its customer expanded).
+    fn fetch_by_number(
+        &self,
+        kind: UnitKind,
+        number: &str,
+    ) -> impl Future<Output = RemoteResult<Option<serde_json::Value>>> + Send;
 
     /// The object carrying `metadata[import_key] = key`, if any (not voided first).
     fn find_by_import_key(

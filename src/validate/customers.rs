@@ -19,8 +19,9 @@
 //!   create it) rejects every document that needs it, with
 //!   `customer_incomplete` at the blank name's cell; not when the preflight
 //!   found it on the account;
-//! - a document whose customer has neither a number nor a tax id cannot be
-//!   matched: `customer_unmatched`.
+//! - a document whose customer has neither a number nor a tax id (nor, as
+//!   in our own exports, its id on the account) cannot be matched:
+//!   `customer_unmatched`.
 //!
 //! Every judgement depends only on the document and on the values that
 //! came before it, except a missing name, which needs the whole batch: so a
@@ -404,6 +405,11 @@ impl CustomerBook {
         let mut problems = Vec::new();
         let mut conflicts = Vec::new();
         let Some(key) = CustomerKey::of(&verdict.customer, verdict.match_on) else {
+            if verdict.customer.id.is_some() {
+                // The account's customer, named by its id (a round trip):
+                // nothing to find, create or merge.
+                return (problems, conflicts);
+            }
             problems.push(
                 Problem::error(
                     codes::CUSTOMER_UNMATCHED,

@@ -499,10 +499,10 @@ mod property {
             };
             let mapping = dir.write("m.toml", mapping);
             let summary = ops::dry_run(
-                &DryRunOptions { files: vec![file.clone()], mapping: mapping.clone(), ..DryRunOptions::default() },
+                &DryRunOptions { files: vec![file.clone()], mapping: Some(mapping.clone()), ..DryRunOptions::default() },
                 None,
                 &Silent,
-            ).expect("the dry run runs");
+            ).expect("the dry run runs").summary;
 
             let emu = TestEmulator::new();
             let settings = Settings::resolve(&Request {
@@ -551,13 +551,14 @@ mod property {
             let s = ops::dry_run(
                 &DryRunOptions {
                     files: vec![file],
-                    mapping,
+                    mapping: Some(mapping),
                     ..DryRunOptions::default()
                 },
                 None,
                 &Silent,
             )
-            .unwrap();
+            .unwrap()
+            .summary;
             valid += s.valid;
             rejected += s.rejected;
         }

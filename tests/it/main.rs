@@ -15,6 +15,7 @@ mod mapping;
 mod ops;
 mod profiles;
 mod read;
+mod roundtrip;
 mod sources;
 mod upload;
 mod validate;

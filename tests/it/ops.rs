@@ -21,10 +21,12 @@ fn a_dry_run_and_an_import_report_through_the_reporter() {
     let seen = Recorder::default();
     let opts = DryRunOptions {
         files: files.clone(),
-        mapping: mapping.clone(),
+        mapping: Some(mapping.clone()),
         ..DryRunOptions::default()
     };
-    let summary = ops::dry_run(&opts, None, &seen).expect("the dry run runs");
+    let summary = ops::dry_run(&opts, None, &seen)
+        .expect("the dry run runs")
+        .summary;
     assert_eq!((summary.valid, summary.rejected), (25, 3));
     assert_eq!(summary.ending(), Ending::Rejected);
     assert_eq!(seen.stage("validating").0, 28, "one unit per document");

@@ -63,6 +63,7 @@ pub struct Args {
     #[arg(long, value_name = "PERIOD")]
     pub period: Option<String>,
     /// Columns as field paths: number,date,customer.tax_id,total:money,metadata.source
+    /// (metadata.*: a column per metadata key)
     #[arg(long, value_name = "FIELDS", conflicts_with = "mapping")]
     pub columns: Option<String>,
     /// An export mapping file (mappings/export-*.toml)

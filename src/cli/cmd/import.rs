@@ -4,6 +4,9 @@
 //! `--all-profiles`/`--profiles` for each, its own files named by
 //! `{profile}` in their paths ([`crate::cli::profiles`]). `--verify`
 //! follows a finished import with `runs verify` of its run.
+//! A file written by `export` needs no
+//! mapping: its documents are compared with the account's and only what
+//! changed is sent.
 
 use super::Context;
 use crate::cli::log::JOURNAL;
@@ -32,8 +35,9 @@ pub struct Args {
     /// Input files: CSV, XLSX/XLS/ODS or JSON, read with the mapping's [source]
     #[arg(value_name = "FILE", required_unless_present = "resume")]
     pub files: Vec<PathBuf>,
-    /// The mapping file (TOML)
-    #[arg(short, long, value_name = "M", required_unless_present = "resume")]
+    /// The mapping file (TOML) [default: a file written by `export` is read with
+    /// its built-in round-trip mapping]
+    #[arg(short, long, value_name = "M")]
     pub mapping: Option<PathBuf>,
     /// Read, map and validate only, as `validate` does; send nothing
     #[arg(long, conflicts_with = "resume")]
@@ -48,10 +52,19 @@ pub struct Args {
     /// Requests per second, shared by all workers: `100/s` or `100` [default: as fast as the API allows]
     #[arg(long, value_name = "N/s", value_parser = parse_rate)]
     pub rate: Option<u32>,
-    /// An invoice whose number is already on the account, not from this import:
-    /// leave it (skip), replace its fields (update), or reject the document (fail)
-    #[arg(long, value_enum, value_name = "WHAT", default_value_t = OnExistingArg::Skip)]
-    pub on_existing: OnExistingArg,
+    /// A document already on the account, not from this import (or, from our own
+    /// export, one that differs): leave it (skip), send what differs (update), or
+    /// reject it (fail) [default: update for our own exports, else skip]
+    #[arg(long, value_enum, value_name = "WHAT")]
+    pub on_existing: Option<OnExistingArg>,
+    /// Our own exports: also send changes to documents changed on the account
+    /// after the export (conflicts), overwriting those changes
+    #[arg(long)]
+    pub force: bool,
+    /// With --dry-run on our own export: write what will change here (.xlsx or
+    /// .csv: document, field, before, after)
+    #[arg(long, value_name = "PATH", requires = "dry_run")]
+    pub changes: Option<PathBuf>,
     /// Write the rejected rows here (CSV, or XLSX with the bad cells marked)
     #[arg(long, value_name = "PATH")]
     pub rejects: Option<PathBuf>,
@@ -131,7 +144,8 @@ fn import_one(args: &Args, ctx: &Context) -> JobResult {
         resume: args.resume,
         concurrency: args.concurrency as usize,
         rate_per_sec: args.rate,
-        on_existing: args.on_existing.into(),
+        on_existing: args.on_existing.map(Into::into),
+        force: args.force,
         rejects: expand(&args.rejects),
         errors: expand(&args.errors),
         vat_table: expand(&args.vat_table),
@@ -229,23 +243,23 @@ fn verify_after(
 
 /// `--dry-run` for the company of `ctx` (its paths; nothing is sent).
 fn dry_run(args: &Args, ctx: &Context) -> JobResult {
-    let Some(mapping) = &args.mapping else {
-        return Err(CliError::new(
-            Exit::Usage,
-            anyhow::anyhow!("--dry-run needs --mapping"),
-        ));
-    };
     let p = ctx.request.profile.as_deref();
     let expand = |f: &Option<PathBuf>| f.as_deref().map(|f| expand_path(f, p));
     let opts = DryRunOptions {
         files: args.files.iter().map(|f| expand_path(f, p)).collect(),
-        mapping: expand_path(mapping, p),
+        mapping: expand(&args.mapping),
         rejects: expand(&args.rejects),
         errors: expand(&args.errors),
         vat_table: expand(&args.vat_table),
+        preflight: false,
+        changes: expand(&args.changes),
+        on_existing: args.on_existing.map(Into::into),
+        force: args.force,
     };
-    let summary = ops::dry_run(&opts, None, &ctx.out).map_err(|e| CliError::of(e.kind(), e))?;
-    let text = summary.render_text();
+    let outcome = super::validate::dry_outcome(&opts, ctx)?;
+    let ending = outcome.ending();
+    let text = outcome.render_text();
+    let summary = &outcome.summary;
     Ok(Done {
         line: text.lines().next().unwrap_or_default().to_string(),
         text: Some(text),
@@ -255,8 +269,8 @@ fn dry_run(args: &Args, ctx: &Context) -> JobResult {
             "rejected": summary.rejected,
         }),
         output: opts.rejects.clone(),
-        result: serde_json::to_value(&summary).unwrap_or_default(),
-        ..Done::new(summary.ending().into(), "")
+        result: serde_json::to_value(&outcome).unwrap_or_default(),
+        ..Done::new(ending.into(), "")
     })
 }
 

@@ -270,7 +270,7 @@ fn init(a: InitArgs, out: &Output) -> CmdResult {
     }
     let opts = crate::ops::DryRunOptions {
         files: vec![a.file.clone()],
-        mapping: written,
+        mapping: Some(written),
         ..Default::default()
     };
     let summary = crate::ops::dry_run(&opts, None, out).map_err(|e| CliError::of(e.kind(), e))?;

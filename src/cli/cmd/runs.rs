@@ -79,9 +79,11 @@ pub enum Command {
     /// back and compared, control totals per currency, month and customer, and a
     /// reconciliation workbook (--report) for sign-off
     Verify(VerifyArgs),
-    /// Undo what a run created, exactly as the ledger records it: void its payments,
+    /// Undo what a run did, exactly as the ledger records it: void its payments,
     /// delete its credit notes and invoices (void where refused), delete the customers
-    /// it created. Safe to repeat; an interrupted rollback continues where it stopped
+    /// it created, and restore what it updated to its previous version (unless changed
+    /// on the account since). Safe to repeat; an interrupted rollback continues where
+    /// it stopped
     Rollback {
         /// The run number (see `runs list`)
         run: RunId,
@@ -277,11 +279,17 @@ fn rollback_run(run: RunId, concurrency: u32, ctx: &Context) -> CmdResult {
         let hint = e.hint();
         CliError::of(e.kind(), e).with_hint_opt(hint)
     })?;
-    let undone: u64 = report.undone.values().sum();
+    let undone: u64 = report.undone.values().sum::<u64>() + report.restored.values().sum::<u64>();
     let parts: Vec<String> = report
         .undone
         .iter()
         .map(|(k, n)| format!("{n} {k}"))
+        .chain(
+            report
+                .restored
+                .iter()
+                .map(|(k, n)| format!("{n} {k} restored")),
+        )
         .collect();
     if undone == 0 && report.kept.is_empty() {
         out.status(format!(

@@ -131,10 +131,27 @@ pub struct Unit {
     pub attempts: u32,
     pub last_error: Option<String>,
     pub updated_at: i64,
+    /// An updated document's (or customer's) version before the update, as
+    /// the account returned it (JSON): what `runs rollback` restores.
+    pub before_image: Option<String>,
+    /// The update sent (JSON): the fields a rollback restores.
+    pub patch: Option<String>,
+    /// The object's `updated_at` after the update: a rollback restores
+    /// only what nobody changed since.
+    pub after_updated_at: Option<i64>,
+}
+
+impl Unit {
+    /// Whether the unit changed an object that was there already (rather
+    /// than creating one): it has a before image to restore.
+    pub fn is_update(&self) -> bool {
+        self.before_image.is_some()
+    }
 }
 
 const UNIT_COLUMNS: &str = "id, run_id, env, kind, import_key, source_key, source_rows, number, \
-     payload_hash, state, remote_id, created, attempts, last_error, updated_at";
+     payload_hash, state, remote_id, created, attempts, last_error, updated_at, before_image, \
+     patch, after_updated_at";
 
 fn unit_from_row(r: &Row<'_>) -> rusqlite::Result<Unit> {
     let kind: String = r.get(3)?;
@@ -155,6 +172,9 @@ fn unit_from_row(r: &Row<'_>) -> rusqlite::Result<Unit> {
         attempts: r.get::<_, i64>(12)?.max(0) as u32,
         last_error: r.get(13)?,
         updated_at: r.get(14)?,
+        before_image: r.get(15)?,
+        patch: r.get(16)?,
+        after_updated_at: r.get(17)?,
     })
 }
 
@@ -258,6 +278,31 @@ impl Ledger {
     /// import made it (rather than finding it there).
     pub fn mark_done(&self, id: i64, remote_id: i64, created: bool) -> Result<()> {
         self.set_state(id, UnitState::Done, Some(remote_id), Some(created), None)
+    }
+
+    /// The update about to be sent to an object already on the account
+    /// (`remote_id`), with the object as it is (`before`, JSON) and the
+    /// change (`patch`, JSON): committed before the request, so that a
+    /// rollback can restore it whatever happens next.
+    pub fn record_update(&self, id: i64, remote_id: i64, before: &str, patch: &str) -> Result<()> {
+        self.conn().execute(
+            "UPDATE units SET remote_id = ?2, before_image = ?3, patch = ?4, created = 0,
+                    updated_at = ?5
+             WHERE id = ?1",
+            params![id, remote_id, before, patch, now_ms()],
+        )?;
+        Ok(())
+    }
+
+    /// The update is on the account; the object's `updated_at` after it.
+    pub fn mark_updated(&self, id: i64, after_updated_at: Option<i64>) -> Result<()> {
+        self.conn().execute(
+            "UPDATE units SET state = 'done', after_updated_at = ?2, last_error = NULL,
+                    updated_at = ?3
+             WHERE id = ?1",
+            params![id, after_updated_at, now_ms()],
+        )?;
+        Ok(())
     }
 
     /// A definite refusal from the server (a 4xx other than 429).

@@ -28,6 +28,9 @@ pub(super) struct Ctx<'a> {
     /// The column currently being expanded in a wide layout.
     pub(super) wide_n: Option<String>,
     pub(super) referenced: Vec<String>,
+    /// `source.optional_columns`: a field whose column the file lacks is
+    /// left out rather than an error.
+    pub(super) optional: bool,
 }
 
 impl Ctx<'_> {
@@ -242,6 +245,9 @@ impl Ctx<'_> {
         }
         let src = if let Some(c) = &t.column {
             let name = self.wide(c.get_ref());
+            if self.optional && self.headers.is_some() && !self.has_column(&name) {
+                return None;
+            }
             let (idx, name) = self.column(&name, c.span());
             Src::Column { idx, name }
         } else if let Some(v) = &t.value {
@@ -407,6 +413,7 @@ impl Ctx<'_> {
                 | (_, Ty::Text)
                 | (Some(Parse::Date(_)), Ty::Date)
                 | (Some(Parse::Decimal(_) | Parse::Integer), Ty::Decimal)
+                | (Some(Parse::Integer), Ty::Id)
                 | (Some(Parse::Bool(_)), Ty::Bool)
         );
         if !fits {
@@ -423,6 +430,8 @@ impl Ctx<'_> {
             Ty::Date => Parse::Date(super::transform::default_date_formats()),
             Ty::Decimal => Parse::Decimal(DecimalLocale::Auto),
             Ty::Bool => Parse::Bool(BoolLang::Any),
+            Ty::Id => Parse::Integer,
+            Ty::Moment => Parse::Moment,
             _ => Parse::Text,
         });
         if self.diags.len() > before {
@@ -462,6 +471,8 @@ fn ty_name(ty: Ty) -> &'static str {
         Ty::Bool => "yes/no",
         Ty::Rates => "a list of tax-rate ids",
         Ty::Kind => "a document kind",
+        Ty::Id => "an id",
+        Ty::Moment => "a date and time",
     }
 }
 

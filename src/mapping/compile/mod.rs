@@ -19,13 +19,14 @@ pub use field::toml_cell;
 pub use plan::{Field, Lookup, Parse, Part, Plan, Replace, SkipRule, Src, Target, Ty};
 pub use source::source_spec;
 
-use super::spec::{FieldSpec, StrList};
+use super::spec::{FieldSpec, FieldTable, StrList};
 // The parts name these as `super::spec` and `super::transform`.
 use super::{spec, transform};
 use super::{Diag, Mapping};
-use crate::model::{FieldPath, MatchOn};
+use crate::model::fields::{self as api, Field as ApiField};
+use crate::model::{FieldPath, MatchOn, Record, Scope};
 use field::Ctx;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -55,12 +56,16 @@ pub fn compile(m: &Mapping, headers: Option<(&[String], &str)>) -> Result<Plan, 
         lookup_bytes: Vec::new(),
         wide_n: None,
         referenced: Vec::new(),
+        optional: spec.source.optional_columns,
     };
     let inv = &spec.invoice;
     let cus = &spec.customer;
+    let record = record_of(spec, &mut cx.diags);
     let mut header = Vec::new();
     let invoice_fields: FieldList = vec![
         (&inv.kind, "kind", Ty::Kind),
+        (&inv.id, "id", Ty::Id),
+        (&inv.updated_at, "updated_at", Ty::Moment),
         (&inv.number, "number", Ty::Text),
         (&inv.name, "name", Ty::Text),
         (&inv.currency, "currency", Ty::Text),
@@ -87,7 +92,7 @@ pub fn compile(m: &Mapping, headers: Option<(&[String], &str)>) -> Result<Plan, 
             header.extend(cx.field(f, path, Target::Invoice(name), ty));
         }
     }
-    for (k, f) in &inv.metadata {
+    for (k, f) in &with_prefixed(&cx, &inv.metadata, &inv.metadata_prefix) {
         header.extend(cx.field(
             f,
             format!("metadata.{k}"),
@@ -95,7 +100,18 @@ pub fn compile(m: &Mapping, headers: Option<(&[String], &str)>) -> Result<Plan, 
             Ty::Text,
         ));
     }
+    computed_keys(
+        &mut cx,
+        &inv.computed,
+        &[api::INVOICE, api::CREDIT_NOTE],
+        "invoice",
+    );
+    for (k, f) in &inv.computed {
+        header.extend(cx.field(f, k.clone(), Target::Computed(k.clone()), Ty::Text));
+    }
     let customer_fields: FieldList = vec![
+        (&cus.id, "id", Ty::Id),
+        (&cus.updated_at, "updated_at", Ty::Moment),
         (&cus.number, "number", Ty::Text),
         (&cus.name, "name", Ty::Text),
         (&cus.kind, "type", Ty::Text),
@@ -118,7 +134,7 @@ pub fn compile(m: &Mapping, headers: Option<(&[String], &str)>) -> Result<Plan, 
             header.extend(cx.field(f, format!("customer.{name}"), Target::Customer(name), ty));
         }
     }
-    for (k, f) in &cus.metadata {
+    for (k, f) in &with_prefixed(&cx, &cus.metadata, &cus.metadata_prefix) {
         header.extend(cx.field(
             f,
             format!("customer.metadata.{k}"),
@@ -182,7 +198,9 @@ pub fn compile(m: &Mapping, headers: Option<(&[String], &str)>) -> Result<Plan, 
     }
     // Lines, possibly wide.
     let l = &spec.line;
+    computed_keys(&mut cx, &l.computed, &[api::LINE_ITEM], "line");
     let line_fields: FieldList = vec![
+        (&l.id, "id", Ty::Id),
         (&l.name, "name", Ty::Text),
         (&l.description, "description", Ty::Text),
         (&l.catalog_item, "catalog_item", Ty::Text),
@@ -217,6 +235,14 @@ pub fn compile(m: &Mapping, headers: Option<(&[String], &str)>) -> Result<Plan, 
                 f,
                 format!("items[{{i}}].metadata.{k}"),
                 Target::LineMeta(k.clone()),
+                Ty::Text,
+            ));
+        }
+        for (k, f) in &l.computed {
+            out.extend(cx.field(
+                f,
+                format!("items[{{i}}].{k}"),
+                Target::LineComputed(k.clone()),
                 Ty::Text,
             ));
         }
@@ -258,7 +284,9 @@ pub fn compile(m: &Mapping, headers: Option<(&[String], &str)>) -> Result<Plan, 
             skip.push(SkipRule::new(col, re));
         }
     }
-    if spec.invoice.number.is_none()
+    if record == Record::Customer {
+        customers_only(spec, &mut cx.diags);
+    } else if spec.invoice.number.is_none()
         && spec.line.name.is_none()
         && spec.line.quantity.is_none()
         && spec.line.unit_cost.is_none()
@@ -274,6 +302,11 @@ pub fn compile(m: &Mapping, headers: Option<(&[String], &str)>) -> Result<Plan, 
         fill.push(cx.column(name, fill_down.span.clone()).0);
     }
     let group_by_record = key.is_empty() && spec.source.lines.is_some();
+    let round_trip = match record {
+        Record::Document => inv.id.is_some(),
+        Record::Customer => cus.id.is_some(),
+    };
+    let scope = round_trip.then(|| Arc::new(scope_of(&header, lines.first())));
     if cx.diags.is_empty() {
         Ok(Plan {
             headers: names.into(),
@@ -293,6 +326,8 @@ pub fn compile(m: &Mapping, headers: Option<(&[String], &str)>) -> Result<Plan, 
             payments: spec.payment.len(),
             lookup_bytes: cx.lookup_bytes,
             referenced: cx.referenced,
+            record,
+            scope,
         })
     } else {
         Err(cx.diags)
@@ -385,4 +420,177 @@ fn wide_slots(
     (from..=last.min(from + 1000))
         .map(|n| n.to_string())
         .collect()
+}
+/// `resource`: documents (the default) or customer records.
+fn record_of(spec: &spec::MappingSpec, diags: &mut Vec<Diag>) -> Record {
+    match spec
+        .resource
+        .as_ref()
+        .map(|r| (r.get_ref().as_str(), r.span()))
+    {
+        None | Some(("invoices", _)) => Record::Document,
+        Some(("customers", _)) => Record::Customer,
+        Some((other, span)) => {
+            diags.push(
+                Diag::at(span, format!("unknown resource {other:?}"))
+                    .help("one of \"invoices\" (documents, the default) or \"customers\""),
+            );
+            Record::Document
+        }
+    }
+}
+
+/// A mapping of customer records maps a customer, and no document.
+fn customers_only(spec: &spec::MappingSpec, diags: &mut Vec<Diag>) {
+    let inv = &spec.invoice;
+    let l = &spec.line;
+    let documents = !inv.group_by.items.is_empty()
+        || [
+            &inv.kind,
+            &inv.id,
+            &inv.number,
+            &inv.date,
+            &inv.currency,
+            &inv.name,
+            &inv.notes,
+        ]
+        .iter()
+        .any(|f| f.is_some())
+        || !inv.metadata.is_empty()
+        || l.name.is_some()
+        || l.quantity.is_some()
+        || l.unit_cost.is_some()
+        || !spec.payment.is_empty();
+    if documents {
+        diags.push(
+            Diag::new(
+                None,
+                "a mapping of customers (resource = \"customers\") maps no documents",
+            )
+            .help("remove [invoice], [line] and [[payment]], or the `resource` key"),
+        );
+    }
+    if spec.customer.name.is_none() && spec.customer.number.is_none() {
+        diags.push(Diag::new(
+            None,
+            "the mapping of customers maps neither [customer] name nor number",
+        ));
+    }
+}
+
+/// The explicit metadata fields, then those `metadata_prefix` gives.
+fn with_prefixed(
+    cx: &Ctx,
+    explicit: &BTreeMap<String, FieldSpec>,
+    prefix: &Option<toml::Spanned<String>>,
+) -> Vec<(String, FieldSpec)> {
+    let mut out: Vec<(String, FieldSpec)> = explicit
+        .iter()
+        .map(|(k, f)| (k.clone(), f.clone()))
+        .collect();
+    out.extend(prefixed(cx, prefix, explicit));
+    out
+}
+
+/// The metadata fields that `metadata_prefix` gives: one per column of the
+/// file whose name starts with it (not mapped explicitly), named by the rest.
+fn prefixed(
+    cx: &Ctx,
+    prefix: &Option<toml::Spanned<String>>,
+    explicit: &BTreeMap<String, FieldSpec>,
+) -> Vec<(String, FieldSpec)> {
+    let (Some(prefix), Some((headers, _))) = (prefix, cx.headers) else {
+        return Vec::new();
+    };
+    let span = prefix.span();
+    headers
+        .iter()
+        .filter_map(|h| {
+            let key = h.strip_prefix(prefix.get_ref().as_str())?;
+            if key.trim().is_empty() || explicit.contains_key(key) {
+                return None;
+            }
+            let table = FieldTable {
+                column: Some(toml::Spanned::new(span.clone(), h.clone())),
+                ..Default::default()
+            };
+            Some((
+                key.to_string(),
+                FieldSpec(toml::Spanned::new(span.clone(), table)),
+            ))
+        })
+        .collect()
+}
+
+/// `computed` keys name values the API computes (not `id` or `updated_at`,
+/// which have keys of their own).
+fn computed_keys(
+    cx: &mut Ctx,
+    computed: &BTreeMap<String, FieldSpec>,
+    tables: &[&'static [ApiField]],
+    what: &str,
+) {
+    let read_only = |k: &str| {
+        k != "id"
+            && k != "updated_at"
+            && tables
+                .iter()
+                .any(|t| api::find(t, k).is_some_and(|f| !f.writable()))
+    };
+    for (k, f) in computed {
+        if !read_only(k) {
+            let mut names: Vec<&str> = tables
+                .iter()
+                .flat_map(|t| t.iter())
+                .filter(|f| !f.writable() && f.name != "id" && f.name != "updated_at")
+                .map(|f| f.name)
+                .collect();
+            names.sort_unstable();
+            names.dedup();
+            cx.diags.push(
+                Diag::at(
+                    f.0.span(),
+                    format!("`{k}` is not a value the API computes for the {what}"),
+                )
+                .help(format!("computed values: {}", names.join(", "))),
+            );
+        }
+    }
+}
+
+/// The API fields a round trip's compiled fields speak for.
+fn scope_of(header: &[Field], line: Option<&Vec<Field>>) -> Scope {
+    fn add<T: PartialEq>(v: &mut Vec<T>, x: T) {
+        if !v.contains(&x) {
+            v.push(x);
+        }
+    }
+    let mut s = Scope::default();
+    for f in header {
+        match &f.target {
+            Target::Invoice(n) => match *n {
+                "kind" | "id" | "updated_at" => {}
+                "discount" => add(&mut s.fields, "discounts"),
+                n if n.starts_with("checks.") => {}
+                n => add(&mut s.fields, n),
+            },
+            Target::InvoiceMeta(k) => add(&mut s.metadata, k.clone()),
+            Target::Customer(n) if *n != "id" && *n != "updated_at" => add(&mut s.customer, *n),
+            Target::CustomerMeta(k) => add(&mut s.customer_metadata, k.clone()),
+            _ => {}
+        }
+    }
+    for f in line.into_iter().flatten() {
+        match &f.target {
+            Target::Line(n) => match *n {
+                "id" => {}
+                "discount" | "discount_percent" => add(&mut s.line, "discounts"),
+                n if n.starts_with("check_") => {}
+                n => add(&mut s.line, n),
+            },
+            Target::LineMeta(k) => add(&mut s.line_metadata, k.clone()),
+            _ => {}
+        }
+    }
+    s
 }

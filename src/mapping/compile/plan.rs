@@ -5,7 +5,7 @@
 //! prefix before running their regex.
 
 use crate::mapping::transform::{BoolLang, DateFormat, DecimalLocale, TextOp};
-use crate::model::{FieldPath, MatchOn};
+use crate::model::{FieldPath, MatchOn, Record, Scope};
 use crate::read::Cell;
 use regex::Regex;
 use std::collections::HashMap;
@@ -22,6 +22,10 @@ pub enum Ty {
     Rates,
     /// `invoice` or `credit_note`.
     Kind,
+    /// An object's id on the account (a whole number).
+    Id,
+    /// A moment (`updated_at`): a date and time in Chisinau, as Unix seconds.
+    Moment,
 }
 
 /// Where a field's raw value comes from.
@@ -96,6 +100,9 @@ pub enum Parse {
     Decimal(DecimalLocale),
     Integer,
     Bool(BoolLang),
+    /// A date and time in Chisinau (a date-time cell, `YYYY-MM-DD HH:MM:SS`
+    /// text, an Excel serial with a fraction), to Unix seconds.
+    Moment,
 }
 
 /// A compiled field.
@@ -155,6 +162,10 @@ pub enum Target {
     Payment(usize, &'static str),
     Line(&'static str),
     LineMeta(String),
+    /// A value the API computes for the document (`total`), read for comparison.
+    Computed(String),
+    /// A value the API computes for a line (`amount`).
+    LineComputed(String),
 }
 
 /// A `skip_rows_matching` rule: rows whose cell in `column` (or any cell)
@@ -233,6 +244,10 @@ pub struct Plan {
     pub lookup_bytes: Vec<Vec<u8>>,
     /// Every column name the mapping reads, in order of appearance.
     pub referenced: Vec<String>,
+    /// Documents, or customer records.
+    pub record: Record,
+    /// A round trip's fields (its mapping maps `id`), shared by its drafts.
+    pub scope: Option<Arc<Scope>>,
 }
 
 impl Plan {

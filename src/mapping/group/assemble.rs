@@ -9,8 +9,8 @@ use super::Done;
 use crate::mapping::apply::{map_header_field, map_row_with, origin, LineOut, Mapped, RowOut, Val};
 use crate::mapping::compile::{Plan, Src, Target};
 use crate::model::{
-    round_money, AppliedRate, CellRef, CustomerType, DocKind, Draft, FieldPath, LineChecks,
-    LineItem, Origins, Payment, Problem, RowRef,
+    round_money, AppliedRate, CellRef, Computed, CustomerType, DocKind, Draft, FieldPath,
+    LineChecks, LineItem, Origins, Payment, Problem, RowRef,
 };
 use crate::read::Cell;
 use crate::read::SourceRow;
@@ -161,6 +161,8 @@ fn finalize(plan: &Plan, acc: Acc, source_key: String) -> Draft {
         rows: acc.rows,
         match_on: plan.match_on,
         problems: acc.problems,
+        record: plan.record,
+        scope: plan.scope.clone(),
         ..Default::default()
     };
     d.checks.tolerance = plan.tolerance;
@@ -192,6 +194,14 @@ fn finalize(plan: &Plan, acc: Acc, source_key: String) -> Draft {
         let inv = &mut d.invoice;
         match (&f.target, v) {
             (Target::Invoice("kind"), Val::Kind(k)) => d.kind = *k,
+            (Target::Invoice("id"), Val::Int(x)) => inv.id = Some(*x),
+            (Target::Invoice("updated_at"), Val::Moment(t)) => inv.updated_at = Some(*t),
+            (Target::Customer("id"), Val::Int(x)) => d.customer.id = Some(*x),
+            (Target::Customer("updated_at"), Val::Moment(t)) => d.customer.updated_at = Some(*t),
+            (Target::Computed(k), _) => d.computed.push(Computed {
+                path: k.clone(),
+                text: text(v),
+            }),
             (Target::Invoice("number"), _) => inv.number = Some(text(v)),
             (Target::Invoice("name"), _) => inv.name = Some(text(v)),
             (Target::Invoice("currency"), _) => inv.currency = Some(text(v)),
@@ -300,6 +310,11 @@ fn finalize(plan: &Plan, acc: Acc, source_key: String) -> Draft {
             let v = &m.val;
             let mut text = |_: &Val| owned.take().unwrap_or_else(|| v.to_string());
             match (&f.target, v) {
+                (Target::Line("id"), Val::Int(x)) => item.id = Some(*x),
+                (Target::LineComputed(k), _) => d.computed.push(Computed {
+                    path: format!("items[{i}].{k}"),
+                    text: text(v),
+                }),
                 (Target::Line("name"), _) => item.name = Some(text(v)),
                 (Target::Line("description"), _) => item.description = Some(text(v)),
                 (Target::Line("catalog_item"), _) => item.catalog_item = Some(text(v)),

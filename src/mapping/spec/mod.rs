@@ -20,6 +20,11 @@ pub struct MappingSpec {
     /// A name for people; defaults to the file's name without `.toml`.
     #[serde(default)]
     pub name: Option<String>,
+    /// What each document of the input is: `invoices` (the default:
+    /// invoices and credit notes, with their customers) or `customers`
+    /// (one customer per row, from `[customer]` alone).
+    #[serde(default)]
+    pub resource: Option<Spanned<String>>,
     /// How to read the input files.
     #[serde(default)]
     pub source: SourceTable,
@@ -103,6 +108,11 @@ pub struct SourceTable {
     /// itself) takes them from the last row above that had any.
     #[serde(default)]
     pub fill_down: StrList,
+    /// When true, a column the mapping names may be missing from a file:
+    /// its field is then not read (and a round trip leaves it as the
+    /// account has it). Default false: a missing column is an error.
+    #[serde(default)]
+    pub optional_columns: bool,
 }
 
 /// A rule that skips rows.
@@ -127,6 +137,15 @@ pub struct InvoiceSpec {
     /// `invoice` or `credit_note` (after transforms and lookup; also
     /// `credit note`, `credit-note`). Absent: an invoice.
     pub kind: Option<FieldSpec>,
+    /// The document's id on the account, as exported (a whole number).
+    /// Mapping it makes the import a round trip: each document is matched
+    /// with the account's by id (else by number), compared, and only what
+    /// differs is sent.
+    pub id: Option<FieldSpec>,
+    /// When the account last changed the document, as exported (`updated_at`:
+    /// a date and time in Chisinau). A round trip sends no change to a
+    /// document the account changed since.
+    pub updated_at: Option<FieldSpec>,
     /// When true, a document whose total is negative becomes a credit note
     /// and the signs of its quantities and checked totals are flipped.
     #[serde(default)]
@@ -163,6 +182,15 @@ pub struct InvoiceSpec {
     /// Metadata keys and their fields (`[invoice.metadata] source = { value = "1c" }`).
     #[serde(default)]
     pub metadata: BTreeMap<String, FieldSpec>,
+    /// Every column whose name starts with this text gives a metadata key:
+    /// the rest of its name (`"metadata."`: the column `metadata.project`
+    /// is the key `project`). An empty cell gives no key.
+    pub metadata_prefix: Option<Spanned<String>>,
+    /// Values the API computes (`subtotal`, `total`, `balance`, `paid`,
+    /// `status`, ...), read for comparison only: never sent, and in a round
+    /// trip a warning at the cell when one differs from the account's.
+    #[serde(default)]
+    pub computed: BTreeMap<String, FieldSpec>,
 }
 
 /// `[customer]`: who the document is for; looked up on the account and
@@ -172,6 +200,13 @@ pub struct InvoiceSpec {
 pub struct CustomerSpec {
     /// How to find the customer on the account: `number` (default) or `tax_id`.
     pub match_on: Option<Spanned<String>>,
+    /// The customer's id on the account (a whole number): for a document,
+    /// used when the customer has no number or tax id to be matched on; for
+    /// a customer record (`resource = "customers"`), mapping it makes the
+    /// import a round trip, as `invoice.id` does for documents.
+    pub id: Option<FieldSpec>,
+    /// A customer record's `updated_at`, as exported (round trips).
+    pub updated_at: Option<FieldSpec>,
     /// The customer's number on the account (≤ 32 characters).
     pub number: Option<FieldSpec>,
     pub name: Option<FieldSpec>,
@@ -195,6 +230,8 @@ pub struct CustomerSpec {
     pub notes: Option<FieldSpec>,
     #[serde(default)]
     pub metadata: BTreeMap<String, FieldSpec>,
+    /// As `invoice.metadata_prefix`, for the customer's metadata.
+    pub metadata_prefix: Option<Spanned<String>>,
 }
 
 /// `[line]`: a line item.
@@ -206,6 +243,10 @@ pub struct LineSpec {
     /// while the columns exist), or for each of `values` (`"TVA {n}%"` with
     /// `values = ["20", "8"]`). Slots whose fields are all empty are dropped.
     pub wide: Option<WideSpec>,
+    /// The line's id on the account, as exported (round trips: a row with
+    /// an id changes that line, a row without one adds a line, and a line
+    /// of the document with no row is removed).
+    pub id: Option<FieldSpec>,
     pub name: Option<FieldSpec>,
     pub description: Option<FieldSpec>,
     /// A catalog item id.
@@ -237,6 +278,10 @@ pub struct LineSpec {
     pub check_gross: Option<FieldSpec>,
     #[serde(default)]
     pub metadata: BTreeMap<String, FieldSpec>,
+    /// Values the API computes for the line (`amount`), as
+    /// `invoice.computed`.
+    #[serde(default)]
+    pub computed: BTreeMap<String, FieldSpec>,
 }
 
 /// `[line.wide]`.
@@ -370,8 +415,8 @@ pub const KEYS: &[(&str, &[&str])] = &[
     (
         "top",
         &[
-            "version", "name", "source", "invoice", "customer", "line", "payment", "checks",
-            "example",
+            "version", "name", "resource", "source", "invoice", "customer", "line", "payment",
+            "checks", "example",
         ],
     ),
     ("checks", &["tolerance"]),
@@ -388,6 +433,7 @@ pub const KEYS: &[(&str, &[&str])] = &[
             "lines",
             "skip_rows_matching",
             "fill_down",
+            "optional_columns",
         ],
     ),
     ("skip_rows_matching", &["column", "regex"]),
@@ -396,6 +442,8 @@ pub const KEYS: &[(&str, &[&str])] = &[
         &[
             "group_by",
             "kind",
+            "id",
+            "updated_at",
             "credit_note_when_negative",
             "number",
             "name",
@@ -413,12 +461,16 @@ pub const KEYS: &[(&str, &[&str])] = &[
             "check_tax",
             "check_total",
             "metadata",
+            "metadata_prefix",
+            "computed",
         ],
     ),
     (
         "customer",
         &[
             "match_on",
+            "id",
+            "updated_at",
             "number",
             "name",
             "type",
@@ -436,12 +488,14 @@ pub const KEYS: &[(&str, &[&str])] = &[
             "payment_terms",
             "notes",
             "metadata",
+            "metadata_prefix",
         ],
     ),
     (
         "line",
         &[
             "wide",
+            "id",
             "name",
             "description",
             "catalog_item",
@@ -457,6 +511,7 @@ pub const KEYS: &[(&str, &[&str])] = &[
             "check_vat",
             "check_gross",
             "metadata",
+            "computed",
         ],
     ),
     ("wide", &["from", "to", "values"]),
@@ -519,6 +574,10 @@ mod tests {
     fn target_keys_are_api_fields() {
         let own = [
             "match_on",
+            "id",
+            "updated_at",
+            "metadata_prefix",
+            "computed",
             "wide",
             "discount",
             "discount_percent",

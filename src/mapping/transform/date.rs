@@ -2,7 +2,7 @@
 //! `iso`, or Excel serials), the formats tried when none is named, dates
 //! with a trailing time, and Excel's 1900 serial numbers both ways.
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, Timelike};
 
 /// A date format: a strftime pattern, `iso`, or `excel` serials.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,10 +147,73 @@ pub fn parse_date(text: &str, formats: &[DateFormat]) -> Option<NaiveDate> {
     None
 }
 
+/// A Chisinau date and time as Unix seconds, rounded to the nearest second
+/// (a spreadsheet's date-time is a fraction of a day, seldom exact); a
+/// time the clocks skipped is read an hour later, one they repeated as its
+/// first occurrence.
+pub fn local_moment(t: chrono::NaiveDateTime) -> Option<i64> {
+    use chrono::TimeZone;
+    let t = t.checked_add_signed(chrono::Duration::milliseconds(500))?;
+    let t = t.with_nanosecond(0)?;
+    let tz = crate::model::date::TZ;
+    tz.from_local_datetime(&t)
+        .earliest()
+        .or_else(|| {
+            tz.from_local_datetime(&(t + chrono::Duration::hours(1)))
+                .earliest()
+        })
+        .map(|x| x.timestamp())
+}
+
+/// A moment from text: `YYYY-MM-DD HH:MM[:SS[.fff]]` (or with `T`) in
+/// Chisinau, RFC 3339 with its offset, or a date alone (00:00).
+pub fn parse_moment(text: &str) -> Option<i64> {
+    let s = text.trim();
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Some(t.timestamp());
+    }
+    for f in [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M",
+        "%d.%m.%Y %H:%M:%S",
+    ] {
+        if let Ok(t) = chrono::NaiveDateTime::parse_from_str(s, f) {
+            return local_moment(t);
+        }
+    }
+    let d = NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
+    local_moment(d.and_hms_opt(0, 0, 0)?)
+}
+
+/// A moment from an Excel serial with a fraction of a day.
+pub fn excel_moment(serial: f64) -> Option<i64> {
+    let day = excel_serial(serial)?;
+    let secs = ((serial - serial.floor()) * 86_400.0).round() as i64;
+    local_moment(day.and_hms_opt(0, 0, 0)? + chrono::Duration::seconds(secs))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn moments_in_chisinau_to_the_second() {
+        let t = NaiveDate::from_ymd_opt(2026, 12, 3)
+            .unwrap()
+            .and_hms_milli_opt(9, 33, 9, 999)
+            .unwrap();
+        // Winter: UTC+2.
+        let at = 1_796_283_190;
+        assert_eq!(local_moment(t), Some(at));
+        assert_eq!(parse_moment("2026-12-03 09:33:10"), Some(at));
+        assert_eq!(parse_moment("2026-12-03T07:33:10Z"), Some(at));
+        let serial =
+            to_excel_serial(t.date()) as f64 + (9.0 * 3600.0 + 33.0 * 60.0 + 10.0) / 86_400.0;
+        assert_eq!(excel_moment(serial), Some(at));
+        assert_eq!(parse_moment("yesterday"), None);
+    }
 
     #[test]
     fn dates_and_serials() {

@@ -13,7 +13,8 @@ mod text;
 mod yes_no;
 
 pub use date::{
-    default_date_formats, excel_serial, parse_date, to_excel_serial, DateFormat, Pattern,
+    default_date_formats, excel_moment, excel_serial, local_moment, parse_date, parse_moment,
+    to_excel_serial, DateFormat, Pattern,
 };
 pub use decimal::{parse_decimal, parse_integer, DecimalLocale};
 pub use text::{collapse_spaces, TextOp};

@@ -15,6 +15,9 @@ pub struct Counters {
     pub rejected: AtomicU64,
     pub skipped: AtomicU64,
     pub updated: AtomicU64,
+    pub unchanged: AtomicU64,
+    pub conflicts: AtomicU64,
+    pub locked: AtomicU64,
     pub customers_created: AtomicU64,
     pub customers_found: AtomicU64,
     pub payments_done: AtomicU64,
@@ -38,8 +41,15 @@ pub struct CountsSnapshot {
     pub rejected: u64,
     /// Already on the account, not from this import (`--on-existing skip`).
     pub skipped: u64,
-    /// Already on the account and updated (`--on-existing update`).
+    /// Already on the account and updated (`--on-existing update`, round trips).
     pub updated: u64,
+    /// Round trips: as the account has them, nothing sent.
+    pub unchanged: u64,
+    /// Round trips: changed on the account after the export (or gone
+    /// from it), not sent.
+    pub conflicts: u64,
+    /// Round trips: closed, paid or voided on the account, not sent.
+    pub locked: u64,
     pub customers_created: u64,
     pub customers_found: u64,
     pub payments_done: u64,
@@ -59,6 +69,9 @@ impl Counters {
             rejected: g(&self.rejected),
             skipped: g(&self.skipped),
             updated: g(&self.updated),
+            unchanged: g(&self.unchanged),
+            conflicts: g(&self.conflicts),
+            locked: g(&self.locked),
             customers_created: g(&self.customers_created),
             customers_found: g(&self.customers_found),
             payments_done: g(&self.payments_done),
@@ -80,6 +93,12 @@ pub fn progress_message(c: &CountsSnapshot, retrying: u64, rate_limited: u64) ->
     }
     if c.skipped > 0 {
         s.push_str(&format!(" skipped {}", c.skipped));
+    }
+    if c.unchanged > 0 {
+        s.push_str(&format!(" unchanged {}", c.unchanged));
+    }
+    if c.conflicts > 0 {
+        s.push_str(&format!(" conflicts {}", c.conflicts));
     }
     s.push_str(&format!(" retrying {retrying} 429s {rate_limited}"));
     s

@@ -28,6 +28,10 @@ impl<R: Remote> Engine<R> {
             (MatchOn::TaxId, _, Some(t)) if !t.trim().is_empty() => (MatchOn::TaxId, t),
             (_, Some(n), _) if !n.trim().is_empty() => (MatchOn::Number, n),
             (_, _, Some(t)) if !t.trim().is_empty() => (MatchOn::TaxId, t),
+            // Only its id on the account (a row of an older export): that one.
+            _ if c.id.is_some() && draft.record == crate::model::Record::Document => {
+                return Ok(Ok(c.id.unwrap_or_default()));
+            }
             _ => {
                 return Ok(Err(
                     "the customer has neither a number nor a tax id to be matched on".into(),
@@ -70,9 +74,9 @@ impl<R: Remote> Engine<R> {
             Ok(v) => v,
             Err(e) => return Ok(Err(format!("could not be encoded as JSON: {e}"))),
         };
-        if let Some(o) = body.as_object_mut() {
-            o.remove("id");
-        }
+        // Its id and timestamps (a round trip's new customer carries those
+        // of the row it was copied from) are the API's.
+        crate::upload::diff::strip_read_only(&mut body, crate::model::fields::CUSTOMER);
         if let Err(msg) = put_import_key(&mut body, key) {
             return Ok(Err(msg));
         }
@@ -120,6 +124,10 @@ impl<R: Remote> Engine<R> {
         {
             UnitEnd::Done(id) | UnitEnd::Updated(id) => {
                 bump(&self.counters.customers_created);
+                Ok(Ok(id))
+            }
+            UnitEnd::Unchanged(id) => {
+                bump(&self.counters.customers_found);
                 Ok(Ok(id))
             }
             UnitEnd::Skipped => match self

@@ -22,6 +22,9 @@
 //! - `send.rs`: sending one unit under the protocol (intent, request,
 //!   outcome), looking it up after an ambiguous failure, and a number that is
 //!   taken ([`OnExisting`]);
+//! - `update.rs`: changes, not re-sends: a round trip's document matched with
+//!   the account's, compared, and PATCHed with only what differs (also
+//!   `--on-existing update`), the before image kept for rollback;
 //! - `retry.rs`: repeating reads that may pass, and the pause between attempts;
 //! - `counters.rs`: the running [`Counters`] and the progress message.
 
@@ -30,6 +33,7 @@ mod customers;
 mod payments;
 mod retry;
 mod send;
+mod update;
 
 pub use counters::{progress_message, Counters, CountsSnapshot};
 pub use send::OnExisting;
@@ -42,7 +46,7 @@ use super::keys;
 use super::protocol::{self, Plan};
 use super::remote::Remote;
 use crate::ledger::{Ledger, LedgerError, NewUnit, RunId, Unit, UnitKind};
-use crate::model::{DocKind, Draft, IMPORT_KEY};
+use crate::model::{Draft, Record, IMPORT_KEY};
 use crate::progress::{NoProgress, Progress};
 use crate::validate::Valid;
 use std::collections::HashMap;
@@ -66,6 +70,9 @@ pub struct EngineConfig {
     /// Ambiguous failures of one unit, in one run, before the run stops
     /// (resumable) rather than keep trying.
     pub max_attempts: u32,
+    /// Round trips: send changes to documents the account changed after
+    /// the export too (`--force`).
+    pub force: bool,
 }
 
 /// Why a run stopped before its input was done.
@@ -92,6 +99,12 @@ enum DocEnd {
     Rejected,
     Skipped,
     Updated,
+    /// A round trip's document that is as the account has it.
+    Unchanged,
+    /// Changed on the account after the export (or gone from it): not sent.
+    Conflict,
+    /// Closed, paid or voided: the API refuses changes.
+    Locked,
 }
 
 /// The engine; share it as `Arc<Engine<R>>`.
@@ -104,6 +117,8 @@ pub struct Engine<R: Remote> {
     cancel: CancellationToken,
     stop: Mutex<Option<Stop>>,
     progress: Arc<dyn Progress>,
+    /// The objects round trips of this run matched by id, once each.
+    ids: Mutex<std::collections::HashSet<(UnitKind, i64)>>,
 }
 
 impl<R: Remote> Engine<R> {
@@ -117,6 +132,7 @@ impl<R: Remote> Engine<R> {
             cancel: CancellationToken::new(),
             stop: Mutex::new(None),
             progress: Arc::new(NoProgress),
+            ids: Mutex::new(Default::default()),
         })
     }
 
@@ -230,6 +246,9 @@ impl<R: Remote> Engine<R> {
             Ok(DocEnd::Rejected) => bump(&c.rejected),
             Ok(DocEnd::Skipped) => bump(&c.skipped),
             Ok(DocEnd::Updated) => bump(&c.updated),
+            Ok(DocEnd::Unchanged) => bump(&c.unchanged),
+            Ok(DocEnd::Conflict) => bump(&c.conflicts),
+            Ok(DocEnd::Locked) => bump(&c.locked),
             Err(Halt) => return,
         }
         self.progress.advance(1);
@@ -241,10 +260,20 @@ impl<R: Remote> Engine<R> {
     }
 
     async fn document_inner(&self, draft: &Draft) -> Result<DocEnd, Halt> {
-        let kind = match draft.kind {
-            DocKind::Invoice => UnitKind::Invoice,
-            DocKind::CreditNote => UnitKind::CreditNote,
-        };
+        if draft.is_round_trip() {
+            match self.round_trip(draft).await? {
+                update::Matched::Ended(end) => return Ok(end),
+                update::Matched::New => {}
+            }
+        }
+        if draft.record == Record::Customer {
+            // A new customer record: created as a document's customer is.
+            return Ok(match self.customer(draft).await? {
+                Ok(_) => DocEnd::Done,
+                Err(_) => DocEnd::Rejected,
+            });
+        }
+        let kind = update::unit_kind(draft);
         let key = keys::document_key(
             &self.cfg.env,
             &self.cfg.mapping_identity,
@@ -275,6 +304,9 @@ impl<R: Remote> Engine<R> {
             }
         };
         body.as_object_mut().map(|o| o.remove("customer"));
+        // A round trip's new document carries the ids and timestamps of the
+        // row it was copied from: the API keeps those.
+        crate::upload::diff::strip_read_only(&mut body, crate::upload::diff::table_of(draft));
         if let Err(msg) = put_import_key(&mut body, &key) {
             let u = self.claim(None, &new_unit("")).await?;
             return self.reject_doc(&u, &msg);
@@ -312,6 +344,7 @@ impl<R: Remote> Engine<R> {
                 {
                     UnitEnd::Done(id) => (DocEnd::Done, Some(id)),
                     UnitEnd::Updated(id) => (DocEnd::Updated, Some(id)),
+                    UnitEnd::Unchanged(id) => (DocEnd::Unchanged, Some(id)),
                     UnitEnd::Skipped => return Ok(DocEnd::Skipped),
                     UnitEnd::Rejected(_) => return Ok(DocEnd::Rejected),
                 }

@@ -80,9 +80,10 @@ impl<R: Remote> Engine<R> {
             }
             let look_up = plan == Plan::LookUpThenSend;
             match self.send_unit(&unit, &body, None, look_up).await? {
-                UnitEnd::Done(_) | UnitEnd::Updated(_) | UnitEnd::Skipped => {
-                    bump(&self.counters.payments_done)
-                }
+                UnitEnd::Done(_)
+                | UnitEnd::Updated(_)
+                | UnitEnd::Unchanged(_)
+                | UnitEnd::Skipped => bump(&self.counters.payments_done),
                 UnitEnd::Rejected(_) => bump(&self.counters.payments_rejected),
             }
         }

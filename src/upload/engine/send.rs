@@ -19,7 +19,9 @@ pub enum OnExisting {
     /// Leave it as it is; count it as skipped.
     #[default]
     Skip,
-    /// Replace its fields with the imported ones (the whole metadata map included).
+    /// Make it what the import says, sending only the fields that differ
+    /// (nothing when none does; the whole metadata map and lines when those
+    /// differ); its previous version is kept for `runs rollback`.
     Update,
     /// Count the document as rejected.
     Fail,
@@ -30,6 +32,8 @@ pub enum OnExisting {
 pub(super) enum UnitEnd {
     Done(i64),
     Updated(i64),
+    /// On the account already as the import has it.
+    Unchanged(i64),
     Skipped,
     Rejected(String),
 }
@@ -180,29 +184,20 @@ impl<R: Remote> Engine<R> {
                 Ok(UnitEnd::Rejected(msg))
             }
             OnExisting::Update => {
-                let r = self
-                    .retrying(|| async {
-                        match self.remote.update(kind, f.id, body).await {
-                            Err(e) if e.kind == FailKind::Rejected => Ok(Err(e.message)),
-                            Err(e) => Err(e),
-                            Ok(()) => Ok(Ok(())),
-                        }
-                    })
-                    .await?;
-                match r {
-                    Ok(()) => {
+                let table = match kind {
+                    UnitKind::CreditNote => crate::model::fields::CREDIT_NOTE,
+                    UnitKind::Customer => crate::model::fields::CUSTOMER,
+                    _ => crate::model::fields::INVOICE,
+                };
+                match self.update_existing(unit, f.id, body, table).await? {
+                    UnitEnd::Rejected(msg) => {
+                        let msg = format!("{what}; {msg}");
                         self.ledger
-                            .mark_done(unit.id, f.id, false)
-                            .map_err(|e| self.ledger_failed(e))?;
-                        Ok(UnitEnd::Updated(f.id))
-                    }
-                    Err(msg) => {
-                        let msg = format!("{what}; the update was refused: {msg}");
-                        self.ledger
-                            .mark_rejected(unit.id, &msg)
+                            .note_error(unit.id, &msg)
                             .map_err(|e| self.ledger_failed(e))?;
                         Ok(UnitEnd::Rejected(msg))
                     }
+                    end => Ok(end),
                 }
             }
         }

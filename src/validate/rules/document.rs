@@ -7,7 +7,7 @@ use super::{blank, Check};
 use crate::model::limits::{
     METADATA_KEY_MAX_BYTES, METADATA_MAX_KEYS, METADATA_VALUE_MAX_BYTES, NUMBER_MAX_CHARS,
 };
-use crate::model::{MatchOn, Metadata, Problem, IMPORT_KEY};
+use crate::model::{MatchOn, Metadata, Problem, Record, IMPORT_KEY};
 use crate::validate::currency;
 
 /// Words that open a totals row, in the registers' languages.
@@ -79,11 +79,15 @@ pub(super) fn totals_row(c: &mut Check) -> bool {
 }
 
 /// Customer name or number, at least one line, a name or catalog item on
-/// each line, a date.
+/// each line, a date. A round trip's document with an id is changed, not
+/// created: its customer stays (none need be named) and it keeps its lines
+/// when the file has none. A customer record needs its name or number only.
 pub(super) fn required(c: &mut Check) {
     let d = c.draft;
     let cust = &d.customer;
-    if blank(&cust.name) && blank(&cust.number) {
+    let changed_only = d.invoice.id.is_some();
+    let customer_named = cust.id.is_some() || changed_only;
+    if blank(&cust.name) && blank(&cust.number) && !customer_named {
         c.push(
             Problem::error(
                 REQUIRED,
@@ -103,7 +107,10 @@ pub(super) fn required(c: &mut Check) {
             .expected("a tax id (IDNO)"),
         );
     }
-    if d.invoice.items.is_empty() {
+    if d.record == Record::Customer {
+        return;
+    }
+    if d.invoice.items.is_empty() && !changed_only {
         let doc = c.doc();
         c.push(
             Problem::error(REQUIRED, "items", format!("the {doc} has no line items"))
@@ -122,7 +129,7 @@ pub(super) fn required(c: &mut Check) {
             );
         }
     }
-    if d.invoice.date.is_none() {
+    if d.invoice.date.is_none() && !changed_only {
         let doc = c.doc();
         c.push(
             Problem::error(REQUIRED, "date", format!("the {doc} has no date")).expected("a date"),

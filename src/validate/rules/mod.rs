@@ -180,6 +180,9 @@ impl<'a> Check<'a> {
     }
 
     fn doc(&self) -> &'static str {
+        if self.draft.record == crate::model::Record::Customer {
+            return "customer";
+        }
         match self.draft.kind {
             DocKind::Invoice => "invoice",
             DocKind::CreditNote => "credit note",
@@ -220,9 +223,20 @@ fn money_precision(c: &mut Check, field: impl FnOnce() -> String, value: Money, 
     }
 }
 
-/// Run every rule on a draft; a totals row that formed a document of its
-/// own is said to be one, and checked no further.
+/// Run every rule on a draft (a customer record: the customer's rules).
+/// Run every rule on a draft (a customer record: the customer's rules); a
+/// totals row that formed a document of its own is said to be one, and
+/// checked no further.
 pub(super) fn run(c: &mut Check) {
+    if c.draft.record == crate::model::Record::Customer {
+        required(c);
+        numbers(c);
+        idno(c);
+        codes_(c);
+        metadata_limits(c);
+        email(c);
+        return;
+    }
     if totals_row(c) {
         return;
     }

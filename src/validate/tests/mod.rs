@@ -128,6 +128,7 @@ fn good() -> Draft {
         },
         origins,
         problems: vec![],
+        ..Default::default()
     }
 }
 

@@ -90,7 +90,7 @@ fn incremental_runs_from_cron() {
     );
     let bytes = std::fs::read(dir.join("second.csv")).unwrap();
     assert!(
-        bytes.starts_with(b"\xEF\xBB\xBFid;number;date;"),
+        bytes.starts_with(b"\xEF\xBB\xBFid;number;customer;customer.number;"),
         "BOM, then the header only"
     );
     assert_eq!(bytes.iter().filter(|b| **b == b'\n').count(), 1);
