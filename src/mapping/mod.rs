@@ -142,9 +142,9 @@ impl Mapping {
             );
         }
         let c = &s.customer;
-        if c.name.is_none() && c.number.is_none() {
+        if c.name.is_none() && c.number.is_none() && c.id.is_none() {
             out.push(
-                "[customer] maps neither `name` nor `number`: the API needs one of them"
+                "[customer] maps neither `name`, `number` nor `id`: the API needs one of them"
                     .to_string(),
             );
         }

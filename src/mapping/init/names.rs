@@ -19,6 +19,7 @@ pub(super) const FIELDS: &[&str] = &[
     "invoice.check_tax",
     "invoice.check_total",
     "customer.number",
+    "customer.id",
     "customer.name",
     "customer.tax_id",
     "customer.email",

@@ -125,6 +125,17 @@ pub(super) fn customer(cx: &mut Ctx) {
             format!("number: {h:?}: {number_why}"),
         );
     }
+    // Our own export's `customer`: the customer's id on the account, which
+    // finds it there when the file names no number or tax id.
+    if let Some(c) = cx.col("customer.id") {
+        let h = cx.s.headers[c].clone();
+        cx.g.field(
+            Table::Customer,
+            "id",
+            Spec::column(&h),
+            format!("id: {h:?}: the customer's id on the account (this tool's export field path)"),
+        );
+    }
     if let Some(c) = name {
         let h = cx.s.headers[c].clone();
         cx.g.field(
