@@ -177,7 +177,7 @@ fn init_validate_runs_the_dry_run_and_check_warns_of_what_the_api_needs() {
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     for want in [
         "neither `name` nor `catalog_item`",
-        "neither `name` nor `number`",
+        "neither `name`, `number` nor `id`",
         "maps no `date`",
     ] {
         assert!(stderr.contains(want), "{want:?} not in {stderr}");
