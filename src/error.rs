@@ -17,6 +17,9 @@ pub enum ErrorKind {
     Api,
     /// Interrupted (Ctrl-C); the work done is recorded.
     Interrupted,
+    /// A bug: a part of the program failed where it never should (a
+    /// panic); the work done is recorded.
+    Internal,
 }
 
 /// How a job that ran ended: every part done, some documents rejected (the

@@ -1,4 +1,5 @@
-//! `std::fs` with the path in every error, and atomic writes.
+//! `std::fs` with the path in every error, atomic writes, and the check that
+//! an output never lands on a file the user needs ([`check_output`]).
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -106,6 +107,98 @@ pub fn write_secret(path: impl AsRef<Path>, contents: &[u8]) -> Result<(), FsErr
     persist(tmp, path)
 }
 
+/// A path made absolute, with symlinks and `..` resolved as far as the
+/// path exists (a file not yet there: its folder resolved, its name kept;
+/// a dangling symlink: followed to where it points).
+pub fn resolve(path: &Path) -> PathBuf {
+    resolve_depth(path, 0)
+}
+
+fn resolve_depth(path: &Path, depth: u32) -> PathBuf {
+    if let Ok(p) = path.canonicalize() {
+        return p;
+    }
+    let absolute = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir().unwrap_or_default().join(path)
+    };
+    if depth < 16 {
+        if let Ok(target) = std::fs::read_link(&absolute) {
+            let target = match absolute.parent() {
+                Some(dir) if target.is_relative() => dir.join(target),
+                _ => target,
+            };
+            return resolve_depth(&target, depth + 1);
+        }
+    }
+    let mut out = PathBuf::new();
+    for c in absolute.components() {
+        use std::path::Component;
+        match c {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => {
+                out.push(other);
+                // The part that exists, with its symlinks resolved.
+                if let Ok(p) = out.canonicalize() {
+                    out = p;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Whether `a` and `b` are the same file: the same file on disk (a hard
+/// link or a symlink included) when both exist, else the same path once
+/// resolved.
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if let (Ok(x), Ok(y)) = (std::fs::metadata(a), std::fs::metadata(b)) {
+            return x.dev() == y.dev() && x.ino() == y.ino();
+        }
+    }
+    resolve(a) == resolve(b)
+}
+
+/// An output that would overwrite a file the user needs.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{what} {} is {kept} {}: refusing to write over it", output.display(), path.display())]
+pub struct Clash {
+    /// The option that names the output (`--rejects`).
+    pub what: String,
+    pub output: PathBuf,
+    /// What the kept file is (`the input file`, `the mapping`).
+    pub kept: String,
+    pub path: PathBuf,
+}
+
+/// Refuse `output` (named by the option `what`) when it resolves to one of
+/// `kept` (what each is, and its path): symlinks, hard links and `..`
+/// included.
+pub fn check_output<'a>(
+    what: &str,
+    output: &Path,
+    kept: impl IntoIterator<Item = (&'a str, &'a Path)>,
+) -> Result<(), Clash> {
+    for (kind, path) in kept {
+        if same_file(output, path) {
+            return Err(Clash {
+                what: what.to_string(),
+                output: output.to_path_buf(),
+                kept: kind.to_string(),
+                path: path.to_path_buf(),
+            });
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -150,6 +243,38 @@ mod tests {
             mode, 0o600,
             "umask {umask:o} would make this test meaningless"
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn outputs_that_resolve_to_a_kept_file_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::create_dir(d.join("sub")).unwrap();
+        std::fs::write(d.join("in.csv"), "x").unwrap();
+        let input = d.join("in.csv");
+        let kept = [("the input file", input.as_path())];
+        let refused = |out: &Path| check_output("--rejects", out, kept).is_err();
+        assert!(refused(&input));
+        assert!(refused(&d.join("sub/../in.csv")));
+        std::os::unix::fs::symlink(&input, d.join("link.csv")).unwrap();
+        assert!(refused(&d.join("link.csv")));
+        std::fs::hard_link(&input, d.join("hard.csv")).unwrap();
+        assert!(refused(&d.join("hard.csv")));
+        // A dangling symlink pointing at a kept file not yet there.
+        let ledger = d.join("ledger.db");
+        std::os::unix::fs::symlink(&ledger, d.join("dangling")).unwrap();
+        assert!(check_output(
+            "-o",
+            &d.join("dangling"),
+            [("the ledger", ledger.as_path())]
+        )
+        .is_err());
+        assert!(!refused(&d.join("out.csv")));
+        assert!(!refused(&d.join("sub/in.csv")));
+        let e = check_output("--rejects", &input, kept).unwrap_err();
+        assert!(e.to_string().starts_with("--rejects "), "{e}");
+        assert!(e.to_string().contains("is the input file"), "{e}");
     }
 
     #[test]

@@ -47,11 +47,13 @@
 //! - [`model`]: the API's objects with decimal money and real dates, and
 //!   the API's fields of each resource, named once ([`model::fields`]).
 //! - [`progress`], [`error`]: how jobs report, and how they end.
-//! - [`suggest`]: "did you mean"; [`fs`]: file operations that name the path.
+//! - [`suggest`]: "did you mean"; [`fs`]: file operations that name the path;
+//!   [`crash`]: what was being worked on when a bug struck.
 
 pub mod api;
 pub mod cli;
 pub mod config;
+pub mod crash;
 pub mod emulator;
 pub mod error;
 pub mod export;

@@ -8,7 +8,9 @@ pub fn did_you_mean<'a>(
     name: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
-    let norm = |s: &str| s.trim().to_lowercase();
+    // Names are compared by their first characters only: a name of
+    // megabytes (a broken header) costs no more than a short one.
+    let norm = |s: &str| s.trim().chars().take(64).collect::<String>().to_lowercase();
     let n = norm(name);
     let nt = translit(&n);
     candidates

@@ -18,6 +18,7 @@ Exit codes:
   2  bad usage, configuration or mapping file
   3  an input file could not be read
   4  the API could not be reached, refused the credentials, or failed
+  70  an internal error (a bug); the work done is recorded
   130  interrupted; the work done is recorded (resume with `import --resume`)
 With --all-profiles or --profiles, the worst of the companies' codes; the
 summary names the companies that failed.
@@ -100,6 +101,29 @@ impl GlobalArgs {
             profile: self.profile.clone(),
             config: self.config.clone(),
             data_dir: self.data_dir.clone(),
+        }
+    }
+}
+
+/// How the inputs and the mapping's lookup files are read (validate,
+/// import, mapping check and test).
+#[derive(Debug, Clone, Default, Args)]
+pub struct ReadArgs {
+    /// Refuse a CSV line or cell, a spreadsheet cell or a JSON value longer
+    /// than SIZE (e.g. 16MiB) [default: 4MiB, or the mapping's [limits]]
+    #[arg(long, value_name = "SIZE", value_parser = super::values::parse_size)]
+    pub max_cell_bytes: Option<u64>,
+    /// Let the mapping's lookup_file paths lead outside the mapping's folder
+    #[arg(long)]
+    pub allow_lookup_outside: bool,
+}
+
+impl ReadArgs {
+    /// What they add to the mapping.
+    pub fn load(&self) -> crate::mapping::LoadOptions {
+        crate::mapping::LoadOptions {
+            allow_lookup_outside: self.allow_lookup_outside,
+            max_cell_bytes: self.max_cell_bytes,
         }
     }
 }

@@ -32,6 +32,8 @@ pub enum Exit {
     Input = 3,
     /// The API could not be reached, refused the credentials, or failed.
     Api = 4,
+    /// A bug in facturare-etl (EX_SOFTWARE); the work done is recorded.
+    Internal = 70,
     /// Interrupted (Ctrl-C); the work done is recorded and can be resumed.
     Interrupted = 130,
 }
@@ -43,6 +45,7 @@ impl From<ErrorKind> for Exit {
             ErrorKind::Input => Exit::Input,
             ErrorKind::Api => Exit::Api,
             ErrorKind::Interrupted => Exit::Interrupted,
+            ErrorKind::Internal => Exit::Internal,
         }
     }
 }
@@ -137,14 +140,22 @@ pub fn render_error(err: &CliError) -> String {
     out
 }
 
-/// Parse arguments, run the command, print any error, and exit.
+/// Parse arguments, run the command, print any error, and exit. A panic
+/// anywhere is reported in one line by the hook [`crate::crash::install`]
+/// sets, and ends the program with [`Exit::Internal`] (70) once the
+/// command has wound down.
 pub fn main() -> std::process::ExitCode {
+    crate::crash::install();
     let cli = args::Cli::parse();
-    match cmd::run(cli) {
-        Ok(exit) => exit.into(),
-        Err(err) => {
-            eprint!("{}", render_error(&err));
-            err.exit.into()
+    let ran = std::panic::catch_unwind(|| cmd::run(cli));
+    let exit = match ran {
+        Ok(_) if crate::crash::struck() => Exit::Internal,
+        Ok(Ok(exit)) => exit,
+        Ok(Err(err)) => {
+            eprint!("{}", output::for_terminal(&render_error(&err)));
+            err.exit
         }
-    }
+        Err(_) => Exit::Internal,
+    };
+    exit.into()
 }

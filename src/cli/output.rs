@@ -5,6 +5,8 @@
 //! ([`super::bars`]). For a run over many companies, [`Output::company`]
 //! gives each company's job an `Output` whose lines name the company and
 //! whose stages share one line per company.
+//! Everything it prints for people goes through [`for_terminal`], which
+//! escapes the control characters a value from the input may hold.
 
 use super::args::GlobalArgs;
 use super::bars::{Bar, Line};
@@ -96,14 +98,21 @@ impl Output {
     pub fn status(&self, msg: impl std::fmt::Display) {
         if !self.quiet {
             let line = self.prefixed(msg);
-            self.bars.suspend(|| eprintln!("{line}"));
+            self.bars.suspend(|| eprintln!("{}", for_terminal(&line)));
         }
     }
 
     /// A warning for the person, on stderr, even when quiet.
     pub fn warn(&self, msg: impl std::fmt::Display) {
         let line = self.prefixed(msg);
-        self.bars.suspend(|| eprintln!("warning: {line}"));
+        self.bars
+            .suspend(|| eprintln!("warning: {}", for_terminal(&line)));
+    }
+
+    /// Lines of data for people (previews, test results), on stdout.
+    pub fn print(&self, text: impl std::fmt::Display) {
+        let text = text.to_string();
+        self.bars.suspend(|| println!("{}", for_terminal(&text)));
     }
 
     /// Text for the person that is not a status line (a summary), on
@@ -146,4 +155,11 @@ impl Reporter for Output {
             }
         }
     }
+}
+
+/// Text on its way to a terminal (or a log a terminal shows): control,
+/// bidi and invisible characters from the input escaped (`\u{1b}`), so
+/// that no value can move the cursor, clear the screen or reorder a line.
+pub fn for_terminal(text: &str) -> std::borrow::Cow<'_, str> {
+    crate::model::text::escape_controls(text)
 }

@@ -162,7 +162,41 @@ impl Default for Request {
     }
 }
 
+/// The program's own files under a data dir: no report or export may be
+/// written over them.
+fn own_files_in(dir: &Path, out: &mut Vec<(&'static str, PathBuf)>) {
+    for (what, name) in [
+        ("the ledger", "ledger.db"),
+        ("the ledger", "ledger.db-wal"),
+        ("the local data", "local.db"),
+        ("the local data", "local.db-wal"),
+        ("the stored tokens", TOKENS_FILE),
+    ] {
+        out.push((what, dir.join(name)));
+    }
+}
+
 impl Request {
+    /// The files this request's settings use (the config file, the
+    /// ledger, local data and tokens under the data dir and the profile's,
+    /// the API key file): no output may be written over them.
+    pub fn own_files(&self) -> Vec<(&'static str, PathBuf)> {
+        let mut out = vec![(
+            "the config file",
+            self.config
+                .clone()
+                .unwrap_or_else(|| self.data_dir.join("config.toml")),
+        )];
+        own_files_in(&self.data_dir, &mut out);
+        if let Some(p) = &self.profile {
+            own_files_in(&self.data_dir.join("profiles").join(p), &mut out);
+        }
+        if let Some(k) = &self.api_key_file {
+            out.push(("the API key file", k.clone()));
+        }
+        out
+    }
+
     /// Whether a key is given outside the config file (it decides the
     /// default environment).
     fn has_key_outside_config(&self) -> bool {
@@ -494,6 +528,24 @@ impl Settings {
     /// `data_dir/ledger.db`.
     pub fn ledger_path(&self) -> PathBuf {
         self.data_dir.join("ledger.db")
+    }
+
+    /// The files these settings use (config, ledger, local data, tokens,
+    /// the API key file): no output may be written over them.
+    pub fn own_files(&self) -> Vec<(&'static str, PathBuf)> {
+        let mut out = Vec::new();
+        if let Some(c) = &self.config_path {
+            out.push(("the config file", c.clone()));
+        }
+        own_files_in(&self.data_dir, &mut out);
+        match &self.credential_source {
+            CredentialSource::KeyFileFlag(k) | CredentialSource::KeyFileConfig(k) => {
+                out.push(("the API key file", k.clone()))
+            }
+            CredentialSource::Tokens(t) => out.push(("the stored tokens", t.clone())),
+            CredentialSource::Local | CredentialSource::EnvVar => {}
+        }
+        out
     }
 
     /// `data_dir/tokens.json`.

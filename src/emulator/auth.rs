@@ -3,6 +3,12 @@
 //! and redirects with a code; `/oauth/access_token` trades a code or a
 //! refresh token for a Bearer token and a new refresh token (the old one
 //! stops working). Tokens are kept by their SHA-256, never in clear.
+//!
+//! Codes go home only: each [`OAuthClient`] has its registered redirect
+//! URIs (with none, a loopback `http` URI on any port, as RFC 8252 allows
+//! native apps), an authorization request naming any other gets the error
+//! page RFC 6749 4.1.2.1 asks for and no code, and the exchange must name
+//! the very URI the code was sent to.
 
 use super::http::AppState;
 use super::list::pairs;
@@ -31,6 +37,122 @@ pub struct Code {
 }
 
 const CODE_TTL_SECS: i64 = 600;
+
+/// An OAuth client the emulator knows: `ID:SECRET[:URI...]` on the
+/// command line (URIs one after another, or separated by commas).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthClient {
+    pub id: String,
+    pub secret: String,
+    /// Where its codes may be sent: exactly these; none registered, a
+    /// loopback `http` URI (`127.0.0.1`, `[::1]`, `localhost`, any port).
+    pub redirect_uris: Vec<String>,
+}
+
+impl OAuthClient {
+    pub fn new(id: impl Into<String>, secret: impl Into<String>) -> Self {
+        OAuthClient {
+            id: id.into(),
+            secret: secret.into(),
+            redirect_uris: Vec::new(),
+        }
+    }
+
+    /// Whether this client's codes may be sent to `uri`.
+    pub fn allows(&self, uri: &str) -> bool {
+        if !self.redirect_uris.is_empty() {
+            return self.redirect_uris.iter().any(|r| r == uri);
+        }
+        let Ok(u) = url::Url::parse(uri) else {
+            return false;
+        };
+        let loopback = match u.host() {
+            Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        };
+        u.scheme() == "http" && loopback && u.username().is_empty() && u.password().is_none()
+    }
+}
+
+impl std::str::FromStr for OAuthClient {
+    type Err = String;
+
+    /// `ID:SECRET`, then redirect URIs (`:http://…:8080/cb:https://…`, or
+    /// comma-separated): a URI starts where a `scheme://` does.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let mut parts = s.splitn(3, ':');
+        let (id, secret) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+        if id.is_empty() || secret.is_empty() {
+            return Err(format!(
+                "expected CLIENT_ID:CLIENT_SECRET[:REDIRECT_URI...], found {:?}",
+                s.split_once(':').map_or(s, |(id, _)| id)
+            ));
+        }
+        let mut uris: Vec<String> = Vec::new();
+        if let Some(rest) = parts.next() {
+            let tokens: Vec<&str> = rest.split([':', ',']).collect();
+            for (i, t) in tokens.iter().enumerate() {
+                let starts_uri = tokens.get(i + 1).is_some_and(|n| n.starts_with("//"))
+                    && !t.is_empty()
+                    && t.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
+                match uris.last_mut() {
+                    Some(u) if !starts_uri && !t.is_empty() && !u.ends_with(',') => {
+                        u.push(':');
+                        u.push_str(t);
+                    }
+                    _ if t.is_empty() => {}
+                    _ => uris.push(t.to_string()),
+                }
+            }
+            for u in &uris {
+                if url::Url::parse(u).is_err() {
+                    return Err(format!("the redirect URI {u:?} is not an absolute URL"));
+                }
+            }
+        }
+        Ok(OAuthClient {
+            id: id.to_string(),
+            secret: secret.to_string(),
+            redirect_uris: uris,
+        })
+    }
+}
+
+/// RFC 6749 4.1.2.1: with a bad `client_id` or `redirect_uri`, the person
+/// is told, and nothing is sent to the URI: an error page, no redirect.
+#[derive(Debug)]
+pub struct Refused {
+    pub error: &'static str,
+    pub description: String,
+}
+
+impl Refused {
+    /// The page: HTML for the person at the browser, escaped.
+    pub fn page(&self) -> String {
+        let esc = |s: &str| {
+            s.replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;")
+                .replace('"', "&quot;")
+        };
+        format!(
+            "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>Authorization error</title></head>\n<body><h1>Authorization error: {}</h1>\n<p>{}</p>\n<p>No authorization code was issued, and you were not sent on to the application.</p></body></html>\n",
+            esc(self.error),
+            esc(&self.description)
+        )
+    }
+}
+
+/// What `/oauth/authorize` answers: a redirect, the error page, or an
+/// error reply.
+#[derive(Debug)]
+pub enum Authorized {
+    Redirect(String),
+    Refused(Refused),
+}
 
 /// `abcd…` → `********wxyz`: enough to tell keys apart, never the key.
 pub fn mask(secret: &str) -> String {
@@ -121,42 +243,61 @@ fn oauth_error(status: u16, error: &str, message: impl Into<String>) -> ErrorRep
     e
 }
 
-/// `GET /oauth/authorize`: approve at once and redirect with a code.
-pub fn authorize(state: &AppState, raw_query: &str, now: i64) -> Result<String, ErrorReply> {
+/// `GET /oauth/authorize`: approve at once and redirect with a code, when
+/// the client is known and the redirect URI is one of its own (else the
+/// error page, and no code).
+pub fn authorize(state: &AppState, raw_query: &str, now: i64) -> Result<Authorized, ErrorReply> {
     let q = pairs(raw_query);
     let get = |k: &str| q.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    let refuse = |error: &'static str, description: String| {
+        Ok(Authorized::Refused(Refused { error, description }))
+    };
+    let client_id = get("client_id").unwrap_or("");
+    let Some(client) = state
+        .config
+        .oauth_clients
+        .iter()
+        .find(|c| c.id == client_id)
+    else {
+        return refuse(
+            "invalid_client",
+            format!(
+                "Unknown client_id: {:?}",
+                crate::model::text::cut(client_id)
+            ),
+        );
+    };
+    let Some(redirect_uri) = get("redirect_uri").filter(|r| !r.is_empty()) else {
+        return refuse("invalid_request", "redirect_uri is required".into());
+    };
+    if url::Url::parse(redirect_uri).is_err() {
+        return refuse(
+            "invalid_request",
+            format!(
+                "redirect_uri is not an absolute URL: {:?}",
+                crate::model::text::cut(redirect_uri)
+            ),
+        );
+    }
+    if !client.allows(redirect_uri) {
+        let registered = if client.redirect_uris.is_empty() {
+            "a loopback address (http://127.0.0.1:PORT/..., http://localhost:PORT/...)".to_string()
+        } else {
+            client.redirect_uris.join(", ")
+        };
+        return refuse(
+            "invalid_request",
+            format!(
+                "redirect_uri {:?} is not registered for client {client_id:?}: its codes go to {registered} only",
+                crate::model::text::cut(redirect_uri)
+            ),
+        );
+    }
     if get("response_type") != Some("code") {
         return Err(oauth_error(
             400,
             "unsupported_response_type",
             "response_type must be code",
-        ));
-    }
-    let client_id = get("client_id").unwrap_or("");
-    if !state
-        .config
-        .oauth_clients
-        .iter()
-        .any(|(id, _)| id == client_id)
-    {
-        return Err(oauth_error(
-            400,
-            "invalid_client",
-            format!("Unknown client_id: {client_id:?}"),
-        ));
-    }
-    let Some(redirect_uri) = get("redirect_uri").filter(|r| !r.is_empty()) else {
-        return Err(oauth_error(
-            400,
-            "invalid_request",
-            "redirect_uri is required",
-        ));
-    };
-    if url::Url::parse(redirect_uri).is_err() {
-        return Err(oauth_error(
-            400,
-            "invalid_request",
-            format!("redirect_uri is not an absolute URL: {redirect_uri:?}"),
         ));
     }
     let company = match get("company") {
@@ -201,7 +342,10 @@ pub fn authorize(state: &AppState, raw_query: &str, now: i64) -> Result<String, 
         ser.append_pair("state", s);
     }
     let sep = if redirect_uri.contains('?') { '&' } else { '?' };
-    Ok(format!("{redirect_uri}{sep}{}", ser.finish()))
+    Ok(Authorized::Redirect(format!(
+        "{redirect_uri}{sep}{}",
+        ser.finish()
+    )))
 }
 
 /// `POST /oauth/access_token`: the token reply, or an error.
@@ -241,7 +385,7 @@ pub fn access_token(
         .config
         .oauth_clients
         .iter()
-        .any(|(id, s)| *id == client_id && *s == secret);
+        .any(|c| c.id == client_id && c.secret == secret);
     if !known {
         return Err(oauth_error(
             401,
@@ -271,14 +415,13 @@ pub fn access_token(
                     "The authorization code was issued to another client",
                 ));
             }
-            if let Some(r) = get("redirect_uri") {
-                if r != grant.redirect_uri {
-                    return Err(oauth_error(
-                        400,
-                        "invalid_grant",
-                        "redirect_uri does not match the one authorized",
-                    ));
-                }
+            // RFC 6749 4.1.3: the URI the code was sent to, named again.
+            if get("redirect_uri").as_deref() != Some(grant.redirect_uri.as_str()) {
+                return Err(oauth_error(
+                    400,
+                    "invalid_grant",
+                    "redirect_uri is missing or does not match the one the code was sent to",
+                ));
             }
             grant.company
         }
@@ -354,6 +497,49 @@ pub fn access_token(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clients_parse_with_their_redirect_uris() {
+        let c: OAuthClient = "app:s3cret:https://app.example/cb:http://127.0.0.1:8080/cb"
+            .parse()
+            .unwrap();
+        assert_eq!((c.id.as_str(), c.secret.as_str()), ("app", "s3cret"));
+        assert_eq!(
+            c.redirect_uris,
+            ["https://app.example/cb", "http://127.0.0.1:8080/cb"]
+        );
+        let c: OAuthClient = "app:s:https://a.example/x,https://b.example:8443/y"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            c.redirect_uris,
+            ["https://a.example/x", "https://b.example:8443/y"]
+        );
+        assert!(c.allows("https://a.example/x"));
+        assert!(!c.allows("https://a.example/x/../evil"));
+        assert!(!c.allows("http://127.0.0.1:9/cb"), "registered URIs only");
+        let plain: OAuthClient = "id:secret".parse().unwrap();
+        assert!(plain.redirect_uris.is_empty());
+        for ok in [
+            "http://127.0.0.1:9/cb",
+            "http://localhost/cb",
+            "http://[::1]:80/x",
+        ] {
+            assert!(plain.allows(ok), "{ok}");
+        }
+        for bad in [
+            "http://evil.example/cb",
+            "https://127.0.0.1/cb",
+            "http://127.0.0.1.evil.example/cb",
+            "http://user@127.0.0.1/cb",
+            "javascript:alert(1)",
+        ] {
+            assert!(!plain.allows(bad), "{bad}");
+        }
+        assert!("id".parse::<OAuthClient>().is_err());
+        assert!("id:".parse::<OAuthClient>().is_err());
+        assert!("id:s:not a url".parse::<OAuthClient>().is_err());
+    }
 
     #[test]
     fn masks_keys() {

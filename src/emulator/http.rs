@@ -462,7 +462,17 @@ async fn authorize_route(
     State(st): State<Arc<AppState>>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ErrorReply> {
-    let location = auth::authorize(&st, raw.as_deref().unwrap_or(""), now())?;
+    let location = match auth::authorize(&st, raw.as_deref().unwrap_or(""), now())? {
+        auth::Authorized::Redirect(l) => l,
+        auth::Authorized::Refused(r) => {
+            let mut resp = (StatusCode::BAD_REQUEST, r.page()).into_response();
+            resp.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            );
+            return Ok(resp);
+        }
+    };
     let mut resp = StatusCode::FOUND.into_response();
     let v = HeaderValue::from_str(&location)
         .map_err(|_| ErrorReply::bad("redirect_uri cannot be used in a Location header"))?;

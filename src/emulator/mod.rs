@@ -35,6 +35,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use auth::OAuthClient;
 pub use http::{router, AppState};
 
 /// The OAuth client every emulator knows unless told otherwise:
@@ -115,8 +116,9 @@ pub struct Config {
     pub seed: u64,
     /// OAuth access token lifetime (default 3600 s).
     pub token_ttl: Duration,
-    /// OAuth clients `(client_id, client_secret)`; default [`DEFAULT_OAUTH_CLIENT`].
-    pub oauth_clients: Vec<(String, String)>,
+    /// OAuth clients and their redirect URIs; default
+    /// [`DEFAULT_OAUTH_CLIENT`] (loopback redirects only).
+    pub oauth_clients: Vec<OAuthClient>,
 }
 
 impl Default for Config {
@@ -132,9 +134,9 @@ impl Default for Config {
             latency: Duration::ZERO,
             seed: 0,
             token_ttl: Duration::from_secs(3600),
-            oauth_clients: vec![(
-                DEFAULT_OAUTH_CLIENT.0.to_string(),
-                DEFAULT_OAUTH_CLIENT.1.to_string(),
+            oauth_clients: vec![OAuthClient::new(
+                DEFAULT_OAUTH_CLIENT.0,
+                DEFAULT_OAUTH_CLIENT.1,
             )],
         }
     }

@@ -89,14 +89,7 @@ pub fn money_text(d: Decimal) -> String {
     d.to_string()
 }
 
-/// Whether a spreadsheet would run this text as a formula (OWASP's list:
-/// `=`, `+`, `-`, `@`, tab, carriage return).
-pub fn looks_like_formula(s: &str) -> bool {
-    matches!(
-        s.as_bytes().first(),
-        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')
-    )
-}
+pub use crate::model::text::looks_like_formula;
 
 /// Text that a spreadsheet would run as a formula, prefixed with `'`.
 pub fn neutralise(s: &str) -> std::borrow::Cow<'_, str> {

@@ -7,7 +7,7 @@ use super::compile::{Field, Parse, Part, Plan, Replace, Src, Target, Ty};
 use super::transform::{self, parse_bool, parse_date, parse_decimal, parse_integer};
 use crate::model::{CellRef, DocKind, Problem, RowRef};
 use crate::read::{Cell, SourceRow};
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use rust_decimal::Decimal;
 use std::borrow::Cow;
 use std::fmt;
@@ -232,6 +232,20 @@ fn number_cell(s: &str) -> Option<Decimal> {
         .or_else(|| Decimal::from_scientific(s).ok())
 }
 
+/// An amount the API can hold (below 10¹²), or the problem
+/// `amount_out_of_range` at its cell: checked before any arithmetic.
+fn in_range(d: Decimal, text: impl FnOnce() -> String) -> Result<Decimal, FieldErr> {
+    if crate::model::money::in_range(d) {
+        return Ok(d);
+    }
+    Err(FieldErr {
+        code: "amount_out_of_range",
+        message: "the amount is beyond what the API can hold".into(),
+        found: text(),
+        expected: format!("an amount below {}", crate::model::money::AMOUNT_LIMIT_TEXT),
+    })
+}
+
 fn typed(f: &Field, cell: &Cell) -> Result<Option<Val>, FieldErr> {
     let text = || cell.as_text().trim().to_string();
     let v = match &f.parse {
@@ -267,6 +281,26 @@ fn typed(f: &Field, cell: &Cell) -> Result<Option<Val>, FieldErr> {
                 Cell::Text(s) => parse_date(s, formats),
                 _ => None,
             };
+            if let Some(d) = d {
+                let (from, until) = f.years;
+                if !(from..=until).contains(&d.year()) {
+                    return Err(FieldErr {
+                        code: "date_out_of_range",
+                        message: format!(
+                            "the date is outside the years {from} to {until} (set `years` in the mapping's [limits] if such dates are meant)"
+                        ),
+                        found: {
+                            let (shown, iso) = (cell.as_text(), d.format("%Y-%m-%d").to_string());
+                            if shown == iso {
+                                iso
+                            } else {
+                                format!("{shown} ({iso})")
+                            }
+                        },
+                        expected: format!("a date from {from}-01-01 to {until}-12-31"),
+                    });
+                }
+            }
             match d {
                 Some(d) if f.ty == Ty::Date => Val::Date(d),
                 Some(d) => Val::Text(d.format("%Y-%m-%d").to_string()),
@@ -294,7 +328,7 @@ fn typed(f: &Field, cell: &Cell) -> Result<Option<Val>, FieldErr> {
                 _ => None,
             };
             match d {
-                Some(d) if f.ty == Ty::Decimal => Val::Dec(d),
+                Some(d) if f.ty == Ty::Decimal => Val::Dec(in_range(d, text)?),
                 Some(d) => Val::Text(d.normalize().to_string()),
                 None => {
                     return Err(FieldErr {
@@ -315,7 +349,7 @@ fn typed(f: &Field, cell: &Cell) -> Result<Option<Val>, FieldErr> {
                 _ => None,
             };
             match i {
-                Some(i) if f.ty == Ty::Decimal => Val::Dec(Decimal::from(i)),
+                Some(i) if f.ty == Ty::Decimal => Val::Dec(in_range(Decimal::from(i), text)?),
                 Some(i) if f.ty == Ty::Id => Val::Int(i),
                 Some(i) => Val::Text(i.to_string()),
                 None => {

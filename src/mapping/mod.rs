@@ -40,6 +40,19 @@ pub struct Mapping {
     name: String,
     identity: String,
     source: SourceSpec,
+    options: LoadOptions,
+    lookup_files: Vec<PathBuf>,
+}
+
+/// How a mapping is loaded: what the command line adds to the file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// Read `lookup_file`s outside the mapping's folder too
+    /// (`--allow-lookup-outside`); otherwise such a path is a mistake in
+    /// the mapping.
+    pub allow_lookup_outside: bool,
+    /// Overrides `[limits] max_cell_bytes` (`--max-cell-bytes`).
+    pub max_cell_bytes: Option<u64>,
 }
 
 impl Mapping {
@@ -47,23 +60,40 @@ impl Mapping {
     /// an input's headers: syntax, keys, version, patterns, formats,
     /// locales, lookup files).
     pub fn load(path: &Path) -> Result<Mapping, MappingError> {
+        Mapping::load_with(path, &LoadOptions::default())
+    }
+
+    /// As [`Mapping::load`], with the command line's options.
+    pub fn load_with(path: &Path, options: &LoadOptions) -> Result<Mapping, MappingError> {
         let text = crate::fs::read_to_string(path).map_err(MappingError::Io)?;
-        Mapping::from_text(path, &text)
+        Mapping::from_text_with(path, &text, options)
     }
 
     /// As [`Mapping::load`], from text already read (`path` names it in errors
     /// and anchors relative lookup files).
     pub fn from_text(path: &Path, text: &str) -> Result<Mapping, MappingError> {
+        Mapping::from_text_with(path, text, &LoadOptions::default())
+    }
+
+    /// As [`Mapping::from_text`], with the command line's options.
+    pub fn from_text_with(
+        path: &Path,
+        text: &str,
+        options: &LoadOptions,
+    ) -> Result<Mapping, MappingError> {
         let src = Source::new(path, text);
         let spec: spec::MappingSpec = toml::from_str(text).map_err(|e| {
             let mut d = Diag::new(e.span(), e.message().trim().to_string());
             d.help = unknown_key_hint(e.message());
             MappingError::Invalid(src.render(vec![d]))
         })?;
-        let (source, mut diags) = match compile::source_spec(&spec) {
+        let (mut source, mut diags) = match compile::source_spec(&spec) {
             Ok(s) => (s, Vec::new()),
             Err(d) => (SourceSpec::default(), d),
         };
+        if let Some(n) = options.max_cell_bytes {
+            source.limits.max_cell_bytes = n;
+        }
         let name = spec.name.clone().unwrap_or_else(|| {
             path.file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
@@ -76,9 +106,14 @@ impl Mapping {
             name,
             identity: String::new(),
             source,
+            options: options.clone(),
+            lookup_files: Vec::new(),
         };
         match compile::compile(&m, None) {
-            Ok(plan) if diags.is_empty() => m.identity = identity(text, &plan.lookup_bytes),
+            Ok(plan) if diags.is_empty() => {
+                m.identity = identity(text, &plan.lookup_bytes);
+                m.lookup_files = plan.lookup_files;
+            }
             Ok(_) => return Err(MappingError::Invalid(src.render(diags))),
             Err(more) => {
                 diags.extend(more);
@@ -105,9 +140,19 @@ impl Mapping {
         }
     }
 
-    /// The `[source]` table, compiled.
+    /// The `[source]` table, compiled (with `[limits]`).
     pub fn source(&self) -> &SourceSpec {
         &self.source
+    }
+
+    /// How it was loaded.
+    pub fn options(&self) -> &LoadOptions {
+        &self.options
+    }
+
+    /// The lookup files it reads: no output may be written over them.
+    pub fn lookup_files(&self) -> &[PathBuf] {
+        &self.lookup_files
     }
 
     pub fn name(&self) -> &str {

@@ -381,9 +381,14 @@ impl NotRecognised {
 
 /// Load a mapping file, or a built-in mapping by its label.
 pub fn load(path: &Path) -> Result<Mapping, MappingError> {
+    load_with(path, &super::LoadOptions::default())
+}
+
+/// [`load`] with the command line's options for a mapping file.
+pub fn load_with(path: &Path, options: &super::LoadOptions) -> Result<Mapping, MappingError> {
     match from_label(&path.to_string_lossy()) {
         Some(r) => r.mapping(),
-        None => Mapping::load(path),
+        None => Mapping::load_with(path, options),
     }
 }
 

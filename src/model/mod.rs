@@ -14,6 +14,7 @@ pub mod idno;
 pub mod money;
 pub mod objects;
 pub mod problem;
+pub mod text;
 pub mod vat;
 
 pub use draft::{

@@ -1,9 +1,25 @@
 //! A problem with one document: what is wrong, where, what was found and
 //! what was expected. Mapping and validation make them; reports print them.
 
-use super::{CellRef, RowRef};
+use super::{text, CellRef, RowRef};
 use serde::Serialize;
+use std::borrow::Cow;
 use std::fmt;
+
+/// Characters of a message or an "expected" before it is cut: they are
+/// ours, but may quote the input.
+const TEXT_CHARS: usize = 400;
+
+/// `s`, cut to `chars` characters when longer.
+fn bounded(s: String, chars: usize) -> String {
+    if s.len() <= chars {
+        return s;
+    }
+    match text::cut_to(&s, chars) {
+        Cow::Owned(c) => c,
+        Cow::Borrowed(_) => s,
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -43,7 +59,7 @@ impl Problem {
             field: field.into(),
             cell: None,
             row: None,
-            message: message.into(),
+            message: bounded(message.into(), TEXT_CHARS),
             found: None,
             expected: None,
         }
@@ -75,13 +91,15 @@ impl Problem {
         self
     }
 
+    /// What was found: a value from the input, cut to its first
+    /// characters when long ([`text::cut`]).
     pub fn found(mut self, found: impl Into<String>) -> Self {
-        self.found = Some(found.into());
+        self.found = Some(bounded(found.into(), text::QUOTE_CHARS));
         self
     }
 
     pub fn expected(mut self, expected: impl Into<String>) -> Self {
-        self.expected = Some(expected.into());
+        self.expected = Some(bounded(expected.into(), TEXT_CHARS));
         self
     }
 

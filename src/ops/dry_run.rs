@@ -12,7 +12,7 @@ use super::pipeline::{self, rules_for, Batch, BatchError};
 use super::preflight::{self, Preflight, PreflightError};
 use crate::config::Settings;
 use crate::error::{Ending, ErrorKind};
-use crate::mapping::{roundtrip, Mapping};
+use crate::mapping::{roundtrip, LoadOptions, Mapping};
 use crate::model::Draft;
 use crate::progress::Reporter;
 use crate::report::changes::ChangeSet;
@@ -37,6 +37,12 @@ pub struct DryRunOptions {
     pub errors: Option<PathBuf>,
     /// A TOML table of VAT rates added to API.md's.
     pub vat_table: Option<PathBuf>,
+    /// What the command line adds to the mapping (`--allow-lookup-outside`,
+    /// `--max-cell-bytes`).
+    pub load: LoadOptions,
+    /// The program's own files (ledger, config, ...): no report is
+    /// written over them ([`crate::config::Request::own_files`]).
+    pub own_files: Vec<(&'static str, PathBuf)>,
     /// Also read the account's tax rates and customers.
     pub preflight: bool,
     /// A round trip: write what will change here (`.xlsx` or `.csv`).
@@ -151,8 +157,8 @@ impl DryRun {
     /// Load the mapping (or recognise our own export and take its built-in one).
     pub fn prepare(opts: &DryRunOptions, reporter: &dyn Reporter) -> Result<DryRun, DryRunError> {
         let mapping = match &opts.mapping {
-            Some(m) => roundtrip::load(m)?,
-            None => roundtrip::load(&changes::built_in(&opts.files, reporter)?)?,
+            Some(m) => roundtrip::load_with(m, &opts.load)?,
+            None => roundtrip::load_with(&changes::built_in(&opts.files, reporter)?, &opts.load)?,
         };
         if let Some(changes) = &opts.changes {
             if !mapping.is_round_trip() {
@@ -185,6 +191,19 @@ impl DryRun {
         reporter: &dyn Reporter,
     ) -> Result<DryRunOutcome, DryRunError> {
         let opts = &self.opts;
+        // No report may land on a file the batch reads or the program keeps.
+        let mut own = opts.own_files.clone();
+        if let Some(s) = settings {
+            own.extend(s.own_files());
+        }
+        pipeline::check_reports(
+            &opts.files,
+            &self.mapping,
+            (opts.rejects.as_deref(), opts.errors.as_deref()),
+            opts.vat_table.as_deref(),
+            &own,
+        )
+        .map_err(BatchError::from)?;
         let found: Option<Preflight> = match (opts.preflight, settings) {
             (true, Some(settings)) => Some(preflight::fetch(settings, reporter)?),
             (true, None) => return Err(DryRunError::NoAccount),

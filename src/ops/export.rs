@@ -17,6 +17,8 @@ pub enum ExportJobError {
     Connect(#[from] ConnectError),
     #[error("could not start the async runtime")]
     Runtime(#[source] std::io::Error),
+    #[error(transparent)]
+    Clash(#[from] crate::fs::Clash),
 }
 
 impl From<ExportError> for ExportJobError {
@@ -31,6 +33,7 @@ impl ExportJobError {
             ExportJobError::Export(e) => e.kind(),
             ExportJobError::Connect(e) => e.kind(),
             ExportJobError::Runtime(_) => ErrorKind::Api,
+            ExportJobError::Clash(_) => ErrorKind::Usage,
         }
     }
 
@@ -52,6 +55,14 @@ pub fn export(
     reporter: &dyn Reporter,
 ) -> Result<ExportSummary, ExportJobError> {
     let opts = request.resolve(period::today(), &settings.ledger_path())?;
+    // The output never lands on the program's own files (the ledger that
+    // keeps the bookmarks, the config, the tokens, the key file).
+    let own = settings.own_files();
+    crate::fs::check_output(
+        "-o",
+        &opts.output,
+        own.iter().map(|(w, p)| (*w, p.as_path())),
+    )?;
     let rt = runtime(2).map_err(ExportJobError::Runtime)?;
     rt.block_on(async {
         let conn = connect(settings, ConnectOptions::default(), reporter).await?;

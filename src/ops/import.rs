@@ -12,7 +12,7 @@ use super::preflight::ensure_tax_rates;
 use crate::config::Settings;
 use crate::error::{Ending, ErrorKind};
 use crate::ledger::{InputFile, Ledger, LedgerError, NewRun, Run, RunCounts, RunId, RunStatus};
-use crate::mapping::{roundtrip, Mapping, MappingError};
+use crate::mapping::{roundtrip, LoadOptions, Mapping, MappingError};
 use crate::model::Draft;
 use crate::progress::{Handoff, Reporter};
 use crate::report::{Reports, Summary};
@@ -53,6 +53,12 @@ pub struct ImportOptions {
     pub vat_table: Option<PathBuf>,
     /// Ambiguous failures of one unit before the run stops (resumable).
     pub max_attempts: u32,
+    /// What the command line adds to the mapping (`--allow-lookup-outside`,
+    /// `--max-cell-bytes`).
+    pub load: LoadOptions,
+    /// Files no report may be written over, besides the inputs, the
+    /// mapping and the settings' own ([`crate::config::Request::own_files`]).
+    pub own_files: Vec<(&'static str, PathBuf)>,
 }
 
 impl Default for ImportOptions {
@@ -69,6 +75,8 @@ impl Default for ImportOptions {
             errors: None,
             vat_table: None,
             max_attempts: 8,
+            load: LoadOptions::default(),
+            own_files: Vec::new(),
         }
     }
 }
@@ -229,6 +237,10 @@ pub enum ImportError {
     Preflight(#[source] crate::api::ApiError),
     #[error("could not start the async runtime")]
     Runtime(#[source] std::io::Error),
+    /// A part of the import failed where it never should (a panic, reported
+    /// as it happened); the work done is in the ledger.
+    #[error("stopped by an internal error (a bug): {0}")]
+    Internal(&'static str),
 }
 
 impl From<BatchError> for ImportError {
@@ -248,6 +260,7 @@ impl ImportError {
             ImportError::Hash { .. } => ErrorKind::Input,
             ImportError::Runtime(_) => ErrorKind::Api,
             ImportError::NoMapping(e) => e.kind(),
+            ImportError::Internal(_) => ErrorKind::Internal,
             _ => ErrorKind::Usage,
         }
     }
@@ -345,7 +358,18 @@ pub fn import(
             (0, opts.files.clone(), mapping, false)
         }
     };
-    let mapping = roundtrip::load(&mapping_path)?;
+    let mapping = roundtrip::load_with(&mapping_path, &opts.load)?;
+    // Before anything is recorded: no report may land on a file we need.
+    let mut own = opts.own_files.clone();
+    own.extend(settings.own_files());
+    pipeline::check_reports(
+        &files,
+        &mapping,
+        (opts.rejects.as_deref(), opts.errors.as_deref()),
+        opts.vat_table.as_deref(),
+        &own,
+    )
+    .map_err(BatchError::from)?;
     let mut rules = rules_for(opts.vat_table.as_deref(), None).map_err(BatchError::from)?;
     let run_id = if resumed {
         ledger.reopen_run(run_id)?;
@@ -585,11 +609,9 @@ fn upload(
             stop
         });
         uploaded.finish();
-        let delivered = pipeline.join().unwrap_or_else(|_| {
-            Err(ImportError::Runtime(std::io::Error::other(
-                "the reading thread failed",
-            )))
-        });
+        let delivered = pipeline
+            .join()
+            .unwrap_or_else(|_| Err(ImportError::Internal("the reading thread failed")));
         (delivered, stop)
     });
     let stats = client.stats();

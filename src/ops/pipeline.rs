@@ -33,6 +33,8 @@ pub enum BatchError {
     Rules(#[from] RulesError),
     #[error(transparent)]
     Report(#[from] ReportError),
+    #[error(transparent)]
+    Clash(#[from] crate::fs::Clash),
 }
 
 impl BatchError {
@@ -43,7 +45,9 @@ impl BatchError {
             BatchError::Mapping(e) if e.is_input() => ErrorKind::Input,
             BatchError::Read(_) => ErrorKind::Input,
             BatchError::Report(e) => e.kind(),
-            BatchError::Mapping(_) | BatchError::Rules(_) => ErrorKind::Usage,
+            BatchError::Mapping(_) | BatchError::Rules(_) | BatchError::Clash(_) => {
+                ErrorKind::Usage
+            }
         }
     }
 }
@@ -63,6 +67,53 @@ pub fn rules_for(
         rules.known_customers = Some(p.customers.clone());
     }
     Ok(rules)
+}
+
+/// The reports a batch is asked to write (`--rejects`, `--errors`, the
+/// errors list beside the rejects by default), refused when one would
+/// land on a file the batch reads or the program keeps: an input, the
+/// mapping, one of its lookup files, the VAT table, or one of `own` (the
+/// ledger, the config, ...), symlinks, hard links and `..` included.
+pub fn check_reports(
+    files: &[PathBuf],
+    mapping: &Mapping,
+    reports: (Option<&Path>, Option<&Path>),
+    vat_table: Option<&Path>,
+    own: &[(&'static str, PathBuf)],
+) -> Result<(), crate::fs::Clash> {
+    let (rejects, errors) = reports;
+    let errors_default = rejects.map(crate::report::errors_path_for);
+    let mut kept: Vec<(&str, &Path)> = files
+        .iter()
+        .map(|f| ("the input file", f.as_path()))
+        .collect();
+    kept.push(("the mapping", mapping.path()));
+    kept.extend(
+        mapping
+            .lookup_files()
+            .iter()
+            .map(|f| ("a lookup file of the mapping", f.as_path())),
+    );
+    kept.extend(vat_table.map(|v| ("the VAT table", v)));
+    kept.extend(own.iter().map(|(what, p)| (*what, p.as_path())));
+    if let Some(r) = rejects {
+        crate::fs::check_output("--rejects", r, kept.iter().copied())?;
+    }
+    match (errors, errors_default.as_deref()) {
+        (Some(e), _) => {
+            crate::fs::check_output("--errors", e, kept.iter().copied())?;
+            if let Some(r) = rejects {
+                crate::fs::check_output("--errors", e, [("the rejects report", r)])?;
+            }
+        }
+        (None, Some(e)) => crate::fs::check_output(
+            "the errors list (beside --rejects)",
+            e,
+            kept.iter().copied(),
+        )?,
+        (None, None) => {}
+    }
+    Ok(())
 }
 
 /// What a pass is given.

@@ -6,12 +6,19 @@
 //! fields plus the line's fields prefixed `line.` (`line.qty`,
 //! `line.product.name`).
 //!
+//! The text is UTF-8 (a BOM skipped), or UTF-16 with a BOM or told by its
+//! zero bytes. An array file is read whole, so it may be at most
+//! `max_json_bytes`; a JSON Lines file is streamed, each line at most that.
+//!
 //! The columns are every name seen in any record, in order of first
 //! appearance (JSON Lines: a first pass over the file collects them). Row
 //! numbers: the record's 1-based index in the array, or its line number in
 //! a JSON Lines file; the rows made from one record's lines share it.
 
-use super::{file_label, Cell, Detected, Format, ReadError, RecordSource, SourceRow, SourceSpec};
+use super::{
+    file_label, Cell, Detected, Format, Limit, Limits, ReadError, RecordSource, SourceRow,
+    SourceSpec,
+};
 use crate::model::RowRef;
 use serde_json::Value;
 use std::collections::{HashMap, VecDeque};
@@ -25,7 +32,7 @@ pub const LINE_PREFIX: &str = "line.";
 enum Input {
     Array(std::iter::Enumerate<std::vec::IntoIter<Value>>),
     Lines {
-        reader: std::io::BufReader<std::fs::File>,
+        reader: Box<dyn BufRead + Send>,
         line_no: u64,
         buf: String,
     },
@@ -41,6 +48,7 @@ pub struct JsonSource {
     detected: Detected,
     input: Input,
     pending: VecDeque<Result<SourceRow, ReadError>>,
+    limits: Limits,
     done: bool,
 }
 
@@ -171,49 +179,141 @@ fn note_headers(
     }
 }
 
+/// The text encoding of a JSON file: a BOM (UTF-8 or UTF-16), or UTF-16
+/// told by its zero bytes, else UTF-8 (RFC 8259).
+fn json_encoding(head: &[u8]) -> (&'static encoding_rs::Encoding, usize) {
+    if let Some((enc, bom)) = encoding_rs::Encoding::for_bom(head) {
+        return (enc, bom);
+    }
+    // `[` or `{` and spaces, in UTF-16: every other byte zero.
+    match head {
+        [0, a, ..] if *a != 0 => (encoding_rs::UTF_16BE, 0),
+        [a, 0, ..] if *a != 0 => (encoding_rs::UTF_16LE, 0),
+        _ => (encoding_rs::UTF_8, 0),
+    }
+}
+
+/// The file's lines as UTF-8 text, decoded when it is UTF-16, a BOM
+/// skipped.
+fn line_reader(path: &Path) -> Result<Box<dyn BufRead + Send>, ReadError> {
+    let mut f = std::fs::File::open(path)
+        .map_err(|e| ReadError::file(path, "failed to open", Some(Box::new(e))))?;
+    let mut head = [0u8; 4];
+    let n = std::io::Read::read(&mut f, &mut head)
+        .map_err(|e| ReadError::file(path, "failed to read", Some(Box::new(e))))?;
+    let (enc, _) = json_encoding(&head[..n]);
+    let chained = std::io::Read::chain(std::io::Cursor::new(head[..n].to_vec()), f);
+    Ok(Box::new(std::io::BufReader::new(
+        encoding_rs_io::DecodeReaderBytesBuilder::new()
+            .encoding(Some(enc))
+            .bom_override(true)
+            .strip_bom(true)
+            .build(chained),
+    )))
+}
+
+/// One line of a JSON Lines file, at most `max` bytes: `Ok(None)` at the
+/// end, `Err(n)` for a longer line (the rest of it is skipped).
+fn read_bounded_line(
+    r: &mut dyn BufRead,
+    buf: &mut String,
+    max: u64,
+) -> std::io::Result<Result<Option<()>, u64>> {
+    buf.clear();
+    let n = std::io::Read::take(&mut *r, max + 1).read_line(buf)?;
+    if n == 0 {
+        return Ok(Ok(None));
+    }
+    if n as u64 > max && !buf.ends_with('\n') {
+        // Skip to the end of the overlong line.
+        let mut skipped = n as u64;
+        loop {
+            let chunk = r.fill_buf()?;
+            if chunk.is_empty() {
+                break;
+            }
+            match memchr::memchr(b'\n', chunk) {
+                Some(i) => {
+                    r.consume(i + 1);
+                    skipped += i as u64 + 1;
+                    break;
+                }
+                None => {
+                    let l = chunk.len();
+                    r.consume(l);
+                    skipped += l as u64;
+                }
+            }
+        }
+        buf.clear();
+        return Ok(Err(skipped));
+    }
+    Ok(Ok(Some(())))
+}
+
 impl JsonSource {
     pub fn open(path: &Path, spec: &SourceSpec, format: Format) -> Result<JsonSource, ReadError> {
         let records_path = split_path(&spec.records);
         let lines = split_path(&spec.lines);
+        let limits = spec.limits;
         let mut headers = Vec::new();
         let mut index = HashMap::new();
         let input = match format {
             Format::JsonLines => {
-                let open = || {
-                    std::fs::File::open(path)
-                        .map(std::io::BufReader::new)
-                        .map_err(|e| ReadError::file(path, "failed to open", Some(Box::new(e))))
-                };
                 // First pass: the columns.
-                let mut r = open()?;
+                let mut r = line_reader(path)?;
                 let mut buf = String::new();
-                loop {
-                    buf.clear();
-                    let n = r.read_line(&mut buf).map_err(|e| {
+                while let Ok(Some(())) = read_bounded_line(&mut *r, &mut buf, limits.max_json_bytes)
+                    .map_err(|e| {
                         ReadError::file(
                             path,
                             "failed to read (is it UTF-8 text?)",
                             Some(Box::new(e)),
                         )
-                    })?;
-                    if n == 0 {
-                        break;
-                    }
+                    })?
+                {
                     if let Ok(v) = serde_json::from_str::<Value>(buf.trim()) {
                         if let Ok(rows) = record_rows(v, lines.as_deref()) {
                             note_headers(&rows, &mut headers, &mut index);
                         }
                     }
+                    if headers.len() > limits.max_columns {
+                        break;
+                    }
                 }
+                limits
+                    .check_columns(headers.len())
+                    .map_err(|m| ReadError::file(path, m, None))?;
                 Input::Lines {
-                    reader: open()?,
+                    reader: line_reader(path)?,
                     line_no: 0,
                     buf: String::new(),
                 }
             }
             _ => {
-                let bytes = crate::fs::read(path)
+                let size = std::fs::metadata(path)
+                    .map_err(|e| ReadError::file(path, "failed to open", Some(Box::new(e))))?
+                    .len();
+                if size > limits.max_json_bytes {
+                    return Err(ReadError::file(
+                        path,
+                        format!(
+                            "the file is {} bytes, {} (a JSON array is read whole: JSON Lines, one record a line, is read in any size)",
+                            crate::model::text::thousands(size),
+                            limits.over(Limit::JsonBytes)
+                        ),
+                        None,
+                    ));
+                }
+                let raw = crate::fs::read(path)
                     .map_err(|e| ReadError::file(path, "failed to read", Some(Box::new(e))))?;
+                let (enc, bom) = json_encoding(&raw);
+                let bytes: std::borrow::Cow<'_, [u8]> = if enc == encoding_rs::UTF_8 {
+                    std::borrow::Cow::Borrowed(&raw[bom..])
+                } else {
+                    let (text, _) = enc.decode_without_bom_handling(&raw[bom..]);
+                    std::borrow::Cow::Owned(text.into_owned().into_bytes())
+                };
                 let mut root: Value = serde_json::from_slice(&bytes).map_err(|e| {
                     ReadError::file(
                         path,
@@ -256,7 +356,13 @@ impl JsonSource {
                     if let Ok(rows) = record_rows(rec.clone(), lines.as_deref()) {
                         note_headers(&rows, &mut headers, &mut index);
                     }
+                    if headers.len() > limits.max_columns {
+                        break;
+                    }
                 }
+                limits
+                    .check_columns(headers.len())
+                    .map_err(|m| ReadError::file(path, m, None))?;
                 Input::Array(records.into_iter().enumerate())
             }
         };
@@ -278,6 +384,7 @@ impl JsonSource {
             },
             input,
             pending: VecDeque::new(),
+            limits,
             done: false,
         })
     }
@@ -288,7 +395,25 @@ impl JsonSource {
             sheet: None,
             row: row_no,
         };
-        match rec.and_then(|v| record_rows(v, self.lines.as_deref())) {
+        let max_cell = self.limits.max_cell_bytes;
+        let over = |rows: &[Vec<(String, Cell)>]| {
+            rows.iter().flatten().find_map(|(k, c)| {
+                let n = c.as_text().len() as u64;
+                (n > max_cell).then(|| (k.clone(), n))
+            })
+        };
+        let rec = rec
+            .and_then(|v| record_rows(v, self.lines.as_deref()))
+            .and_then(|rows| match over(&rows) {
+                None => Ok(rows),
+                Some((k, n)) => Err(format!(
+                    "the value of {:?} is {} bytes long, {}",
+                    crate::model::text::cut(&k),
+                    crate::model::text::thousands(n),
+                    self.limits.over(Limit::CellBytes)
+                )),
+            });
+        match rec {
             Ok(rows) => {
                 for fields in rows {
                     let mut cells = vec![Cell::Empty; self.headers.len()];
@@ -328,31 +453,38 @@ impl Iterator for JsonSource {
                     reader,
                     line_no,
                     buf,
-                } => {
-                    buf.clear();
-                    match reader.read_line(buf) {
-                        Ok(0) => self.done = true,
-                        Ok(_) => {
-                            *line_no += 1;
-                            let n = *line_no;
-                            let text = buf.trim();
-                            if text.is_empty() {
-                                continue;
-                            }
-                            let parsed = serde_json::from_str::<Value>(text)
-                                .map_err(|e| format!("invalid JSON at column {}: {e}", e.column()));
-                            self.queue(n, parsed);
-                        }
-                        Err(e) => {
-                            self.done = true;
-                            return Some(Err(ReadError::file(
-                                &self.path,
-                                format!("failed to read after line {line_no} (is it UTF-8 text?)"),
-                                Some(Box::new(e)),
-                            )));
-                        }
+                } => match read_bounded_line(&mut **reader, buf, self.limits.max_json_bytes) {
+                    Ok(Ok(None)) => self.done = true,
+                    Ok(Err(len)) => {
+                        *line_no += 1;
+                        let n = *line_no;
+                        let message = format!(
+                            "the line is {} bytes, {}",
+                            crate::model::text::thousands(len),
+                            self.limits.over(Limit::JsonBytes)
+                        );
+                        self.queue(n, Err(message));
                     }
-                }
+                    Ok(Ok(Some(()))) => {
+                        *line_no += 1;
+                        let n = *line_no;
+                        let text = buf.trim();
+                        if text.is_empty() {
+                            continue;
+                        }
+                        let parsed = serde_json::from_str::<Value>(text)
+                            .map_err(|e| format!("invalid JSON at column {}: {e}", e.column()));
+                        self.queue(n, parsed);
+                    }
+                    Err(e) => {
+                        self.done = true;
+                        return Some(Err(ReadError::file(
+                            &self.path,
+                            format!("failed to read after line {line_no} (is it UTF-8 text?)"),
+                            Some(Box::new(e)),
+                        )));
+                    }
+                },
             }
         }
     }

@@ -13,14 +13,17 @@
 //! (missing, not a workbook, undecodable) is file-level and fatal, and names
 //! the file.
 
+pub mod budget;
 pub mod csv;
 pub mod fill;
 pub mod json;
+pub mod limits;
 pub mod sheet;
 
 use crate::model::RowRef;
 use chrono::{NaiveDate, NaiveDateTime};
 pub use compact_str::CompactString;
+pub use limits::{Limit, Limits};
 use std::borrow::Cow;
 use std::fmt;
 use std::path::Path;
@@ -189,6 +192,8 @@ pub struct SourceSpec {
     pub lines: Option<String>,
     /// Columns carried down to continuation rows (see [`fill`]).
     pub fill_down: Vec<String>,
+    /// What a read takes at most ([`Limits`]).
+    pub limits: Limits,
 }
 
 impl Default for SourceSpec {
@@ -203,6 +208,7 @@ impl Default for SourceSpec {
             records: None,
             lines: None,
             fill_down: Vec::new(),
+            limits: Limits::default(),
         }
     }
 }
@@ -261,11 +267,14 @@ pub enum ReadError {
         source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
     /// The file's bytes are not in the expected encoding (fatal).
-    #[error("{file} line {line}: the bytes are not valid {encoding}; set `encoding` in the mapping's [source] (for example \"windows-1251\")")]
+    #[error("{file} line {line}: the bytes are not valid {encoding}; {hint}")]
     Encoding {
         file: String,
         line: u64,
         encoding: &'static str,
+        /// What to do: the `encoding =` line to add, with the encoding the
+        /// bytes look like.
+        hint: String,
     },
     /// A row with a different number of cells than the header (not fatal);
     /// the row is kept, padded or cut to the header's width.

@@ -1,8 +1,11 @@
 //! The errors list: one CSV line per problem (UTF-8 with a BOM so Excel
 //! reads it), written as outcomes stream in and moved into place when
-//! finished, so an interrupted run leaves no half-written file.
+//! finished, so an interrupted run leaves no half-written file. Values that
+//! a spreadsheet would run as formulas get a leading `'`, as `export`
+//! writes them.
 
 use super::ReportError;
+use crate::model::text::neutralise;
 use crate::model::{Problem, Severity};
 use crate::validate::Verdict;
 use std::io::{BufWriter, Write};
@@ -64,19 +67,22 @@ impl ErrorsWriter {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
+        // Every value is neutralised as `export` writes it: a spreadsheet
+        // opening the list never runs a formula from the input.
+        let n = |s: &str| neutralise(s).into_owned();
         self.out
             .write_record([
-                row.map(|r| &*r.file).unwrap_or(""),
-                row.and_then(|r| r.sheet.as_deref()).unwrap_or(""),
-                &row_no,
-                p.cell.as_ref().map(|c| &*c.column).unwrap_or(""),
-                &p.field,
-                p.code,
-                severity,
-                &p.message,
-                p.found.as_deref().unwrap_or(""),
-                p.expected.as_deref().unwrap_or(""),
-                document,
+                n(row.map(|r| &*r.file).unwrap_or("")),
+                n(row.and_then(|r| r.sheet.as_deref()).unwrap_or("")),
+                row_no,
+                n(p.cell.as_ref().map(|c| &*c.column).unwrap_or("")),
+                n(&p.field),
+                p.code.to_string(),
+                severity.to_string(),
+                n(&p.message),
+                n(p.found.as_deref().unwrap_or("")),
+                n(p.expected.as_deref().unwrap_or("")),
+                n(document),
             ])
             .map_err(|e| ReportError::csv(&self.path, e))?;
         self.written += 1;

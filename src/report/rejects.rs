@@ -16,12 +16,18 @@
 //!   delimiter and encoding (UTF-16 input is written as UTF-16LE with a BOM,
 //!   UTF-8 with a BOM), then `_row` and `_errors`.
 //!
+//! Both are safe to open: a CSV cell that a spreadsheet would run as a
+//! formula (`=`, `+`, `-`, `@`, but plain numbers) gets a leading `'`, as
+//! `export` writes it, and an XLSX text cell that looks like one keeps the
+//! quote-prefix style.
+//!
 //! Built in two steps: [`RejectsWriter::push`] records, while outcomes
 //! stream, which rows and cells are bad (memory grows with the rejects only);
 //! [`RejectsWriter::start`] then takes the input's rows again, re-read from
 //! the file, and writes those that were marked.
 
 use super::ReportError;
+use crate::model::text::{looks_like_formula, neutralise};
 use crate::model::{Problem, RowRef, Severity};
 use crate::validate::{CustomerReport, Verdict};
 use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
@@ -259,6 +265,8 @@ impl RejectsWriter {
                     csv.record(&[title])
                         .map_err(|e| ReportError::write(&self.path, e))?;
                 }
+                let headers: Vec<String> =
+                    headers.iter().map(|h| neutralise(h).into_owned()).collect();
                 csv.record(&headers)
                     .map_err(|e| ReportError::write(&self.path, e))?;
                 Sink::Csv(csv)
@@ -274,8 +282,14 @@ impl RejectsWriter {
                     ws.write_string(0, 0, &self.layout.title)
                         .map_err(|e| ReportError::xlsx(&self.path, e))?;
                 }
+                let bold_quoted = bold.clone().set_quote_prefix();
                 for (c, h) in headers.iter().enumerate() {
-                    ws.write_string_with_format(r0, c as u16, h, &bold)
+                    let f = if looks_like_formula(h) {
+                        &bold_quoted
+                    } else {
+                        &bold
+                    };
+                    ws.write_string_with_format(r0, c as u16, h, f)
                         .map_err(|e| ReportError::xlsx(&self.path, e))?;
                 }
                 ws.set_freeze_panes(r0 + 1, 0)
@@ -413,16 +427,24 @@ impl RejectsFile {
         let path = &self.writer.path;
         match &mut self.sink {
             Sink::Csv(csv) => {
-                let mut fields: Vec<String> = cells.iter().map(ReportCell::to_text).collect();
+                // Text a spreadsheet would run as a formula gets a `'`, as
+                // `export` writes it; numbers stay as they are.
+                let mut fields: Vec<String> = cells
+                    .iter()
+                    .map(|c| match c {
+                        ReportCell::Text(s) => neutralise(s).into_owned(),
+                        other => other.to_text(),
+                    })
+                    .collect();
                 fields.resize(n_cols, String::new());
                 if layout.with_file {
-                    fields.push(at.file.to_string());
+                    fields.push(neutralise(&at.file).into_owned());
                 }
                 if layout.with_sheet {
                     fields.push(at.sheet.as_deref().unwrap_or("").to_string());
                 }
                 fields.push(at.row.to_string());
-                fields.push(errors);
+                fields.push(neutralise(&errors).into_owned());
                 csv.record(&fields)
                     .map_err(|e| ReportError::write(path, e))?;
             }
@@ -453,6 +475,13 @@ impl RejectsFile {
                             if fill.is_some() {
                                 ws.write_blank(r, col, f).map_err(x)?;
                             }
+                        }
+                        // Text that looks like a formula keeps the
+                        // quote-prefix style: Excel never runs it, even
+                        // once the cell is edited.
+                        ReportCell::Text(s) if looks_like_formula(s) => {
+                            let quoted = f.clone().set_quote_prefix();
+                            ws.write_string_with_format(r, col, s, &quoted).map_err(x)?;
                         }
                         ReportCell::Text(s) => {
                             ws.write_string_with_format(r, col, s, f).map_err(x)?;
@@ -496,8 +525,10 @@ impl RejectsFile {
                     }
                 }
                 let mut c = n_cols as u16;
+                let quoted = Format::new().set_quote_prefix();
                 if layout.with_file {
-                    ws.write_string(r, c, &*at.file).map_err(x)?;
+                    ws.write_string_with_format(r, c, &*at.file, &quoted)
+                        .map_err(x)?;
                     c += 1;
                 }
                 if layout.with_sheet {
@@ -506,7 +537,8 @@ impl RejectsFile {
                     c += 1;
                 }
                 ws.write_number(r, c, at.row as f64).map_err(x)?;
-                ws.write_string(r, c + 1, &errors).map_err(x)?;
+                ws.write_string_with_format(r, c + 1, &errors, &quoted)
+                    .map_err(x)?;
             }
         }
         self.written += 1;

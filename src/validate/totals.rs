@@ -2,6 +2,9 @@
 //! rounded to 2 decimals, halves away from zero. Validation reconciles them
 //! with the totals a source carries; anything that cannot be computed (a
 //! coupon or a tax rate whose value is unknown) is `None` and not checked.
+//! Every operation is checked: a step that would overflow a decimal (only
+//! amounts far beyond what the API holds can) gives `None` too, and the
+//! rules report the amount as out of range.
 
 use crate::model::{round_money, AppliedRate, Invoice, LineItem, Money};
 use rust_decimal::Decimal;
@@ -9,8 +12,9 @@ use rust_decimal::Decimal;
 /// One line's totals.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LineTotals {
-    /// `round(quantity × unit_cost)`, quantity defaulting to 1, unit cost to 0.
-    pub amount: Money,
+    /// `round(quantity × unit_cost)`, quantity defaulting to 1, unit cost
+    /// to 0; `None` when the product overflows.
+    pub amount: Option<Money>,
     /// The amount after the line's discounts.
     pub net: Option<Money>,
     /// The line's taxes, each `round(net × value / 100)`.
@@ -23,8 +27,8 @@ pub struct LineTotals {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Totals {
     pub lines: Vec<LineTotals>,
-    /// `Σ line amount`.
-    pub subtotal: Money,
+    /// `Σ line amount`; `None` when a line's amount or the sum overflows.
+    pub subtotal: Option<Money>,
     /// Line and document discounts.
     pub discounts: Option<Money>,
     /// Line and document taxes.
@@ -36,8 +40,16 @@ pub struct Totals {
 /// Sum applied discounts; `None` when one has no amount (a coupon).
 fn discounts_of(rates: &[AppliedRate]) -> Option<Money> {
     rates.iter().try_fold(Decimal::ZERO, |acc, r| {
-        r.amount.map(|a| acc + round_money(a))
+        r.amount.and_then(|a| acc.checked_add(round_money(a)))
     })
+}
+
+/// `round(base × percent / 100)`, checked.
+fn percent_of(base: Money, percent: Decimal) -> Option<Money> {
+    Some(round_money(
+        base.checked_mul(percent)?
+            .checked_div(Decimal::ONE_HUNDRED)?,
+    ))
 }
 
 /// Sum applied taxes on `base`; `None` when a rate's value is unknown.
@@ -49,10 +61,10 @@ fn taxes_of(
     rates.iter().try_fold(Decimal::ZERO, |acc, r| {
         let tax = match (&r.amount, &r.tax_rate) {
             (Some(a), _) => round_money(*a),
-            (None, Some(id)) => round_money(base * rate_value(&id.0)? / Decimal::ONE_HUNDRED),
+            (None, Some(id)) => percent_of(base, rate_value(&id.0)?)?,
             (None, None) => return None,
         };
-        Some(acc + tax)
+        acc.checked_add(tax)
     })
 }
 
@@ -60,14 +72,16 @@ fn taxes_of(
 pub fn line_totals(line: &LineItem, rate_value: &impl Fn(&str) -> Option<Decimal>) -> LineTotals {
     let quantity = line.quantity.unwrap_or(Decimal::ONE);
     let unit_cost = line.unit_cost.unwrap_or(Decimal::ZERO);
-    let amount = round_money(quantity * unit_cost);
-    let net = discounts_of(&line.discounts).map(|d| amount - d);
+    let amount = quantity.checked_mul(unit_cost).map(round_money);
+    let net = amount
+        .zip(discounts_of(&line.discounts))
+        .and_then(|(a, d)| a.checked_sub(d));
     let vat = match (net, line.taxable) {
         (Some(_), Some(false)) => Some(Decimal::ZERO),
         (Some(n), _) => taxes_of(&line.taxes, n, rate_value),
         (None, _) => None,
     };
-    let gross = net.zip(vat).map(|(n, v)| n + v);
+    let gross = net.zip(vat).and_then(|(n, v)| n.checked_add(v));
     LineTotals {
         amount,
         net,
@@ -98,7 +112,7 @@ pub fn totals(
 /// `lines`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DocTotals {
-    pub subtotal: Money,
+    pub subtotal: Option<Money>,
     pub discounts: Option<Money>,
     pub tax: Option<Money>,
     pub total: Option<Money>,
@@ -113,31 +127,38 @@ pub fn totals_with(
     rate_value: impl Fn(&str) -> Option<Decimal>,
     mut each_line: impl FnMut(usize, &LineTotals),
 ) -> DocTotals {
-    let mut subtotal = Decimal::ZERO;
+    let mut subtotal = Some(Decimal::ZERO);
     let mut line_discounts = Some(Decimal::ZERO);
     let mut line_tax = Some(Decimal::ZERO);
+    // A `None` makes the sum `None`, as `Sum for Option` does.
+    let add = |acc: Option<Money>, x: Option<Money>| acc.zip(x).and_then(|(a, b)| a.checked_add(b));
     for (i, item) in invoice.items.iter().enumerate() {
         let l = line_totals(item, &rate_value);
-        subtotal += l.amount;
-        // A `None` makes the sum `None`, as `Sum for Option` does.
-        line_discounts = line_discounts
-            .zip(l.net)
-            .map(|(acc, n)| acc + (l.amount - n));
-        line_tax = line_tax.zip(l.vat).map(|(acc, v)| acc + v);
+        subtotal = add(subtotal, l.amount);
+        let discounted = l.amount.zip(l.net).and_then(|(a, n)| a.checked_sub(n));
+        line_discounts = add(line_discounts, discounted);
+        line_tax = add(line_tax, l.vat);
         each_line(i, &l);
     }
     let doc_discounts = discounts_of(&invoice.discounts);
-    let discounts = line_discounts.zip(doc_discounts).map(|(a, b)| a + b);
-    let doc_tax = discounts.and_then(|d| taxes_of(&invoice.taxes, subtotal - d, &rate_value));
-    let tax = line_tax.zip(doc_tax).map(|(a, b)| a + b);
-    let total = discounts.zip(tax).map(|(d, t)| {
-        let total = subtotal - d + t;
-        if credit {
-            total
-        } else {
-            total.max(Decimal::ZERO)
-        }
-    });
+    let discounts = add(line_discounts, doc_discounts);
+    let doc_tax = subtotal
+        .zip(discounts)
+        .and_then(|(s, d)| s.checked_sub(d))
+        .and_then(|base| taxes_of(&invoice.taxes, base, &rate_value));
+    let tax = add(line_tax, doc_tax);
+    let total = subtotal
+        .zip(discounts)
+        .and_then(|(s, d)| s.checked_sub(d))
+        .zip(tax)
+        .and_then(|(b, t)| b.checked_add(t))
+        .map(|total| {
+            if credit {
+                total
+            } else {
+                total.max(Decimal::ZERO)
+            }
+        });
     DocTotals {
         subtotal,
         discounts,
@@ -172,7 +193,7 @@ mod tests {
     fn rounds_each_step_halves_away_from_zero() {
         // 3 × 0.335 = 1.005 → 1.01; 20% of 1.01 = 0.202 → 0.20
         let t = line_totals(&line(dec!(3), dec!(0.335), "tva20"), &rate);
-        assert_eq!(t.amount, dec!(1.01));
+        assert_eq!(t.amount, Some(dec!(1.01)));
         assert_eq!(t.vat, Some(dec!(0.20)));
         assert_eq!(t.gross, Some(dec!(1.21)));
     }
@@ -188,7 +209,7 @@ mod tests {
         };
         inv.items[1].discounts = vec![AppliedRate::amount(dec!(2.5))];
         let t = totals(&inv, false, rate);
-        assert_eq!(t.subtotal, dec!(2013.50));
+        assert_eq!(t.subtotal, Some(dec!(2013.50)));
         assert_eq!(t.discounts, Some(dec!(2.5)));
         // 400.20 + 0.80
         assert_eq!(t.tax, Some(dec!(401.00)));
@@ -226,6 +247,32 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn overflowing_steps_are_unknown_never_a_panic() {
+        let huge = line(Decimal::MAX, Decimal::MAX, "tva20");
+        let t = line_totals(&huge, &rate);
+        assert_eq!((t.amount, t.net, t.vat, t.gross), (None, None, None, None));
+        let big = line(dec!(1e14), dec!(7.9e13), "tva20");
+        let inv = Invoice {
+            items: vec![big.clone(), big],
+            discounts: vec![AppliedRate::amount(Decimal::MAX)],
+            ..Default::default()
+        };
+        let t = totals(&inv, false, rate);
+        // The sum fits; 20% of it does not.
+        assert_eq!(
+            (t.subtotal, t.tax, t.total),
+            (Some(dec!(1.58e28)), None, None)
+        );
+        let two = Invoice {
+            items: vec![line(dec!(1), dec!(3.97e28), "tva20"); 2],
+            ..Default::default()
+        };
+        let t = totals(&two, true, rate);
+        assert!(t.lines[0].amount.is_some());
+        assert_eq!((t.subtotal, t.tax), (None, None));
     }
 
     #[test]

@@ -11,6 +11,7 @@ mod customers;
 mod emulator;
 mod export;
 mod install;
+mod malformed;
 mod mapping;
 mod ops;
 mod profiles;

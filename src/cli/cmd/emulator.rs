@@ -4,7 +4,7 @@
 use super::Context;
 use crate::cli::values::parse_rate;
 use crate::cli::{CliError, CmdResult, Exit, ExitExt};
-use crate::emulator::{self, Config, KeySpec};
+use crate::emulator::{self, Config, KeySpec, OAuthClient};
 use anyhow::Context as _;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -16,6 +16,7 @@ Examples:
   facturare-etl emulator --key demo
   facturare-etl emulator --db emu.db --key k1=acme --key k2=globex
   facturare-etl emulator --key demo --rate 5/s --retry-after 1 --fail-rate 0.1 --seed 7
+  facturare-etl emulator --key demo --oauth-client my-app:s3cret:https://my-app.example/callback
 
 Without --key, a key is generated and printed once on stderr.
 GET /_emulator/stats (no auth) returns the request counters as JSON.")]
@@ -53,9 +54,10 @@ pub struct Args {
     /// OAuth access token lifetime in seconds
     #[arg(long, value_name = "SECS", default_value_t = 3600)]
     pub token_ttl: u64,
-    /// An OAuth client (repeatable) [default: facturare-etl:local-secret]
-    #[arg(long = "oauth-client", value_name = "ID:SECRET", value_parser = parse_client)]
-    pub oauth_clients: Vec<(String, String)>,
+    /// An OAuth client and the redirect URIs its codes may go to (repeatable;
+    /// with no URI, loopback ones only) [default: facturare-etl:local-secret]
+    #[arg(long = "oauth-client", value_name = "ID:SECRET[:URI...]", value_parser = parse_client)]
+    pub oauth_clients: Vec<OAuthClient>,
 }
 
 fn parse_key(s: &str) -> Result<KeySpec, String> {
@@ -79,16 +81,8 @@ pub fn parse_probability(s: &str) -> Result<f64, String> {
     }
 }
 
-fn parse_client(s: &str) -> Result<(String, String), String> {
-    match s.split_once(':') {
-        Some((id, secret)) if !id.is_empty() && !secret.is_empty() => {
-            Ok((id.to_string(), secret.to_string()))
-        }
-        _ => Err(format!(
-            "expected CLIENT_ID:CLIENT_SECRET, found {:?}",
-            s.split_once(':').map_or(s, |(id, _)| id)
-        )),
-    }
+fn parse_client(s: &str) -> Result<OAuthClient, String> {
+    s.parse()
 }
 
 fn generated_key() -> String {
@@ -196,7 +190,7 @@ mod tests {
         assert!(parse_probability("1.5").is_err());
         assert_eq!(
             parse_client("id:secret"),
-            Ok(("id".to_string(), "secret".to_string()))
+            Ok(OAuthClient::new("id", "secret"))
         );
         assert!(parse_client("id").is_err());
     }

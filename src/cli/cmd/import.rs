@@ -9,6 +9,7 @@
 //! changed is sent.
 
 use super::Context;
+use crate::cli::args::ReadArgs;
 use crate::cli::log::JOURNAL;
 use crate::cli::profiles::{self, expand_path, Done, JobResult, ProfileArgs};
 use crate::cli::values::{parse_rate, OnExistingArg};
@@ -83,6 +84,8 @@ pub struct Args {
     pub verify_report: Option<PathBuf>,
     #[command(flatten)]
     pub profiles: ProfileArgs,
+    #[command(flatten)]
+    pub read: ReadArgs,
 }
 
 fn parse_resume(s: &str) -> Result<Resume, String> {
@@ -149,6 +152,8 @@ fn import_one(args: &Args, ctx: &Context) -> JobResult {
         rejects: expand(&args.rejects),
         errors: expand(&args.errors),
         vat_table: expand(&args.vat_table),
+        load: args.read.load(),
+        own_files: ctx.request.own_files(),
         ..ImportOptions::default()
     };
     let outcome = ops::import(&settings, &opts, &ctx.out).map_err(|e| {
@@ -255,6 +260,8 @@ fn dry_run(args: &Args, ctx: &Context) -> JobResult {
         changes: expand(&args.changes),
         on_existing: args.on_existing.map(Into::into),
         force: args.force,
+        load: args.read.load(),
+        own_files: ctx.request.own_files(),
     };
     let outcome = super::validate::dry_outcome(&opts, ctx)?;
     let ending = outcome.ending();

@@ -4,6 +4,7 @@
 //! unreadable input, 1 for a failed example or rejected documents.
 
 use super::Context;
+use crate::cli::args::ReadArgs;
 use crate::cli::output::Output;
 use crate::cli::{CliError, CmdResult, Exit, ExitExt};
 use crate::mapping::{self, draft_view, Mapping, MappingError};
@@ -32,12 +33,16 @@ pub struct CheckArgs {
     /// How many documents to preview
     #[arg(long, default_value_t = 3, value_name = "N")]
     pub preview: usize,
+    #[command(flatten)]
+    pub read: ReadArgs,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct TestArgs {
     /// The mapping file (TOML)
     pub mapping: PathBuf,
+    #[command(flatten)]
+    pub read: ReadArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -75,8 +80,14 @@ fn mapping_error(e: MappingError) -> CliError {
     CliError::new(exit, e)
 }
 
-fn load(path: &std::path::Path) -> Result<Mapping, CliError> {
-    Mapping::load(path).map_err(mapping_error)
+fn load(path: &std::path::Path, read: &ReadArgs) -> Result<Mapping, CliError> {
+    Mapping::load_with(path, &read.load()).map_err(mapping_error)
+}
+
+/// A value of the input on one line of the preview: cut, and with its
+/// line breaks and control characters escaped.
+fn cut(s: &str) -> String {
+    crate::model::text::escape_all(&crate::model::text::cut(s)).into_owned()
 }
 
 /// One line per document for people.
@@ -97,16 +108,23 @@ fn summary(d: &Draft) -> String {
         .as_deref()
         .or(d.customer.number.as_deref())
         .unwrap_or("(no customer)");
-    let net: rust_decimal::Decimal = d
+    // Checked: the amounts are the input's, not yet validated.
+    let net = d
         .invoice
         .items
         .iter()
-        .map(|i| i.quantity.unwrap_or(rust_decimal::Decimal::ONE) * i.unit_cost.unwrap_or_default())
-        .sum();
+        .try_fold(rust_decimal::Decimal::ZERO, |acc, i| {
+            let q = i.quantity.unwrap_or(rust_decimal::Decimal::ONE);
+            acc.checked_add(q.checked_mul(i.unit_cost.unwrap_or_default())?)
+        });
+    let net = net.map_or_else(
+        || "out of range".to_string(),
+        |n| crate::model::round_money(n).to_string(),
+    );
+    let (number, customer) = (cut(number), cut(customer));
     let mut s = format!(
-        "{kind} {number}  {date}  {customer}  {} line(s), net {}  (rows {})",
+        "{kind} {number}  {date}  {customer}  {} line(s), net {net}  (rows {})",
         d.invoice.items.len(),
-        crate::model::round_money(net),
         d.rows
             .iter()
             .map(|r| r.row.to_string())
@@ -120,7 +138,7 @@ fn summary(d: &Draft) -> String {
 }
 
 fn check(a: CheckArgs, out: &Output) -> CmdResult {
-    let m = load(&a.mapping)?;
+    let m = load(&a.mapping, &a.read)?;
     for missing in m.missing_needed() {
         out.warn(format!("{}: {missing}", a.mapping.display()));
     }
@@ -172,14 +190,14 @@ fn check(a: CheckArgs, out: &Output) -> CmdResult {
         }));
     } else {
         for d in &shown {
-            println!("{}", summary(d));
+            out.print(summary(d));
         }
     }
     Ok(Exit::Ok)
 }
 
 fn test(a: TestArgs, out: &Output) -> CmdResult {
-    let m = load(&a.mapping)?;
+    let m = load(&a.mapping, &a.read)?;
     let outcomes = mapping::run_examples(&m);
     if outcomes.is_empty() {
         out.warn(format!(
@@ -198,16 +216,16 @@ fn test(a: TestArgs, out: &Output) -> CmdResult {
     } else {
         for o in &outcomes {
             if o.passed {
-                println!("ok     {} ({})", o.name, o.index);
+                out.print(format!("ok     {} ({})", o.name, o.index));
             } else {
-                println!("FAILED {} ({})", o.name, o.index);
+                out.print(format!("FAILED {} ({})", o.name, o.index));
                 for f in &o.failures {
-                    println!("    {f}");
+                    out.print(format!("    {f}"));
                 }
                 if let Ok(got) = serde_json::to_string_pretty(&o.got) {
-                    println!("    got:");
+                    out.print("    got:");
                     for l in got.lines() {
-                        println!("      {l}");
+                        out.print(format!("      {l}"));
                     }
                 }
             }
@@ -228,6 +246,9 @@ fn init(a: InitArgs, out: &Output) -> CmdResult {
     let scratch;
     let written = match &a.output {
         Some(p) => {
+            // Not even with --force: the file it was guessed from.
+            crate::fs::check_output("-o", p, [("the input file", a.file.as_path())])
+                .exit(Exit::Usage)?;
             if p.exists() && !a.force {
                 return Err(CliError::new(
                     Exit::Usage,

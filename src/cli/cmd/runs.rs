@@ -7,7 +7,7 @@
 
 use super::Context;
 use crate::cli::log::JOURNAL;
-use crate::cli::output::Output;
+use crate::cli::output::{for_terminal, Output};
 use crate::cli::profiles::{self, expand_path, Done, JobResult, ProfileArgs};
 use crate::cli::values::parse_rate;
 use crate::cli::{CliError, CmdResult, Exit, ExitExt};
@@ -117,7 +117,7 @@ pub fn run(command: Command, ctx: &Context) -> CmdResult {
             if out.json {
                 out.json(&detail);
             } else {
-                print!("{}", report::render_detail(&detail));
+                print!("{}", for_terminal(&report::render_detail(&detail)));
             }
             Ok(Exit::Ok)
         }

@@ -6,6 +6,7 @@
 //! (no mapping needed) is compared with the account: what will change.
 
 use super::Context;
+use crate::cli::args::ReadArgs;
 use crate::cli::{CliError, CmdResult};
 use crate::ops::{self, DryRunOptions};
 use std::path::PathBuf;
@@ -38,6 +39,8 @@ pub struct Args {
     /// document, field, before, after)
     #[arg(long, value_name = "PATH")]
     pub changes: Option<PathBuf>,
+    #[command(flatten)]
+    pub read: ReadArgs,
 }
 
 pub fn run(args: Args, ctx: &Context) -> CmdResult {
@@ -49,6 +52,8 @@ pub fn run(args: Args, ctx: &Context) -> CmdResult {
         vat_table: args.vat_table,
         preflight: args.preflight,
         changes: args.changes,
+        load: args.read.load(),
+        own_files: ctx.request.own_files(),
         ..DryRunOptions::default()
     };
     run_dry(&opts, ctx)

@@ -153,7 +153,7 @@ fn single(ctx: &Context, done: Done) -> CmdResult {
     out.json(&done.result);
     if !out.json {
         if let Some(s) = &done.stdout {
-            print!("{s}");
+            print!("{}", crate::cli::output::for_terminal(s));
         }
     }
     let text = done.text.as_deref().unwrap_or(&done.line);
@@ -322,7 +322,7 @@ fn report(ctx: &Context, summary: &Summary) -> CmdResult {
         for e in &summary.profiles {
             if let Some(s) = &e.stdout {
                 println!("== {} ==", e.profile);
-                print!("{s}");
+                print!("{}", crate::cli::output::for_terminal(s));
             }
         }
     }

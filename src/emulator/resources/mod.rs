@@ -164,6 +164,9 @@ pub fn value_dec(v: &Value) -> Option<Decimal> {
     Decimal::from_str(&s)
         .ok()
         .or_else(|| Decimal::from_scientific(&s).ok())
+        // Amounts the API holds: below 10¹² (a larger one is refused as
+        // not a number the API takes), so that no sum or product overflows.
+        .filter(|d| crate::model::money::in_range(*d))
 }
 
 fn dec_field(obj: &Value, field: &str) -> Decimal {

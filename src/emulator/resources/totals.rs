@@ -37,17 +37,36 @@ fn lookup_rate(data: &Data, ctx: &Ctx, id: &str) -> Option<RateTerms> {
     })
 }
 
-/// One tax computed on `base`: (output object, amount, inclusive).
-fn tax_on(terms: &RateTerms, base: Decimal) -> Decimal {
-    if terms.is_percent {
-        if terms.inclusive {
-            round_money(base * terms.value / (Decimal::ONE_HUNDRED + terms.value))
+/// The reply to amounts whose sums or products the API cannot hold.
+fn out_of_range(param: &str) -> ErrorReply {
+    ErrorReply::param(
+        format!(
+            "Invalid {param}: the amounts add up beyond what the API holds (below {})",
+            crate::model::money::AMOUNT_LIMIT_TEXT
+        ),
+        param,
+    )
+}
+
+/// `a + b`, or the 400 for amounts out of range.
+fn add(a: Decimal, b: Decimal, param: &str) -> Result<Decimal, ErrorReply> {
+    a.checked_add(b)
+        .filter(|x| crate::model::money::in_range(*x))
+        .ok_or_else(|| out_of_range(param))
+}
+
+/// One tax computed on `base` (`None`: beyond what a decimal holds).
+fn tax_on(terms: &RateTerms, base: Decimal) -> Option<Decimal> {
+    Some(if terms.is_percent {
+        let divisor = if terms.inclusive {
+            Decimal::ONE_HUNDRED.checked_add(terms.value)?
         } else {
-            round_money(base * terms.value / Decimal::ONE_HUNDRED)
-        }
+            Decimal::ONE_HUNDRED
+        };
+        round_money(base.checked_mul(terms.value)?.checked_div(divisor)?)
     } else {
         round_money(terms.value)
-    }
+    })
 }
 
 struct Applied {
@@ -91,7 +110,11 @@ fn apply_rates(
         let named = rate_ref(r, rate_field);
         let (amount, inclusive, rate_obj) = match named {
             Some(id) if taxes => match lookup_rate(data, ctx, &id) {
-                Some(terms) => (tax_on(&terms, base), terms.inclusive, terms.object),
+                Some(terms) => (
+                    tax_on(&terms, base).ok_or_else(|| out_of_range(param))?,
+                    terms.inclusive,
+                    terms.object,
+                ),
                 // Unknown tax rates are silently dropped (API.md).
                 None => continue,
             },
@@ -109,9 +132,9 @@ fn apply_rates(
                 }
             },
         };
-        total += amount;
+        total = add(total, amount, param)?;
         if !inclusive {
-            adds += amount;
+            adds = add(adds, amount, param)?;
         }
         let mut o = Map::with_capacity(6);
         o.insert("id".into(), Value::from(data.new_id()));
@@ -197,7 +220,12 @@ pub(super) fn compute_totals(
             .get("discountable")
             .and_then(Value::as_bool)
             .unwrap_or(true);
-        let amount = round_money(quantity * unit_cost);
+        let param = format!("items[{i}]");
+        let amount = quantity
+            .checked_mul(unit_cost)
+            .map(round_money)
+            .filter(|a| crate::model::money::in_range(*a))
+            .ok_or_else(|| out_of_range(&param))?;
         let discounts = apply_rates(
             data,
             ctx,
@@ -206,7 +234,9 @@ pub(super) fn compute_totals(
             false,
             &format!("items[{i}].discounts"),
         )?;
-        let net = amount - discounts.total;
+        let net = amount
+            .checked_sub(discounts.total)
+            .ok_or_else(|| out_of_range(&param))?;
         let taxes = if taxable {
             apply_rates(
                 data,
@@ -223,11 +253,11 @@ pub(super) fn compute_totals(
                 adds: Decimal::ZERO,
             }
         };
-        subtotal += amount;
-        line_discounts += discounts.total;
-        line_tax_adds += taxes.adds;
+        subtotal = add(subtotal, amount, "items")?;
+        line_discounts = add(line_discounts, discounts.total, "items")?;
+        line_tax_adds = add(line_tax_adds, taxes.adds, "items")?;
         if taxable {
-            taxable_net += net;
+            taxable_net = add(taxable_net, net, "items")?;
         }
         let meta = match out.get("metadata") {
             None | Some(Value::Null) => Value::Object(Map::new()),
@@ -267,6 +297,7 @@ pub(super) fn compute_totals(
         true,
         "taxes",
     )?;
+    // Each term is below 10¹²: their sum cannot overflow.
     let total = (subtotal - line_discounts - discounts.total + line_tax_adds + taxes.adds)
         .max(Decimal::ZERO);
     obj.insert("items".into(), Value::Array(lines));
@@ -361,9 +392,9 @@ mod tests {
             is_percent: true,
             inclusive,
         };
-        assert_eq!(tax_on(&t(dec!(20), false), dec!(10.05)), dec!(2.01));
-        assert_eq!(tax_on(&t(dec!(20), true), dec!(120)), dec!(20));
+        assert_eq!(tax_on(&t(dec!(20), false), dec!(10.05)), Some(dec!(2.01)));
+        assert_eq!(tax_on(&t(dec!(20), true), dec!(120)), Some(dec!(20)));
         // 0.125 rounds away from zero.
-        assert_eq!(tax_on(&t(dec!(12.5), false), dec!(1)), dec!(0.13));
+        assert_eq!(tax_on(&t(dec!(12.5), false), dec!(1)), Some(dec!(0.13)));
     }
 }

@@ -13,8 +13,11 @@ use crate::read::Cell;
 use regex::Regex;
 use std::collections::HashMap;
 use std::ops::Range;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+/// A lookup file larger than this is not one (64 MiB).
+const LOOKUP_MAX_BYTES: u64 = 64 << 20;
 use toml::Spanned;
 
 pub(super) struct Ctx<'a> {
@@ -25,12 +28,17 @@ pub(super) struct Ctx<'a> {
     pub(super) diags: Vec<Diag>,
     pub(super) base_dir: &'a Path,
     pub(super) lookup_bytes: Vec<Vec<u8>>,
+    pub(super) lookup_files: Vec<std::path::PathBuf>,
+    /// `--allow-lookup-outside`: lookup files may be outside `base_dir`.
+    pub(super) allow_lookup_outside: bool,
     /// The column currently being expanded in a wide layout.
     pub(super) wide_n: Option<String>,
     pub(super) referenced: Vec<String>,
     /// `source.optional_columns`: a field whose column the file lacks is
     /// left out rather than an error.
     pub(super) optional: bool,
+    /// `[limits] years`.
+    pub(super) years: (i32, i32),
 }
 
 impl Ctx<'_> {
@@ -48,19 +56,19 @@ impl Ctx<'_> {
             return (i, self.names[i].clone());
         }
         let near = did_you_mean(name, headers.iter().map(String::as_str));
-        let listing = headers
-            .iter()
-            .take(40)
-            .map(|h| format!("{h:?}"))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let listing = crate::model::text::listing(headers.iter().map(String::as_str));
         let mut help = String::new();
         if let Some(n) = near {
-            help.push_str(&format!("did you mean {n:?}? "));
+            help.push_str(&format!("did you mean {:?}? ", crate::model::text::cut(n)));
         }
         help.push_str(&format!("the columns of {file} are: {listing}"));
-        self.diags
-            .push(Diag::at(span, format!("no column {name:?} in {file}")).help(help));
+        self.diags.push(
+            Diag::at(
+                span,
+                format!("no column {:?} in {file}", crate::model::text::cut(name)),
+            )
+            .help(help),
+        );
         (usize::MAX, Arc::from(name))
     }
 
@@ -146,10 +154,58 @@ impl Ctx<'_> {
         parts
     }
 
+    /// Where a `lookup_file` is: inside the mapping's folder (after
+    /// symlinks and `..`), unless `--allow-lookup-outside`.
+    fn lookup_path(&mut self, spec: &Spanned<super::spec::LookupFileSpec>) -> Option<PathBuf> {
+        let l = spec.get_ref();
+        let given = Path::new(&l.path);
+        let path = self.base_dir.join(given);
+        if self.allow_lookup_outside {
+            return Some(path);
+        }
+        let folder = crate::fs::resolve(self.base_dir);
+        let outside = |why: String| {
+            Diag::at(spec.span(), why).help(format!(
+                "lookup files are read from the mapping's folder ({}) and below; move the file there, or pass --allow-lookup-outside",
+                folder.display()
+            ))
+        };
+        if given.is_absolute() {
+            self.diags.push(outside(format!(
+                "the lookup file {:?} is an absolute path",
+                crate::model::text::cut(&l.path)
+            )));
+            return None;
+        }
+        let resolved = crate::fs::resolve(&path);
+        if !resolved.starts_with(&folder) {
+            self.diags.push(outside(format!(
+                "the lookup file {:?} is outside the mapping's folder (it resolves to {})",
+                crate::model::text::cut(&l.path),
+                resolved.display()
+            )));
+            return None;
+        }
+        Some(path)
+    }
+
     fn lookup_file(&mut self, spec: &Spanned<super::spec::LookupFileSpec>) -> Option<Lookup> {
         let l = spec.get_ref();
-        let path = self.base_dir.join(&l.path);
-        let bytes = match std::fs::read(&path) {
+        let path = self.lookup_path(spec)?;
+        // The file's content is never quoted in a message: its header
+        // names at most (a key file or any other file named here by
+        // mistake may hold a secret).
+        let bytes = match std::fs::metadata(&path).and_then(|m| {
+            if m.len() > LOOKUP_MAX_BYTES {
+                Err(std::io::Error::other(format!(
+                    "it is {} bytes, more than a lookup file may be ({})",
+                    crate::model::text::thousands(m.len()),
+                    crate::model::text::bytes(LOOKUP_MAX_BYTES)
+                )))
+            } else {
+                std::fs::read(&path)
+            }
+        }) {
             Ok(b) => b,
             Err(e) => {
                 self.diags.push(Diag::at(
@@ -177,17 +233,27 @@ impl Ctx<'_> {
         };
         let find = |name: &str| headers.iter().position(|h| h == name);
         let (Some(k), Some(v)) = (find(&l.key), find(&l.value)) else {
+            // One "column": no header line, or not a CSV file at all; its
+            // first line is content, not names, and is not shown.
+            let help = if headers.len() >= 2 {
+                format!(
+                    "its columns are: {}",
+                    crate::model::text::listing(headers.iter().map(String::as_str))
+                )
+            } else {
+                "its first line holds no comma-separated column names: a lookup file is a CSV file whose first line names its columns".to_string()
+            };
             self.diags.push(
                 Diag::at(
                     spec.span(),
                     format!(
                         "the lookup file {} has no column {:?} or {:?}",
                         path.display(),
-                        l.key,
-                        l.value
+                        crate::model::text::cut(&l.key),
+                        crate::model::text::cut(&l.value)
                     ),
                 )
-                .help(format!("its columns are: {}", headers.join(", "))),
+                .help(help),
             );
             return None;
         };
@@ -212,7 +278,14 @@ impl Ctx<'_> {
             }
         }
         self.lookup_bytes.push(bytes);
-        Some(Lookup::new(pairs))
+        self.lookup_files.push(path.clone());
+        let mut lookup = Lookup::new(pairs);
+        lookup.file = Some(format!(
+            "{} (column {:?})",
+            path.display(),
+            crate::model::text::cut(&l.key)
+        ));
+        Some(lookup)
     }
 
     pub(super) fn field(
@@ -459,6 +532,7 @@ impl Ctx<'_> {
             default,
             lookup,
             parse,
+            years: self.years,
         })
     }
 }

@@ -24,6 +24,9 @@ use super::spec::{FieldSpec, FieldTable, StrList};
 use super::{spec, transform};
 use super::{Diag, Mapping};
 use crate::model::fields::{self as api, Field as ApiField};
+use crate::model::limits::{
+    METADATA_KEY_MAX_BYTES, METADATA_MAX_KEYS, METADATA_VALUE_MAX_BYTES, NUMBER_MAX_CHARS,
+};
 use crate::model::{FieldPath, MatchOn, Record, Scope};
 use field::Ctx;
 use std::collections::{BTreeMap, HashMap};
@@ -31,6 +34,81 @@ use std::path::Path;
 use std::sync::Arc;
 
 type FieldList<'a> = Vec<(&'a Option<FieldSpec>, &'static str, Ty)>;
+
+/// Limits the mapping alone breaks, whatever the rows: more metadata keys
+/// than the API takes (`reserved` of them taken by the program: the
+/// import key on a document), a key too long, a constant value too long.
+/// Each is a mistake at its line, not a problem on every document.
+fn metadata_limits(
+    cx: &mut Ctx,
+    md: &std::collections::BTreeMap<String, FieldSpec>,
+    what: &str,
+    reserved: usize,
+) {
+    let max = METADATA_MAX_KEYS - reserved;
+    let mut in_order: Vec<(&String, &FieldSpec)> = md.iter().collect();
+    in_order.sort_by_key(|(_, f)| f.0.span().start);
+    if let Some((k, f)) = in_order.get(max) {
+        let why = if reserved > 0 {
+            format!(" ({METADATA_MAX_KEYS} less the import key, which takes one)")
+        } else {
+            String::new()
+        };
+        cx.diags.push(
+            Diag::at(
+                f.0.span(),
+                format!(
+                    "the {what}'s metadata has {} keys; the API takes at most {max}{why}: `{k}` is one too many",
+                    md.len()
+                ),
+            )
+            .help("drop keys, or join values into one key"),
+        );
+    }
+    for (k, f) in &in_order {
+        if k.len() > METADATA_KEY_MAX_BYTES {
+            cx.diags.push(Diag::at(
+                f.0.span(),
+                format!(
+                    "the metadata key `{}` is {} bytes long; the API takes at most {METADATA_KEY_MAX_BYTES} (UTF-8: Cyrillic and diacritics count double)",
+                    crate::model::text::cut(k),
+                    k.len()
+                ),
+            ));
+        }
+        constant_limit(
+            cx,
+            f,
+            &format!("{what}.metadata.{k}"),
+            METADATA_VALUE_MAX_BYTES,
+            "bytes",
+        );
+    }
+}
+
+/// A constant (`value = ...`, or a `default`) longer than its field takes:
+/// `max` characters or bytes.
+fn constant_limit(cx: &mut Ctx, f: &FieldSpec, field: &str, max: usize, unit: &str) {
+    let t = f.0.get_ref();
+    for v in [&t.value, &t.default].into_iter().flatten() {
+        let Some(text) = v.get_ref().as_str() else {
+            continue;
+        };
+        let n = if unit == "bytes" {
+            text.len()
+        } else {
+            text.chars().count()
+        };
+        if n > max {
+            cx.diags.push(Diag::at(
+                v.span(),
+                format!(
+                    "the constant of `{field}` is {n} {unit} long; the API takes at most {max}"
+                ),
+            ));
+        }
+    }
+}
 
 /// Compile a mapping; with headers, resolve columns against them.
 pub fn compile(m: &Mapping, headers: Option<(&[String], &str)>) -> Result<Plan, Vec<Diag>> {
@@ -54,10 +132,17 @@ pub fn compile(m: &Mapping, headers: Option<(&[String], &str)>) -> Result<Plan, 
         diags: Vec::new(),
         base_dir,
         lookup_bytes: Vec::new(),
+        lookup_files: Vec::new(),
+        allow_lookup_outside: m.options().allow_lookup_outside,
         wide_n: None,
         referenced: Vec::new(),
         optional: spec.source.optional_columns,
+        years: source::DEFAULT_YEARS,
     };
+    match source::years(spec) {
+        Ok(y) => cx.years = y,
+        Err(d) => cx.diags.push(d),
+    }
     let inv = &spec.invoice;
     let cus = &spec.customer;
     let record = record_of(spec, &mut cx.diags);
@@ -100,6 +185,7 @@ pub fn compile(m: &Mapping, headers: Option<(&[String], &str)>) -> Result<Plan, 
             Ty::Text,
         ));
     }
+    metadata_limits(&mut cx, &inv.metadata, "invoice", 1);
     computed_keys(
         &mut cx,
         &inv.computed,
@@ -141,6 +227,20 @@ pub fn compile(m: &Mapping, headers: Option<(&[String], &str)>) -> Result<Plan, 
             Target::CustomerMeta(k.clone()),
             Ty::Text,
         ));
+    }
+    metadata_limits(&mut cx, &cus.metadata, "customer", 0);
+    metadata_limits(&mut cx, &spec.line.metadata, "line", 0);
+    if let Some(f) = &inv.number {
+        constant_limit(&mut cx, f, "invoice.number", NUMBER_MAX_CHARS, "characters");
+    }
+    if let Some(f) = &cus.number {
+        constant_limit(
+            &mut cx,
+            f,
+            "customer.number",
+            NUMBER_MAX_CHARS,
+            "characters",
+        );
     }
     let match_on = match cus
         .match_on
@@ -325,6 +425,7 @@ pub fn compile(m: &Mapping, headers: Option<(&[String], &str)>) -> Result<Plan, 
             credit_note_when_negative: spec.invoice.credit_note_when_negative,
             payments: spec.payment.len(),
             lookup_bytes: cx.lookup_bytes,
+            lookup_files: cx.lookup_files,
             referenced: cx.referenced,
             record,
             scope,

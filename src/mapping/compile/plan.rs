@@ -53,6 +53,9 @@ pub enum Replace {
 pub struct Lookup {
     pub exact: HashMap<String, String, foldhash::fast::RandomState>,
     pub loose: HashMap<String, String, foldhash::fast::RandomState>,
+    /// A lookup file (its name and key column): messages never list its
+    /// keys, which are the file's content.
+    pub file: Option<String>,
 }
 
 impl Lookup {
@@ -74,15 +77,19 @@ impl Lookup {
             .map(String::as_str)
     }
 
-    /// Some keys, for "expected" in messages.
+    /// Some keys, for "expected" in messages (a lookup file's: only its
+    /// name and column).
     pub fn keys_hint(&self) -> String {
+        if let Some(file) = &self.file {
+            return format!("a key of the lookup file {file}");
+        }
         let mut keys: Vec<&str> = self.exact.keys().map(String::as_str).collect();
         keys.sort_unstable();
         let more = keys.len() > 12;
         keys.truncate(12);
         let mut s = keys
             .iter()
-            .map(|k| format!("{k:?}"))
+            .map(|k| format!("{:?}", crate::model::text::cut(k)))
             .collect::<Vec<_>>()
             .join(", ");
         if more {
@@ -128,6 +135,8 @@ pub struct Field {
     pub default: Option<Cell>,
     pub lookup: Option<Arc<Lookup>>,
     pub parse: Parse,
+    /// The first and last year a date may fall in (`[limits] years`).
+    pub years: (i32, i32),
 }
 
 impl Field {
@@ -242,6 +251,8 @@ pub struct Plan {
     pub payments: usize,
     /// Lookup files' bytes, for the mapping's identity.
     pub lookup_bytes: Vec<Vec<u8>>,
+    /// The lookup files read.
+    pub lookup_files: Vec<std::path::PathBuf>,
     /// Every column name the mapping reads, in order of appearance.
     pub referenced: Vec<String>,
     /// Documents, or customer records.

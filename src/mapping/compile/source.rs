@@ -103,6 +103,7 @@ pub fn source_spec(spec: &MappingSpec) -> Result<SourceSpec, Vec<Diag>> {
         }
     }
     out.fill_down = s.fill_down.items.clone();
+    limits(&spec.limits, &mut out.limits, &mut diags);
     out.records = s.records.as_ref().map(|r| r.get_ref().clone());
     out.lines = s.lines.as_ref().map(|r| r.get_ref().clone());
     if diags.is_empty() {
@@ -111,3 +112,61 @@ pub fn source_spec(spec: &MappingSpec) -> Result<SourceSpec, Vec<Diag>> {
         Err(diags)
     }
 }
+
+/// `[limits]`' reading limits, each a whole number from 1.
+fn limits(
+    t: &crate::mapping::spec::LimitsTable,
+    out: &mut crate::read::Limits,
+    diags: &mut Vec<Diag>,
+) {
+    let mut set = |v: &Option<toml::Spanned<i64>>, name: &str, slot: &mut u64| {
+        if let Some(v) = v {
+            match u64::try_from(*v.get_ref()) {
+                Ok(n) if n >= 1 => *slot = n,
+                _ => diags.push(Diag::at(
+                    v.span(),
+                    format!("{name} is a whole number from 1, found {}", v.get_ref()),
+                )),
+            }
+        }
+    };
+    set(&t.max_cell_bytes, "max_cell_bytes", &mut out.max_cell_bytes);
+    set(
+        &t.max_quoted_lines,
+        "max_quoted_lines",
+        &mut out.max_quoted_lines,
+    );
+    set(
+        &t.max_sheet_cells,
+        "max_sheet_cells",
+        &mut out.max_sheet_cells,
+    );
+    set(&t.max_part_bytes, "max_part_bytes", &mut out.max_part_bytes);
+    set(&t.max_json_bytes, "max_json_bytes", &mut out.max_json_bytes);
+    let mut columns = out.max_columns as u64;
+    set(&t.max_columns, "max_columns", &mut columns);
+    out.max_columns = usize::try_from(columns).unwrap_or(usize::MAX);
+}
+
+/// `[limits] years`: the first and last year a date may fall in.
+pub fn years(spec: &MappingSpec) -> Result<(i32, i32), Diag> {
+    let Some(y) = &spec.limits.years else {
+        return Ok(DEFAULT_YEARS);
+    };
+    match y.get_ref().as_slice() {
+        [from, until] if from <= until => {
+            let year = |v: i64| i32::try_from(v).ok().filter(|y| (1..=9999).contains(y));
+            match (year(*from), year(*until)) {
+                (Some(a), Some(b)) => Ok((a, b)),
+                _ => Err(Diag::at(y.span(), "years are between 1 and 9999")),
+            }
+        }
+        _ => Err(Diag::at(
+            y.span(),
+            "years is the first and the last year a date may fall in, as [1900, 2100]",
+        )),
+    }
+}
+
+/// The years a date may fall in unless `[limits] years` says otherwise.
+pub const DEFAULT_YEARS: (i32, i32) = (1900, 2100);

@@ -114,6 +114,9 @@ pub(super) fn build(plan: &Plan, done: Done) -> Draft {
         Done::Draft(d) => return *d,
         Done::Rows(doc, key) => (doc, key),
     };
+    if let Some(first) = doc.members.first() {
+        crate::crash::working_on(&first.row.at, crate::crash::Stage::Map);
+    }
     let mut acc = Acc::new(plan.header.len());
     acc.lines.reserve(doc.members.len());
     let mut raw = Raw::new(plan.header.len());
@@ -356,13 +359,36 @@ fn finalize(plan: &Plan, acc: Acc, source_key: String) -> Draft {
         }
         if let Some((p, cell)) = pct {
             if !p.is_zero() {
-                let base =
-                    item.quantity.unwrap_or(Decimal::ONE) * item.unit_cost.unwrap_or_default();
-                item.discounts = vec![AppliedRate::amount(round_money(
-                    base * p / Decimal::ONE_HUNDRED,
-                ))];
-                if let Some(c) = cell {
-                    origins.insert(&format!("items[{i}].discounts[0].amount"), &c);
+                // Checked: the amounts are in range, their product may not be.
+                let discount = item
+                    .quantity
+                    .unwrap_or(Decimal::ONE)
+                    .checked_mul(item.unit_cost.unwrap_or_default())
+                    .and_then(|base| base.checked_mul(p))
+                    .and_then(|x| x.checked_div(Decimal::ONE_HUNDRED))
+                    .map(round_money)
+                    .filter(|d| crate::model::money::in_range(*d));
+                match discount {
+                    Some(amount) => {
+                        item.discounts = vec![AppliedRate::amount(amount)];
+                        if let Some(c) = &cell {
+                            origins.insert(&format!("items[{i}].discounts[0].amount"), c);
+                        }
+                    }
+                    None => d.problems.push(
+                        Problem::error(
+                            "amount_out_of_range",
+                            format!("items[{i}].discounts[0].amount"),
+                            "the discount (quantity × unit price × percent) is beyond what the API can hold",
+                        )
+                        .at(cell.as_ref())
+                        .at_row(Some(&at_row(lo.row)))
+                        .found(format!("{p}%"))
+                        .expected(format!(
+                            "a discount below {}",
+                            crate::model::money::AMOUNT_LIMIT_TEXT
+                        )),
+                    ),
                 }
             }
         }
@@ -383,18 +409,25 @@ fn finalize(plan: &Plan, acc: Acc, source_key: String) -> Draft {
         d.checks.lines.push(chk);
     }
     // Credit notes: a kind column, or a negative total.
-    let total = d.checks.total.unwrap_or_else(|| {
-        d.invoice
-            .items
-            .iter()
-            .map(|it| it.quantity.unwrap_or(Decimal::ONE) * it.unit_cost.unwrap_or_default())
-            .sum()
+    // Checked: a sum that overflows (validation reports its amounts) is
+    // taken as no sign at all.
+    let total = d.checks.total.or_else(|| {
+        d.invoice.items.iter().try_fold(Decimal::ZERO, |acc, it| {
+            let q = it.quantity.unwrap_or(Decimal::ONE);
+            acc.checked_add(q.checked_mul(it.unit_cost.unwrap_or_default())?)
+        })
     });
-    if total < Decimal::ZERO && (plan.credit_note_when_negative || d.kind == DocKind::CreditNote) {
+    let negative = total.is_some_and(|t| t < Decimal::ZERO);
+    if negative && (plan.credit_note_when_negative || d.kind == DocKind::CreditNote) {
         d.kind = DocKind::CreditNote;
         for it in &mut d.invoice.items {
-            let neg = it.quantity.unwrap_or(Decimal::ONE) * it.unit_cost.unwrap_or_default()
-                < Decimal::ZERO;
+            // The product's sign, without the product.
+            let (q, c) = (
+                it.quantity.unwrap_or(Decimal::ONE),
+                it.unit_cost.unwrap_or_default(),
+            );
+            let neg =
+                !q.is_zero() && !c.is_zero() && (q.is_sign_negative() != c.is_sign_negative());
             if neg {
                 match (it.quantity, it.unit_cost) {
                     (Some(q), Some(c)) if q < Decimal::ZERO => {

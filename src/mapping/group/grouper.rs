@@ -226,6 +226,7 @@ impl Grouper {
             }
             Err(fatal) => return Err(fatal),
         };
+        crate::crash::working_on_row(row.at.row, crate::crash::Stage::Read);
         stats.rows_read += 1;
         let class = self.classify(&row.cells, row.at.sheet.as_deref(), true);
         if matches!(class, Class::Skip) {

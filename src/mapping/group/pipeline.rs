@@ -178,6 +178,7 @@ fn work<T: Send + 'static>(
     let fail = |e: ReadError| {
         let _ = tx.send((Err(e), DraftStats::default()));
     };
+    crate::crash::working_on_file(&read::file_label(path), None);
     let mut g = Grouper::new(plan.clone());
     // After a quick first pass over a file whose lines break one way, the
     // second pass splits it the same way: the rows and line numbers the

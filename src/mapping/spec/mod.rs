@@ -44,6 +44,10 @@ pub struct MappingSpec {
     /// How the source's stated totals are reconciled.
     #[serde(default)]
     pub checks: ChecksSpec,
+    /// What reading takes at most, and the dates taken as real; each has a
+    /// default that suits ordinary files (README, "Bad input").
+    #[serde(default)]
+    pub limits: LimitsTable,
     /// Examples: input rows and the payload they must produce (`mapping test`).
     #[serde(default)]
     pub example: Vec<ExampleSpec>,
@@ -113,6 +117,33 @@ pub struct SourceTable {
     /// account has it). Default false: a missing column is an error.
     #[serde(default)]
     pub optional_columns: bool,
+}
+
+/// `[limits]`: what a read takes at most (a file over one is refused,
+/// naming the limit), and the years a date may fall in.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsTable {
+    /// Bytes of a CSV line or cell, a spreadsheet cell, a JSON value
+    /// (default 4 MiB; `--max-cell-bytes` overrides it).
+    pub max_cell_bytes: Option<Spanned<i64>>,
+    /// Line breaks a quoted CSV cell may span before it is taken for a
+    /// quote left open (default 10).
+    pub max_quoted_lines: Option<Spanned<i64>>,
+    /// Columns of a header (default 2,048).
+    pub max_columns: Option<Spanned<i64>>,
+    /// Cells of an XLS or ODS sheet, which are loaded whole, with repeated
+    /// rows and columns expanded (default 2,000,000).
+    pub max_sheet_cells: Option<Spanned<i64>>,
+    /// Bytes of a workbook part read whole: XLSX shared strings and
+    /// styles, an XLS file (default 32 MiB).
+    pub max_part_bytes: Option<Spanned<i64>>,
+    /// Bytes of a JSON file read whole, or of a JSON Lines line (default
+    /// 16 MiB; JSON Lines files are read in any size).
+    pub max_json_bytes: Option<Spanned<i64>>,
+    /// The first and last year a date may fall in (default `[1900, 2100]`):
+    /// a date outside is a problem `date_out_of_range` at its cell.
+    pub years: Option<Spanned<Vec<i64>>>,
 }
 
 /// A rule that skips rows.

@@ -111,10 +111,29 @@ impl Decoder {
                 file: self.file.clone(),
                 line,
                 encoding: "UTF-8",
+                hint: not_utf8_hint(bytes),
             }),
             // Decoded by encoding_rs: always UTF-8.
             Decode::Stream => Ok(CompactString::from_utf8_lossy(bytes)),
         }
+    }
+}
+
+/// What to do about a cell that is not UTF-8 in a file read as UTF-8: the
+/// encoding its bytes look like, as the `encoding =` line to add.
+fn not_utf8_hint(bytes: &[u8]) -> String {
+    let mut det = chardetng::EncodingDetector::new();
+    det.feed(bytes, true);
+    let (guess, sure) = det.guess_assess(None, false);
+    let evidence = bytes.iter().filter(|b| !b.is_ascii()).count();
+    if sure && evidence >= 16 {
+        let name = guess.name();
+        format!(
+            "the text is UTF-8 up to here and not after (its bytes here look like {name}); if the whole file is {name}, add `encoding = \"{}\"` to the mapping's [source]; if it mixes encodings, convert it to one first",
+            name.to_ascii_lowercase()
+        )
+    } else {
+        "the text is UTF-8 up to here and not after; add the file's encoding to the mapping's [source] (for example `encoding = \"windows-1251\"`); if it mixes encodings, convert it to one first".to_string()
     }
 }
 

@@ -5,11 +5,14 @@
 //! ragged when its width differs.
 
 use super::decode::{byte_table, Decode, Decoder};
-use super::sniff::{bom_free_binary, detect_delimiter, detect_encoding, read_sample, SAMPLE};
+use super::guard::{Guard, Stop, SENTINEL};
+use super::sniff::{
+    bom_free_binary, detect, detect_delimiter, read_sample, utf16_without_bom, SAMPLE,
+};
 use crate::model::RowRef;
 use crate::read::{
-    file_label, normalize_headers, Cell, Detected, Format, Projection, ReadError, RecordSource,
-    SourceRow, SourceSpec,
+    file_label, normalize_headers, Cell, Detected, Format, Limit, Limits, Projection, ReadError,
+    RecordSource, SourceRow, SourceSpec,
 };
 use encoding_rs::Encoding;
 use std::io::{Cursor, Read};
@@ -34,6 +37,7 @@ pub struct CsvSource {
     /// header), when the encoding keeps the file's bytes (UTF-8, single-byte).
     pub(super) data_start: Option<u64>,
     pub(super) quote: u8,
+    limits: Limits,
     done: bool,
 }
 
@@ -65,16 +69,22 @@ impl CsvSource {
                     .map_or(0, |(_, n)| n);
                 (enc, "set", bom)
             }
-            None => {
-                if bom_free_binary(&sample) {
+            None if bom_free_binary(&sample) => match utf16_without_bom(&sample) {
+                Some(enc) => (enc, "likely", 0),
+                None => {
+                    let line = memchr::memchr(0, &sample).map_or(1, |at| {
+                        memchr::memchr_iter(b'\n', &sample[..at]).count() + 1
+                    });
                     return Err(ReadError::file(
                         path,
-                        "this does not look like a text (CSV) file: it holds NUL bytes; if it is UTF-16 without a BOM, set `encoding = \"utf-16le\"` in the mapping's [source]",
+                        format!(
+                            "this does not look like a text (CSV) file: it holds NUL bytes (line {line}); if it is UTF-16 without a BOM, set `encoding = \"utf-16le\"` in the mapping's [source]"
+                        ),
                         None,
                     ));
                 }
-                detect_encoding(&sample, complete)
-            }
+            },
+            None => detect(&sample, complete).map_err(|m| ReadError::file(path, m, None))?,
         };
         tracing::debug!(
             file = %path.display(),
@@ -99,10 +109,13 @@ impl CsvSource {
         tracing::debug!(file = %path.display(), delimiter = %(delimiter as char).escape_default(), "CSV delimiter");
 
         let utf8 = encoding == encoding_rs::UTF_8;
-        let crlf = {
+        let (crlf, cr_lines) = {
             let (text, _) = encoding.decode_without_bom_handling(&sample[bom_len..]);
-            text.contains("\r\n")
+            // Bare `\r` line ends (old Mac files): no `\n` at all.
+            let cr_lines = !text.contains('\n') && text.trim_end_matches('\r').contains('\r');
+            (text.contains("\r\n"), cr_lines)
         };
+        let limits = spec.limits;
         let chained = Cursor::new(sample).chain(file);
         // UTF-8 and single-byte encodings keep the CSV structure in ASCII
         // bytes: parse the raw bytes and decode only the cells wanted.
@@ -113,19 +126,22 @@ impl CsvSource {
         } else {
             Decode::Stream
         };
+        let max_line = limits.max_cell_bytes;
         let input: Input = if decode != Decode::Stream {
             let mut c = chained;
             // Skip a BOM.
             let mut skip = vec![0u8; bom_len];
             let _ = c.read_exact(&mut skip);
-            Box::new(TrailingNewline::new(c, crlf))
+            Box::new(Guard::new(c, crlf, cr_lines, max_line))
         } else {
-            Box::new(TrailingNewline::new(
+            Box::new(Guard::new(
                 encoding_rs_io::DecodeReaderBytesBuilder::new()
                     .encoding(Some(encoding))
                     .bom_override(true)
                     .build(chained),
                 crlf,
+                cr_lines,
+                max_line,
             ))
         };
         let rdr = csv::ReaderBuilder::new()
@@ -163,6 +179,7 @@ impl CsvSource {
             },
             data_start: None,
             quote: spec.quote,
+            limits,
             done: false,
         };
         // Skip title lines, then read the header.
@@ -184,6 +201,9 @@ impl CsvSource {
                 break;
             }
         }
+        limits
+            .check_columns(src.record.len())
+            .map_err(|m| ReadError::file(path, m, None))?;
         let mut raw = Vec::with_capacity(src.record.len());
         for f in src.record.iter() {
             raw.push(src.decoder.text(f, header_row)?.into_string());
@@ -195,15 +215,136 @@ impl CsvSource {
         Ok(src)
     }
 
+    /// The next record; false at the end of the file (the sentinel line
+    /// the guard appends, or nothing). A quote left open is an error here.
+    /// What this read takes at most.
+    pub(super) fn limits(&self) -> Limits {
+        self.limits
+    }
+
     fn next_record(&mut self) -> Result<bool, ReadError> {
-        self.rdr.read_byte_record(&mut self.record).map_err(|e| {
-            let line = e.position().map_or(0, |p| p.line());
-            ReadError::file(
-                &self.path,
-                format!("failed to read near line {line}"),
-                Some(Box::new(e)),
-            )
-        })
+        let more = self.rdr.read_byte_record(&mut self.record).map_err(|e| {
+            let limits = self.limits;
+            match Stop::of(&e) {
+                Some(Stop::Nul { line }) => ReadError::file(
+                    &self.path,
+                    format!("line {line}: a NUL byte: this is not text in the encoding read ({}); set `encoding` in the mapping's [source] if it is UTF-16", self.detected.encoding.unwrap_or("?")),
+                    None,
+                ),
+                Some(Stop::LongLine { line }) => ReadError::file(
+                    &self.path,
+                    format!(
+                        "line {line} is longer than a line may be: {}",
+                        limits.over(Limit::CellBytes)
+                    ),
+                    None,
+                ),
+                None => {
+                    let line = e.position().map_or(0, |p| p.line());
+                    ReadError::file(
+                        &self.path,
+                        format!("failed to read near line {line}"),
+                        Some(Box::new(e)),
+                    )
+                }
+            }
+        })?;
+        if !more || self.at_sentinel() {
+            return Ok(false);
+        }
+        self.check_quotes()?;
+        Ok(true)
+    }
+
+    /// Whether the record just read is the sentinel line (the end).
+    fn at_sentinel(&self) -> bool {
+        self.record.len() == 1 && &self.record[0] == SENTINEL
+    }
+
+    /// A quoted cell that swallowed the sentinel (a quote left open to the
+    /// end of the file), or one spanning more lines than a cell may: an
+    /// error naming the line the quote opened on and the lines it took.
+    fn check_quotes(&self) -> Result<(), ReadError> {
+        let record = &self.record;
+        if record.as_slice().len() as u64 > self.limits.max_cell_bytes {
+            if let Some(k) = record
+                .iter()
+                .position(|f| f.len() as u64 > self.limits.max_cell_bytes)
+            {
+                return Err(ReadError::file(
+                    &self.path,
+                    format!(
+                        "line {}: a cell{} is {} bytes long, {}",
+                        self.start_line(),
+                        self.headers
+                            .get(k)
+                            .map(|h| format!(" (column {:?})", crate::model::text::cut(h)))
+                            .unwrap_or_default(),
+                        crate::model::text::thousands(record[k].len() as u64),
+                        self.limits.over(Limit::CellBytes)
+                    ),
+                    None,
+                ));
+            }
+        }
+        let at_end = memchr::memmem::find(record.as_slice(), SENTINEL).is_some();
+        let breaks = memchr::memchr_iter(b'\n', record.as_slice()).count() as u64;
+        if !at_end && breaks <= self.limits.max_quoted_lines {
+            return Ok(());
+        }
+        let start = self.start_line();
+        let mut before = 0u64;
+        for (k, field) in record.iter().enumerate() {
+            let n = memchr::memchr_iter(b'\n', field).count() as u64;
+            let swallowed_end = memchr::memmem::find(field, SENTINEL).is_some();
+            if swallowed_end || n > self.limits.max_quoted_lines {
+                let opened = start + before;
+                let body = match memchr::memmem::find(field, SENTINEL) {
+                    Some(at) => &field[..at],
+                    None => field,
+                };
+                let body = String::from_utf8_lossy(body);
+                let shown =
+                    crate::model::text::escape_all(&crate::model::text::cut(body.trim_end()))
+                        .into_owned();
+                let column = self
+                    .headers
+                    .get(k)
+                    .map(|h| format!(" (column {:?})", crate::model::text::cut(h)))
+                    .unwrap_or_default();
+                // The lines after the one the quote opened on (a line
+                // break that only ends the text counts for none).
+                let lines = memchr::memchr_iter(b'\n', body.trim_end().as_bytes()).count() as u64;
+                let last = opened + lines;
+                let what = if swallowed_end {
+                    format!(
+                        "a quote opened on line {opened}{column} is never closed: it runs to the end of the file"
+                    )
+                } else {
+                    format!(
+                        "a quote opened on line {opened}{column} spans {} lines, more than a cell may ({}; `max_quoted_lines` in the mapping's [limits] if such cells are meant)",
+                        n + 1,
+                        self.limits.max_quoted_lines
+                    )
+                };
+                let swallowed = if lines == 0 {
+                    String::new()
+                } else if lines == 1 {
+                    format!(", swallowing line {last}")
+                } else {
+                    format!(", swallowing lines {}–{last} ({lines} lines)", opened + 1)
+                };
+                return Err(ReadError::file(
+                    &self.path,
+                    format!(
+                        "{what}{swallowed}, starting \"{shown}\"; close the quote (a quote inside a cell is written twice: \"\")"
+                    ),
+                    None,
+                ));
+            }
+            before += n;
+        }
+        Ok(())
     }
 
     /// The physical line the record just read starts on: the lines consumed
@@ -282,52 +423,6 @@ pub(super) fn build_row<'f>(
         }
     }
     Ok(Ok(row))
-}
-
-/// Makes sure the text ends with a line break (`\r\n` in CRLF files), so
-/// every record's own line break counts the same way.
-struct TrailingNewline<R> {
-    inner: R,
-    last: u8,
-    crlf: bool,
-    tail: &'static [u8],
-    done: bool,
-}
-
-impl<R: Read> TrailingNewline<R> {
-    fn new(inner: R, crlf: bool) -> Self {
-        TrailingNewline {
-            inner,
-            last: b'\n',
-            crlf,
-            tail: &[],
-            done: false,
-        }
-    }
-}
-
-impl<R: Read> Read for TrailingNewline<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        if !self.done {
-            let n = self.inner.read(buf)?;
-            if n > 0 {
-                self.last = buf[n - 1];
-                return Ok(n);
-            }
-            self.done = true;
-            if self.last != b'\n' {
-                self.tail = if self.crlf && self.last != b'\r' {
-                    b"\r\n"
-                } else {
-                    b"\n"
-                };
-            }
-        }
-        let n = self.tail.len().min(buf.len());
-        buf[..n].copy_from_slice(&self.tail[..n]);
-        self.tail = &self.tail[n..];
-        Ok(n)
-    }
 }
 
 impl Iterator for CsvSource {

@@ -59,6 +59,7 @@ impl CsvSource {
             width: self.headers.len(),
             projection: self.projection.clone(),
             decoder: self.decoder.clone(),
+            max_line: self.limits().max_cell_bytes,
         }))
     }
 }
@@ -86,6 +87,8 @@ pub struct PlainRows {
     width: usize,
     projection: Projection,
     decoder: Decoder,
+    /// A longer line is left to the parser, which refuses it.
+    max_line: u64,
 }
 
 impl PlainRows {
@@ -249,7 +252,10 @@ impl PlainRows {
                 .read_to_end(&mut buf)
                 .map_err(fail)?;
             left -= n as u64;
-            if memchr::memchr(self.quote, &buf[old..]).is_some() {
+            // Quotes are the parser's; so are NUL bytes and overlong
+            // lines, which it refuses with their line numbers.
+            let fresh = &buf[old..];
+            if memchr::memchr2(self.quote, 0, fresh).is_some() {
                 return Ok(None);
             }
             let eof = n == 0;
@@ -259,12 +265,16 @@ impl PlainRows {
             } else {
                 match memchr::memrchr2(b'\r', b'\n', &buf) {
                     Some(t) => t + 1,
+                    None if buf.len() as u64 > self.max_line => return Ok(None),
                     None => continue,
                 }
             };
             let mut pos = 0;
             while pos < cut {
                 let end = memchr::memchr2(b'\r', b'\n', &buf[pos..cut]).map_or(cut, |e| pos + e);
+                if (end - pos) as u64 > self.max_line {
+                    return Ok(None);
+                }
                 tally.text_before(end > pos);
                 if end > pos {
                     match each(&buf[pos..end], line) {

@@ -4,7 +4,8 @@
 //! it), and, for a workbook read sheet after sheet, each later sheet's
 //! columns placed where the first sheet has the same names.
 
-use super::super::{normalize_headers, Cell, SourceRow};
+use super::super::{column_letter, normalize_headers, Cell, Limit, Limits, SourceRow};
+use crate::model::text::{cut, thousands};
 use crate::model::RowRef;
 use calamine::Dimensions;
 use std::collections::HashMap;
@@ -34,11 +35,14 @@ pub(super) struct Assembler {
     file: Arc<str>,
     sheet: Arc<str>,
     header_row: u64,
+    limits: Limits,
     /// Set once the header is found: how the columns are placed.
     columns: Option<Columns>,
     /// Given for sheets after the first: applied when their header is found.
     planned: Option<Columns>,
     cur: Option<u32>,
+    /// The column of the current row's last cell.
+    last_col: Option<u32>,
     cells: Vec<(u32, Cell)>,
     /// Merged regions by start row, and the ones covering the current row.
     merges: Vec<Dimensions>,
@@ -55,6 +59,7 @@ impl Assembler {
         file: Arc<str>,
         sheet: &str,
         header_row: u64,
+        limits: Limits,
         mut merges: Vec<Dimensions>,
         planned: Option<Columns>,
     ) -> Self {
@@ -63,9 +68,11 @@ impl Assembler {
             file,
             sheet: Arc::from(sheet),
             header_row,
+            limits,
             columns: None,
             planned,
             cur: None,
+            last_col: None,
             cells: Vec::new(),
             merges,
             next_merge: 0,
@@ -80,27 +87,72 @@ impl Assembler {
         self.columns.is_some()
     }
 
-    /// Add a cell at row `r`, column `c` (0-based), in row order.
-    pub(super) fn push(&mut self, r: u32, c: u32, v: Cell) {
+    /// Add a cell at row `r`, column `c` (0-based). Rows come in order,
+    /// each once, their cells left to right: a row number seen again or
+    /// going back (a damaged or crafted sheet, whose rows would otherwise
+    /// be merged or lost without a word) is an error naming the sheet and
+    /// row; so is a text cell over the cell budget.
+    pub(super) fn push(&mut self, r: u32, c: u32, v: Cell) -> Result<(), String> {
         if self.cur != Some(r) {
             if let Some(prev) = self.cur {
-                self.flush(prev);
+                if r < prev {
+                    return Err(self.disorder(format!(
+                        "row {} comes after row {}: rows go back (or a row appears twice)",
+                        u64::from(r) + 1,
+                        u64::from(prev) + 1
+                    )));
+                }
+                self.flush(prev)?;
             }
             self.cur = Some(r);
+            self.last_col = None;
+        }
+        if let Some(last) = self.last_col {
+            if c <= last {
+                let row = u64::from(r) + 1;
+                return Err(self.disorder(format!(
+                    "row {row} appears twice (its cell {}{row} comes again after {}{row})",
+                    column_letter(c as usize),
+                    column_letter(last as usize),
+                )));
+            }
+        }
+        self.last_col = Some(c);
+        if let Cell::Text(t) = &v {
+            if t.len() as u64 > self.limits.max_cell_bytes {
+                return Err(format!(
+                    "sheet {:?} row {}: cell {}{} is {} bytes, {}",
+                    cut(&self.sheet),
+                    u64::from(r) + 1,
+                    column_letter(c as usize),
+                    u64::from(r) + 1,
+                    thousands(t.len() as u64),
+                    self.limits.over(Limit::CellBytes)
+                ));
+            }
         }
         if !v.is_empty() {
             self.cells.push((c, v));
         }
+        Ok(())
+    }
+
+    fn disorder(&self, what: String) -> String {
+        format!(
+            "sheet {:?}: {what}; the workbook is damaged: save it again from Excel or LibreOffice",
+            cut(&self.sheet)
+        )
     }
 
     /// The end of the sheet: its last row.
-    pub(super) fn finish(&mut self) {
+    pub(super) fn finish(&mut self) -> Result<(), String> {
         if let Some(r) = self.cur.take() {
-            self.flush(r);
+            self.flush(r)?;
         }
+        Ok(())
     }
 
-    fn flush(&mut self, r: u32) {
+    fn flush(&mut self, r: u32) -> Result<(), String> {
         let cells = std::mem::take(&mut self.cells);
         // Merged regions reaching this row.
         while self.next_merge < self.merges.len() && self.merges[self.next_merge].start.0 <= r {
@@ -111,7 +163,7 @@ impl Assembler {
         self.remember_merge_values(r, &cells);
         let Some(columns) = &self.columns else {
             if u64::from(r) + 1 < self.header_row || cells.is_empty() {
-                return;
+                return Ok(());
             }
             let width = cells
                 .iter()
@@ -119,6 +171,9 @@ impl Assembler {
                 .chain(self.active.iter().map(|d| d.end.1 as usize + 1))
                 .max()
                 .unwrap_or(0);
+            self.limits
+                .check_columns(width)
+                .map_err(|m| format!("sheet {:?}: {m}", cut(&self.sheet)))?;
             let mut raw = vec![String::new(); width];
             for (c, v) in &cells {
                 raw[*c as usize] = v.as_text().into_owned();
@@ -131,7 +186,7 @@ impl Assembler {
             self.columns = Some(self.planned.take().unwrap_or(Columns { map: None, width }));
             self.events
                 .push(Event::Header(normalize_headers(raw), u64::from(r) + 1));
-            return;
+            return Ok(());
         };
         let place = |c: usize| match &columns.map {
             None => Some(c),
@@ -153,7 +208,9 @@ impl Assembler {
             sheet: Some(self.sheet.clone()),
             row: u64::from(r) + 1,
         };
+        crate::crash::working_on_row(at.row, crate::crash::Stage::Read);
         self.events.push(Event::Row(SourceRow { at, cells: row }));
+        Ok(())
     }
 
     fn remember_merge_values(&mut self, r: u32, cells: &[(u32, Cell)]) {
@@ -175,7 +232,9 @@ impl Assembler {
                 continue;
             }
             if let Some(v) = self.merge_values.get(&d.start) {
-                for c in d.start.1..=d.end.1 {
+                // Within the columns there are (a region may claim more).
+                let end = d.end.1.min(self.limits.max_columns as u32);
+                for c in d.start.1..=end {
                     set(c as usize, v);
                 }
             }

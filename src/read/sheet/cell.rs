@@ -15,7 +15,10 @@ pub(crate) fn number_text(f: f64) -> String {
 }
 
 fn datetime_cell(dt: &calamine::ExcelDateTime) -> Cell {
-    if dt.is_duration() {
+    // Serials beyond Excel's calendar (0 to 9999-12-31) stay numbers: the
+    // mapping reports them at their cell (and calamine's conversion of
+    // such values would overflow).
+    if dt.is_duration() || !(0.0..2_958_466.0).contains(&dt.as_f64()) {
         return Cell::Number(number_text(dt.as_f64()).into());
     }
     match dt.as_datetime() {

@@ -24,8 +24,9 @@ mod cell;
 pub(crate) use cell::number_text;
 
 use super::{
-    file_label, Detected, Format, ReadError, RecordSource, SheetSel, SourceRow, SourceSpec,
+    file_label, Detected, Format, Limits, ReadError, RecordSource, SheetSel, SourceRow, SourceSpec,
 };
+use crate::model::text::{cut, thousands};
 use assemble::{fit, Assembler, Columns, Event};
 use calamine::{Dimensions, Reader};
 use std::io::Read as _;
@@ -66,6 +67,10 @@ impl std::fmt::Debug for SheetSource {
 }
 
 const ZIP_MAGIC: &[u8] = b"PK\x03\x04";
+
+/// Merged regions a sheet may have: each is looked at on every row it
+/// covers.
+const MAX_MERGES: usize = 100_000;
 const CFB_MAGIC: &[u8] = &[0xD0, 0xCF, 0x11, 0xE0];
 
 fn sniff(path: &Path, format: Format) -> Result<(), ReadError> {
@@ -104,6 +109,9 @@ fn sniff(path: &Path, format: Format) -> Result<(), ReadError> {
 impl SheetSource {
     pub fn open(path: &Path, spec: &SourceSpec, format: Format) -> Result<SheetSource, ReadError> {
         sniff(path, format)?;
+        // What calamine would hold, checked before it is given the file.
+        super::budget::check(path, format, &spec.limits)?;
+        let limits = spec.limits;
         let (tx, rx) = sync_channel::<Msg>(256);
         let path_buf = path.to_path_buf();
         let sel = spec.sheet.clone();
@@ -115,21 +123,23 @@ impl SheetSource {
                     path: &path_buf,
                     file: file_label(&path_buf),
                     header_row,
+                    limits,
                     tx: &tx,
                     header_sent: false,
                     stopped: false,
                 };
+                crate::crash::working_on_file(&reader.file, None);
                 // A damaged workbook must give an error, never take the program down.
-                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let result = crate::crash::contained(|| {
                     let r = reader.run(format, sel.as_ref());
                     (r, reader.header_sent)
-                }));
+                });
                 let (r, header_sent) = match result {
                     Ok(x) => x,
-                    Err(_) => (
+                    Err(why) => (
                         Err(ReadError::file(
                             &path_buf,
-                            "the workbook is damaged: its reader failed on it",
+                            format!("the workbook is damaged: its reader failed on it ({why})"),
                             None,
                         )),
                         false,
@@ -207,14 +217,29 @@ impl Book {
         }
     }
 
-    fn merges(&mut self, name: &str) -> Vec<Dimensions> {
-        match self {
+    /// The merged regions of sheet `name`; more than [`MAX_MERGES`] is an
+    /// error.
+    fn merges(&mut self, path: &Path, name: &str) -> Result<Vec<Dimensions>, ReadError> {
+        let merges = match self {
             Book::Xlsx(wb) => wb.merge_cells_by_sheet_name(name).unwrap_or_default(),
             Book::Other(wb) => match &mut **wb {
                 calamine::Sheets::Xls(x) => x.merge_cells_by_sheet_name(name).unwrap_or_default(),
                 _ => Vec::new(),
             },
+        };
+        if merges.len() > MAX_MERGES {
+            return Err(ReadError::file(
+                path,
+                format!(
+                    "sheet {:?} has {} merged regions, more than a sheet may ({})",
+                    cut(name),
+                    thousands(merges.len() as u64),
+                    thousands(MAX_MERGES as u64)
+                ),
+                None,
+            ));
         }
+        Ok(merges)
     }
 
     /// Every cell of sheet `name` in row order into `asm`, until `more`
@@ -227,6 +252,7 @@ impl Book {
         mut more: impl FnMut(&mut Assembler) -> bool,
     ) -> Result<(), ReadError> {
         let what = format!("failed to read sheet {name:?}");
+        let damaged = |m: String| ReadError::file(path, m, None);
         match self {
             Book::Xlsx(wb) => {
                 let mut cells = wb
@@ -236,7 +262,8 @@ impl Book {
                     match cells.next_cell() {
                         Ok(Some(c)) => {
                             let (r, col) = c.get_position();
-                            asm.push(r, col, cell::from_ref(c.get_value()));
+                            asm.push(r, col, cell::from_ref(c.get_value()))
+                                .map_err(damaged)?;
                             if !more(asm) {
                                 return Ok(());
                             }
@@ -255,7 +282,8 @@ impl Book {
                     for (j, v) in row.iter().enumerate() {
                         let cell = cell::from_data(v);
                         if !cell.is_empty() {
-                            asm.push(r0 + i as u32, c0 + j as u32, cell);
+                            asm.push(r0 + i as u32, c0 + j as u32, cell)
+                                .map_err(damaged)?;
                             if !more(asm) {
                                 return Ok(());
                             }
@@ -264,7 +292,7 @@ impl Book {
                 }
             }
         }
-        asm.finish();
+        asm.finish().map_err(damaged)?;
         more(asm);
         Ok(())
     }
@@ -277,9 +305,10 @@ impl Book {
         file: &Arc<str>,
         name: &str,
         header_row: u64,
+        limits: Limits,
     ) -> Result<Option<(Vec<String>, u64)>, ReadError> {
-        let merges = self.merges(name);
-        let mut asm = Assembler::new(file.clone(), name, header_row, merges, None);
+        let merges = self.merges(path, name)?;
+        let mut asm = Assembler::new(file.clone(), name, header_row, limits, merges, None);
         let mut found = None;
         self.cells(path, name, &mut asm, |asm| {
             for e in asm.events.drain(..) {
@@ -299,6 +328,7 @@ struct ThreadReader<'a> {
     path: &'a Path,
     file: Arc<str>,
     header_row: u64,
+    limits: Limits,
     tx: &'a SyncSender<Msg>,
     header_sent: bool,
     /// The receiver has gone.
@@ -339,7 +369,7 @@ impl ThreadReader<'_> {
         let mut plan: Vec<(String, Columns)> = Vec::new();
         let mut notes = Vec::new();
         for name in &selected {
-            let header = book.header(path, &self.file, name, self.header_row)?;
+            let header = book.header(path, &self.file, name, self.header_row, self.limits)?;
             let Some((headers, row)) = header else {
                 let why = format!(
                     "sheet {name:?} has no header row (no cells at row {} or below)",
@@ -401,11 +431,12 @@ impl ThreadReader<'_> {
             notes,
         })));
         for (name, columns) in plan {
-            let merges = book.merges(&name);
+            let merges = book.merges(path, &name)?;
             let mut asm = Assembler::new(
                 self.file.clone(),
                 &name,
                 self.header_row,
+                self.limits,
                 merges,
                 Some(columns),
             );
@@ -419,8 +450,15 @@ impl ThreadReader<'_> {
 
     /// One sheet: its header decides the columns.
     fn single(&mut self, book: &mut Book, name: &str) -> Result<(), ReadError> {
-        let merges = book.merges(name);
-        let mut asm = Assembler::new(self.file.clone(), name, self.header_row, merges, None);
+        let merges = book.merges(self.path, name)?;
+        let mut asm = Assembler::new(
+            self.file.clone(),
+            name,
+            self.header_row,
+            self.limits,
+            merges,
+            None,
+        );
         self.rows(book, name, &mut asm)?;
         if !asm.has_header() {
             return Err(ReadError::file(

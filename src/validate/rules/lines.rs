@@ -3,7 +3,7 @@
 //! decimals), and tax-rate ids (known, and in force on the document's date).
 
 use super::codes::*;
-use super::{money_precision, too_many_decimals, Check, QUANTITY_MAX_DECIMALS};
+use super::{amount_range, money_precision, too_many_decimals, Check, QUANTITY_MAX_DECIMALS};
 use crate::model::{AppliedRate, DocKind, Problem};
 use rust_decimal::Decimal;
 
@@ -11,6 +11,7 @@ fn discounts(c: &mut Check, base: &str, rates: &[AppliedRate]) {
     for (j, r) in rates.iter().enumerate() {
         if let Some(a) = r.amount {
             let field = || format!("{base}discounts[{j}]");
+            amount_range(c, field, a);
             if a < Decimal::ZERO {
                 c.error_fe(
                     NEGATIVE_AMOUNT,
@@ -57,6 +58,7 @@ pub(super) fn amounts(c: &mut Check) {
         }
         if let Some(q) = line.quantity {
             let field = || format!("items[{i}].quantity");
+            amount_range(c, field, q);
             if q.is_zero() {
                 c.error_fe(
                     BAD_QUANTITY,
@@ -86,6 +88,7 @@ pub(super) fn amounts(c: &mut Check) {
         }
         if let Some(p) = line.unit_cost {
             let field = || format!("items[{i}].unit_cost");
+            amount_range(c, field, p);
             if p < Decimal::ZERO {
                 c.error_fe(
                     NEGATIVE_AMOUNT,

@@ -3,7 +3,8 @@
 //! cell it came from (the draft's `origins`) or at least the row, what was
 //! found, what was expected, and a stable code (see [`codes`]).
 //!
-//! The rules by area: `document` (required fields, numbers, currency and
+//! The rules by area: `text` (no control, bidi or invisible characters),
+//! `document` (required fields, numbers, currency and
 //! country codes, dates, metadata limits), `customer` (IDNO, e-mail),
 //! `lines` (quantities, prices, discounts, tax rates), `reconcile` (the
 //! source's totals against the API's) and `payments`. Here: the problem
@@ -15,6 +16,7 @@ mod document;
 mod lines;
 mod payments;
 mod reconcile;
+mod text;
 
 pub use customer::{is_email, looks_moldovan};
 
@@ -27,6 +29,7 @@ use lines::{amounts, taxes};
 use payments::payments;
 use reconcile::reconciliation;
 use rust_decimal::Decimal;
+use text::characters;
 
 /// The stable problem codes validation emits (mapping adds its own).
 pub mod codes {
@@ -98,6 +101,11 @@ pub mod codes {
     pub const CUSTOMER_UNMATCHED: &str = "customer_unmatched";
     /// A customer number another customer of the batch took first.
     pub const CUSTOMER_NUMBER_TAKEN: &str = "customer_number_taken";
+    /// An amount (from a cell, or a line amount or total made of them) at
+    /// or beyond what the API holds: 10¹² (the mapping reports a cell's).
+    pub const AMOUNT_OUT_OF_RANGE: &str = "amount_out_of_range";
+    /// A control, bidi or invisible character in a number, code or name.
+    pub const BAD_CHARACTERS: &str = "bad_characters";
 }
 
 use codes::*;
@@ -223,11 +231,25 @@ fn money_precision(c: &mut Check, field: impl FnOnce() -> String, value: Money, 
     }
 }
 
-/// Run every rule on a draft (a customer record: the customer's rules).
+/// An amount the API cannot hold (the mapping reports a cell's own; this
+/// catches drafts made otherwise).
+fn amount_range(c: &mut Check, field: impl FnOnce() -> String, value: Money) {
+    if !crate::model::money::in_range(value) {
+        c.error_fe(
+            AMOUNT_OUT_OF_RANGE,
+            field(),
+            "the amount is beyond what the API can hold",
+            value.to_string(),
+            format!("an amount below {}", crate::model::money::AMOUNT_LIMIT_TEXT),
+        );
+    }
+}
+
 /// Run every rule on a draft (a customer record: the customer's rules); a
 /// totals row that formed a document of its own is said to be one, and
 /// checked no further.
 pub(super) fn run(c: &mut Check) {
+    characters(c);
     if c.draft.record == crate::model::Record::Customer {
         required(c);
         numbers(c);

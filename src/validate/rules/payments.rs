@@ -2,7 +2,7 @@
 //! their sum not above the document total (a warning).
 
 use super::codes::*;
-use super::{money_precision, Check};
+use super::{amount_range, money_precision, Check};
 use crate::model::Problem;
 use crate::validate::totals::DocTotals;
 use rust_decimal::Decimal;
@@ -11,12 +11,13 @@ use rust_decimal::Decimal;
 /// above the document total (a warning).
 pub(super) fn payments(c: &mut Check, t: &DocTotals) {
     let d = c.draft;
-    let mut sum = Decimal::ZERO;
+    let mut sum = Some(Decimal::ZERO);
     for (k, p) in d.payments.iter().enumerate() {
         let field = || format!("payments[{k}].amount");
         match p.amount {
             Some(a) if a > Decimal::ZERO => {
-                sum += a;
+                amount_range(c, field, a);
+                sum = sum.and_then(|s| s.checked_add(a));
                 money_precision(c, field, a, "the payment");
             }
             Some(a) => c.error_fe(
@@ -32,7 +33,7 @@ pub(super) fn payments(c: &mut Check, t: &DocTotals) {
             ),
         }
     }
-    if let Some(total) = t.total {
+    if let (Some(total), Some(sum)) = (t.total, sum) {
         if !d.payments.is_empty() && sum > total {
             c.push(
                 Problem::warning(

@@ -9,7 +9,8 @@
 
 use super::codes::*;
 use super::Check;
-use crate::model::{DocKind, LineChecks, LineItem, Money, Problem};
+use crate::model::money::{in_range, AMOUNT_LIMIT_TEXT};
+use crate::model::{round_money, DocKind, LineChecks, LineItem, Money, Problem};
 use crate::validate::totals::{totals_with, DocTotals, LineTotals};
 use rust_decimal::{Decimal, RoundingStrategy};
 
@@ -98,6 +99,14 @@ fn reconcile(
         return;
     }
     let Some(diff) = stated.checked_sub(computed).map(|d| d.abs()) else {
+        // Too far apart to subtract: a mismatch by any measure.
+        c.error_fe(
+            TOTAL_MISMATCH,
+            field(),
+            format!("the source's {what} differs from what the API will compute by more than 0.01"),
+            stated.to_string(),
+            format!("{computed} ({})", how()),
+        );
         return;
     };
     if diff <= Decimal::new(1, 2) {
@@ -187,6 +196,60 @@ fn reconcile_line(
     );
 }
 
+/// A line amount the API cannot hold: `quantity × unit price` at or beyond
+/// [`AMOUNT_LIMIT`](crate::model::money::AMOUNT_LIMIT) (or beyond what a decimal holds), at the unit price.
+fn line_range(c: &mut Check, i: usize, lt: &LineTotals) {
+    if lt.amount.is_some_and(in_range) {
+        return;
+    }
+    let line = &c.draft.invoice.items[i];
+    let q = line.quantity.unwrap_or(Decimal::ONE);
+    let p = line.unit_cost.unwrap_or(Decimal::ZERO);
+    let found = match lt.amount {
+        Some(a) => format!("{q} × {p} = {a}"),
+        None => format!("{q} × {p}"),
+    };
+    c.error_fe(
+        AMOUNT_OUT_OF_RANGE,
+        format!("items[{i}].unit_cost"),
+        "the line amount (quantity × unit price) is beyond what the API can hold",
+        found,
+        format!("a line amount below {AMOUNT_LIMIT_TEXT}"),
+    );
+}
+
+/// Document totals the API cannot hold: the lines' sum or the total at or
+/// beyond [`AMOUNT_LIMIT`](crate::model::money::AMOUNT_LIMIT) (or beyond what a decimal holds). Not repeated
+/// when a line amount is already out of range.
+fn doc_range(c: &mut Check, t: &DocTotals) {
+    let (field, what, value) = match (t.subtotal, t.total) {
+        (None, _) => ("subtotal", "the lines' amounts add up", None),
+        (Some(s), _) if !in_range(s) => ("subtotal", "the lines' amounts add up", Some(s)),
+        (_, Some(total)) if !in_range(total) => ("total", "the document total is", Some(total)),
+        _ => return,
+    };
+    // The rare case only: is a line to blame (and reported)?
+    let line_out = c.draft.invoice.items.iter().any(|l| {
+        l.quantity
+            .unwrap_or(Decimal::ONE)
+            .checked_mul(l.unit_cost.unwrap_or_default())
+            .is_none_or(|a| !in_range(round_money(a)))
+    });
+    if line_out {
+        return;
+    }
+    let mut p = Problem::error(
+        AMOUNT_OUT_OF_RANGE,
+        field,
+        format!("{what} beyond what the API can hold"),
+    )
+    .expected(format!("below {AMOUNT_LIMIT_TEXT}"));
+    if let Some(v) = value {
+        p = p.found(v.to_string());
+    }
+    c.push(p);
+}
+
 /// Totals the source states, reconciled within one ban with the totals the
 /// API will compute, which it returns (each line's are computed, checked
 /// and dropped in turn).
@@ -221,21 +284,24 @@ pub(super) fn reconciliation(c: &mut Check) -> DocTotals {
             doc_alts = doc_alts.zip(alts).and_then(|(acc, a)| {
                 Some([acc[0].add(a[0])?, acc[1].add(a[1])?, acc[2].add(a[2])?])
             });
+            if unmapped.contains(&i) {
+                return;
+            }
+            line_range(c, i, lt);
             if let Some(lc) = checks.lines.get(i) {
-                if !unmapped.contains(&i) {
-                    reconcile_line(c, i, lc, lt, alts);
-                }
+                reconcile_line(c, i, lc, lt, alts);
             }
         },
     );
     if !unmapped.is_empty() {
         return t;
     }
+    doc_range(c, &t);
     reconcile(
         c,
         || "checks.subtotal".into(),
         "subtotal",
-        (checks.subtotal, Some(t.subtotal)),
+        (checks.subtotal, t.subtotal),
         doc_alts.map(|a| a[0]),
         || "Σ line amounts".into(),
     );

@@ -225,7 +225,10 @@ async fn oauth_code_token_rotation_and_bearer() {
 async fn expired_access_token_is_401() {
     let emu = TestEmulator::start(Config {
         token_ttl: Duration::ZERO,
-        oauth_clients: vec![("my-app".into(), "my-secret".into())],
+        oauth_clients: vec![facturare_etl::emulator::OAuthClient::new(
+            "my-app",
+            "my-secret",
+        )],
         ..Config::default()
     });
     let client = reqwest::Client::builder()
@@ -253,7 +256,11 @@ async fn expired_access_token_is_401() {
         http_client()
             .post(format!("{}/oauth/access_token", emu.url()))
             .basic_auth("my-app", Some("my-secret"))
-            .form(&[("grant_type", "authorization_code"), ("code", &code)]),
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", "http://localhost/cb"),
+            ]),
     )
     .await;
     assert_eq!(s, 200, "{t}");
