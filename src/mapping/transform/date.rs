@@ -196,6 +196,7 @@ pub fn excel_moment(serial: f64) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Datelike;
     use proptest::prelude::*;
 
     #[test]
@@ -241,6 +242,28 @@ mod tests {
             prop_assert_eq!(parse_date(&text, &[DateFormat::parse(f).unwrap()]), Some(d));
             let serial = to_excel_serial(d);
             prop_assert_eq!(parse_date(&serial.to_string(), &[DateFormat::Excel]), Some(d));
+        }
+
+        /// Serials near and beyond Excel's calendar, and any text of
+        /// digits and separators: never a panic, and a date is one Excel
+        /// could show (1900-01-01 to 9999-12-31).
+        #[test]
+        fn serials_and_texts_near_the_limits_never_overflow(
+            serial in prop_oneof![
+                -1e3f64..3e6,
+                2_958_000.0f64..2_959_000.0,
+                proptest::num::f64::ANY,
+            ],
+            text in "[0-9]{0,12}([./ -][0-9]{0,6}){0,3}",
+        ) {
+            let shows = |d: NaiveDate| (1900..=9999).contains(&d.year());
+            if let Some(d) = excel_serial(serial) {
+                prop_assert!(shows(d), "{serial} gave {d}");
+            }
+            if let Some(d) = parse_date(&serial.to_string(), &[DateFormat::Excel]) {
+                prop_assert!(shows(d), "{serial} gave {d}");
+            }
+            let _ = parse_date(&text, &default_date_formats());
         }
     }
 }

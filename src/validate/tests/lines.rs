@@ -160,3 +160,76 @@ fn precision_counts_real_decimals_whatever_the_scale() {
     assert!(has(&ps, codes::MONEY_PRECISION, "items[0].unit_cost"));
     assert!(has(&ps, codes::MONEY_PRECISION, "items[1].unit_cost"));
 }
+
+/// An amount near the limit the API holds, or far beyond it: a mantissa
+/// of up to four digits at a power of ten from 10⁻⁴ to 10²⁴, the extremes
+/// of a decimal, and zero.
+fn edge_amount() -> impl proptest::strategy::Strategy<Value = Decimal> {
+    use proptest::prelude::*;
+    prop_oneof![
+        8 => (1i64..10_000, 0u32..=28, any::<bool>()).prop_map(|(m, p, neg)| {
+            // m × 10^(p − 4): scale 4 down to 0, then whole powers up to 10²⁴.
+            let mut v = Decimal::new(m, 4);
+            for _ in 0..p {
+                v = v.checked_mul(Decimal::TEN).unwrap_or(Decimal::MAX);
+            }
+            if neg { -v } else { v }
+        }),
+        1 => Just(Decimal::MAX),
+        1 => Just(Decimal::MIN),
+        1 => Just(crate::model::money::AMOUNT_LIMIT),
+        1 => Just(crate::model::money::AMOUNT_LIMIT - Decimal::new(1, 2)),
+        1 => Just(Decimal::ZERO),
+    ]
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+    /// Amounts near and beyond the limit: checking never panics; every
+    /// amount beyond the limit is `amount_out_of_range` at its field; and a
+    /// draft called valid has every line amount and its total within what
+    /// the API holds.
+    #[test]
+    fn amounts_near_the_limit_are_found_never_overflow(
+        q0 in edge_amount(), p0 in edge_amount(),
+        q1 in edge_amount(), p1 in edge_amount(),
+        disc in proptest::option::of(edge_amount()),
+    ) {
+        use crate::model::money::in_range;
+        let mut dr = good();
+        dr.checks = Checks::default();
+        dr.invoice.items[0].quantity = Some(q0);
+        dr.invoice.items[0].unit_cost = Some(p0);
+        dr.invoice.items[1].quantity = Some(q1);
+        dr.invoice.items[1].unit_cost = Some(p1);
+        if let Some(a) = disc {
+            dr.invoice.discounts = vec![AppliedRate::amount(a)];
+        }
+        let ps = problems(dr.clone());
+        let mut inputs = vec![
+            ("items[0].quantity", q0),
+            ("items[0].unit_cost", p0),
+            ("items[1].quantity", q1),
+            ("items[1].unit_cost", p1),
+        ];
+        inputs.extend(disc.map(|a| ("discounts[0]", a)));
+        for (field, v) in inputs {
+            if !in_range(v) {
+                proptest::prop_assert!(
+                    ps.iter().any(|(c, f)| *c == codes::AMOUNT_OUT_OF_RANGE && f.starts_with(field)),
+                    "{field} = {v}: {ps:?}"
+                );
+            }
+        }
+        let valid = validate_one(dr, &rules());
+        if valid.is_ok() {
+            let l0 = q0.checked_mul(p0);
+            let l1 = q1.checked_mul(p1);
+            proptest::prop_assert!(l0.is_some_and(in_range), "line 0: {q0} × {p0}");
+            proptest::prop_assert!(l1.is_some_and(in_range), "line 1: {q1} × {p1}");
+            let sum = l0.and_then(|a| l1.and_then(|b| a.checked_add(b)));
+            proptest::prop_assert!(sum.is_some_and(in_range), "total of {l0:?} and {l1:?}");
+        }
+    }
+}

@@ -294,3 +294,95 @@ async fn expired_access_token_is_401() {
         .unwrap();
     assert_eq!(r.status(), 400);
 }
+
+/// A third-party client's codes go only to its registered redirect URIs:
+/// any other gets the RFC 6749 error page and no code, with no redirect;
+/// and the exchange checks the URI again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn codes_go_only_to_registered_redirect_uris() {
+    let mut app = facturare_etl::emulator::OAuthClient::new("their-app", "their-secret");
+    app.redirect_uris = vec!["https://app.example/cb".into()];
+    let emu = TestEmulator::start(Config {
+        oauth_clients: vec![
+            app,
+            facturare_etl::emulator::OAuthClient::new("cli", "cli-secret"),
+        ],
+        ..Config::default()
+    });
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let authorize = |id: &str, uri: &str| {
+        client
+            .get(format!("{}/oauth/authorize", emu.url()))
+            .query(&[
+                ("response_type", "code"),
+                ("client_id", id),
+                ("redirect_uri", uri),
+            ])
+            .send()
+    };
+    for (id, uri) in [
+        ("their-app", "http://evil.example/cb"),
+        ("their-app", "https://app.example/cb/../evil"),
+        ("their-app", "https://app.example/cb2"),
+        ("their-app", "http://127.0.0.1:9/cb"),
+        ("cli", "http://evil.example/cb"),
+        ("cli", "https://localhost/cb"),
+        ("cli", "http://user@127.0.0.1/cb"),
+    ] {
+        let r = authorize(id, uri).await.unwrap();
+        assert_eq!(r.status(), 400, "{id} {uri}");
+        assert!(!r.headers().contains_key("location"), "{id} {uri}");
+        let body = r.text().await.unwrap();
+        assert!(body.contains("invalid_request"), "{id} {uri}: {body}");
+        assert!(!body.contains("code_"), "{id} {uri}: a code in {body}");
+    }
+    // The registered URI, and a loopback one for a client with none.
+    let mut codes = Vec::new();
+    for (id, uri) in [
+        ("their-app", "https://app.example/cb"),
+        ("cli", "http://127.0.0.1:43117/callback"),
+    ] {
+        let r = authorize(id, uri).await.unwrap();
+        assert_eq!(r.status(), 302, "{id} {uri}");
+        let loc = r.headers()["location"].to_str().unwrap().to_string();
+        assert!(loc.starts_with(uri), "{loc}");
+        let code = url::Url::parse(&loc)
+            .unwrap()
+            .query_pairs()
+            .find(|(k, _)| k == "code")
+            .unwrap()
+            .1
+            .into_owned();
+        codes.push(code);
+    }
+    // A code traded with another redirect URI is refused (and spent).
+    let (s, t) = send(
+        http_client()
+            .post(format!("{}/oauth/access_token", emu.url()))
+            .basic_auth("their-app", Some("their-secret"))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", &codes[0]),
+                ("redirect_uri", "http://evil.example/cb"),
+            ]),
+    )
+    .await;
+    assert_eq!(s, 400, "{t}");
+    assert!(t.get("access_token").is_none(), "{t}");
+    let (s, t) = send(
+        http_client()
+            .post(format!("{}/oauth/access_token", emu.url()))
+            .basic_auth("cli", Some("cli-secret"))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", &codes[1]),
+                ("redirect_uri", "http://127.0.0.1:43117/callback"),
+            ]),
+    )
+    .await;
+    assert_eq!(s, 200, "{t}");
+    assert!(t["access_token"].is_string(), "{t}");
+}
