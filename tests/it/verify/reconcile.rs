@@ -372,3 +372,55 @@ fn a_changed_input_is_refused_unless_allowed() {
         (&json!("МТ00-000101"), &json!("document"))
     );
 }
+
+/// A bug striking mid-import (debug fault injection while row 101 is
+/// mapped) ends the import with one line naming the file and row, exit 70
+/// and no backtrace; the ledger stays consistent: run again, the import
+/// completes, every document exactly once, and `runs verify` finds the
+/// account identical to the source.
+#[test]
+fn a_bug_mid_import_exits_70_and_the_rerun_completes_it_exactly_once() {
+    let f = Fixture::new();
+    let out = bin(f.dir.path())
+        .env("FACTURARE_API_KEY", f.emu.key())
+        .env("FACTURARE_DEBUG_PANIC", "map:101")
+        .args([
+            "--api-url",
+            f.emu.url(),
+            "import",
+            FILE,
+            "--mapping",
+            "mapping.toml",
+        ])
+        .timeout(Duration::from_secs(240))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(70), "{err}");
+    assert!(
+        err.contains(&format!("internal error while mapping {FILE} row 101")),
+        "{err}"
+    );
+    assert!(
+        !err.contains("panicked") && !err.contains("stack backtrace"),
+        "{err}"
+    );
+    let numbers = |base: &str| -> Vec<String> {
+        crate::support::list_all(base, f.emu.key(), "/invoices")
+            .iter()
+            .map(|i| i["number"].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    let before = numbers(f.emu.url()).len();
+    assert!(before <= 56, "{before} invoices after the crash");
+
+    let (code, _, err) = f.import(&[]);
+    assert_eq!(code, 1, "4 rejected: {err}");
+    let mut after = numbers(f.emu.url());
+    assert_eq!(after.len(), 56, "{err}");
+    after.sort();
+    after.dedup();
+    assert_eq!(after.len(), 56, "every invoice once");
+    let (code, _, err) = f.cmd(&["runs", "verify"]);
+    assert_eq!(code, 0, "{err}");
+}
