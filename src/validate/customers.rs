@@ -405,7 +405,12 @@ impl CustomerBook {
         let mut problems = Vec::new();
         let mut conflicts = Vec::new();
         let Some(key) = CustomerKey::of(&verdict.customer, verdict.match_on) else {
-            if verdict.customer.id.is_some() {
+            // Said already: a totals row (no customer to match), or a
+            // customer a rule found wanting (`required`: no name, no number).
+            let said = verdict.problems.iter().any(|p| {
+                p.is_error() && (p.code == codes::TOTALS_ROW || p.field.starts_with("customer."))
+            });
+            if verdict.customer.id.is_some() || said {
                 // The account's customer, named by its id (a round trip):
                 // nothing to find, create or merge.
                 return (problems, conflicts);

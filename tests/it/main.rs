@@ -8,6 +8,7 @@ mod cli;
 mod client;
 mod corpus;
 mod customers;
+mod diagnoses;
 mod emulator;
 mod export;
 mod install;

@@ -57,16 +57,28 @@ pub(super) fn totals_row(c: &mut Check) -> bool {
         return false;
     }
     let column = d.origins.get("number").map(|cell| cell.column.to_string());
+    // A label to match, or (a row of amounts only) a blank number.
+    // The words `is_totals_label` knows, in any case, as whole words.
+    let (regex, fallback) = if labelled {
+        (
+            format!("(?i)^\\\\s*({})\\\\b", TOTALS_WORDS.join("|")),
+            "COLUMN WITH THE LABEL",
+        )
+    } else {
+        ("^\\\\s*$".to_string(), "COLUMN OF THE NUMBER")
+    };
     let suggestion = format!(
-        "skip_rows_matching = {{ column = {:?}, regex = \"^\\\\s*(Итого|Всего|Total|Totaluri)\" }}",
-        column.as_deref().unwrap_or("COLUMN WITH THE LABEL")
+        "skip_rows_matching = {{ column = {:?}, regex = \"{regex}\" }}",
+        column.as_deref().unwrap_or(fallback)
     );
     let why = if labelled {
         format!("its number {number:?} is a totals label")
     } else {
         "it has no number, no date and no customer, only amounts".to_string()
     };
-    c.push(
+    // Said even where the mapping found the row's number missing
+    // (`missing_group_key`): this is why.
+    c.push_anyway(
         Problem::error(
             TOTALS_ROW,
             "number",

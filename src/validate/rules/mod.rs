@@ -172,6 +172,13 @@ impl<'a> Check<'a> {
         self.problems.push(p.at(cell.as_ref()).at_row(row.as_ref()));
     }
 
+    /// [`Check::push`], even over the mapping's error on the same field.
+    pub(super) fn push_anyway(&mut self, p: Problem) {
+        let cell = self.cell(&p.field);
+        let row = self.row(&p.field);
+        self.problems.push(p.at(cell.as_ref()).at_row(row.as_ref()));
+    }
+
     fn error_fe(
         &mut self,
         code: &'static str,
