@@ -45,6 +45,9 @@ pub struct ImportOptions {
     pub rate_per_sec: Option<u32>,
     /// `None`: update for a round trip (our own export), else skip.
     pub on_existing: Option<OnExisting>,
+    /// With `--on-existing update`: customers already on the account (not
+    /// from this import) are updated to the batch's merged record too.
+    pub update_customers: bool,
     /// Round trips: send changes to documents changed on the account since
     /// the export too.
     pub force: bool,
@@ -70,6 +73,7 @@ impl Default for ImportOptions {
             concurrency: 8,
             rate_per_sec: None,
             on_existing: None,
+            update_customers: false,
             force: false,
             rejects: None,
             errors: None,
@@ -164,8 +168,16 @@ impl ImportOutcome {
         let _ = writeln!(s, ", {} rejected by the API", u.rejected);
         let _ = writeln!(
             s,
-            "customers: {} created, {} found; payments: {} recorded, {} rejected",
-            u.customers_created, u.customers_found, u.payments_done, u.payments_rejected
+            "customers: {} created, {} found{}; payments: {} recorded, {} rejected",
+            u.customers_created,
+            u.customers_found,
+            if u.customers_updated > 0 {
+                format!(", {} updated", u.customers_updated)
+            } else {
+                String::new()
+            },
+            u.payments_done,
+            u.payments_rejected
         );
         let _ = writeln!(
             s,
@@ -403,6 +415,7 @@ pub fn import(
                 "concurrency": opts.concurrency,
                 "rate_per_sec": opts.rate_per_sec,
                 "on_existing": super::changes::on_existing(opts.on_existing, &mapping),
+                "update_customers": opts.update_customers,
                 "force": opts.force,
                 "rejects": opts.rejects.as_ref().map(|p| p.display().to_string()),
                 "vat_table": opts.vat_table.as_ref().map(|p| p.display().to_string()),
@@ -572,6 +585,7 @@ fn upload(
         run: run.run_id,
         concurrency: opts.concurrency.max(1),
         on_existing: super::changes::on_existing(opts.on_existing, run.mapping),
+        update_customers: opts.update_customers,
         max_attempts: opts.max_attempts.max(1),
         force: opts.force,
     };

@@ -324,6 +324,7 @@ async fn run_with(
         run,
         concurrency: 4,
         on_existing,
+        update_customers: false,
         max_attempts: 1000,
         force: false,
     };

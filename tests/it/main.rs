@@ -19,6 +19,7 @@ mod profiles;
 mod read;
 mod roundtrip;
 mod sources;
+mod update_customers;
 mod upload;
 mod validate;
 mod verify;

@@ -58,6 +58,11 @@ pub struct Args {
     /// reject it (fail) [default: update for our own exports, else skip]
     #[arg(long, value_enum, value_name = "WHAT")]
     pub on_existing: Option<OnExistingArg>,
+    /// With --on-existing update: also update customers already on the
+    /// account (not from this import) where the batch's merged record
+    /// differs, sending only what differs; `runs rollback` restores them
+    #[arg(long, requires = "on_existing")]
+    pub update_customers: bool,
     /// Our own exports: also send changes to documents changed on the account
     /// after the export (conflicts), overwriting those changes
     #[arg(long)]
@@ -102,6 +107,14 @@ fn parse_resume(s: &str) -> Result<Resume, String> {
 }
 
 pub fn run(args: Args, ctx: &Context) -> CmdResult {
+    if args.update_customers && !matches!(args.on_existing, Some(OnExistingArg::Update)) {
+        return Err(CliError::new(
+            Exit::Usage,
+            anyhow::anyhow!(
+                "--update-customers goes with --on-existing update (customers already on the account are updated only when documents are)"
+            ),
+        ));
+    }
     let sel = &args.profiles;
     if sel.is_multi() {
         if let Some(Resume::Run(run)) = args.resume {
@@ -148,6 +161,7 @@ fn import_one(args: &Args, ctx: &Context) -> JobResult {
         concurrency: args.concurrency as usize,
         rate_per_sec: args.rate,
         on_existing: args.on_existing.map(Into::into),
+        update_customers: args.update_customers,
         force: args.force,
         rejects: expand(&args.rejects),
         errors: expand(&args.errors),

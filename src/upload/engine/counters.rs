@@ -20,6 +20,7 @@ pub struct Counters {
     pub locked: AtomicU64,
     pub customers_created: AtomicU64,
     pub customers_found: AtomicU64,
+    pub customers_updated: AtomicU64,
     pub payments_done: AtomicU64,
     pub payments_rejected: AtomicU64,
     pub retries: AtomicU64,
@@ -52,6 +53,8 @@ pub struct CountsSnapshot {
     pub locked: u64,
     pub customers_created: u64,
     pub customers_found: u64,
+    /// Found on the account and updated (`--update-customers`).
+    pub customers_updated: u64,
     pub payments_done: u64,
     pub payments_rejected: u64,
     /// Attempts repeated after an ambiguous failure.
@@ -74,6 +77,7 @@ impl Counters {
             locked: g(&self.locked),
             customers_created: g(&self.customers_created),
             customers_found: g(&self.customers_found),
+            customers_updated: g(&self.customers_updated),
             payments_done: g(&self.payments_done),
             payments_rejected: g(&self.payments_rejected),
             retries: g(&self.retries),

@@ -5,7 +5,7 @@
 
 use super::counters::bump;
 use super::send::UnitEnd;
-use super::{describe_rows, put_import_key, Engine, Halt};
+use super::{describe_rows, put_import_key, Engine, Halt, OnExisting};
 use crate::ledger::{NewUnit, UnitKind};
 use crate::model::{Draft, MatchOn};
 use crate::upload::keys;
@@ -49,6 +49,11 @@ impl<R: Remote> Engine<R> {
         Ok(got.clone())
     }
 
+    /// `--update-customers` with `--on-existing update`.
+    fn updates_customers(&self) -> bool {
+        self.cfg.update_customers && self.cfg.on_existing == OnExisting::Update
+    }
+
     async fn customer_uncached(
         &self,
         draft: &Draft,
@@ -60,11 +65,17 @@ impl<R: Remote> Engine<R> {
             .ledger
             .unit(&self.cfg.env, key)
             .map_err(|e| self.ledger_failed(e))?;
+        // Known from an earlier run; with `--update-customers`, a customer
+        // that run only found (neither created nor updated: another's) is
+        // compared again.
+        let compare_again = self.updates_customers();
         if let Some(u) = &prior {
+            let found_only = !u.created && u.before_image.is_none();
             if matches!(
                 u.state,
                 crate::ledger::UnitState::Done | crate::ledger::UnitState::Skipped
-            ) {
+            ) && !(compare_again && found_only)
+            {
                 if let Some(id) = u.remote_id {
                     return Ok(Ok(id));
                 }
@@ -107,6 +118,31 @@ impl<R: Remote> Engine<R> {
                     .as_ref()
                     .is_some_and(|u| u.state == crate::ledger::UnitState::Sending);
             let unit = self.claim(prior, &new_unit).await?;
+            if !ours && self.updates_customers() {
+                // Someone else's: made what the batch's record says, only
+                // what differs sent, its previous version kept for rollback.
+                // Our import key is not put on it: it stays theirs.
+                let mut wanted = body.clone();
+                without_import_key(&mut wanted);
+                let table = crate::model::fields::CUSTOMER;
+                return Ok(
+                    match self.update_existing(&unit, f.id, &wanted, table).await? {
+                        UnitEnd::Updated(id) => {
+                            bump(&self.counters.customers_updated);
+                            Ok(id)
+                        }
+                        UnitEnd::Done(id) | UnitEnd::Unchanged(id) => {
+                            bump(&self.counters.customers_found);
+                            Ok(id)
+                        }
+                        UnitEnd::Skipped => Ok(f.id),
+                        UnitEnd::Rejected(e) => Err(format!(
+                            "customer {} is on the account; updating it failed: {e}",
+                            f.id
+                        )),
+                    },
+                );
+            }
             self.ledger
                 .mark_done(unit.id, f.id, ours)
                 .map_err(|e| self.ledger_failed(e))?;
@@ -141,5 +177,23 @@ impl<R: Remote> Engine<R> {
             },
             UnitEnd::Rejected(e) => Ok(Err(e)),
         }
+    }
+}
+
+/// `body` without `metadata.import_key` (and without `metadata` when that
+/// was all of it).
+fn without_import_key(body: &mut serde_json::Value) {
+    let Some(obj) = body.as_object_mut() else {
+        return;
+    };
+    let emptied = match obj.get_mut("metadata").and_then(|m| m.as_object_mut()) {
+        Some(m) => {
+            m.remove(crate::model::IMPORT_KEY);
+            m.is_empty()
+        }
+        None => false,
+    };
+    if emptied {
+        obj.remove("metadata");
     }
 }

@@ -67,6 +67,9 @@ pub struct EngineConfig {
     /// Documents worked on at once.
     pub concurrency: usize,
     pub on_existing: OnExisting,
+    /// With [`OnExisting::Update`]: a customer found on the account, not
+    /// from this import, is updated to the batch's record where it differs.
+    pub update_customers: bool,
     /// Ambiguous failures of one unit, in one run, before the run stops
     /// (resumable) rather than keep trying.
     pub max_attempts: u32,

@@ -240,6 +240,15 @@ impl<R: Remote> Engine<R> {
                 .map_err(|e| self.ledger_failed(e))?;
             return Ok(UnitEnd::Rejected(msg));
         };
+        // A customer keeps the metadata keys the batch does not set (its
+        // map is still sent whole when one changes, as API.md requires).
+        let overlaid;
+        let body = if kind == UnitKind::Customer {
+            overlaid = with_their_metadata(body, &current);
+            &overlaid
+        } else {
+            body
+        };
         let wanted = Wanted {
             body,
             table,
@@ -390,4 +399,24 @@ fn took(patch: &Value, current: &Value, table: &'static [Field]) -> bool {
         .map(|o| o.keys().cloned().collect())
         .unwrap_or_default();
     !keys.is_empty() && diff::restored(patch, current, &keys, table)
+}
+
+/// `body` with `current`'s metadata under its own: the keys `body` sets
+/// win, the others stay as they are.
+fn with_their_metadata(body: &Value, current: &Value) -> Value {
+    let mut out = body.clone();
+    let mut meta = current
+        .get("metadata")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    if let Some(ours) = body.get("metadata").and_then(Value::as_object) {
+        for (k, v) in ours {
+            meta.insert(k.clone(), v.clone());
+        }
+    }
+    if let Some(obj) = out.as_object_mut() {
+        obj.insert("metadata".into(), Value::Object(meta));
+    }
+    out
 }
