@@ -7,13 +7,18 @@
 //! The parts: `plan` (what a mapping compiles to: [`Plan`], its [`Field`]s
 //! and skip rules), `source` (the `[source]` table as reader options:
 //! [`source_spec`]), `field` (one field spec checked and compiled, its
-//! columns resolved, its patterns, lookups and types) and, here,
-//! [`compile`], which compiles every field of the mapping and its grouping
-//! and skip rules.
+//! columns resolved, its patterns, lookups and types), `limits` (limits
+//! the mapping's constants alone break), `wide` (the slots of a wide
+//! layout), `records` (customer-only mappings, metadata prefixes, a round
+//! trip's computed keys and scope) and, here, [`compile`], which compiles
+//! every field of the mapping and its grouping and skip rules.
 
 mod field;
+mod limits;
 mod plan;
+mod records;
 mod source;
+mod wide;
 
 pub use field::toml_cell;
 pub use plan::{Field, Lookup, Parse, Part, Plan, Replace, SkipRule, Src, Target, Ty};
@@ -29,86 +34,14 @@ use crate::model::limits::{
 };
 use crate::model::{FieldPath, MatchOn, Record, Scope};
 use field::Ctx;
+use limits::{constant_limit, metadata_limits};
+use records::{computed_keys, customers_only, record_of, scope_of, with_prefixed};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Arc;
+use wide::wide_slots;
 
 type FieldList<'a> = Vec<(&'a Option<FieldSpec>, &'static str, Ty)>;
-
-/// Limits the mapping alone breaks, whatever the rows: more metadata keys
-/// than the API takes (`reserved` of them taken by the program: the
-/// import key on a document), a key too long, a constant value too long.
-/// Each is a mistake at its line, not a problem on every document.
-fn metadata_limits(
-    cx: &mut Ctx,
-    md: &std::collections::BTreeMap<String, FieldSpec>,
-    what: &str,
-    reserved: usize,
-) {
-    let max = METADATA_MAX_KEYS - reserved;
-    let mut in_order: Vec<(&String, &FieldSpec)> = md.iter().collect();
-    in_order.sort_by_key(|(_, f)| f.0.span().start);
-    if let Some((k, f)) = in_order.get(max) {
-        let why = if reserved > 0 {
-            format!(" ({METADATA_MAX_KEYS} less the import key, which takes one)")
-        } else {
-            String::new()
-        };
-        cx.diags.push(
-            Diag::at(
-                f.0.span(),
-                format!(
-                    "the {what}'s metadata has {} keys; the API takes at most {max}{why}: `{k}` is one too many",
-                    md.len()
-                ),
-            )
-            .help("drop keys, or join values into one key"),
-        );
-    }
-    for (k, f) in &in_order {
-        if k.len() > METADATA_KEY_MAX_BYTES {
-            cx.diags.push(Diag::at(
-                f.0.span(),
-                format!(
-                    "the metadata key `{}` is {} bytes long; the API takes at most {METADATA_KEY_MAX_BYTES} (UTF-8: Cyrillic and diacritics count double)",
-                    crate::model::text::cut(k),
-                    k.len()
-                ),
-            ));
-        }
-        constant_limit(
-            cx,
-            f,
-            &format!("{what}.metadata.{k}"),
-            METADATA_VALUE_MAX_BYTES,
-            "bytes",
-        );
-    }
-}
-
-/// A constant (`value = ...`, or a `default`) longer than its field takes:
-/// `max` characters or bytes.
-fn constant_limit(cx: &mut Ctx, f: &FieldSpec, field: &str, max: usize, unit: &str) {
-    let t = f.0.get_ref();
-    for v in [&t.value, &t.default].into_iter().flatten() {
-        let Some(text) = v.get_ref().as_str() else {
-            continue;
-        };
-        let n = if unit == "bytes" {
-            text.len()
-        } else {
-            text.chars().count()
-        };
-        if n > max {
-            cx.diags.push(Diag::at(
-                v.span(),
-                format!(
-                    "the constant of `{field}` is {n} {unit} long; the API takes at most {max}"
-                ),
-            ));
-        }
-    }
-}
 
 /// Compile a mapping; with headers, resolve columns against them.
 pub fn compile(m: &Mapping, headers: Option<(&[String], &str)>) -> Result<Plan, Vec<Diag>> {
@@ -433,265 +366,4 @@ pub fn compile(m: &Mapping, headers: Option<(&[String], &str)>) -> Result<Plan, 
     } else {
         Err(cx.diags)
     }
-}
-
-/// The slots of a wide layout: `values` as they are, or `from`..=`to`
-/// (without `to`: while a `{n}` column exists), each as the text `{n}`
-/// becomes.
-fn wide_slots(
-    w: &spec::WideSpec,
-    line_fields: &FieldList,
-    l: &spec::LineSpec,
-    cx: &mut Ctx,
-) -> Vec<String> {
-    let to = w.to.as_ref().map(|t| (*t.get_ref(), t.span()));
-    // Columns with {n} in them, to see how far an open range goes.
-    let wide_columns: Vec<String> = line_fields
-        .iter()
-        .filter_map(|(f, _, _)| f.as_ref())
-        .chain(l.metadata.values())
-        .filter_map(|f| f.0.get_ref().column.as_ref().map(|c| c.get_ref().clone()))
-        .filter(|c| c.contains("{n}"))
-        .collect();
-    let span = w
-        .values
-        .as_ref()
-        .map(|v| v.span.clone())
-        .or(w.from.as_ref().map(|f| f.span()))
-        .or(to.as_ref().map(|t| t.1.clone()));
-    if wide_columns.is_empty() {
-        if let Some(ws) = span.clone() {
-            cx.diags.push(
-                Diag::at(ws, "line.wide is set but no line column contains {n}")
-                    .help("name the repeated columns with {n}, e.g. column = \"Item{n} Qty\""),
-            );
-        }
-    }
-    if let Some(values) = &w.values {
-        if w.from.is_some() || w.to.is_some() {
-            cx.diags.push(
-                Diag::at(
-                    values.span.clone(),
-                    "give wide.values or wide.from/to, not both",
-                )
-                .help("values names the slots; from and to number them"),
-            );
-        }
-        if values.items.is_empty() || values.items.len() > 1000 {
-            cx.diags.push(Diag::at(
-                values.span.clone(),
-                "wide.values lists from 1 to 1000 slots",
-            ));
-        }
-        let mut seen = std::collections::HashSet::new();
-        for v in &values.items {
-            if !seen.insert(v.as_str()) {
-                cx.diags.push(Diag::at(
-                    values.span.clone(),
-                    format!("wide.values lists {v:?} twice"),
-                ));
-            }
-        }
-        return values.items.iter().take(1000).cloned().collect();
-    }
-    let from = w.from.as_ref().map_or(1, |f| *f.get_ref());
-    if let Some((to, span)) = &to {
-        if *to < from || to - from > 1000 {
-            cx.diags.push(Diag::at(
-                span.clone(),
-                format!("wide.to must be between {from} and {}", from + 1000),
-            ));
-        }
-    }
-    let last = match (&to, cx.headers.is_some()) {
-        (Some((t, _)), _) => *t,
-        (None, true) => {
-            let mut n = from;
-            while n - from < 1000
-                && wide_columns
-                    .iter()
-                    .any(|c| cx.has_column(&c.replace("{n}", &n.to_string())))
-            {
-                n += 1;
-            }
-            (n - 1).max(from)
-        }
-        (None, false) => from,
-    };
-    (from..=last.min(from + 1000))
-        .map(|n| n.to_string())
-        .collect()
-}
-/// `resource`: documents (the default) or customer records.
-fn record_of(spec: &spec::MappingSpec, diags: &mut Vec<Diag>) -> Record {
-    match spec
-        .resource
-        .as_ref()
-        .map(|r| (r.get_ref().as_str(), r.span()))
-    {
-        None | Some(("invoices", _)) => Record::Document,
-        Some(("customers", _)) => Record::Customer,
-        Some((other, span)) => {
-            diags.push(
-                Diag::at(span, format!("unknown resource {other:?}"))
-                    .help("one of \"invoices\" (documents, the default) or \"customers\""),
-            );
-            Record::Document
-        }
-    }
-}
-
-/// A mapping of customer records maps a customer, and no document.
-fn customers_only(spec: &spec::MappingSpec, diags: &mut Vec<Diag>) {
-    let inv = &spec.invoice;
-    let l = &spec.line;
-    let documents = !inv.group_by.items.is_empty()
-        || [
-            &inv.kind,
-            &inv.id,
-            &inv.number,
-            &inv.date,
-            &inv.currency,
-            &inv.name,
-            &inv.notes,
-        ]
-        .iter()
-        .any(|f| f.is_some())
-        || !inv.metadata.is_empty()
-        || l.name.is_some()
-        || l.quantity.is_some()
-        || l.unit_cost.is_some()
-        || !spec.payment.is_empty();
-    if documents {
-        diags.push(
-            Diag::new(
-                None,
-                "a mapping of customers (resource = \"customers\") maps no documents",
-            )
-            .help("remove [invoice], [line] and [[payment]], or the `resource` key"),
-        );
-    }
-    if spec.customer.name.is_none() && spec.customer.number.is_none() {
-        diags.push(Diag::new(
-            None,
-            "the mapping of customers maps neither [customer] name nor number",
-        ));
-    }
-}
-
-/// The explicit metadata fields, then those `metadata_prefix` gives.
-fn with_prefixed(
-    cx: &Ctx,
-    explicit: &BTreeMap<String, FieldSpec>,
-    prefix: &Option<toml::Spanned<String>>,
-) -> Vec<(String, FieldSpec)> {
-    let mut out: Vec<(String, FieldSpec)> = explicit
-        .iter()
-        .map(|(k, f)| (k.clone(), f.clone()))
-        .collect();
-    out.extend(prefixed(cx, prefix, explicit));
-    out
-}
-
-/// The metadata fields that `metadata_prefix` gives: one per column of the
-/// file whose name starts with it (not mapped explicitly), named by the rest.
-fn prefixed(
-    cx: &Ctx,
-    prefix: &Option<toml::Spanned<String>>,
-    explicit: &BTreeMap<String, FieldSpec>,
-) -> Vec<(String, FieldSpec)> {
-    let (Some(prefix), Some((headers, _))) = (prefix, cx.headers) else {
-        return Vec::new();
-    };
-    let span = prefix.span();
-    headers
-        .iter()
-        .filter_map(|h| {
-            let key = h.strip_prefix(prefix.get_ref().as_str())?;
-            if key.trim().is_empty() || explicit.contains_key(key) {
-                return None;
-            }
-            let table = FieldTable {
-                column: Some(toml::Spanned::new(span.clone(), h.clone())),
-                ..Default::default()
-            };
-            Some((
-                key.to_string(),
-                FieldSpec(toml::Spanned::new(span.clone(), table)),
-            ))
-        })
-        .collect()
-}
-
-/// `computed` keys name values the API computes (not `id` or `updated_at`,
-/// which have keys of their own).
-fn computed_keys(
-    cx: &mut Ctx,
-    computed: &BTreeMap<String, FieldSpec>,
-    tables: &[&'static [ApiField]],
-    what: &str,
-) {
-    let read_only = |k: &str| {
-        k != "id"
-            && k != "updated_at"
-            && tables
-                .iter()
-                .any(|t| api::find(t, k).is_some_and(|f| !f.writable()))
-    };
-    for (k, f) in computed {
-        if !read_only(k) {
-            let mut names: Vec<&str> = tables
-                .iter()
-                .flat_map(|t| t.iter())
-                .filter(|f| !f.writable() && f.name != "id" && f.name != "updated_at")
-                .map(|f| f.name)
-                .collect();
-            names.sort_unstable();
-            names.dedup();
-            cx.diags.push(
-                Diag::at(
-                    f.0.span(),
-                    format!("`{k}` is not a value the API computes for the {what}"),
-                )
-                .help(format!("computed values: {}", names.join(", "))),
-            );
-        }
-    }
-}
-
-/// The API fields a round trip's compiled fields speak for.
-fn scope_of(header: &[Field], line: Option<&Vec<Field>>) -> Scope {
-    fn add<T: PartialEq>(v: &mut Vec<T>, x: T) {
-        if !v.contains(&x) {
-            v.push(x);
-        }
-    }
-    let mut s = Scope::default();
-    for f in header {
-        match &f.target {
-            Target::Invoice(n) => match *n {
-                "kind" | "id" | "updated_at" => {}
-                "discount" => add(&mut s.fields, "discounts"),
-                n if n.starts_with("checks.") => {}
-                n => add(&mut s.fields, n),
-            },
-            Target::InvoiceMeta(k) => add(&mut s.metadata, k.clone()),
-            Target::Customer(n) if *n != "id" && *n != "updated_at" => add(&mut s.customer, *n),
-            Target::CustomerMeta(k) => add(&mut s.customer_metadata, k.clone()),
-            _ => {}
-        }
-    }
-    for f in line.into_iter().flatten() {
-        match &f.target {
-            Target::Line(n) => match *n {
-                "id" => {}
-                "discount" | "discount_percent" => add(&mut s.line, "discounts"),
-                n if n.starts_with("check_") => {}
-                n => add(&mut s.line, n),
-            },
-            Target::LineMeta(k) => add(&mut s.line_metadata, k.clone()),
-            _ => {}
-        }
-    }
-    s
 }

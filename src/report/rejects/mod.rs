@@ -26,15 +26,19 @@
 //! [`RejectsWriter::start`] then takes the input's rows again, re-read from
 //! the file, and writes those that were marked.
 
+mod csv_sink;
+mod customers;
+
 use super::ReportError;
 use crate::model::text::{looks_like_formula, neutralise};
 use crate::model::{Problem, RowRef, Severity};
 use crate::validate::{CustomerReport, Verdict};
 use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
+use csv_sink::CsvSink;
+use customers::customers_sheet;
 use encoding_rs::Encoding;
 use rust_xlsxwriter::{Color, ExcelDateTime, Format, FormatBorder, Note, Workbook};
 use std::collections::{BTreeMap, HashMap};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// A cell value copied from the input.
@@ -329,63 +333,6 @@ fn sheet_name(name: &str) -> String {
     }
 }
 
-struct CsvSink {
-    out: std::io::BufWriter<tempfile::NamedTempFile>,
-    delimiter: u8,
-    encoding: &'static Encoding,
-}
-
-/// Symbols in our messages that legacy code pages lack.
-fn ascii_symbols(s: &str) -> String {
-    s.replace('×', "x")
-        .replace('Σ', "sum of")
-        .replace('−', "-")
-        .replace('…', "...")
-        .replace('→', "->")
-}
-
-impl CsvSink {
-    fn bom(&mut self) -> std::io::Result<()> {
-        if self.encoding == encoding_rs::UTF_8 {
-            self.out.write_all(b"\xEF\xBB\xBF")
-        } else if self.encoding == encoding_rs::UTF_16LE || self.encoding == encoding_rs::UTF_16BE {
-            self.out.write_all(b"\xFF\xFE")
-        } else {
-            Ok(())
-        }
-    }
-
-    fn record(&mut self, fields: &[String]) -> std::io::Result<()> {
-        if fields.iter().all(String::is_empty) {
-            let bytes = self.encode("\r\n");
-            return self.out.write_all(&bytes);
-        }
-        let mut w = csv::WriterBuilder::new()
-            .delimiter(self.delimiter)
-            .flexible(true)
-            .terminator(csv::Terminator::CRLF)
-            .from_writer(Vec::new());
-        w.write_record(fields).map_err(std::io::Error::other)?;
-        let line = w
-            .into_inner()
-            .map_err(|e| std::io::Error::other(e.to_string()))?;
-        let text = String::from_utf8_lossy(&line);
-        let bytes = self.encode(&text);
-        self.out.write_all(&bytes)
-    }
-
-    fn encode(&self, text: &str) -> Vec<u8> {
-        if self.encoding == encoding_rs::UTF_8 {
-            text.as_bytes().to_vec()
-        } else if self.encoding == encoding_rs::UTF_16LE || self.encoding == encoding_rs::UTF_16BE {
-            text.encode_utf16().flat_map(u16::to_le_bytes).collect()
-        } else {
-            let text = ascii_symbols(text);
-            self.encoding.encode(&text).0.into_owned()
-        }
-    }
-}
-
 enum Sink {
     Csv(CsvSink),
     Xlsx { wb: Box<Workbook>, next_row: u32 },
@@ -588,72 +535,4 @@ impl RejectsFile {
             documents: self.writer.documents,
         })
     }
-}
-
-/// The `Customers` sheet: each customer with a problem, the values that will
-/// be sent, and each conflicting value with where it is.
-fn customers_sheet(
-    wb: &mut Workbook,
-    customers: &[CustomerReport],
-) -> Result<(), rust_xlsxwriter::XlsxError> {
-    let ws = wb.add_worksheet();
-    ws.set_name("Customers")?;
-    let bold = Format::new().set_bold();
-    let red = Format::new().set_background_color(Color::RGB(0xFFC7CE));
-    let yellow = Format::new().set_background_color(Color::RGB(0xFFEB9C));
-    let headers = [
-        "customer",
-        "documents",
-        "rejected because",
-        "field",
-        "value sent",
-        "where",
-        "other value",
-        "where",
-    ];
-    for (c, h) in headers.iter().enumerate() {
-        ws.write_string_with_format(0, c as u16, *h, &bold)?;
-    }
-    let mut r = 1u32;
-    for cu in customers {
-        let plain = Format::new();
-        let f = if cu.rejected.is_some() { &red } else { &plain };
-        ws.write_string_with_format(r, 0, &cu.key, f)?;
-        ws.write_number(r, 1, cu.documents as f64)?;
-        if let Some(why) = &cu.rejected {
-            ws.write_string_with_format(r, 2, why, &red)?;
-        }
-        for d in &cu.account_differences {
-            ws.write_string(r, 0, &cu.key)?;
-            ws.write_string_with_format(r, 3, d.field, &yellow)?;
-            ws.write_string(r, 4, &d.file)?;
-            ws.write_string(r, 5, &d.at)?;
-            ws.write_string_with_format(r, 6, &d.account, &yellow)?;
-            ws.write_string(r, 7, "on the account")?;
-            r += 1;
-        }
-        if cu.conflicts.is_empty() && cu.account_differences.is_empty() {
-            let chosen: Vec<String> = cu.chosen.iter().map(|(k, v)| format!("{k}: {v}")).collect();
-            ws.write_string(r, 4, chosen.join("; "))?;
-            r += 1;
-        }
-        for c in &cu.conflicts {
-            let f = if c.error { &red } else { &yellow };
-            ws.write_string(r, 0, &cu.key)?;
-            ws.write_string_with_format(r, 3, c.field, f)?;
-            ws.write_string(r, 4, &c.chosen)?;
-            ws.write_string(r, 5, &c.chosen_at)?;
-            ws.write_string_with_format(r, 6, &c.other, f)?;
-            ws.write_string(r, 7, &c.other_at)?;
-            r += 1;
-        }
-        if cu.more_conflicts > 0 {
-            ws.write_string(r, 3, format!("… and {} more", cu.more_conflicts))?;
-            r += 1;
-        }
-    }
-    ws.set_freeze_panes(1, 0)?;
-    ws.autofilter(0, 0, r.max(1) - 1, headers.len() as u16 - 1)?;
-    ws.set_autofit_max_width(320).autofit();
-    Ok(())
 }

@@ -31,132 +31,26 @@
 //! creates each customer from its merged record ([`CustomerBook::merged`]),
 //! whichever document reaches it first.
 
+//!
+//! The parts: `fields` (the fields merged, the match key), `report` (the
+//! merged records as sent, counts, differences with the account, the
+//! report of customers with problems).
+
+mod fields;
+mod report;
+
+pub use fields::CustomerKey;
+pub use report::{AccountDifference, CustomerCounts, CustomerReport};
+
 use super::{codes, KnownCustomers, Verdict};
-use crate::model::{CellRef, Customer, CustomerType, MatchOn, Problem};
+use crate::model::{CellRef, MatchOn, Problem};
+use fields::{fold, same, FIELDS, NAME, NUMBER};
 use foldhash::fast::RandomState;
 use serde::Serialize;
 use std::collections::HashMap;
 
 /// Conflicts kept per customer for the report (the rest are counted).
 const CONFLICTS_KEPT: usize = 20;
-
-/// A customer field the book merges, with how to read and write it.
-struct FieldDef {
-    name: &'static str,
-    get: fn(&Customer) -> Option<String>,
-    set: fn(&mut Customer, &str),
-}
-
-macro_rules! text_field {
-    ($name:literal, $f:ident) => {
-        FieldDef {
-            name: $name,
-            get: |c| c.$f.clone(),
-            set: |c, v| c.$f = Some(v.to_string()),
-        }
-    };
-}
-
-/// The merged fields, the identity fields first.
-const FIELDS: &[FieldDef] = &[
-    text_field!("number", number),
-    text_field!("tax_id", tax_id),
-    text_field!("name", name),
-    FieldDef {
-        name: "type",
-        get: |c| c.kind.map(type_name),
-        set: |c, v| c.kind = CustomerType::parse(v),
-    },
-    text_field!("email", email),
-    text_field!("phone", phone),
-    text_field!("address1", address1),
-    text_field!("address2", address2),
-    text_field!("city", city),
-    text_field!("state", state),
-    text_field!("postal_code", postal_code),
-    text_field!("country", country),
-    text_field!("language", language),
-    text_field!("currency", currency),
-    text_field!("payment_terms", payment_terms),
-    text_field!("notes", notes),
-];
-
-const NUMBER: usize = 0;
-const TAX_ID: usize = 1;
-const NAME: usize = 2;
-
-fn type_name(t: CustomerType) -> String {
-    match t {
-        CustomerType::Company => "company",
-        CustomerType::Person => "person",
-        CustomerType::Government => "government",
-        CustomerType::NonProfit => "non_profit",
-    }
-    .to_string()
-}
-
-/// How values are compared: trimmed, and ignoring case (as the API compares
-/// numbers); tax ids by their digits and letters only.
-fn same(field: usize, a: &str, b: &str) -> bool {
-    if field == TAX_ID {
-        let norm = |s: &str| -> String {
-            s.chars()
-                .filter(|c| c.is_alphanumeric())
-                .flat_map(char::to_lowercase)
-                .collect()
-        };
-        return norm(a) == norm(b);
-    }
-    a.trim().to_lowercase() == b.trim().to_lowercase()
-}
-
-fn fold(s: &str) -> String {
-    s.trim().to_lowercase()
-}
-
-/// A customer's key in the batch: how it is matched, and the value folded.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct CustomerKey {
-    pub on: MatchOn,
-    pub value: String,
-}
-
-impl CustomerKey {
-    /// The key the uploader matches the customer on: the mapping's field,
-    /// or the other one when that one is blank (as the uploader does).
-    pub fn of(c: &Customer, on: MatchOn) -> Option<CustomerKey> {
-        let nonblank = |v: &Option<String>| {
-            v.as_deref()
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(fold)
-        };
-        let (number, tax_id) = (nonblank(&c.number), nonblank(&c.tax_id));
-        let (on, value) = match (on, number, tax_id) {
-            (MatchOn::Number, Some(n), _) => (MatchOn::Number, n),
-            (MatchOn::TaxId, _, Some(t)) => (MatchOn::TaxId, t),
-            (_, Some(n), _) => (MatchOn::Number, n),
-            (_, _, Some(t)) => (MatchOn::TaxId, t),
-            _ => return None,
-        };
-        Some(CustomerKey { on, value })
-    }
-
-    fn label(&self) -> String {
-        match self.on {
-            MatchOn::Number => format!("number {}", self.value),
-            MatchOn::TaxId => format!("tax id {}", self.value),
-        }
-    }
-
-    /// The field the customer is found by; the other identity field must agree.
-    fn identity(&self) -> usize {
-        match self.on {
-            MatchOn::Number => TAX_ID,
-            MatchOn::TaxId => NUMBER,
-        }
-    }
-}
 
 /// A field's chosen value: the first non-empty one in input order.
 #[derive(Debug, Clone, PartialEq)]
@@ -228,49 +122,6 @@ pub struct CustomerBook {
     /// Documents seen.
     docs: u64,
     unmatched_docs: u64,
-}
-
-/// The counts of a batch's customers, for the summary.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct CustomerCounts {
-    /// Customers the documents name.
-    pub referenced: u64,
-    /// Not on the account (with `--preflight`; otherwise every customer,
-    /// created unless found at upload).
-    pub to_create: u64,
-    /// On the account already (with `--preflight`).
-    pub found: u64,
-    /// With a value that differs between documents.
-    pub with_conflicts: u64,
-    /// That reject their documents (no name, a disagreeing identity).
-    pub rejected: u64,
-    /// On the account with other values than the batch's (`--preflight`).
-    pub differ_from_account: u64,
-}
-
-/// A field whose value on the account is not the batch's.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct AccountDifference {
-    pub field: &'static str,
-    pub account: String,
-    pub file: String,
-    /// Where the file's value is.
-    pub at: String,
-}
-
-/// One customer with a problem, for the rejects workbook's `Customers` sheet.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct CustomerReport {
-    pub key: String,
-    /// The values that will be sent, by field.
-    pub chosen: Vec<(&'static str, String)>,
-    pub conflicts: Vec<Conflict>,
-    pub more_conflicts: u64,
-    /// Why its documents are rejected, if they are.
-    pub rejected: Option<String>,
-    pub documents: u64,
-    /// With `--preflight`: where the account's record differs from the batch's.
-    pub account_differences: Vec<AccountDifference>,
 }
 
 impl CustomerBook {
@@ -547,117 +398,6 @@ impl CustomerBook {
             );
         }
         (problems, conflicts)
-    }
-
-    /// The customer as the uploader sends it: every field's chosen value.
-    pub fn merged(&self, c: &Customer, on: MatchOn) -> Option<Customer> {
-        let key = CustomerKey::of(c, on)?;
-        let rec = self.records.get(&key)?;
-        let mut out = Customer {
-            metadata: c.metadata.clone(),
-            ..Customer::default()
-        };
-        for (i, def) in FIELDS.iter().enumerate() {
-            if let Some(chosen) = &rec.fields[i] {
-                (def.set)(&mut out, &chosen.value);
-            }
-        }
-        Some(out)
-    }
-
-    /// Where the account's record of a customer (with `--preflight`)
-    /// differs from the batch's merged one: only fields the batch states.
-    pub fn account_differences(&self, key: &CustomerKey) -> Vec<AccountDifference> {
-        let (Some(known), Some(rec)) = (&self.known, self.records.get(key)) else {
-            return Vec::new();
-        };
-        let Some(account) = known.record(key.on, &key.value) else {
-            return Vec::new();
-        };
-        FIELDS
-            .iter()
-            .enumerate()
-            .filter_map(|(i, def)| {
-                let chosen = rec.fields[i].as_ref()?;
-                let theirs = (def.get)(account).unwrap_or_default();
-                (!same(i, &chosen.value, &theirs)).then(|| AccountDifference {
-                    field: def.name,
-                    account: theirs,
-                    file: chosen.value.clone(),
-                    at: place(chosen),
-                })
-            })
-            .collect()
-    }
-
-    /// The counts for the summary.
-    pub fn counts(&self) -> CustomerCounts {
-        let mut c = CustomerCounts {
-            referenced: self.records.len() as u64,
-            ..CustomerCounts::default()
-        };
-        for (key, rec) in &self.records {
-            if self.on_account(key) {
-                c.found += 1;
-            } else {
-                c.to_create += 1;
-            }
-            if !rec.conflicts.is_empty() {
-                c.with_conflicts += 1;
-            }
-            if self.rejection(key, rec).is_some() {
-                c.rejected += 1;
-            }
-            if !self.account_differences(key).is_empty() {
-                c.differ_from_account += 1;
-            }
-        }
-        c
-    }
-
-    fn rejection(&self, key: &CustomerKey, rec: &Record) -> Option<String> {
-        if rec.fields[NAME].is_none() && !self.on_account(key) {
-            return Some("no name in any document".into());
-        }
-        if rec.conflicts.iter().any(|c| c.error) {
-            return Some(format!(
-                "{} documents with another {}",
-                rec.rejected_docs,
-                FIELDS[key.identity()].name
-            ));
-        }
-        None
-    }
-
-    /// The customers with a problem, for the rejects workbook, by key.
-    pub fn reports(&self) -> Vec<CustomerReport> {
-        let mut out: Vec<CustomerReport> = self
-            .records
-            .iter()
-            .filter_map(|(key, rec)| {
-                let rejected = self.rejection(key, rec);
-                let account_differences = self.account_differences(key);
-                if rejected.is_none() && rec.conflicts.is_empty() && account_differences.is_empty()
-                {
-                    return None;
-                }
-                Some(CustomerReport {
-                    key: key.label(),
-                    chosen: FIELDS
-                        .iter()
-                        .zip(&rec.fields)
-                        .filter_map(|(d, c)| Some((d.name, c.as_ref()?.value.clone())))
-                        .collect(),
-                    conflicts: rec.conflicts.clone(),
-                    more_conflicts: rec.more_conflicts,
-                    rejected,
-                    documents: rec.docs,
-                    account_differences,
-                })
-            })
-            .collect();
-        out.sort_by(|a, b| a.key.cmp(&b.key));
-        out
     }
 }
 
