@@ -89,16 +89,7 @@ pub fn money_text(d: Decimal) -> String {
     d.to_string()
 }
 
-pub use crate::model::text::looks_like_formula;
-
-/// Text that a spreadsheet would run as a formula, prefixed with `'`.
-pub fn neutralise(s: &str) -> std::borrow::Cow<'_, str> {
-    if looks_like_formula(s) {
-        std::borrow::Cow::Owned(format!("'{s}"))
-    } else {
-        std::borrow::Cow::Borrowed(s)
-    }
-}
+pub use crate::model::text::{looks_like_formula, neutralise_always as neutralise};
 
 /// Where a column's value lives: in the document, or in one of its line items.
 #[derive(Debug, Clone, PartialEq, Eq)]

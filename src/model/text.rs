@@ -213,8 +213,19 @@ fn plain_number(s: &str) -> bool {
             .all(|b| b.is_ascii_digit() || matches!(b, b' ' | b',' | b'.'))
 }
 
+/// Every text that opens as a formula would, plain numbers too, prefixed
+/// with `'` (exports: a `+373 22 …` phone stays text where a spreadsheet
+/// opens it).
+pub fn neutralise_always(s: &str) -> Cow<'_, str> {
+    if looks_like_formula(s) {
+        Cow::Owned(format!("'{s}"))
+    } else {
+        Cow::Borrowed(s)
+    }
+}
+
 /// Text that a spreadsheet would run as a formula, prefixed with `'`
-/// (plain numbers, which it only reads, are left as they are).
+/// (plain numbers, which it only reads, are left as they are: reports).
 pub fn neutralise(s: &str) -> Cow<'_, str> {
     if looks_like_formula(s) && !plain_number(s) {
         Cow::Owned(format!("'{s}"))
