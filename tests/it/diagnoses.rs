@@ -54,6 +54,24 @@ fn run(dir: &TestDir, args: &[&str]) -> (i32, Value, String) {
     )
 }
 
+/// `import in.csv --mapping m.toml` into `emu`, which must end with 0.
+fn import_all(dir: &TestDir, emu: &TestEmulator) {
+    let out = bin(dir.path())
+        .env("FACTURARE_API_KEY", emu.key())
+        .args([
+            "--api-url",
+            emu.url(),
+            "import",
+            "in.csv",
+            "--mapping",
+            "m.toml",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+}
+
 fn count(summary: &Value, code: &str) -> u64 {
     summary["by_code"][code].as_u64().unwrap_or(0)
 }
@@ -143,24 +161,7 @@ fn totals_rounded_halves_to_even_get_the_hint_and_the_tolerance_takes_them() {
         assert_eq!(s["valid"], 12, "{s}");
         assert_eq!(count(&s, "total_within_tolerance"), 12, "{s}");
         let emu = TestEmulator::new();
-        let out = bin(dir.path())
-            .env("FACTURARE_API_KEY", emu.key())
-            .args([
-                "--api-url",
-                emu.url(),
-                "import",
-                "in.csv",
-                "--mapping",
-                "m.toml",
-            ])
-            .output()
-            .unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        import_all(&dir, &emu);
         assert_eq!(list_all(emu.url(), emu.key(), "/invoices").len(), 12);
     }
 }
@@ -195,24 +196,7 @@ fn empty_quantities_and_prices_are_warnings_on_their_cells_and_the_api_takes_1_a
     );
     assert!(err.contains("3 documents formed: 3 valid"), "{err}");
     let emu = TestEmulator::new();
-    let out = bin(dir.path())
-        .env("FACTURARE_API_KEY", emu.key())
-        .args([
-            "--api-url",
-            emu.url(),
-            "import",
-            "in.csv",
-            "--mapping",
-            "m.toml",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    import_all(&dir, &emu);
     let invoices = list_all(emu.url(), emu.key(), "/invoices");
     let by = |n: &str| invoices.iter().find(|i| i["number"] == n).unwrap().clone();
     assert_eq!(by("Q-1")["total"].as_f64(), Some(4.2), "{}", by("Q-1"));
