@@ -205,27 +205,45 @@ impl Checker<'_> {
                 key: Some(key.clone()),
             }
         };
-        let unit = self.ledger.unit(self.env, &key)?;
-        let (id, unit) = match unit {
-            Some(u) if matches!(u.state, UnitState::Done | UnitState::Skipped) => match u.remote_id
-            {
-                Some(id) => (id, u),
-                None => {
+        // A round trip's document names its object on the account: that one
+        // is compared, whether the run changed it (its update's unit) or
+        // found it as the file has it (no unit: the run's time stands).
+        let round_trip = draft
+            .invoice
+            .id
+            .filter(|_| draft.record == crate::model::Record::Document);
+        let (id, key, recorded_ms, skipped) = if let Some(id) = round_trip {
+            let key = keys::update_key(self.env, kind, id, self.run.id);
+            let update = self.ledger.unit(self.env, &key)?;
+            let at = update
+                .as_ref()
+                .map_or(self.run.ended_at.unwrap_or(self.run.started_at), |u| {
+                    u.updated_at
+                });
+            (id, key, at, false)
+        } else {
+            match self.ledger.unit(self.env, &key)? {
+                Some(u) if matches!(u.state, UnitState::Done | UnitState::Skipped) => {
+                    match u.remote_id {
+                        Some(id) => (id, key.clone(), u.updated_at, u.state == UnitState::Skipped),
+                        None => {
+                            let why = missing_reason(&u);
+                            return Ok(missing(check, DocStatus::NotOnAccount, why));
+                        }
+                    }
+                }
+                Some(u) => {
                     let why = missing_reason(&u);
                     return Ok(missing(check, DocStatus::NotOnAccount, why));
                 }
-            },
-            Some(u) => {
-                let why = missing_reason(&u);
-                return Ok(missing(check, DocStatus::NotOnAccount, why));
-            }
-            None => {
-                let why = "never sent: the ledger has no record of it".to_string();
-                return Ok(missing(check, DocStatus::NotOnAccount, why));
+                None => {
+                    let why = "never sent: the ledger has no record of it".to_string();
+                    return Ok(missing(check, DocStatus::NotOnAccount, why));
+                }
             }
         };
         check.remote_id = Some(id);
-        if unit.state == UnitState::Skipped {
+        if skipped {
             check.note = Some(
                 "left alone by the import: its number was on the account already, not from this import"
                     .into(),
@@ -243,7 +261,7 @@ impl Checker<'_> {
         // the account's clock counts seconds).
         let edited = acc
             .updated_at
-            .filter(|at| *at > unit.updated_at.div_euclid(1000));
+            .filter(|at| *at > recorded_ms.div_euclid(1000));
         if let Some(at) = edited {
             for d in diffs.iter_mut().filter(|d| d.note.is_none()) {
                 d.note = Some(format!(

@@ -109,7 +109,9 @@ pub fn mapping(
     allow_changed: bool,
     reporter: &dyn Reporter,
 ) -> Result<(Mapping, bool), VerifyError> {
-    let mapping = Mapping::load(std::path::Path::new(&run.mapping_path))?;
+    // A run of our own export was read with a built-in mapping, recorded by
+    // its label.
+    let mapping = crate::mapping::roundtrip::load(std::path::Path::new(&run.mapping_path))?;
     let changed = mapping.identity() != run.mapping_identity;
     if changed && !allow_changed {
         return Err(VerifyError::MappingChanged {

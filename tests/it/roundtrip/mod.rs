@@ -15,6 +15,7 @@ mod customers;
 mod edit;
 mod invoices;
 mod older;
+mod verify;
 
 use crate::support::{bin, TestDir, TestEmulator};
 use chrono::NaiveDate;
