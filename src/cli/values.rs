@@ -88,20 +88,7 @@ impl From<OnExistingArg> for OnExisting {
 }
 
 /// `100/s`, `100`, `100/sec`: requests per second, at least 1.
-pub fn parse_rate(s: &str) -> Result<u32, String> {
-    let t = s.trim();
-    let num = t
-        .strip_suffix("/s")
-        .or_else(|| t.strip_suffix("/sec"))
-        .unwrap_or(t)
-        .trim();
-    match num.parse::<u32>() {
-        Ok(n) if n >= 1 => Ok(n),
-        _ => Err(format!(
-            "expected requests per second as N/s with N ≥ 1 (e.g. 100/s), found {s:?}"
-        )),
-    }
-}
+pub use crate::config::parse_rate;
 
 /// `4MiB`, `512K`, `16 MB`, `4194304`: a size in bytes, at least 1
 /// (K, M and G count 1,024s: `4M` is `4MiB`).

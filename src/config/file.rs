@@ -9,6 +9,7 @@
 //!
 //! [profiles.acme]
 //! api_url = "https://api.facturare.md"
+//! rate = "5/s"                       # this company's requests per second
 //! [profiles.acme.oauth]
 //! client_id = "my-app"
 //! client_secret_file = "keys/acme-client-secret"
@@ -32,6 +33,14 @@ pub struct OAuthSpec {
     pub scope: Option<String>,
 }
 
+/// Requests per second as written: `5` or `"5/s"`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum RateValue {
+    Number(i64),
+    Text(String),
+}
+
 /// One company's settings.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -41,6 +50,8 @@ pub struct ProfileSpec {
     /// A file holding the API key (relative to the config file).
     pub api_key_file: Option<PathBuf>,
     pub oauth: Option<OAuthSpec>,
+    /// This company's requests per second (`--rate` takes precedence).
+    pub rate: Option<Spanned<RateValue>>,
 }
 
 /// The whole file: the default company's settings, then the profiles.
@@ -51,6 +62,7 @@ pub struct ConfigFile {
     pub api_url: Option<Spanned<String>>,
     pub api_key_file: Option<PathBuf>,
     pub oauth: Option<OAuthSpec>,
+    pub rate: Option<Spanned<RateValue>>,
     /// Where every command appends its log as JSON lines (relative to
     /// this file); `--log-file` takes precedence. For the whole file, not
     /// per profile: one run of many companies writes one log.
@@ -67,6 +79,7 @@ impl ConfigFile {
             api_url: self.api_url.clone(),
             api_key_file: self.api_key_file.clone(),
             oauth: self.oauth.clone(),
+            rate: self.rate.clone(),
         }
     }
 }

@@ -237,6 +237,8 @@ pub struct Location {
     /// The profile's `api_key_file`, resolved against the config file's folder.
     pub api_key_file: Option<PathBuf>,
     pub oauth: OAuthSettings,
+    /// The profile's `rate`: requests per second.
+    pub rate_per_sec: Option<u32>,
 }
 
 /// Resolved settings of one command.
@@ -254,6 +256,26 @@ pub struct Settings {
     pub oauth: OAuthSettings,
     /// `local` was chosen because nothing was configured (said on stderr at connect).
     pub defaulted_to_local: bool,
+    /// The company's requests per second from the config file (`--rate`
+    /// takes precedence).
+    pub rate_per_sec: Option<u32>,
+}
+
+/// Requests per second written `N/s` (or `N`, `N/sec`), N ≥ 1: `--rate`
+/// and the config file's `rate`.
+pub fn parse_rate(s: &str) -> Result<u32, String> {
+    let t = s.trim();
+    let num = t
+        .strip_suffix("/s")
+        .or_else(|| t.strip_suffix("/sec"))
+        .unwrap_or(t)
+        .trim();
+    match num.parse::<u32>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!(
+            "expected requests per second as N/s with N ≥ 1 (e.g. 100/s), found {s:?}"
+        )),
+    }
 }
 
 fn valid_profile_name(name: &str) -> bool {
@@ -438,6 +460,27 @@ impl Location {
             }
         };
 
+        let rate_per_sec = match &spec.rate {
+            None => None,
+            Some(r) => {
+                let parsed = match r.get_ref() {
+                    file::RateValue::Number(n) => {
+                        u32::try_from(*n).ok().filter(|n| *n >= 1).ok_or_else(|| {
+                            format!("expected requests per second, at least 1, found {n}")
+                        })
+                    }
+                    file::RateValue::Text(t) => parse_rate(t),
+                };
+                let (line, col) = file::line_col(&text, r.span().start);
+                Some(parsed.map_err(|message| ConfigError::Parse {
+                    path: config_path.clone().unwrap_or_default(),
+                    line,
+                    col,
+                    message: format!("rate: {message}"),
+                })?)
+            }
+        };
+
         // The environment: flags, then the profile, then the default.
         let mut env_defaulted = false;
         let environment = if let Some(raw) = req.api_url.as_deref().filter(|s| !s.trim().is_empty())
@@ -471,6 +514,7 @@ impl Location {
             config_path,
             api_key_file,
             oauth,
+            rate_per_sec,
         })
     }
 
@@ -522,6 +566,7 @@ impl Settings {
             credential_source: source,
             oauth: loc.oauth,
             defaulted_to_local: loc.env_defaulted,
+            rate_per_sec: loc.rate_per_sec,
         })
     }
 
@@ -557,6 +602,38 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_company_has_its_own_rate_and_a_bad_one_is_named_at_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("config.toml");
+        std::fs::write(
+            &config,
+            "env = \"local\"\nrate = 7\n\n[profiles.acme]\nenv = \"local\"\nrate = \"3/s\"\n\n[profiles.beta]\nenv = \"local\"\n\n[profiles.bad]\nenv = \"local\"\nrate = \"fast\"\n",
+        )
+        .unwrap();
+        let req = |profile: Option<&str>| Request {
+            profile: profile.map(str::to_string),
+            config: Some(config.clone()),
+            data_dir: dir.path().to_path_buf(),
+            ..Request::default()
+        };
+        let rate = |p| Settings::resolve(&req(p)).map(|s| s.rate_per_sec);
+        assert_eq!(rate(None).unwrap(), Some(7));
+        assert_eq!(rate(Some("acme")).unwrap(), Some(3));
+        assert_eq!(
+            rate(Some("beta")).unwrap(),
+            None,
+            "no rate: the API's limits"
+        );
+        let e = rate(Some("bad")).unwrap_err().to_string();
+        assert!(
+            e.contains("config.toml:13:8: rate: expected requests per second"),
+            "{e}"
+        );
+        assert!(e.contains("\"fast\""), "{e}");
+        assert_eq!(parse_rate("0/s").unwrap_err().contains("N ≥ 1"), true);
+    }
 
     #[test]
     fn profile_names_are_path_safe() {

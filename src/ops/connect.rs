@@ -110,7 +110,7 @@ pub async fn connect(
     reporter: &dyn Reporter,
 ) -> Result<Connection, ConnectError> {
     let client_config = |base_url: Url, credentials: Credentials| ClientConfig {
-        rate_per_sec: opts.rate_per_sec,
+        rate_per_sec: opts.rate_per_sec.or(settings.rate_per_sec),
         max_in_flight: opts.max_in_flight.max(1),
         ..ClientConfig::new(base_url, credentials)
     };
