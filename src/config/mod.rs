@@ -632,7 +632,7 @@ mod tests {
             "{e}"
         );
         assert!(e.contains("\"fast\""), "{e}");
-        assert_eq!(parse_rate("0/s").unwrap_err().contains("N ≥ 1"), true);
+        assert!(parse_rate("0/s").unwrap_err().contains("N ≥ 1"));
     }
 
     #[test]
