@@ -104,7 +104,7 @@ pub(super) fn customer(cx: &mut Ctx) {
         (None, Some(t)) => (
             "number",
             format!(
-                "no customer number, and some rows have no tax id in {:?}: customers are found by name",
+                "no customer number, and some rows have no tax id in {:?}: customers are found by their tax id where they have one; the others cannot be matched (customer_unmatched) unless a customer number is mapped",
                 cx.s.headers[t]
             ),
         ),
