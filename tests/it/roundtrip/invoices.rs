@@ -454,3 +454,69 @@ fn an_export_without_lines_changes_the_invoices_only() {
         "its lines as they were"
     );
 }
+
+/// A CSV export as Excel saves it: a line with two taxes reads back as it
+/// is (no change), and a document whose id cells were cleared is matched
+/// by its number, changed, not created again.
+#[test]
+fn two_taxes_on_a_line_read_back_and_a_cleared_id_is_matched_by_number() {
+    let a = Account::seeded();
+    let c = a.by_number("/customers")["C-3"].clone();
+    a.create(
+        "/invoices",
+        json!({"customer": c["id"], "number": "RT-0200", "date": super::day(2025, 10, 11),
+            "items": [{"name": "Vin", "quantity": 6, "unit_cost": 120,
+                       "taxes": [{"tax_rate": "tva20"}, {"tax_rate": "tva8"}]}]}),
+    );
+    let before = a.by_number("/invoices");
+    let file = a.dir.join("inv.csv");
+    a.run_ok(
+        &[
+            "export",
+            "invoices",
+            "--lines",
+            "-o",
+            file.to_str().unwrap(),
+        ],
+        0,
+    );
+    let same = a.dir.join("same.csv");
+    edit_file(&file, Via::Csv, &same, |_| {});
+    let dry = a.run_ok(&["validate", same.to_str().unwrap()], 0);
+    assert_eq!(changes(&dry), [], "nothing changed: {dry}");
+
+    let edited = a.dir.join("edited.csv");
+    edit_file(&file, Via::Csv, &edited, |s| {
+        for r in s.rows_of("RT-0200") {
+            s.set(r, "id", Data::Empty);
+            s.set(r, "line.quantity", Data::String("5".into()));
+        }
+    });
+    let e = edited.to_str().unwrap();
+    let out = a.run_ok(&["import", e], 0);
+    assert_eq!(
+        (
+            out["upload"]["updated"].as_u64(),
+            out["upload"]["done"].as_u64()
+        ),
+        (Some(1), Some(0)),
+        "{out}"
+    );
+    let after = a.by_number("/invoices");
+    assert_eq!(after.len(), before.len(), "none created");
+    let inv = &after["RT-0200"];
+    assert_eq!(inv["id"], before["RT-0200"]["id"]);
+    assert_eq!(inv["items"][0]["quantity"], json!(5), "{inv}");
+    let taxes: Vec<&str> = inv["items"][0]["taxes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            t["tax_rate"]
+                .as_str()
+                .or(t["tax_rate"]["id"].as_str())
+                .unwrap_or_else(|| panic!("{t}"))
+        })
+        .collect();
+    assert_eq!(taxes, ["tva20", "tva8"], "{inv}");
+}
