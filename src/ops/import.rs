@@ -574,6 +574,7 @@ fn upload(
         on_existing: super::changes::on_existing(opts.on_existing, run.mapping),
         max_attempts: opts.max_attempts.max(1),
         force: opts.force,
+        customers_in_batch: book.counts().referenced,
     };
     let engine = Engine::with_progress(client.clone(), run.ledger.clone(), cfg, uploaded.clone());
     let (tx, rx) = tokio::sync::mpsc::channel::<Valid<Draft>>(256);
