@@ -10,6 +10,14 @@
 //!    invoices per second, against a bare create-invoice load on the same
 //!    emulator in the same run (the emulator's ceiling).
 //!
+//! 4. `UPLOAD_BENCH_LATENCY` invoices (default 600) over 40 customers, on
+//!    a fresh account of an emulator 50 ms away with 20 requests in flight,
+//!    `--concurrency 20`, `UPLOAD_BENCH_ROUNDS` rounds (default 5): the
+//!    concurrency-bound ideal (objects created × 50 ms / 20) over the
+//!    upload's window (first request to last reply), and requests per
+//!    created object (targets ≥ 0.9 and ≤ 1.01); medians.
+//!
+//! `UPLOAD_BENCH_SECTIONS` picks sections (default `rated,adaptive,unlimited,latency`).
 //! `cargo bench --bench upload`; a smoke run:
 //! `UPLOAD_BENCH_RATED=200 UPLOAD_BENCH_FAST=1000 cargo bench --bench upload`.
 
@@ -56,6 +64,10 @@ struct Emu {
 
 impl Emu {
     fn start(config: Config) -> Emu {
+        Emu::start_capped(config, 64)
+    }
+
+    fn start_capped(config: Config, max_in_flight: usize) -> Emu {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -63,7 +75,7 @@ impl Emu {
             .expect("a runtime");
         let config = Config {
             keys: vec![KeySpec::new(KEY, "bench")],
-            max_in_flight: 64,
+            max_in_flight,
             ..config
         };
         let running = rt
@@ -91,9 +103,13 @@ impl Drop for Emu {
 }
 
 fn write_input(dir: &Path, n: usize) -> (PathBuf, PathBuf) {
+    write_input_over(dir, n, 50)
+}
+
+fn write_input_over(dir: &Path, n: usize, customers: usize) -> (PathBuf, PathBuf) {
     let mut s = String::from("number,date,customer,customer_name,item,qty,price,vat\n");
     for i in 0..n {
-        let c = i % 50;
+        let c = i % customers;
         s.push_str(&format!(
             "B-{i:06},2024-05-{:02},C-{c:03},Client {c} SRL,Paper A4,2,100.00,20%\n",
             1 + i % 28
@@ -212,14 +228,75 @@ fn bare_ceiling(emu: &Emu, n: usize) -> f64 {
     })
 }
 
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    match v.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
+fn load() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "?".into())
+}
+
+/// Section 4: 50 ms away, 20 in flight, `--concurrency 20`, fresh accounts.
+fn latency_bound(dir: &Path, n: usize, rounds: usize) {
+    let latency = 0.050;
+    let (csv, mapping) = write_input_over(dir, n, 40);
+    let (mut ratios, mut per_object, mut windows) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 1..=rounds {
+        let emu = Emu::start_capped(
+            Config {
+                latency: std::time::Duration::from_millis(50),
+                ..Config::default()
+            },
+            20,
+        );
+        let r = import(&emu, dir, &csv, &mapping, &["--concurrency", "20"]);
+        let stats = emu.stats();
+        let created: u64 = stats.created.values().sum();
+        let ideal = created as f64 * latency / 20.0;
+        // First request received to the last one's reply.
+        let window = r.window + latency;
+        let rpo = stats.requests as f64 / created.max(1) as f64;
+        println!(
+            "latency round {round}: {n} invoices, {created} objects, {} requests ({rpo:.4} a created object), {} 429s; upload window {window:.3}s, ideal {ideal:.3}s, ratio {:.3}; whole process {:.2}s; load {}",
+            stats.requests,
+            stats.rate_limited,
+            ideal / window,
+            r.secs,
+            load()
+        );
+        ratios.push(ideal / window);
+        per_object.push(rpo);
+        windows.push(window);
+    }
+    println!(
+        "latency: median over {rounds} rounds: ratio to the concurrency-bound ideal {:.3} (target ≥ 0.9), window {:.3}s, requests per created object {:.4} (target ≤ 1.01)",
+        median(ratios),
+        median(windows),
+        median(per_object)
+    );
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; ignore arguments.
     let rated = env_n("UPLOAD_BENCH_RATED", 3_000);
     let fast = env_n("UPLOAD_BENCH_FAST", 20_000);
+    let latency_n = env_n("UPLOAD_BENCH_LATENCY", 600);
+    let rounds = env_n("UPLOAD_BENCH_ROUNDS", 5).max(1);
+    let sections = std::env::var("UPLOAD_BENCH_SECTIONS")
+        .unwrap_or_else(|_| "rated,adaptive,unlimited,latency".into());
+    let on = |name: &str| sections.split(',').any(|s| s.trim() == name);
     let dir = tempfile::tempdir().expect("a temp dir");
+    println!("load average at start: {}", load());
 
     // 1. --rate 100/s against an unlimited emulator.
-    {
+    if on("rated") {
         let (csv, mapping) = write_input(dir.path(), rated);
         let emu = Emu::start(Config::default());
         let r = import(&emu, dir.path(), &csv, &mapping, &["--rate", "100/s"]);
@@ -238,7 +315,7 @@ fn main() {
     }
 
     // 2. The emulator's own quota just below the asked rate.
-    {
+    if on("adaptive") {
         let (csv, mapping) = write_input(dir.path(), rated);
         let emu = Emu::start(Config {
             rate_per_sec: Some(95),
@@ -257,20 +334,36 @@ fn main() {
     }
 
     // 3. No rate limit, and the emulator's ceiling.
-    {
+    if on("unlimited") {
         let (csv, mapping) = write_input(dir.path(), fast);
-        let emu = Emu::start(Config::default());
-        let r = import(&emu, dir.path(), &csv, &mapping, &["--concurrency", "32"]);
-        let elapsed = r.json["elapsed_secs"].as_f64().unwrap_or(r.secs);
-        let done = r.json["upload"]["done"].as_u64().unwrap_or(0);
-        let ips = done as f64 / elapsed;
-        let upload_ips = done as f64 / r.window;
-        let ceiling = bare_ceiling(&emu, fast.min(20_000));
+        let (mut ratios, mut windowed) = (Vec::new(), Vec::new());
+        for round in 1..=rounds {
+            let emu = Emu::start(Config::default());
+            let r = import(&emu, dir.path(), &csv, &mapping, &["--concurrency", "32"]);
+            let elapsed = r.json["elapsed_secs"].as_f64().unwrap_or(r.secs);
+            let done = r.json["upload"]["done"].as_u64().unwrap_or(0);
+            let ips = done as f64 / elapsed;
+            let upload_ips = done as f64 / r.window;
+            let ceiling = bare_ceiling(&emu, fast.min(20_000));
+            println!(
+                "unlimited round {round}: {done} invoices in {elapsed:.1}s (wall {:.1}s) = {ips:.0} invoices/s with --concurrency 32 ({upload_ips:.0}/s first to last request); bare POST /invoices ceiling {ceiling:.0}/s; ratio {:.2} ({:.2} first to last); load {}",
+                r.secs,
+                ips / ceiling,
+                upload_ips / ceiling,
+                load()
+            );
+            ratios.push(ips / ceiling);
+            windowed.push(upload_ips / ceiling);
+        }
         println!(
-            "unlimited: {done} invoices in {elapsed:.1}s (wall {:.1}s) = {ips:.0} invoices/s with --concurrency 32 ({upload_ips:.0}/s first to last request); bare POST /invoices ceiling {ceiling:.0}/s; ratio {:.2} ({:.2} first to last)",
-            r.secs,
-            ips / ceiling,
-            upload_ips / ceiling
+            "unlimited: median over {rounds} rounds: ratio to the bare POST ceiling {:.2} whole run, {:.2} first to last request (target ≥ 0.5)",
+            median(ratios),
+            median(windowed)
         );
+    }
+
+    // 4. 50 ms away, 20 in flight.
+    if on("latency") {
+        latency_bound(dir.path(), latency_n, rounds);
     }
 }

@@ -588,6 +588,7 @@ fn upload(
         update_customers: opts.update_customers,
         max_attempts: opts.max_attempts.max(1),
         force: opts.force,
+        customers_in_batch: book.counts().referenced,
     };
     let engine = Engine::with_progress(client.clone(), run.ledger.clone(), cfg, uploaded.clone());
     let (tx, rx) = tokio::sync::mpsc::channel::<Valid<Draft>>(256);

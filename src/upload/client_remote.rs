@@ -2,10 +2,11 @@
 //! rate, the in-flight cap and 429 handling; this file maps unit kinds to
 //! paths and API errors to the protocol's failure kinds.
 
-use super::remote::{FailKind, Found, Remote, RemoteError, RemoteResult};
+use super::remote::{CustomerPage, FailKind, Found, Listed, Remote, RemoteError, RemoteResult};
 use crate::api::{ApiError, Client, ListQuery};
 use crate::ledger::UnitKind;
 use crate::model::{MatchOn, IMPORT_KEY};
+use futures::StreamExt;
 use serde_json::Value;
 
 fn path(kind: UnitKind) -> &'static str {
@@ -185,6 +186,44 @@ impl Remote for Client {
             ListQuery::default().filter(field, value),
         )
         .await
+    }
+
+    async fn customers_page(&self, page: u32) -> RemoteResult<CustomerPage> {
+        let query = ListQuery {
+            page: Some(page.max(1)),
+            ..ListQuery::default()
+        };
+        // One page: the stream's first item; the next one is not asked for.
+        let mut pages = self.list::<Value>(path(UnitKind::Customer), &query);
+        let Some(first) = pages.next().await else {
+            return Ok(CustomerPage {
+                last: true,
+                ..CustomerPage::default()
+            });
+        };
+        let first = first.map_err(|e| classify(&e))?;
+        let text = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
+        let customers: Vec<Listed> = first
+            .items
+            .iter()
+            .filter_map(|v| {
+                Some(Listed {
+                    found: found(v)?,
+                    number: text(v, "number"),
+                    tax_id: text(v, "tax_id"),
+                })
+            })
+            .collect();
+        let per_page = u64::from(crate::model::limits::PER_PAGE_MAX);
+        let last = match first.total {
+            Some(total) => u64::from(page.max(1)) * per_page >= total,
+            None => (customers.len() as u64) < per_page,
+        };
+        Ok(CustomerPage {
+            customers,
+            total: first.total,
+            last,
+        })
     }
 
     async fn undo(&self, kind: UnitKind, id: i64) -> RemoteResult<()> {

@@ -23,7 +23,7 @@ pub mod remote;
 pub mod undo;
 
 pub use engine::{CountsSnapshot, Engine, EngineConfig, OnExisting, Stop};
-pub use remote::{FailKind, Found, Remote, RemoteError};
+pub use remote::{CustomerPage, FailKind, Found, Listed, Remote, RemoteError};
 pub use undo::{undo, RollbackReport, UndoError};
 
 #[cfg(test)]

@@ -64,6 +64,24 @@ impl RemoteError {
 
 pub type RemoteResult<T> = Result<T, RemoteError>;
 
+/// A customer as a page of the account's list gives it: what it is found by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    pub found: Found,
+    pub number: Option<String>,
+    pub tax_id: Option<String>,
+}
+
+/// One page (of at most 100) of the account's customers, in id order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CustomerPage {
+    pub customers: Vec<Listed>,
+    /// All customers on the account (`X-Total-Count`), when the reply says.
+    pub total: Option<u64>,
+    /// No page follows this one.
+    pub last: bool,
+}
+
 /// The account, as the uploader sees it. Every method is one logical call;
 /// the implementation owns rate limits, the in-flight cap and 429 handling.
 pub trait Remote: Clone + Send + Sync + 'static {
@@ -120,6 +138,11 @@ pub trait Remote: Clone + Send + Sync + 'static {
         match_on: MatchOn,
         value: &str,
     ) -> impl Future<Output = RemoteResult<Option<Found>>> + Send;
+
+    /// Page `page` (from 1, 100 a page) of every customer on the account,
+    /// oldest first: a batch with many customers looks them up in one
+    /// request per 100 on the account rather than one request each.
+    fn customers_page(&self, page: u32) -> impl Future<Output = RemoteResult<CustomerPage>> + Send;
 
     /// Undo a created object: delete an invoice or credit note (void it
     /// where the server refuses), void a payment, delete a customer.

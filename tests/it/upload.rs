@@ -160,6 +160,31 @@ fn code(o: &std::process::Output) -> i32 {
 /// Every invoice `INV-00000..n` on the account exactly once: by number and
 /// by import key, none missing, none extra.
 fn assert_exactly_once(f: &Fixture, n: usize) {
+    assert_invoices_once(f, n);
+    // Payments: one per third invoice, each applied once.
+    let payments: Vec<Value> = f
+        .list("/payments")
+        .into_iter()
+        .filter(|p| p["voided"] != Value::Bool(true))
+        .collect();
+    let want = (0..n).filter(|i| i % 3 == 0).count();
+    let mut pay_keys: Vec<String> = payments
+        .iter()
+        .map(|p| {
+            p["metadata"]["import_key"]
+                .as_str()
+                .unwrap_or("")
+                .to_string()
+        })
+        .collect();
+    pay_keys.sort();
+    pay_keys.dedup();
+    assert_eq!(payments.len(), want, "payments on the account");
+    assert_eq!(pay_keys.len(), want, "distinct payment import keys");
+}
+
+/// The invoices of [`assert_exactly_once`], for a batch without payments.
+fn assert_invoices_once(f: &Fixture, n: usize) {
     let invoices = f.list("/invoices");
     let mut by_number: BTreeMap<String, usize> = BTreeMap::new();
     let mut by_key: BTreeMap<String, usize> = BTreeMap::new();
@@ -182,26 +207,6 @@ fn assert_exactly_once(f: &Fixture, n: usize) {
         .collect();
     assert!(missing.is_empty(), "missing invoices: {missing:?}");
     assert_eq!(invoices.len(), n, "invoices on the account");
-    // Payments: one per third invoice, each applied once.
-    let payments: Vec<Value> = f
-        .list("/payments")
-        .into_iter()
-        .filter(|p| p["voided"] != Value::Bool(true))
-        .collect();
-    let want = (0..n).filter(|i| i % 3 == 0).count();
-    let mut pay_keys: Vec<String> = payments
-        .iter()
-        .map(|p| {
-            p["metadata"]["import_key"]
-                .as_str()
-                .unwrap_or("")
-                .to_string()
-        })
-        .collect();
-    pay_keys.sort();
-    pay_keys.dedup();
-    assert_eq!(payments.len(), want, "payments on the account");
-    assert_eq!(pay_keys.len(), want, "distinct payment import keys");
 }
 
 fn wait_for(child: &mut Child, until: impl Fn() -> bool, limit: Duration) -> bool {
@@ -728,4 +733,91 @@ fn credit_notes_are_created_once_and_rolled_back() {
     assert!(f.list("/invoices").is_empty(), "{err}");
     assert!(err.contains("kept customer"), "{err}");
     assert_eq!(code(&rb), 1, "{err}");
+}
+
+/// Requests per object created: every request the emulator saw over every
+/// object it created (tax rates, customers, invoices).
+fn requests_per_created(f: &Fixture, requests_before: u64, created_before: u64) -> f64 {
+    let stats = f.emu.stats();
+    let created: u64 = stats.created.values().sum::<u64>() - created_before;
+    (stats.requests - requests_before) as f64 / created as f64
+}
+
+#[test]
+fn a_fresh_account_costs_at_most_one_request_and_a_bit_per_object() {
+    // 600 invoices over 40 customers, no payments.
+    let dir = TestDir::new();
+    let csv = invoices_csv(600, 40, "INV").replace(",10.00\n", ",\n");
+    let f = Fixture {
+        csv: dir.write("invoices.csv", csv),
+        mapping: dir.write("mapping.toml", MAPPING),
+        emu: TestEmulator::new(),
+        dir,
+    };
+    let out = f.import(&["--json"]);
+    assert_eq!(code(&out), 0, "stderr: {}", text(&out.stderr));
+    // Counted before the checks below list the account.
+    let stats = f.emu.stats();
+    let ratio = requests_per_created(&f, 0, 0);
+    assert!(
+        ratio <= 1.01,
+        "{} requests for {:?}: {ratio:.3} a created object",
+        stats.requests,
+        stats.created
+    );
+    assert_invoices_once(&f, 600);
+    assert_eq!(f.created("customers"), 40);
+}
+
+#[test]
+fn customers_already_on_the_account_are_found_in_its_list_pages() {
+    // 250 customers on the account (three pages), 10 of them in the batch.
+    let dir = TestDir::new();
+    let csv = invoices_csv(200, 40, "INV").replace(",10.00\n", ",\n");
+    let f = Fixture {
+        csv: dir.write("invoices.csv", csv),
+        mapping: dir.write("mapping.toml", MAPPING),
+        emu: TestEmulator::new(),
+        dir,
+    };
+    {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let api = f.emu.api();
+        rt.block_on(async {
+            for i in 0..250 {
+                // C-030..C-039 are the batch's; the rest are not.
+                let number = if i < 10 {
+                    format!("C-{:03}", 30 + i)
+                } else {
+                    format!("OTHER-{i:03}")
+                };
+                api.create(
+                    "/customers",
+                    serde_json::json!({"name": format!("Old {i}"), "number": number}),
+                )
+                .await;
+            }
+        });
+    }
+    let (requests, created) = {
+        let s = f.emu.stats();
+        (s.requests, s.created.values().sum::<u64>())
+    };
+    let out = f.import(&["--json"]);
+    assert_eq!(code(&out), 0, "stderr: {}", text(&out.stderr));
+    // Three pages of customers, the tax rates, then one POST an object;
+    // counted before the checks below list the account.
+    let stats = f.emu.stats();
+    let ratio = requests_per_created(&f, requests, created);
+    assert!(
+        ratio <= 1.025,
+        "{} requests for {} objects: {ratio:.3}",
+        stats.requests - requests,
+        stats.created.values().sum::<u64>() - created
+    );
+    let summary: Value = serde_json::from_slice(&out.stdout).expect("--json summary");
+    assert_eq!(summary["upload"]["customers_created"], 30);
+    assert_eq!(summary["upload"]["customers_found"], 10);
+    assert_invoices_once(&f, 200);
+    assert_eq!(f.list("/customers").len(), 280);
 }

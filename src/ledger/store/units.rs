@@ -182,13 +182,13 @@ impl Ledger {
     /// The unit with this import key in `env`, whatever run it belongs to.
     pub fn unit(&self, env: &str, import_key: &str) -> Result<Option<Unit>> {
         let conn = self.conn();
-        Ok(conn
-            .query_row(
-                &format!("SELECT {UNIT_COLUMNS} FROM units WHERE env = ?1 AND import_key = ?2"),
-                params![env, import_key],
-                unit_from_row,
-            )
-            .optional()?)
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {UNIT_COLUMNS} FROM units WHERE env = ?1 AND import_key = ?2"
+        ))?;
+        let unit = stmt
+            .query_row(params![env, import_key], unit_from_row)
+            .optional()?;
+        Ok(unit)
     }
 
     pub fn unit_by_id(&self, id: i64) -> Result<Option<Unit>> {
@@ -206,29 +206,28 @@ impl Ledger {
     /// recorded under its import key, untouched).
     pub fn insert_unit(&self, run: RunId, env: &str, unit: &NewUnit) -> Result<Unit> {
         let conn = self.conn();
-        conn.execute(
+        conn.prepare_cached(
             "INSERT INTO units (run_id, env, kind, import_key, source_key, source_rows, number,
                                 payload_hash, state, updated_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', ?9)
              ON CONFLICT (env, import_key) DO NOTHING",
-            params![
-                run,
-                env,
-                unit.kind.as_str(),
-                unit.import_key,
-                unit.source_key,
-                unit.source_rows,
-                unit.number,
-                unit.payload_hash,
-                now_ms()
-            ],
-        )?;
-        conn.query_row(
-            &format!("SELECT {UNIT_COLUMNS} FROM units WHERE env = ?1 AND import_key = ?2"),
-            params![env, unit.import_key],
-            unit_from_row,
-        )
-        .map_err(Into::into)
+        )?
+        .execute(params![
+            run,
+            env,
+            unit.kind.as_str(),
+            unit.import_key,
+            unit.source_key,
+            unit.source_rows,
+            unit.number,
+            unit.payload_hash,
+            now_ms()
+        ])?;
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {UNIT_COLUMNS} FROM units WHERE env = ?1 AND import_key = ?2"
+        ))?;
+        let unit = stmt.query_row(params![env, unit.import_key], unit_from_row)?;
+        Ok(unit)
     }
 
     /// Take over a unit recorded by an earlier run (its run never finished
@@ -263,14 +262,14 @@ impl Ledger {
     /// request goes out. Returns the attempt number.
     pub fn mark_sending(&self, id: i64) -> Result<u32> {
         let conn = self.conn();
-        conn.execute(
+        conn.prepare_cached(
             "UPDATE units SET state = 'sending', attempts = attempts + 1, updated_at = ?2
              WHERE id = ?1",
-            params![id, now_ms()],
-        )?;
-        let n: i64 = conn.query_row("SELECT attempts FROM units WHERE id = ?1", [id], |r| {
-            r.get(0)
-        })?;
+        )?
+        .execute(params![id, now_ms()])?;
+        let n: i64 = conn
+            .prepare_cached("SELECT attempts FROM units WHERE id = ?1")?
+            .query_row([id], |r| r.get(0))?;
         Ok(n.max(0) as u32)
     }
 
@@ -344,12 +343,20 @@ impl Ledger {
         created: Option<bool>,
         error: Option<&str>,
     ) -> Result<()> {
-        self.conn().execute(
-            "UPDATE units SET state = ?2, remote_id = COALESCE(?3, remote_id),
+        self.conn()
+            .prepare_cached(
+                "UPDATE units SET state = ?2, remote_id = COALESCE(?3, remote_id),
                     created = COALESCE(?4, created), last_error = ?5, updated_at = ?6
              WHERE id = ?1",
-            params![id, state.as_str(), remote_id, created, error, now_ms()],
-        )?;
+            )?
+            .execute(params![
+                id,
+                state.as_str(),
+                remote_id,
+                created,
+                error,
+                now_ms()
+            ])?;
         Ok(())
     }
 

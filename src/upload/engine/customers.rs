@@ -4,12 +4,13 @@
 //! (an id, or why the customer was refused) cached for the rest of the run.
 
 use super::counters::bump;
+use super::directory::Known;
 use super::send::UnitEnd;
 use super::{describe_rows, put_import_key, Engine, Halt, OnExisting};
 use crate::ledger::{NewUnit, UnitKind};
 use crate::model::{Draft, MatchOn};
 use crate::upload::keys;
-use crate::upload::remote::Remote;
+use crate::upload::remote::{Found, Listed, Remote};
 use std::sync::Arc;
 use tokio::sync::OnceCell;
 
@@ -106,10 +107,25 @@ impl<R: Remote> Engine<R> {
             number: draft.customer.number.clone(),
             payload_hash: hash,
         };
-        // On the account already?
-        let found = self
-            .retrying(|| self.remote.find_customer(on, value))
-            .await?;
+        // On the account already? From the account's list when the batch
+        // has many customers; on its own after a creation of ours that may
+        // have reached the account (the list may be older than it).
+        let sent_before = prior
+            .as_ref()
+            .is_some_and(|u| u.state == crate::ledger::UnitState::Sending);
+        let listed = if sent_before {
+            Known::Unknown
+        } else {
+            self.listed_customer(on, value).await?
+        };
+        let found = match listed {
+            Known::Found(f) => Some(f),
+            Known::Absent => None,
+            Known::Unknown => {
+                self.retrying(|| self.remote.find_customer(on, value))
+                    .await?
+            }
+        };
         if let Some(f) = found {
             // Ours when it carries our key, or when an earlier attempt of
             // ours may have created it (the unit was left `sending`).
@@ -124,6 +140,11 @@ impl<R: Remote> Engine<R> {
                 // Our import key is not put on it: it stays theirs.
                 let mut wanted = body.clone();
                 without_import_key(&mut wanted);
+                self.note_customer(Listed {
+                    found: f.clone(),
+                    number: (on == MatchOn::Number).then(|| value.to_string()),
+                    tax_id: (on == MatchOn::TaxId).then(|| value.to_string()),
+                });
                 let table = crate::model::fields::CUSTOMER;
                 return Ok(
                     match self.update_existing(&unit, f.id, &wanted, table).await? {
@@ -151,6 +172,13 @@ impl<R: Remote> Engine<R> {
             } else {
                 &self.counters.customers_found
             });
+            // Known by the value it was found by (its other fields on the
+            // account may differ from the batch's).
+            self.note_customer(Listed {
+                found: f.clone(),
+                number: (on == MatchOn::Number).then(|| value.to_string()),
+                tax_id: (on == MatchOn::TaxId).then(|| value.to_string()),
+            });
             return Ok(Ok(f.id));
         }
         let unit = self.claim(prior, &new_unit).await?;
@@ -160,6 +188,7 @@ impl<R: Remote> Engine<R> {
         {
             UnitEnd::Done(id) | UnitEnd::Updated(id) => {
                 bump(&self.counters.customers_created);
+                self.note_customer(listed_as(draft, found_id(id, key)));
                 Ok(Ok(id))
             }
             UnitEnd::Unchanged(id) => {
@@ -195,5 +224,24 @@ fn without_import_key(body: &mut serde_json::Value) {
     };
     if emptied {
         obj.remove("metadata");
+    }
+}
+
+/// A customer this run created, as the directory lists it: by the values
+/// it was sent with.
+fn listed_as(draft: &Draft, found: Found) -> Listed {
+    let nonblank = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
+    Listed {
+        found,
+        number: nonblank(&draft.customer.number),
+        tax_id: nonblank(&draft.customer.tax_id),
+    }
+}
+
+fn found_id(id: i64, key: &str) -> Found {
+    Found {
+        id,
+        import_key: Some(key.to_string()),
+        voided: false,
     }
 }

@@ -18,6 +18,8 @@
 //!   unit, resolve its customer, send it, then its payments);
 //! - `customers.rs`: resolving a document's customer (ledger, found on the
 //!   account, or created), one creation in flight per customer, cached;
+//! - `directory.rs`: the account's customers listed once (one request per
+//!   100) for a batch that names many, instead of one look-up each;
 //! - `payments.rs`: an invoice's payments, applied to it;
 //! - `send.rs`: sending one unit under the protocol (intent, request,
 //!   outcome), looking it up after an ambiguous failure, and a number that is
@@ -30,6 +32,7 @@
 
 mod counters;
 mod customers;
+mod directory;
 mod payments;
 mod retry;
 mod send;
@@ -76,6 +79,10 @@ pub struct EngineConfig {
     /// Round trips: send changes to documents the account changed after
     /// the export too (`--force`).
     pub force: bool,
+    /// Distinct customers the batch names (0 when unknown): from
+    /// [`directory::MIN_CUSTOMERS`] on, the account's customers are listed
+    /// once rather than looked up one by one.
+    pub customers_in_batch: u64,
 }
 
 /// Why a run stopped before its input was done.
@@ -116,6 +123,7 @@ pub struct Engine<R: Remote> {
     ledger: Arc<Ledger>,
     cfg: EngineConfig,
     customers: Mutex<HashMap<String, CustomerCell>>,
+    directory: directory::DirectoryCell,
     counters: Arc<Counters>,
     cancel: CancellationToken,
     stop: Mutex<Option<Stop>>,
@@ -131,6 +139,7 @@ impl<R: Remote> Engine<R> {
             ledger,
             cfg,
             customers: Mutex::new(HashMap::new()),
+            directory: Default::default(),
             counters: Arc::new(Counters::default()),
             cancel: CancellationToken::new(),
             stop: Mutex::new(None),
