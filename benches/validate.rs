@@ -1,27 +1,41 @@
 //! Benchmark: the `validate` command (read + map + validate, the release
-//! binary run as a user runs it) over a generated 1C-style CSV export,
-//! against the bare `csv` crate reading the same file with a `StringRecord`
-//! loop, in the same run.
+//! binary run as a user runs it) over generated registers, against the
+//! bare `csv` crate reading the same file with a `StringRecord` loop, in
+//! the same run.
 //!
-//! The file: Windows-1251, `;`, decimal commas, `dd.mm.yyyy`, two title
-//! lines, one row per line item (1 to 4 per invoice), a totals row; about
-//! 200 bytes a line. `BENCH_LINES` sets its size (default 1,000,000).
+//! The files (`BENCH_FILES`, a comma list; default all four):
+//! - `1c`: Windows-1251, `;`, decimal commas, `dd.mm.yyyy`, two title
+//!   lines, one row per line item (1 to 4 per invoice), a totals row, no
+//!   quotes; about 200 bytes a line.
+//! - `quoted`, `shuffled`, `rejected`: the second generator's
+//!   (`benches/support/register_ro.rs`): UTF-8 with Romanian and Russian
+//!   text, 15 columns, about a sixth of the rows quoted (doubled quotes,
+//!   delimiters, a few line breaks inside quotes), invoices of 1 to 5
+//!   adjacent lines; the same shuffled; and a variant where most
+//!   documents are rejected.
+//!
+//! `BENCH_LINES` sets each file's size (default 1,000,000 data lines).
 //!
 //! ```text
 //! BENCH_LINES=1000000 cargo bench --bench validate
+//! BENCH_FILES=quoted,rejected BENCH_DIR=/tmp/i15 cargo bench --bench validate
 //! ```
 //!
-//! `BENCH_INPUT=PATH` keeps the generated file at PATH (and reuses it when it
-//! is already there), for profiling the CLI on the same input:
-//! `facturare-etl validate PATH --mapping PATH.toml`.
+//! `BENCH_BIN=PATH` times another build of the command (before and after).
+//! `BENCH_INPUT=PATH` keeps the generated 1C file at PATH (and reuses it
+//! when it is already there), and `BENCH_DIR=DIR` the second generator's
+//! files in DIR, for profiling the CLI on the same input:
+//! `facturare-etl validate PATH --mapping PATH.toml` (or `DIR/registru.toml`).
 //!
-//! Prints rows/s for both, their ratio (target ≥ 1/3), the command's peak
-//! memory (max RSS; target < 300 MB) and CPU use ((user + sys) / wall;
-//! target > 1.5 on two cores). (a) and (b) run in rounds, one right after
-//! the other (`BENCH_ROUNDS`, default 3): each round's ratio compares them
-//! under the same conditions, and the median round is the result, as this
-//! machine's speed drifts by tens of percent between runs. For reference,
-//! also read + map alone (c) and validation alone (d), through the library.
+//! Prints, for each file, rows/s for both, their ratio, the command's peak
+//! memory (max RSS) and CPU use ((user + sys) / wall), and the rejected
+//! file's time against the quoted one's. (a) and (b) run in rounds, one
+//! right after the other (`BENCH_ROUNDS`, default 3), each round going
+//! through every file: each round's ratio compares them under the same
+//! conditions, and the median round is the result, as this machine's speed
+//! drifts by tens of percent between runs. `BENCH_REFERENCE=1` adds, over
+//! the first file, read + map alone (c) and validation alone (d), through
+//! the library.
 
 use facturare_etl::model::idno::check_digit;
 use facturare_etl::model::round_money;
@@ -230,86 +244,216 @@ fn wait_with_usage(mut child: std::process::Child) -> (i32, Usage, (Vec<u8>, Vec
     (code, usage, (out, reader.join().unwrap_or_default()))
 }
 
+#[path = "support/register_ro.rs"]
+mod register_ro;
+
+/// One file the bench times: the 1C register or one of the second
+/// generator's kinds.
+struct Input {
+    name: &'static str,
+    path: std::path::PathBuf,
+    mapping: std::path::PathBuf,
+    /// Windows-1251 (the 1C register), else UTF-8.
+    cp1251: bool,
+    written: u64,
+}
+
 fn main() {
     let lines: u64 = std::env::var("BENCH_LINES")
         .ok()
         .and_then(|s| s.replace('_', "").parse().ok())
         .unwrap_or(1_000_000);
+    // Which files: `1c` (the first generator) and the second generator's
+    // `quoted`, `shuffled`, `rejected` (benches/support/register_ro.rs).
+    let kinds: Vec<String> = std::env::var("BENCH_FILES")
+        .unwrap_or_else(|_| "1c,quoted,shuffled,rejected".into())
+        .split(',')
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
     let dir = tempfile::tempdir().expect("a temp dir");
-    let kept = std::env::var_os("BENCH_INPUT").map(std::path::PathBuf::from);
-    let input = kept
-        .clone()
-        .unwrap_or_else(|| dir.path().join("realizatsiya.csv"));
-    let mapping = match &kept {
-        Some(k) => k.with_extension("toml"),
-        None => dir.path().join("1c.toml"),
-    };
-    std::fs::write(&mapping, MAPPING).expect("write the mapping");
-    let t = Instant::now();
-    let reused = kept.as_ref().is_some_and(|k| k.exists());
-    let (size, written) = match kept.as_ref().filter(|_| reused) {
-        Some(k) => {
-            let size = std::fs::metadata(k).expect("the kept input").len();
-            (size, lines)
-        }
-        None => generate(&input, lines),
-    };
-    println!(
-        "{} {written} lines, {:.1} MB, in {:.1}s ({})",
-        if reused { "reused" } else { "generated" },
-        size as f64 / 1e6,
-        t.elapsed().as_secs_f64(),
-        input.display()
-    );
+    // BENCH_DIR keeps the second generator's files (and reuses them).
+    let keep_dir = std::env::var_os("BENCH_DIR").map(std::path::PathBuf::from);
+    let mut inputs: Vec<Input> = Vec::new();
+    for kind in &kinds {
+        let t = Instant::now();
+        let input = if kind == "1c" {
+            let kept = std::env::var_os("BENCH_INPUT").map(std::path::PathBuf::from);
+            let input = kept
+                .clone()
+                .unwrap_or_else(|| dir.path().join("realizatsiya.csv"));
+            let mapping = match &kept {
+                Some(k) => k.with_extension("toml"),
+                None => dir.path().join("1c.toml"),
+            };
+            std::fs::write(&mapping, MAPPING).expect("write the mapping");
+            let reused = kept.as_ref().is_some_and(|k| k.exists());
+            let (size, written) = match kept.as_ref().filter(|_| reused) {
+                Some(k) => {
+                    let size = std::fs::metadata(k).expect("the kept input").len();
+                    (size, lines)
+                }
+                None => generate(&input, lines),
+            };
+            println!(
+                "1c: {} {written} lines, {:.1} MB, in {:.1}s ({})",
+                if reused { "reused" } else { "generated" },
+                size as f64 / 1e6,
+                t.elapsed().as_secs_f64(),
+                input.display()
+            );
+            Input {
+                name: "1c",
+                path: input,
+                mapping,
+                cp1251: true,
+                written,
+            }
+        } else {
+            let k = match kind.as_str() {
+                "quoted" => register_ro::Kind::Quoted,
+                "shuffled" => register_ro::Kind::Shuffled,
+                "rejected" => register_ro::Kind::Rejected,
+                other => {
+                    panic!("BENCH_FILES: unknown kind {other:?} (1c, quoted, shuffled, rejected)")
+                }
+            };
+            let base = keep_dir.clone().unwrap_or_else(|| dir.path().to_path_buf());
+            std::fs::create_dir_all(&base).expect("the bench directory");
+            let path = base.join(format!("registru-{}-{lines}.csv", k.name()));
+            let mapping = base.join("registru.toml");
+            std::fs::write(&mapping, register_ro::MAPPING).expect("write the mapping");
+            let reused = keep_dir.is_some() && path.exists();
+            let (size, written, quoted) = if reused {
+                (
+                    std::fs::metadata(&path).expect("the kept input").len(),
+                    lines,
+                    0,
+                )
+            } else {
+                register_ro::generate(&path, lines, k)
+            };
+            println!(
+                "{}: {} {written} lines ({quoted} quoted), {:.1} MB, in {:.1}s ({})",
+                k.name(),
+                if reused { "reused" } else { "generated" },
+                size as f64 / 1e6,
+                t.elapsed().as_secs_f64(),
+                path.display()
+            );
+            Input {
+                name: k.name(),
+                path,
+                mapping,
+                cp1251: false,
+                written,
+            }
+        };
+        inputs.push(input);
+    }
 
     // (a) and (b) in rounds, one right after the other, so that each ratio
     // compares the two under the same conditions; the median round counts.
+    // Each round goes through every file, so that the files' times (the
+    // rejected against the quoted) compare within a round too.
     let rounds: usize = std::env::var("BENCH_ROUNDS")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(3)
         .max(1);
-    let mut runs: Vec<Round> = Vec::with_capacity(rounds);
+    let mut runs: Vec<Vec<Round>> = (0..inputs.len()).map(|_| Vec::new()).collect();
     for round in 1..=rounds {
-        let bare_rate = bare_reader(&input);
-        let b = validate_command(&input, &mapping);
-        println!(
-            "round {round}: (a) csv StringRecord {bare_rate:.0} rows/s; (b) validate {:.0} rows/s in {:.2}s; ratio {:.2}; CPU/wall {:.2}; peak memory {:.0} MB",
-            b.rate,
-            b.wall,
-            b.rate / bare_rate,
-            b.cpu / b.wall,
-            b.max_rss_mb
-        );
-        runs.push(Round { bare_rate, b });
+        for (input, runs) in inputs.iter().zip(runs.iter_mut()) {
+            let bare_rate = bare_reader(&input.path, input.cp1251);
+            let b = validate_command(&input.path, &input.mapping);
+            println!(
+                "round {round} {}: (a) csv StringRecord {bare_rate:.0} rows/s; (b) validate {:.0} rows/s in {:.2}s; ratio {:.2}; CPU/wall {:.2}; peak memory {:.0} MB; load {}",
+                input.name,
+                b.rate,
+                b.wall,
+                b.rate / bare_rate,
+                b.cpu / b.wall,
+                b.max_rss_mb,
+                loadavg(),
+            );
+            runs.push(Round { bare_rate, b });
+        }
     }
-    let peak = runs.iter().map(|r| r.b.max_rss_mb).fold(0.0, f64::max);
-    runs.sort_by(|x, y| (x.b.rate / x.bare_rate).total_cmp(&(y.b.rate / y.bare_rate)));
-    let Round { bare_rate, b } = &runs[runs.len() / 2];
-    println!("(a) csv StringRecord: {bare_rate:.0} rows/s (median round of {rounds})");
-    println!(
-        "(b) validate: {} rows, {} invoices ({} valid, {} rejected) in {:.2}s = {:.0} rows/s",
-        b.rows_read, b.invoices, b.valid, b.rejected, b.wall, b.rate
-    );
-    println!(
-        "    ratio to (a): {:.2} (target ≥ 0.33; rounds: {}); CPU (user+sys)/wall: {:.2} (target > 1.5); peak memory (max RSS, highest round): {peak:.0} MB (target < 300)",
-        b.rate / bare_rate,
-        runs.iter()
-            .map(|r| format!("{:.2}", r.b.rate / r.bare_rate))
-            .collect::<Vec<_>>()
-            .join(", "),
-        b.cpu / b.wall,
-    );
-    println!("    problems by code: {}", b.by_code);
-    let rows_read = b.rows_read;
-    let rejected = b.rejected;
+    println!();
+    println!("median rounds of {rounds}:");
+    for (input, runs) in inputs.iter().zip(runs.iter()) {
+        let peak = runs.iter().map(|r| r.b.max_rss_mb).fold(0.0, f64::max);
+        let mut sorted: Vec<&Round> = runs.iter().collect();
+        sorted.sort_by(|x, y| (x.b.rate / x.bare_rate).total_cmp(&(y.b.rate / y.bare_rate)));
+        let Round { bare_rate, b } = sorted[sorted.len() / 2];
+        println!(
+            "{}: (a) csv StringRecord {bare_rate:.0} rows/s; (b) validate: {} rows, {} invoices ({} valid, {} rejected) in {:.2}s = {:.0} rows/s",
+            input.name, b.rows_read, b.invoices, b.valid, b.rejected, b.wall, b.rate
+        );
+        println!(
+            "    ratio (b)/(a): {:.2} (rounds: {}); CPU (user+sys)/wall: {:.2}; peak memory (max RSS, highest round): {peak:.0} MB",
+            b.rate / bare_rate,
+            runs.iter()
+                .map(|r| format!("{:.2}", r.b.rate / r.bare_rate))
+                .collect::<Vec<_>>()
+                .join(", "),
+            b.cpu / b.wall,
+        );
+        println!("    problems by code: {}", b.by_code);
+        if input.name == "1c" {
+            assert_eq!(
+                b.rows_read,
+                input.written + 1,
+                "every data line and the totals row read"
+            );
+            assert!(
+                b.rejected > 0 || input.written < 8000,
+                "the bad IDNOs are found"
+            );
+        } else {
+            assert_eq!(b.rows_read, input.written, "every data record read");
+        }
+    }
+    // The rejected file against the quoted one, round by round.
+    let at = |name: &str| inputs.iter().position(|i| i.name == name);
+    if let (Some(q), Some(r)) = (at("quoted"), at("rejected")) {
+        let mut ratios: Vec<f64> = runs[r]
+            .iter()
+            .zip(&runs[q])
+            .map(|(r, q)| r.b.wall / q.b.wall)
+            .collect();
+        let shown: Vec<String> = ratios.iter().map(|x| format!("{x:.2}")).collect();
+        ratios.sort_by(f64::total_cmp);
+        println!(
+            "rejected / quoted wall time: {:.2} (median; rounds: {}; target ≤ 1.3)",
+            ratios[ratios.len() / 2],
+            shown.join(", ")
+        );
+    }
 
+    if std::env::var_os("BENCH_REFERENCE").is_some() {
+        if let Some(first) = inputs.first() {
+            reference(&first.path, &first.mapping);
+        }
+    }
+}
+
+/// The load average, as `/proc/loadavg` gives it (the 1-minute figure).
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "?".into())
+}
+
+/// (c) and (d), for reference (`BENCH_REFERENCE=1`), over the first file.
+fn reference(input: &Path, mapping: &Path) {
     // (c) for reference: read + map alone (the mapping's share of (b)).
-    let m = facturare_etl::mapping::Mapping::load(&mapping).expect("the bench mapping");
+    let m = facturare_etl::mapping::Mapping::load(mapping).expect("the bench mapping");
     let cpu0 = rusage_cpu();
     let t = Instant::now();
-    let mut drafts = facturare_etl::mapping::drafts(&m, std::slice::from_ref(&input))
-        .expect("the bench input opens");
+    let mut drafts =
+        facturare_etl::mapping::drafts(&m, &[input.to_path_buf()]).expect("the bench input opens");
     let n_drafts = drafts.by_ref().filter(Result::is_ok).count();
     let map_wall = t.elapsed().as_secs_f64();
     let map_cpu = rusage_cpu() - cpu0;
@@ -325,9 +469,8 @@ fn main() {
     // (at most 100,000 held in memory; after (b) so its peak is not counted).
     // The outcomes are kept until the clock stops: dropping them (whole
     // drafts, on the thread that consumes them) is the consumer's cost, not
-    // validation's, and is timed on its own (before, they were dropped one
-    // by one on the consuming thread within the timing).
-    let held: Vec<_> = facturare_etl::mapping::drafts(&m, std::slice::from_ref(&input))
+    // validation's, and is timed on its own.
+    let held: Vec<_> = facturare_etl::mapping::drafts(&m, &[input.to_path_buf()])
         .expect("the bench input opens")
         .filter_map(Result::ok)
         .take(100_000)
@@ -362,31 +505,38 @@ fn main() {
         v_wall * 1e6 / n_held as f64,
         v_cpu / v_wall
     );
-    assert_eq!(
-        rows_read,
-        written + 1,
-        "every data line and the totals row read"
-    );
-    assert!(rejected > 0 || written < 8000, "the bad IDNOs are found");
 }
 
-/// (a) The bare csv crate over the file, decoding cp1251 as any reader of
-/// the file must: rows per second.
-fn bare_reader(input: &Path) -> f64 {
+/// (a) The bare csv crate over the file, a `StringRecord` loop, decoding
+/// cp1251 as any reader of the 1C file must (the UTF-8 files are read as
+/// they are, `StringRecord` checking their UTF-8): rows per second.
+fn bare_reader(input: &Path, cp1251: bool) -> f64 {
     let t = Instant::now();
     let file = std::fs::File::open(input).expect("open the bench file");
-    let decoded = encoding_rs_io::DecodeReaderBytesBuilder::new()
-        .encoding(Some(encoding_rs::WINDOWS_1251))
-        .build(std::io::BufReader::with_capacity(1 << 20, file));
+    let reader: Box<dyn std::io::Read> = if cp1251 {
+        Box::new(
+            encoding_rs_io::DecodeReaderBytesBuilder::new()
+                .encoding(Some(encoding_rs::WINDOWS_1251))
+                .build(std::io::BufReader::with_capacity(1 << 20, file)),
+        )
+    } else {
+        Box::new(file)
+    };
     let mut rdr = csv::ReaderBuilder::new()
         .delimiter(b';')
         .flexible(true)
         .has_headers(false)
-        .from_reader(decoded);
+        .buffer_capacity(1 << 20)
+        .from_reader(reader);
     let mut rec = csv::StringRecord::new();
     let mut bare_rows = 0u64;
     while rdr.read_record(&mut rec).expect("read a record") {
         bare_rows += 1;
+    }
+    // The header line is not a data row (the 1C file's titles and totals
+    // row are counted, as before).
+    if !cp1251 {
+        bare_rows = bare_rows.saturating_sub(1);
     }
     bare_rows as f64 / t.elapsed().as_secs_f64()
 }
@@ -414,7 +564,10 @@ struct Run {
 /// child process: its own allocator, threads and memory).
 fn validate_command(input: &Path, mapping: &Path) -> Run {
     let t = Instant::now();
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_facturare-etl"))
+    // BENCH_BIN: another build of the command (a before-and-after pair).
+    let bin =
+        std::env::var_os("BENCH_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_facturare-etl").into());
+    let child = std::process::Command::new(bin)
         .arg("validate")
         .arg(input)
         .arg("--mapping")

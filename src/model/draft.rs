@@ -279,7 +279,20 @@ impl FieldPath {
     /// Whether this path, written out, starts with `prefix`.
     fn starts_with(&self, prefix: &str) -> bool {
         match self.split() {
-            Some(_) => self.to_string().starts_with(prefix),
+            // Head, index and tail compared in turn, with nothing written
+            // out (this runs for every origin a problem's cell is looked
+            // up among).
+            Some((head, i, tail)) => {
+                let Some(rest) = prefix.strip_prefix(head) else {
+                    return head.starts_with(prefix);
+                };
+                let mut buf = [0u8; 10];
+                let digits = decimal(i, &mut buf);
+                match rest.as_bytes().strip_prefix(digits) {
+                    Some(after) => tail.as_bytes().starts_with(after),
+                    None => digits.starts_with(rest.as_bytes()),
+                }
+            }
             None => self.template.starts_with(prefix),
         }
     }
@@ -292,6 +305,19 @@ impl FieldPath {
         let t = self.template;
         let at = memchr::memchr_iter(b'{', t.as_bytes()).find(|&k| t[k..].starts_with(SLOT))?;
         Some((&t[..at], i, &t[at + SLOT.len()..]))
+    }
+}
+
+/// `i` written in decimal, into the end of `buf`.
+fn decimal(mut i: u32, buf: &mut [u8; 10]) -> &[u8] {
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (i % 10) as u8;
+        i /= 10;
+        if i == 0 {
+            return &buf[at..];
+        }
     }
 }
 
@@ -462,6 +488,23 @@ mod tests {
             file: Arc::from("in.csv"),
             sheet: None,
             row: n,
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn a_path_starts_as_its_written_form_does(
+            template in proptest::sample::select(vec!["items[{i}].quantity", "items[{i}]", "{i}", "payments[{i}].amount", "number"]),
+            i in proptest::prop_oneof![0u32..200, proptest::prelude::any::<u32>()],
+            cut in 0usize..24,
+            junk in "[0-9a-z.\\[\\]]{0,3}",
+        ) {
+            let p = FieldPath::new(template).at(i as usize);
+            let written = p.to_string();
+            let mut prefix: String = written.chars().take(cut).collect();
+            proptest::prop_assert_eq!(p.starts_with(&prefix), true);
+            prefix.push_str(&junk);
+            proptest::prop_assert_eq!(p.starts_with(&prefix), written.starts_with(&prefix));
         }
     }
 

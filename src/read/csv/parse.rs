@@ -30,13 +30,15 @@ pub struct CsvSource {
     pub(super) detected: Detected,
     record: csv::ByteRecord,
     /// Lines end in CRLF: a record's own line break is consumed with the next record.
-    crlf: bool,
+    pub(super) crlf: bool,
     pub(super) projection: Projection,
     pub(super) decoder: Decoder,
     /// Where the data rows begin in the file (after a BOM, titles and the
     /// header), when the encoding keeps the file's bytes (UTF-8, single-byte).
     pub(super) data_start: Option<u64>,
     pub(super) quote: u8,
+    /// Lines end in a bare `\r` (the guard makes each a `\n`).
+    pub(super) cr_lines: bool,
     limits: Limits,
     done: bool,
 }
@@ -179,6 +181,7 @@ impl CsvSource {
             },
             data_start: None,
             quote: spec.quote,
+            cr_lines,
             limits,
             done: false,
         };

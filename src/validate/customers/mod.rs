@@ -284,15 +284,21 @@ impl CustomerBook {
         let taken_by = |v: &str| self.numbers.get(&fold(v)).filter(|o| **o != key);
         let identity = key.identity();
         for (i, def) in FIELDS.iter().enumerate() {
-            let path = format!("customer.{}", def.name);
+            // Nothing to say where the record holds nothing (the common
+            // case first, before any path, value or cell is made).
+            let Some(chosen) = &rec.fields[i] else {
+                continue;
+            };
             // A value a rule already found wrong is reported as that, and
             // was not taken into the record.
             if flagged(verdict, def.name) {
                 continue;
             }
             let own = (def.get)(&verdict.customer).filter(|v| !v.trim().is_empty());
-            let cell = verdict.origin(&path);
-            match (&rec.fields[i], own) {
+            // The path and its cell, made only for a problem.
+            let path = || format!("customer.{}", def.name);
+            let cell = || verdict.origin(&path());
+            match (Some(chosen), own) {
                 (Some(c), Some(v)) if c.doc != ordinal && !same(i, &c.value, &v) => {
                     if i == NUMBER && key.on == MatchOn::TaxId && taken_by(&v).is_some() {
                         // Reported below: another customer's number.
@@ -300,6 +306,7 @@ impl CustomerBook {
                     }
                     let error = i == identity;
                     let chosen_at = place(c);
+                    let (path, cell) = (path(), cell());
                     let message = if error {
                         format!(
                             "customer {} has {} {:?} at {chosen_at}: one customer cannot have two",
@@ -342,6 +349,7 @@ impl CustomerBook {
                 }
                 (Some(c), None) if c.doc < ordinal || (i == NAME && c.doc != ordinal) => {
                     let from = place(c);
+                    let (path, cell) = (path(), cell());
                     problems.push(
                         Problem::warning(
                             codes::CUSTOMER_FILLED,
