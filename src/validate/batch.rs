@@ -69,7 +69,7 @@ impl NumberKey {
 /// `s` in lower case, as `str::to_lowercase` gives it, with ASCII and the
 /// Cyrillic capitals (numbers in 1C exports: `МД-0000123`) mapped directly
 /// rather than looked up in the Unicode tables.
-pub(super) fn fold_case(s: &str) -> Box<str> {
+pub(crate) fn fold_case(s: &str) -> Box<str> {
     if s.is_ascii() {
         return s.to_ascii_lowercase().into_boxed_str();
     }

@@ -62,19 +62,25 @@ fn type_name(t: CustomerType) -> String {
 /// numbers); tax ids by their digits and letters only.
 pub(super) fn same(field: usize, a: &str, b: &str) -> bool {
     if field == TAX_ID {
-        let norm = |s: &str| -> String {
+        let norm = |s: &str| {
             s.chars()
                 .filter(|c| c.is_alphanumeric())
                 .flat_map(char::to_lowercase)
-                .collect()
+                .collect::<Vec<char>>()
         };
-        return norm(a) == norm(b);
+        return a == b || norm(a) == norm(b);
     }
-    a.trim().to_lowercase() == b.trim().to_lowercase()
+    let (a, b) = (a.trim(), b.trim());
+    // Most values agree to the byte: no case folding needed.
+    a == b
+        || a.chars()
+            .flat_map(char::to_lowercase)
+            .eq(b.chars().flat_map(char::to_lowercase))
 }
 
+/// A key value: trimmed, in lower case (ASCII and Cyrillic directly).
 pub(super) fn fold(s: &str) -> String {
-    s.trim().to_lowercase()
+    crate::validate::batch::fold_case(s.trim()).into_string()
 }
 
 /// A customer's key in the batch: how it is matched, and the value folded.
@@ -88,13 +94,11 @@ impl CustomerKey {
     /// The key the uploader matches the customer on: the mapping's field,
     /// or the other one when that one is blank (as the uploader does).
     pub fn of(c: &Customer, on: MatchOn) -> Option<CustomerKey> {
-        let nonblank = |v: &Option<String>| {
-            v.as_deref()
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(fold)
-        };
+        fn nonblank(v: &Option<String>) -> Option<&str> {
+            v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+        }
         let (number, tax_id) = (nonblank(&c.number), nonblank(&c.tax_id));
+        // Only the value chosen is folded.
         let (on, value) = match (on, number, tax_id) {
             (MatchOn::Number, Some(n), _) => (MatchOn::Number, n),
             (MatchOn::TaxId, _, Some(t)) => (MatchOn::TaxId, t),
@@ -102,7 +106,10 @@ impl CustomerKey {
             (_, _, Some(t)) => (MatchOn::TaxId, t),
             _ => return None,
         };
-        Some(CustomerKey { on, value })
+        Some(CustomerKey {
+            on,
+            value: fold(value),
+        })
     }
 
     pub(super) fn label(&self) -> String {
