@@ -259,7 +259,9 @@ impl CustomerBook {
             // Said already: a totals row (no customer to match), or a
             // customer a rule found wanting (`required`: no name, no number).
             let said = verdict.problems.iter().any(|p| {
-                p.is_error() && (p.code == codes::TOTALS_ROW || p.field.starts_with("customer."))
+                p.is_error()
+                    && (p.code == codes::TOTALS_ROW
+                        || (p.code == codes::REQUIRED && p.field.starts_with("customer.")))
             });
             if verdict.customer.id.is_some() || said {
                 // The account's customer, named by its id (a round trip):
