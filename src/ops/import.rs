@@ -401,14 +401,17 @@ pub fn import(
             .iter()
             .map(|f| {
                 Ok(InputFile {
-                    path: f.display().to_string(),
+                    path: recorded_path(f),
                     sha256: file_sha256(f)?,
                 })
             })
             .collect::<Result<Vec<_>, ImportError>>()?;
         ledger.start_run(&NewRun {
             env: env.clone(),
-            mapping_path: mapping_path.display().to_string(),
+            mapping_path: match roundtrip::from_label(&mapping_path.to_string_lossy()) {
+                Some(_) => mapping_path.display().to_string(),
+                None => recorded_path(&mapping_path),
+            },
             mapping_identity: mapping.identity().to_string(),
             inputs,
             options: serde_json::json!({
@@ -640,4 +643,14 @@ fn upload(
         requests: stats.requests,
         rate_limited: stats.rate_limited,
     })
+}
+
+/// A path as the ledger keeps it: absolute (not resolving links), so that
+/// `runs verify` and `--resume` find the files from any folder, as cron
+/// runs them.
+fn recorded_path(p: &Path) -> String {
+    std::path::absolute(p)
+        .unwrap_or_else(|_| p.to_path_buf())
+        .display()
+        .to_string()
 }

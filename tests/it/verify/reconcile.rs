@@ -264,7 +264,12 @@ fn an_edit_a_deletion_and_a_void_on_the_account_are_each_named() {
         "{fields:?}"
     );
     for r in diffs.rows().skip(1) {
-        assert_eq!(cell_text(r.get(6)), FILE);
+        // The run's file as the ledger keeps it: by its absolute path.
+        let file = cell_text(r.get(6));
+        assert!(
+            file.ends_with(&format!("/{FILE}")) && std::path::Path::new(&file).is_absolute(),
+            "{file}"
+        );
         assert!(
             matches!(r.get(7), Some(Data::Float(_))),
             "the source row, a number"
@@ -423,4 +428,24 @@ fn a_bug_mid_import_exits_70_and_the_rerun_completes_it_exactly_once() {
     assert_eq!(after.len(), 56, "every invoice once");
     let (code, _, err) = f.cmd(&["runs", "verify"]);
     assert_eq!(code, 0, "{err}");
+}
+
+/// The ledger keeps the run's files by absolute path: `runs verify` from
+/// another folder (as cron runs it) finds them.
+#[test]
+fn verify_runs_from_any_folder() {
+    let f = Fixture::new();
+    let (code, _, err) = f.import(&[]);
+    assert_eq!(code, 1, "4 rejected: {err}");
+    let elsewhere = crate::support::TestDir::new();
+    let out = bin(elsewhere.path())
+        .env("FACTURARE_DATA_DIR", f.dir.join(".facturare"))
+        .env("FACTURARE_API_KEY", f.emu.key())
+        .args(["--api-url", f.emu.url(), "runs", "verify"])
+        .timeout(Duration::from_secs(240))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("verdict: identical"), "{err}");
 }
