@@ -149,11 +149,12 @@ impl Unit {
     }
 }
 
-const UNIT_COLUMNS: &str = "id, run_id, env, kind, import_key, source_key, source_rows, number, \
+pub(super) const UNIT_COLUMNS: &str =
+    "id, run_id, env, kind, import_key, source_key, source_rows, number, \
      payload_hash, state, remote_id, created, attempts, last_error, updated_at, before_image, \
      patch, after_updated_at";
 
-fn unit_from_row(r: &Row<'_>) -> rusqlite::Result<Unit> {
+pub(super) fn unit_from_row(r: &Row<'_>) -> rusqlite::Result<Unit> {
     let kind: String = r.get(3)?;
     let state: String = r.get(9)?;
     Ok(Unit {
