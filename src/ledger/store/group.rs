@@ -48,7 +48,7 @@ enum Op {
 #[derive(Debug)]
 enum Answer {
     /// The unit inserted, or `None` when its import key was taken already.
-    Inserted(Option<Unit>),
+    Inserted(Option<Box<Unit>>),
     Attempt(u32),
     Nothing,
 }
@@ -144,7 +144,7 @@ impl GroupWriter {
             unit: unit.clone(),
         };
         match self.ask(op).await? {
-            Answer::Inserted(u) => Ok(u),
+            Answer::Inserted(u) => Ok(u.map(|u| *u)),
             _ => Err(gone()),
         }
     }
@@ -284,7 +284,7 @@ fn apply(conn: &Connection, op: &Op) -> Result<Answer> {
                 .prepare_cached(&format!("SELECT {UNIT_COLUMNS} FROM units WHERE id = ?1"))?
                 .query_row([id], unit_from_row)
                 .optional()?;
-            Answer::Inserted(u)
+            Answer::Inserted(u.map(Box::new))
         }
         Op::Sending { id } => {
             let n: i64 = conn
