@@ -37,6 +37,11 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
+/// The allocator the binary ships with (src/main.rs), so that both children
+/// measure the exporter as users run it.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const KEY: &str = "bench_key_1";
 
 fn vm_hwm_kb() -> u64 {
@@ -120,7 +125,12 @@ async fn child_fetch(url: &str) -> Value {
             .filter_map(|v| v.to_str().ok())
             .flat_map(facturare_etl::api::pagination::parse_link_header)
             .find(|(rel, _)| rel == "next")
-            .map(|(_, l)| url::Url::parse(&u).and_then(|b| b.join(&l)).expect("link").to_string());
+            .map(|(_, l)| {
+                url::Url::parse(&u)
+                    .and_then(|b| b.join(&l))
+                    .expect("link")
+                    .to_string()
+            });
         bytes += resp.bytes().await.expect("body").len() as u64;
         pages += 1;
     }

@@ -313,3 +313,50 @@ impl Spool {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    #[test]
+    fn every_cell_comes_back_as_it_was_held() {
+        let d = NaiveDate::from_ymd_opt(2026, 2, 28).unwrap();
+        let cells = [
+            Cell::Empty,
+            Cell::Text("Pâine albă =1+1".into()),
+            Cell::Text(String::new()),
+            Cell::Money(dec!(12345678901234567.89)),
+            Cell::Money(dec!(-0.10)),
+            Cell::Decimal(dec!(3.125)),
+            Cell::Integer(i64::MIN),
+            Cell::Date(d),
+            Cell::DateTime(d.and_hms_opt(23, 59, 58).unwrap()),
+            Cell::Bool(true),
+            Cell::Bool(false),
+        ];
+        let mut buf = Vec::new();
+        for c in &cells {
+            put_cell(&mut buf, c);
+        }
+        let mut r = Reader {
+            inner: buf.as_slice(),
+        };
+        for c in &cells {
+            let tag = r.tag().unwrap();
+            let back = r.cell(tag).unwrap();
+            assert_eq!(&back, c);
+            if let (Cell::Money(a), Cell::Money(b)) = (&back, c) {
+                assert_eq!(a.scale(), b.scale(), "the scale is kept");
+            }
+        }
+        assert!(r.table().unwrap().is_none(), "nothing left");
+        let mut bad = Reader {
+            inner: &[TEXT, 9, 0, 0, 0, b'x'][..],
+        };
+        assert!(
+            bad.cell(TEXT).is_err(),
+            "a cut file is an error, not a panic"
+        );
+    }
+}

@@ -232,10 +232,12 @@ impl PageWriter {
             }
             if let Some(spool) = &mut self.spool {
                 let rows = rows_of(&self.tables, doc);
-                spool.hold(&self.tables, doc, rows).map_err(|source| SinkError::Io {
-                    path: self.target.clone(),
-                    source,
-                })?;
+                spool
+                    .hold(&self.tables, doc, rows)
+                    .map_err(|source| SinkError::Io {
+                        path: self.target.clone(),
+                        source,
+                    })?;
                 continue;
             }
             self.write(doc)?;
