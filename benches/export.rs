@@ -18,6 +18,8 @@
 //!   rows with the same cell types and formats.
 //!
 //! `EXPORT_BENCH_LINES=1` exports with `--lines` (two sheets) instead.
+//! `EXPORT_BENCH_WRAP="valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.out"`
+//! (or `perf record ...`) runs the export child under a profiler.
 //!
 //! Columns: wall time and invoices/s of the export (bounded by the emulator
 //! answering pages), the exporter's own CPU time, its peak memory, the time
@@ -34,6 +36,11 @@ use serde_json::{json, Value};
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
+
+/// The allocator the binary ships with (src/main.rs), so that both children
+/// measure the exporter as users run it.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const KEY: &str = "bench_key_1";
 
@@ -94,6 +101,41 @@ async fn child_export(url: &str, out: &Path) -> Value {
     let secs = start.elapsed().as_secs_f64();
     json!({"secs": secs, "cpu_secs": cpu_secs() - cpu, "objects": s.objects, "rows": s.rows,
            "sheets": s.sheets.len(), "vm_hwm_kb": vm_hwm_kb()})
+}
+
+/// Child: the pages alone, as bytes, undecoded: what the emulator and
+/// loopback HTTP cost (the floor under any export's wall time).
+async fn child_fetch(url: &str) -> Value {
+    let http = reqwest::Client::new();
+    let start = Instant::now();
+    let cpu = cpu_secs();
+    let mut next = Some(format!("{url}/invoices?expand=customer&per_page=100"));
+    let (mut pages, mut bytes) = (0u64, 0u64);
+    while let Some(u) = next.take() {
+        let resp = http
+            .get(&u)
+            .basic_auth(KEY, Some(""))
+            .send()
+            .await
+            .expect("page");
+        next = resp
+            .headers()
+            .get_all(reqwest::header::LINK)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(facturare_etl::api::pagination::parse_link_header)
+            .find(|(rel, _)| rel == "next")
+            .map(|(_, l)| {
+                url::Url::parse(&u)
+                    .and_then(|b| b.join(&l))
+                    .expect("link")
+                    .to_string()
+            });
+        bytes += resp.bytes().await.expect("body").len() as u64;
+        pages += 1;
+    }
+    json!({"secs": start.elapsed().as_secs_f64(), "cpu_secs": cpu_secs() - cpu,
+           "pages": pages, "bytes": bytes})
 }
 
 /// Child: the same rows through rust_xlsxwriter alone.
@@ -263,7 +305,21 @@ async fn seed(url: &str, n: usize) {
 
 fn run_child(role: &str, url: &str, out: &Path) -> Value {
     let exe = std::env::current_exe().expect("own path");
-    let output = Command::new(exe)
+    // `EXPORT_BENCH_WRAP="perf record -e cpu-clock -g -o /tmp/x.data"`: the
+    // export child runs under that command (for profiles).
+    let wrap: Vec<String> = match std::env::var("EXPORT_BENCH_WRAP") {
+        Ok(w) if role == "export" => w.split_whitespace().map(str::to_string).collect(),
+        _ => Vec::new(),
+    };
+    let mut cmd = match wrap.split_first() {
+        Some((prog, args)) => {
+            let mut c = Command::new(prog);
+            c.args(args).arg(&exe);
+            c
+        }
+        None => Command::new(&exe),
+    };
+    let output = cmd
         .env("EXPORT_BENCH_ROLE", role)
         .env("EXPORT_BENCH_URL", url)
         .env("EXPORT_BENCH_OUT", out)
@@ -296,6 +352,7 @@ fn main() {
         let v = rt.block_on(async {
             match role.as_str() {
                 "export" => child_export(&url, &out).await,
+                "fetch" => child_fetch(&url).await,
                 _ => child_baseline(&url, &out).await,
             }
         });
@@ -342,6 +399,14 @@ fn main() {
         let e = run_child("export", &url, &out);
         let base_out = dir.path().join(format!("baseline-{n}.xlsx"));
         let b = run_child("baseline", &url, &base_out);
+        let f = run_child("fetch", &url, &base_out);
+        eprintln!(
+            "pages alone (emulator + HTTP, undecoded): {:.2} s wall, {:.2} CPU-s client side, {} pages, {:.1} MB",
+            f["secs"].as_f64().unwrap_or(0.0),
+            f["cpu_secs"].as_f64().unwrap_or(0.0),
+            f["pages"],
+            f["bytes"].as_f64().unwrap_or(0.0) / 1e6
+        );
         let secs = e["secs"].as_f64().unwrap_or(0.0);
         let base = b["secs"].as_f64().unwrap_or(0.0);
         let cpu = e["cpu_secs"].as_f64().unwrap_or(0.0);

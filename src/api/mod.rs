@@ -16,6 +16,6 @@ pub mod secret;
 pub use client::{check_secure, is_loopback, Client, ClientConfig, ClientStats, Credentials};
 pub use error::ApiError;
 pub use oauth::{TokenFile, TokenSource};
-pub use pagination::{ListQuery, Page};
+pub use pagination::{ListQuery, Page, PageBody};
 pub use retry::{decide, Decision, Failure, RetryPolicy};
 pub use secret::{ApiKey, Secret};

@@ -141,6 +141,33 @@ struct Cursor {
     page: u32,
 }
 
+/// One page fetched but not yet decoded: the body can be decoded elsewhere
+/// ([`PageBody::decode`]), on another thread while the next page is fetched.
+#[derive(Debug)]
+pub struct PageBody {
+    reply: super::client::Reply,
+    /// `X-Total-Count`: all matching objects, on every page.
+    pub total: Option<u64>,
+    /// The page number (from 1).
+    pub page: u32,
+}
+
+impl PageBody {
+    /// The page's objects.
+    pub fn decode<T: DeserializeOwned>(&self) -> Result<Page<T>, ApiError> {
+        Ok(Page {
+            items: decode("GET", &self.reply)?,
+            total: self.total,
+            page: self.page,
+        })
+    }
+
+    /// The request, as errors name it.
+    pub fn request(&self) -> String {
+        format!("GET {}", self.reply.url)
+    }
+}
+
 impl Client {
     /// Every page of `path` matching `query`, following `Link: next`. The
     /// stream ends after the last page or after the first error.
@@ -149,6 +176,26 @@ impl Client {
         path: &str,
         query: &ListQuery,
     ) -> BoxStream<'static, Result<Page<T>, ApiError>> {
+        let bodies = self.list_bodies(path, query);
+        stream::unfold((bodies, false), |(mut bodies, failed)| async move {
+            if failed {
+                return None;
+            }
+            let page = bodies.next().await?.and_then(|b| b.decode());
+            let failed = page.is_err();
+            Some((page, (bodies, failed)))
+        })
+        .boxed()
+    }
+
+    /// Every page of `path` matching `query` as [`Client::list`] fetches
+    /// them, undecoded: the next page is only asked for once the stream is
+    /// polled again (its link is in the headers, so decoding can lag).
+    pub fn list_bodies(
+        &self,
+        path: &str,
+        query: &ListQuery,
+    ) -> BoxStream<'static, Result<PageBody, ApiError>> {
         let cursor = Cursor {
             client: self.clone(),
             next: Some(self.url_for(path, &query.to_pairs())),
@@ -163,15 +210,7 @@ impl Client {
                 Ok(r) => r,
                 Err(e) => return Some((Err(e), cur)),
             };
-            let items: Vec<T> = match decode("GET", &reply) {
-                Ok(items) => items,
-                Err(e) => return Some((Err(e), cur)),
-            };
-            let page = Page {
-                items,
-                total: total_count(&reply.headers),
-                page: cur.page,
-            };
+            let page = cur.page;
             cur.page += 1;
             cur.next = next_link(&reply.headers).map(|link| {
                 url.join(&link).map_err(|e| ApiError::InvalidUrl {
@@ -179,7 +218,8 @@ impl Client {
                     message: e.to_string(),
                 })
             });
-            Some((Ok(page), cur))
+            let total = total_count(&reply.headers);
+            Some((Ok(PageBody { reply, total, page }), cur))
         })
         .boxed()
     }

@@ -1,24 +1,151 @@
-//! Objects held back until the metadata keys are known: with `metadata.*`
+//! Rows held back until the metadata keys are known: with `metadata.*`
 //! columns (a column per metadata key) the header can only be written once
-//! every object has been seen, so the objects go to a temporary file, one
-//! JSON object per line, and memory stays flat; then the columns are
-//! expanded and the objects written as rows.
+//! every object has been seen. Each object is flattened as it comes, its rows
+//! go to a temporary file in a compact binary form (typed cells; for a
+//! `metadata.*` column, the object's own keys and cells), and memory stays
+//! flat; then the columns are expanded and the rows written, without
+//! decoding JSON a second time.
 
-use super::columns::{Column, FieldPath};
+use super::columns::{Cell, Column, FieldPath};
 use super::engine::WIDTH_SAMPLE;
 use super::layout::Table;
 use super::sink::{SinkError, SinkOptions};
+use chrono::{Datelike, NaiveDate};
+use rust_decimal::Decimal;
 use serde_json::Value;
-use std::collections::BTreeSet;
-use std::io::{BufRead, Seek, Write};
+use std::collections::{BTreeSet, HashMap};
+use std::io::{BufReader, Read, Seek, Write};
 use std::path::Path;
 
-/// The objects held back, the metadata keys seen, and the first objects
+/// The rows held back, the metadata keys seen, and the first objects
 /// (for the column widths).
 pub(super) struct Spool {
     out: std::io::BufWriter<std::fs::File>,
-    keys: BTreeSet<String>,
+    /// Metadata keys by their number in the file, in the order first seen.
+    keys: Vec<String>,
+    key_ids: HashMap<String, u32, foldhash::fast::RandomState>,
     sample: Vec<Value>,
+    buf: Vec<u8>,
+}
+
+// Cell tags; `SLOT` is a `metadata.*` column's entries.
+const EMPTY: u8 = 0;
+const TEXT: u8 = 1;
+const MONEY: u8 = 2;
+const DECIMAL: u8 = 3;
+const INTEGER: u8 = 4;
+const DATE: u8 = 5;
+const DATETIME: u8 = 6;
+const BOOL: u8 = 7;
+const SLOT: u8 = 8;
+
+fn put_u32(buf: &mut Vec<u8>, n: u32) {
+    buf.extend_from_slice(&n.to_le_bytes());
+}
+
+fn put_cell(buf: &mut Vec<u8>, cell: &Cell) {
+    match cell {
+        Cell::Empty => buf.push(EMPTY),
+        Cell::Text(s) => {
+            buf.push(TEXT);
+            // A cell's text is far below 4 GiB (it comes from one API page).
+            put_u32(buf, s.len() as u32);
+            buf.extend_from_slice(s.as_bytes());
+        }
+        Cell::Money(d) => {
+            buf.push(MONEY);
+            buf.extend_from_slice(&d.serialize());
+        }
+        Cell::Decimal(d) => {
+            buf.push(DECIMAL);
+            buf.extend_from_slice(&d.serialize());
+        }
+        Cell::Integer(i) => {
+            buf.push(INTEGER);
+            buf.extend_from_slice(&i.to_le_bytes());
+        }
+        Cell::Date(d) => {
+            buf.push(DATE);
+            buf.extend_from_slice(&d.num_days_from_ce().to_le_bytes());
+        }
+        Cell::DateTime(t) => {
+            buf.push(DATETIME);
+            let t = t.and_utc();
+            buf.extend_from_slice(&t.timestamp().to_le_bytes());
+            buf.extend_from_slice(&t.timestamp_subsec_nanos().to_le_bytes());
+        }
+        Cell::Bool(b) => {
+            buf.push(BOOL);
+            buf.push(u8::from(*b));
+        }
+    }
+}
+
+/// Reads back what [`put_cell`] wrote.
+struct Reader<R> {
+    inner: R,
+}
+
+fn corrupt(what: &str) -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::InvalidData,
+        format!("the export's spool file is damaged ({what})"),
+    )
+}
+
+impl<R: Read> Reader<R> {
+    fn bytes<const N: usize>(&mut self) -> std::io::Result<[u8; N]> {
+        let mut b = [0u8; N];
+        self.inner.read_exact(&mut b)?;
+        Ok(b)
+    }
+
+    fn u32(&mut self) -> std::io::Result<u32> {
+        self.bytes().map(u32::from_le_bytes)
+    }
+
+    /// The next row's table, or `None` at the end of the file.
+    fn table(&mut self) -> std::io::Result<Option<u32>> {
+        let mut b = [0u8; 4];
+        match self.inner.read(&mut b[..1])? {
+            0 => return Ok(None),
+            _ => self.inner.read_exact(&mut b[1..])?,
+        }
+        Ok(Some(u32::from_le_bytes(b)))
+    }
+
+    fn text(&mut self) -> std::io::Result<String> {
+        let n = self.u32()? as usize;
+        let mut v = vec![0u8; n];
+        self.inner.read_exact(&mut v)?;
+        String::from_utf8(v).map_err(|_| corrupt("text"))
+    }
+
+    fn tag(&mut self) -> std::io::Result<u8> {
+        self.bytes::<1>().map(|b| b[0])
+    }
+
+    fn cell(&mut self, tag: u8) -> std::io::Result<Cell> {
+        Ok(match tag {
+            EMPTY => Cell::Empty,
+            TEXT => Cell::Text(self.text()?),
+            MONEY => Cell::Money(Decimal::deserialize(self.bytes()?)),
+            DECIMAL => Cell::Decimal(Decimal::deserialize(self.bytes()?)),
+            INTEGER => Cell::Integer(i64::from_le_bytes(self.bytes()?)),
+            DATE => NaiveDate::from_num_days_from_ce_opt(i32::from_le_bytes(self.bytes()?))
+                .map(Cell::Date)
+                .ok_or_else(|| corrupt("date"))?,
+            DATETIME => {
+                let secs = i64::from_le_bytes(self.bytes()?);
+                let nanos = u32::from_le_bytes(self.bytes()?);
+                chrono::DateTime::from_timestamp(secs, nanos)
+                    .map(|t| Cell::DateTime(t.naive_utc()))
+                    .ok_or_else(|| corrupt("date and time"))?
+            }
+            BOOL => Cell::Bool(self.tag()? != 0),
+            _ => return Err(corrupt("cell")),
+        })
+    }
 }
 
 impl Spool {
@@ -37,26 +164,64 @@ impl Spool {
             source,
         })?;
         Ok(Spool {
-            out: std::io::BufWriter::new(file),
-            keys: BTreeSet::new(),
+            out: std::io::BufWriter::with_capacity(1 << 16, file),
+            keys: Vec::new(),
+            key_ids: HashMap::default(),
             sample: Vec::new(),
+            buf: Vec::new(),
         })
     }
 
-    /// Hold one object back.
-    pub(super) fn hold(&mut self, doc: &Value) -> std::io::Result<()> {
-        if let Some(Value::Object(m)) = doc.get("metadata") {
-            for k in m.keys() {
-                if !self.keys.contains(k) {
-                    self.keys.insert(k.clone());
-                }
-            }
+    fn key_id(&mut self, k: &str) -> u32 {
+        if let Some(id) = self.key_ids.get(k) {
+            return *id;
         }
+        let id = self.keys.len() as u32;
+        self.keys.push(k.to_string());
+        self.key_ids.insert(k.to_string(), id);
+        id
+    }
+
+    /// Hold one object's rows back: `rows` are its rows as the engine
+    /// writes them (`(table, line)`), in order.
+    pub(super) fn hold<'a>(
+        &mut self,
+        tables: &[Table],
+        doc: &'a Value,
+        rows: impl Iterator<Item = (usize, Option<&'a Value>)>,
+    ) -> std::io::Result<()> {
         if self.sample.len() < WIDTH_SAMPLE {
             self.sample.push(doc.clone());
         }
-        serde_json::to_writer(&mut self.out, doc)?;
-        self.out.write_all(b"\n")
+        let metadata = match doc.get("metadata") {
+            Some(Value::Object(m)) => Some(m),
+            _ => None,
+        };
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.clear();
+        for (t, line) in rows {
+            put_u32(&mut buf, t as u32);
+            for c in &tables[t].columns {
+                if !c.field.is_metadata_columns() {
+                    put_cell(&mut buf, &c.cell(doc, line));
+                    continue;
+                }
+                buf.push(SLOT);
+                let Some(m) = metadata else {
+                    put_u32(&mut buf, 0);
+                    continue;
+                };
+                put_u32(&mut buf, m.len() as u32);
+                for (k, v) in m {
+                    let id = self.key_id(k);
+                    put_u32(&mut buf, id);
+                    put_cell(&mut buf, &super::columns::to_cell(Some(v), c.format));
+                }
+            }
+        }
+        let done = self.out.write_all(&buf);
+        self.buf = buf;
+        done
     }
 
     /// The first objects held.
@@ -64,9 +229,15 @@ impl Spool {
         &self.sample
     }
 
+    /// The keys seen, in name order.
+    fn sorted_keys(&self) -> BTreeSet<&str> {
+        self.keys.iter().map(String::as_str).collect()
+    }
+
     /// Each `metadata.*` column becomes one `metadata.KEY` column per key
     /// seen, in name order.
     pub(super) fn expand(&self, tables: &mut [Table]) {
+        let keys = self.sorted_keys();
         for t in tables {
             t.columns = std::mem::take(&mut t.columns)
                 .into_iter()
@@ -74,13 +245,12 @@ impl Spool {
                     if !c.field.is_metadata_columns() {
                         return vec![c];
                     }
-                    self.keys
-                        .iter()
+                    keys.iter()
                         .map(|k| Column {
                             header: format!("metadata.{k}"),
                             field: FieldPath {
                                 line: false,
-                                segments: vec!["metadata".into(), k.clone()],
+                                segments: vec!["metadata".into(), k.to_string()],
                             },
                             format: c.format,
                             width: c.width,
@@ -91,23 +261,102 @@ impl Spool {
         }
     }
 
-    /// Give every object held back to `write`, in order.
+    /// Give every row held back to `write` (table, cells), in order; the
+    /// `metadata.*` columns expanded as [`Spool::expand`] expanded them in
+    /// `unexpanded` (the tables as they were when the rows were held).
     pub(super) fn replay(
         self,
         target: &Path,
-        mut write: impl FnMut(&Value) -> Result<(), SinkError>,
+        unexpanded: &[Table],
+        mut write: impl FnMut(usize, &[Cell]) -> Result<(), SinkError>,
     ) -> Result<(), SinkError> {
         let io = |source| SinkError::Io {
             path: target.to_path_buf(),
             source,
         };
+        // Each key's place among the expanded columns.
+        let sorted = self.sorted_keys();
+        let place: HashMap<&str, usize> = sorted.iter().enumerate().map(|(i, k)| (*k, i)).collect();
+        let order: Vec<usize> = self.keys.iter().map(|k| place[k.as_str()]).collect();
+        let n_keys = order.len();
         let mut file = self.out.into_inner().map_err(|e| io(e.into_error()))?;
         file.rewind().map_err(io)?;
-        for line in std::io::BufReader::new(file).lines() {
-            let line = line.map_err(io)?;
-            let doc: Value = serde_json::from_str(&line).map_err(|e| io(e.into()))?;
-            write(&doc)?;
+        let mut r = Reader {
+            inner: BufReader::with_capacity(1 << 16, file),
+        };
+        let mut cells: Vec<Cell> = Vec::new();
+        while let Some(t) = r.table().map_err(io)? {
+            let t = t as usize;
+            let columns = unexpanded
+                .get(t)
+                .map(|t| t.columns.len())
+                .ok_or_else(|| io(corrupt("table")))?;
+            cells.clear();
+            for _ in 0..columns {
+                let tag = r.tag().map_err(io)?;
+                if tag != SLOT {
+                    cells.push(r.cell(tag).map_err(io)?);
+                    continue;
+                }
+                let start = cells.len();
+                cells.resize(start + n_keys, Cell::Empty);
+                for _ in 0..r.u32().map_err(io)? {
+                    let id = r.u32().map_err(io)? as usize;
+                    let tag = r.tag().map_err(io)?;
+                    let cell = r.cell(tag).map_err(io)?;
+                    let at = order.get(id).ok_or_else(|| io(corrupt("key")))?;
+                    cells[start + at] = cell;
+                }
+            }
+            write(t, &cells)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    #[test]
+    fn every_cell_comes_back_as_it_was_held() {
+        let d = NaiveDate::from_ymd_opt(2026, 2, 28).unwrap();
+        let cells = [
+            Cell::Empty,
+            Cell::Text("Pâine albă =1+1".into()),
+            Cell::Text(String::new()),
+            Cell::Money(dec!(12345678901234567.89)),
+            Cell::Money(dec!(-0.10)),
+            Cell::Decimal(dec!(3.125)),
+            Cell::Integer(i64::MIN),
+            Cell::Date(d),
+            Cell::DateTime(d.and_hms_opt(23, 59, 58).unwrap()),
+            Cell::Bool(true),
+            Cell::Bool(false),
+        ];
+        let mut buf = Vec::new();
+        for c in &cells {
+            put_cell(&mut buf, c);
+        }
+        let mut r = Reader {
+            inner: buf.as_slice(),
+        };
+        for c in &cells {
+            let tag = r.tag().unwrap();
+            let back = r.cell(tag).unwrap();
+            assert_eq!(&back, c);
+            if let (Cell::Money(a), Cell::Money(b)) = (&back, c) {
+                assert_eq!(a.scale(), b.scale(), "the scale is kept");
+            }
+        }
+        assert!(r.table().unwrap().is_none(), "nothing left");
+        let mut bad = Reader {
+            inner: &[TEXT, 9, 0, 0, 0, b'x'][..],
+        };
+        assert!(
+            bad.cell(TEXT).is_err(),
+            "a cut file is an error, not a panic"
+        );
     }
 }

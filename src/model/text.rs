@@ -132,23 +132,32 @@ pub enum TextKind {
 /// The first character of `s` that has no place in it (its position in
 /// characters, the character, and why), or `None`.
 pub fn bad_character(s: &str, kind: TextKind) -> Option<(usize, char, BadChar)> {
-    // The usual text holds only bytes that begin none of the bad
-    // characters: ASCII from space up, and the lead bytes of Cyrillic and
-    // Latin letters. Only the rest is decoded.
+    // Every bad character begins with one of these bytes: ASCII controls,
+    // and the lead bytes of U+0080–U+00BF (C1 controls, the soft hyphen),
+    // U+061C, U+2000–U+2FFF (zero-width and bidirectional marks) and
+    // U+FEFF. Only the characters they begin are decoded, so text with
+    // `№`, dashes or guillemets in it (lead bytes 0xE2 and 0xC2) is not
+    // decoded whole.
     let suspicious = |b: u8| b < 0x20 || matches!(b, 0x7f | 0xc2 | 0xd8 | 0xe2 | 0xef);
-    if !s.bytes().any(suspicious) {
-        return None;
-    }
-    s.chars().enumerate().find_map(|(i, c)| {
+    let bytes = s.as_bytes();
+    let mut at = 0;
+    while let Some(step) = bytes[at..].iter().position(|&b| suspicious(b)) {
+        at += step;
+        // `at` is a character boundary: no suspicious byte is a
+        // continuation byte (0x80–0xBF).
+        let c = s[at..].chars().next()?;
         let allowed = match kind {
             TextKind::Identifier => c == '\t',
             TextKind::Free => matches!(c, '\t' | '\n' | '\r'),
         };
-        if allowed {
-            return None;
+        if !allowed {
+            if let Some(why) = BadChar::of(c) {
+                return Some((s[..at].chars().count(), c, why));
+            }
         }
-        BadChar::of(c).map(|why| (i, c, why))
-    })
+        at += c.len_utf8();
+    }
+    None
 }
 
 /// `c` as an escape people can read: `\u{1b}`, `\u{202e}`.
@@ -292,6 +301,28 @@ mod tests {
         // Letters that share lead bytes with bad characters are fine.
         assert_eq!(bad_character("café – «ёж» €", id), None);
         assert_eq!(bad_character("عربي", id), None);
+    }
+
+    /// The first bad character as a plain walk over every character finds it.
+    fn bad_character_by_walking(s: &str, kind: TextKind) -> Option<(usize, char, BadChar)> {
+        s.chars().enumerate().find_map(|(i, c)| {
+            let allowed = match kind {
+                TextKind::Identifier => c == '\t',
+                TextKind::Free => matches!(c, '\t' | '\n' | '\r'),
+            };
+            (!allowed).then(|| BadChar::of(c).map(|why| (i, c, why)))?
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn bad_character_is_the_first_one_a_walk_finds(
+            s in "[a-ză \\t\\n\\r\u{1}\u{7f}\u{80}\u{9f}\u{a0}\u{ab}\u{ad}\u{61b}\u{61c}\u{200a}-\u{2010}\u{2013}\u{2029}-\u{202f}\u{205f}-\u{206a}\u{2116}\u{feff}\u{fffd}Жё€]{0,12}"
+        ) {
+            for kind in [TextKind::Identifier, TextKind::Free] {
+                proptest::prop_assert_eq!(bad_character(&s, kind), bad_character_by_walking(&s, kind));
+            }
+        }
     }
 
     #[test]

@@ -101,6 +101,21 @@ fn lines_of(doc: &Value) -> &[Value] {
         .unwrap_or(&[])
 }
 
+/// The rows of one object, as `(table, line)`, in the order they are
+/// written: per table, one row, or one per line item (an object without
+/// items still gets one).
+fn rows_of<'a>(
+    tables: &'a [Table],
+    doc: &'a Value,
+) -> impl Iterator<Item = (usize, Option<&'a Value>)> + 'a {
+    tables.iter().enumerate().flat_map(move |(i, t)| {
+        let lines = if t.per_line { lines_of(doc) } else { &[] };
+        let bare = lines.is_empty().then_some((i, None));
+        bare.into_iter()
+            .chain(lines.iter().map(move |l| (i, Some(l))))
+    })
+}
+
 fn fill(cells: &mut Vec<Cell>, columns: &[Column], doc: &Value, line: Option<&Value>) {
     cells.clear();
     cells.extend(columns.iter().map(|c| c.cell(doc, line)));
@@ -216,10 +231,13 @@ impl PageWriter {
                 })?;
             }
             if let Some(spool) = &mut self.spool {
-                spool.hold(doc).map_err(|source| SinkError::Io {
-                    path: self.target.clone(),
-                    source,
-                })?;
+                let rows = rows_of(&self.tables, doc);
+                spool
+                    .hold(&self.tables, doc, rows)
+                    .map_err(|source| SinkError::Io {
+                        path: self.target.clone(),
+                        source,
+                    })?;
                 continue;
             }
             self.write(doc)?;
@@ -234,24 +252,10 @@ impl PageWriter {
         if self.opts.jsonl_objects {
             return sink.object(doc);
         }
-        for (i, t) in self.tables.iter().enumerate() {
-            if !t.per_line {
-                fill(&mut self.cells, &t.columns, doc, None);
-                sink.row(i, &self.cells)?;
-                self.rows += 1;
-                continue;
-            }
-            let lines = lines_of(doc);
-            if lines.is_empty() {
-                fill(&mut self.cells, &t.columns, doc, None);
-                sink.row(i, &self.cells)?;
-                self.rows += 1;
-            }
-            for line in lines {
-                fill(&mut self.cells, &t.columns, doc, Some(line));
-                sink.row(i, &self.cells)?;
-                self.rows += 1;
-            }
+        for (i, line) in rows_of(&self.tables, doc) {
+            fill(&mut self.cells, &self.tables[i].columns, doc, line);
+            sink.row(i, &self.cells)?;
+            self.rows += 1;
         }
         Ok(())
     }
@@ -262,10 +266,15 @@ impl PageWriter {
         let Some(spool) = self.spool.take() else {
             return Ok(());
         };
+        let unexpanded = self.tables.clone();
         spool.expand(&mut self.tables);
         self.open(spool.sample())?;
-        let target = self.target.clone();
-        spool.replay(&target, |doc| self.write(doc))
+        let sink = self.sink.as_mut().expect("opened above");
+        let rows = &mut self.rows;
+        spool.replay(&self.target, &unexpanded, |table, cells| {
+            *rows += 1;
+            sink.row(table, cells)
+        })
     }
 
     /// Complete the file and move it into place (with its control totals:
