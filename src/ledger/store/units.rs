@@ -361,6 +361,13 @@ impl Ledger {
         Ok(())
     }
 
+    /// Whether `env` has any unit recorded, in any run and state.
+    pub fn has_units(&self, env: &str) -> Result<bool> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached("SELECT 1 FROM units WHERE env = ?1 LIMIT 1")?;
+        Ok(stmt.exists([env])?)
+    }
+
     /// The units of a run, in the order they were first recorded.
     pub fn units_of_run(&self, run: RunId) -> Result<Vec<Unit>> {
         let conn = self.conn();

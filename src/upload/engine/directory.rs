@@ -2,7 +2,8 @@
 //! request per 100 customers on the account instead of one look-up per
 //! customer of the batch (on a fresh account, one request in all).
 //!
-//! The list is read the first time a customer must be looked up, and only
+//! The list is read as the upload starts ([`Engine::prefetch_customers`])
+//! or else the first time a customer must be looked up, and only
 //! when the batch names at least [`MIN_CUSTOMERS`] customers and the
 //! account's list is no longer in pages than the batch has customers; else
 //! (or after a page fails) each customer is looked up on its own, as
@@ -80,6 +81,18 @@ impl<R: Remote> Engine<R> {
             .get_or_try_init(|| async { self.read_directory().await.map(Mutex::new) })
             .await?;
         Ok(dir.lock().unwrap_or_else(|p| p.into_inner()).get(on, value))
+    }
+
+    /// Read the account's list now, when the batch is one it is read for,
+    /// so the first documents do not wait a round trip for it. A failure
+    /// stops the engine as it would on first use.
+    pub async fn prefetch_customers(&self) {
+        if self.cfg.customers_in_batch >= MIN_CUSTOMERS {
+            let _ = self
+                .directory
+                .get_or_try_init(|| async { self.read_directory().await.map(Mutex::new) })
+                .await;
+        }
     }
 
     /// A customer this run found or created, by the values it was sent with.
