@@ -845,6 +845,34 @@ fn a_fresh_account_costs_at_most_one_request_and_a_bit_per_object() {
 }
 
 #[test]
+fn a_one_invoice_import_on_a_fresh_account_asks_only_two_lists_beyond_its_objects() {
+    // One invoice, one customer: the tax rates listed, the account's first
+    // page of customers asked for with them (whole, so the customer is not
+    // then looked up on its own), and one POST an object.
+    let dir = TestDir::new();
+    let csv = invoices_csv(1, 1, "INV").replace(",10.00\n", ",\n");
+    let f = Fixture {
+        csv: dir.write("invoices.csv", csv),
+        mapping: dir.write("mapping.toml", MAPPING),
+        emu: TestEmulator::new(),
+        dir,
+    };
+    let out = f.import(&["--json"]);
+    assert_eq!(code(&out), 0, "stderr: {}", text(&out.stderr));
+    let stats = f.emu.stats();
+    let created: u64 = stats.created.values().sum();
+    assert_eq!(
+        stats.requests,
+        created + 2,
+        "requests for {:?}: {}",
+        stats.created,
+        text(&out.stderr)
+    );
+    assert_invoices_once(&f, 1);
+    assert_eq!(f.created("customers"), 1);
+}
+
+#[test]
 fn customers_already_on_the_account_are_found_in_its_list_pages() {
     // 250 customers on the account (three pages), 10 of them in the batch.
     let dir = TestDir::new();

@@ -20,7 +20,7 @@ use crate::mapping::{roundtrip, LoadOptions, Mapping, MappingError};
 use crate::model::Draft;
 use crate::progress::{Handoff, Reporter};
 use crate::report::{Reports, Summary};
-use crate::upload::{CountsSnapshot, Engine, EngineConfig, OnExisting, Stop};
+use crate::upload::{CountsSnapshot, Engine, EngineConfig, OnExisting, Remote, Stop};
 use crate::validate::Valid;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -403,6 +403,12 @@ fn upload(
 ) -> Result<Uploaded, ImportError> {
     let env = &settings.env_label;
     let runtime = runtime(2).map_err(ImportError::Runtime)?;
+    // On an environment the ledger has nothing for, every valid document
+    // is sent, so the account's first page of customers is asked for with
+    // the tax rates, and the list read as the second pass starts; otherwise
+    // only when a document first needs it (a rerun that finds everything
+    // imported asks for nothing).
+    let fresh = !run.ledger.has_units(env)?;
     let conn = runtime
         .block_on(connect(
             settings,
@@ -417,6 +423,10 @@ fn upload(
             source: Box::new(source),
         })?;
     let client = conn.client.clone();
+    let first_customers = fresh.then(|| {
+        let client = client.clone();
+        runtime.spawn(async move { client.customers_page(1).await })
+    });
     let rates = match runtime.block_on(list_tax_rates(&client, &run.rules.vat)) {
         Ok(rates) => rates,
         Err(e) => {
@@ -496,18 +506,8 @@ fn upload(
         customers_in_batch: book.counts().referenced,
     };
     let engine = Engine::with_progress(client.clone(), run.ledger.clone(), cfg, uploaded.clone());
-    // On an environment the ledger has nothing for, every valid document
-    // is sent, so the account's customers are listed while the second pass
-    // starts reading; otherwise only when a document first needs them (a
-    // rerun that finds everything imported asks for nothing).
-    let fresh = match run.ledger.has_units(env) {
-        Ok(any) => !any,
-        Err(e) => {
-            runtime.block_on(conn.close());
-            return Err(e.into());
-        }
-    };
-    if fresh {
+    if let Some(first) = first_customers {
+        engine.seed_customers(first);
         runtime.spawn({
             let engine = engine.clone();
             async move { engine.prefetch_customers().await }

@@ -37,6 +37,7 @@
 mod counters;
 mod customers;
 mod directory;
+pub use directory::FirstPage;
 mod payments;
 mod retry;
 mod send;
@@ -130,6 +131,9 @@ pub struct Engine<R: Remote> {
     cfg: EngineConfig,
     customers: Mutex<HashMap<String, CustomerCell>>,
     directory: directory::DirectoryCell,
+    /// The account's first page of customers, asked for before the engine
+    /// was built ([`Engine::seed_customers`]); taken by the first reading.
+    first_customers: Mutex<Option<directory::FirstPage>>,
     counters: Arc<Counters>,
     cancel: CancellationToken,
     stop: Mutex<Option<Stop>>,
@@ -147,6 +151,7 @@ impl<R: Remote> Engine<R> {
             cfg,
             customers: Mutex::new(HashMap::new()),
             directory: Default::default(),
+            first_customers: Mutex::new(None),
             counters: Arc::new(Counters::default()),
             cancel: CancellationToken::new(),
             stop: Mutex::new(None),
