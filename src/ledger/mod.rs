@@ -10,6 +10,6 @@ pub mod migrations;
 pub mod store;
 
 pub use store::{
-    now_ms, Bookmark, InputFile, Ledger, LedgerError, NewRun, NewUnit, Run, RunCounts, RunId,
-    RunStatus, Unit, UnitKind, UnitState,
+    now_ms, Bookmark, GroupWriter, InputFile, Ledger, LedgerError, NewRun, NewUnit, Run, RunCounts,
+    RunId, RunStatus, Unit, UnitKind, UnitState,
 };

@@ -7,7 +7,7 @@ use super::connect::{connect, runtime, ConnectError, ConnectOptions};
 use crate::api::{ApiError, Client, ListQuery};
 use crate::config::Settings;
 use crate::error::ErrorKind;
-use crate::model::vat::VatTable;
+use crate::model::vat::{VatRate, VatTable};
 use crate::progress::Reporter;
 use crate::validate::KnownCustomers;
 use futures::{StreamExt, TryStreamExt};
@@ -94,10 +94,7 @@ pub async fn read_account(client: &Client) -> Result<Preflight, ApiError> {
 
 /// Create one standard rate under its own id; safe to repeat: a repeat
 /// finds the id taken (400 naming `id`), which is success too.
-async fn create_tax_rate(
-    client: &Client,
-    rate: &crate::model::vat::VatRate,
-) -> Result<(), ApiError> {
+async fn create_tax_rate(client: &Client, rate: &VatRate) -> Result<(), ApiError> {
     let tr = crate::model::TaxRate {
         id: rate.id.clone(),
         name: format!("TVA {}%", rate.value.normalize()),
@@ -126,47 +123,59 @@ async fn create_tax_rate(
     }
 }
 
-/// The account's tax rates, after creating the missing ones of the built-in
-/// Moldovan table (`tva20`, `tva12`, `tva8`, `tva0`: API.md's convention),
-/// since the API silently drops a line's unknown rate. Documents naming any
-/// other unknown rate are rejected by validation.
-pub async fn ensure_tax_rates(
-    client: &Client,
-    table: &VatTable,
-    reporter: &dyn Reporter,
-) -> Result<HashSet<String>, ApiError> {
+/// The account's tax rates as an import sees them: those listed, and the
+/// standard Moldovan ones (`tva20`, `tva12`, `tva8`, `tva0`: API.md's
+/// convention) it lacks, to be created before any document since the API
+/// silently drops a line's unknown rate. Documents naming any other unknown
+/// rate are rejected by validation.
+#[derive(Debug, Clone, Default)]
+pub struct TaxRates {
+    /// Every id the import may use: the listed ones and the missing ones.
+    pub known: HashSet<String>,
+    /// The standard rates the account lacks, each once.
+    missing: Vec<VatRate>,
+}
+
+/// List the account's tax rates and say which standard ones it lacks;
+/// nothing is written (see [`TaxRates::create_missing`]).
+pub async fn list_tax_rates(client: &Client, table: &VatTable) -> Result<TaxRates, ApiError> {
     let mut known = HashSet::new();
     let mut pages = client.list_tax_rates(&ListQuery::default());
     while let Some(page) = pages.try_next().await? {
         known.extend(page.items.into_iter().map(|r| r.id));
     }
-    // The missing rates are created at once, not one after another: on an
-    // API 50 ms away each round trip is worth 20 requests' time at 20 in flight.
-    let missing: Vec<_> = table
-        .rates
-        .iter()
-        .filter(|r| !r.id.is_empty() && !known.contains(&r.id))
-        .collect();
-    let mut missing_ids: Vec<String> = Vec::new();
-    let missing: Vec<_> = missing
-        .into_iter()
-        .filter(|r| {
-            // The table may name one id twice (a rate and its dated successor).
-            let first = !missing_ids.contains(&r.id);
-            if first {
-                missing_ids.push(r.id.clone());
-            }
-            first
-        })
-        .collect();
-    futures::future::try_join_all(missing.iter().map(|rate| create_tax_rate(client, rate))).await?;
-    let created = missing_ids;
-    known.extend(created.iter().cloned());
+    let mut missing: Vec<VatRate> = Vec::new();
+    for r in &table.rates {
+        // The table may name one id twice (a rate and its dated successor).
+        if !r.id.is_empty() && !known.contains(&r.id) && !missing.iter().any(|m| m.id == r.id) {
+            missing.push(r.clone());
+        }
+    }
+    known.extend(missing.iter().map(|r| r.id.clone()));
+    Ok(TaxRates { known, missing })
+}
+
+impl TaxRates {
+    /// Create the missing standard rates, all at once (not one after
+    /// another: on an API 50 ms away each round trip is worth 20 requests'
+    /// time at 20 in flight); the ids created. Safe to repeat.
+    pub async fn create_missing(&self, client: &Client) -> Result<Vec<String>, ApiError> {
+        futures::future::try_join_all(
+            self.missing
+                .iter()
+                .map(|rate| create_tax_rate(client, rate)),
+        )
+        .await?;
+        Ok(self.missing.iter().map(|r| r.id.clone()).collect())
+    }
+}
+
+/// The status line for the rates [`TaxRates::create_missing`] created.
+pub fn report_created(created: &[String], reporter: &dyn Reporter) {
     if !created.is_empty() {
         reporter.status(&format!(
             "created the tax rates {} on the account (the standard Moldovan VAT rates it lacked)",
             created.join(", ")
         ));
     }
-    Ok(known)
 }

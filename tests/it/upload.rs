@@ -297,6 +297,81 @@ fn kill_9_at_twelve_points_then_resume_is_exactly_once() {
     assert_exactly_once(&f, n);
 }
 
+/// Every object of ours on the account has its unit in the ledger as
+/// `sending` or `done`: its intent was committed before its request. Returns
+/// how many are still `sending` (sent, outcome not committed).
+fn intents_cover_the_account(f: &Fixture) -> usize {
+    use facturare_etl::ledger::UnitState;
+    let ledger = f.ledger();
+    let mut by_key = BTreeMap::new();
+    for run in ledger.runs().expect("runs") {
+        for u in ledger.units_of_run(run.id).expect("units") {
+            by_key.insert(u.import_key.clone(), u.state);
+        }
+    }
+    let mut sending = 0;
+    for path in ["/customers", "/invoices", "/payments"] {
+        for obj in f.list(path) {
+            let Some(key) = obj["metadata"]["import_key"].as_str() else {
+                continue;
+            };
+            match by_key.get(key) {
+                Some(UnitState::Done) => {}
+                Some(UnitState::Sending) => sending += 1,
+                other => panic!("{path} {} on the account, its unit {other:?}", obj["id"]),
+            }
+        }
+    }
+    sending
+}
+
+#[test]
+fn kill_9_with_grouped_commits_in_flight_then_resume_is_exactly_once() {
+    // 20 in flight and a short latency: intents and outcomes of many units
+    // share each commit, and outcomes are still queued when the kill lands.
+    let n = 240;
+    let f = Fixture::new(
+        Config {
+            latency: Duration::from_millis(3),
+            ..Config::default()
+        },
+        n,
+        12,
+    );
+    let (mut kills, mut sending_after_kills) = (0, 0);
+    for step in 1..=8u64 {
+        let target = step * (n as u64) / 10;
+        let mut child = f.spawn(step > 1, &["--concurrency", "20"]);
+        let reached = wait_for(
+            &mut child,
+            || f.created("invoices") >= target,
+            Duration::from_secs(60),
+        );
+        if reached {
+            child.kill().expect("kill -9");
+            kills += 1;
+        }
+        let _ = child.wait();
+        sending_after_kills += intents_cover_the_account(&f);
+    }
+    assert!(kills >= 6, "only {kills} kills landed mid-run");
+    // Some kills caught units on the account whose outcome was not yet
+    // committed: the resume must find them, not send them again.
+    assert!(
+        sending_after_kills > 0,
+        "no kill caught an outcome in flight"
+    );
+    let out = f.resume(&["--concurrency", "20"]);
+    assert_eq!(code(&out), 0, "final resume: {}", text(&out.stderr));
+    assert_eq!(
+        intents_cover_the_account(&f),
+        0,
+        "all done after the resume"
+    );
+    assert_exactly_once(&f, n);
+    assert_eq!(f.list("/customers").len(), 12);
+}
+
 #[test]
 fn faults_failures_drops_and_latency_still_exactly_once() {
     let f = Fixture::new(
@@ -767,6 +842,34 @@ fn a_fresh_account_costs_at_most_one_request_and_a_bit_per_object() {
     );
     assert_invoices_once(&f, 600);
     assert_eq!(f.created("customers"), 40);
+}
+
+#[test]
+fn a_one_invoice_import_on_a_fresh_account_asks_only_two_lists_beyond_its_objects() {
+    // One invoice, one customer: the tax rates listed, the account's first
+    // page of customers asked for with them (whole, so the customer is not
+    // then looked up on its own), and one POST an object.
+    let dir = TestDir::new();
+    let csv = invoices_csv(1, 1, "INV").replace(",10.00\n", ",\n");
+    let f = Fixture {
+        csv: dir.write("invoices.csv", csv),
+        mapping: dir.write("mapping.toml", MAPPING),
+        emu: TestEmulator::new(),
+        dir,
+    };
+    let out = f.import(&["--json"]);
+    assert_eq!(code(&out), 0, "stderr: {}", text(&out.stderr));
+    let stats = f.emu.stats();
+    let created: u64 = stats.created.values().sum();
+    assert_eq!(
+        stats.requests,
+        created + 2,
+        "requests for {:?}: {}",
+        stats.created,
+        text(&out.stderr)
+    );
+    assert_invoices_once(&f, 1);
+    assert_eq!(f.created("customers"), 1);
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! The ledger's store: one SQLite file (WAL) holding runs, units and export
-//! bookmarks. Every write is its own short transaction, committed before the
-//! call returns, so the uploader can record an intent (`sending`) before a
+//! bookmarks. Every write is committed before the call returns (or, through
+//! [`GroupWriter`], before its future resolves), so the uploader can record an intent (`sending`) before a
 //! request and the outcome after the reply, and a crash at any moment leaves
 //! a state it can resume from.
 //!
@@ -14,13 +14,18 @@
 //! - `units.rs`: [`Unit`], [`NewUnit`], [`UnitKind`], [`UnitState`], and the
 //!   protocol's writes: claiming a unit, its intent (`sending`) and its
 //!   outcome (`done`, `rejected`, `skipped`, `rolled_back`).
+//! - `group.rs`: [`GroupWriter`], the uploader's hot writes (intents,
+//!   outcomes) grouped into one transaction by a writer thread; an intent
+//!   still resolves only once committed.
 //! - `bookmarks.rs`: [`Bookmark`], the export bookmarks.
 
 mod bookmarks;
+mod group;
 mod runs;
 mod units;
 
 pub use bookmarks::Bookmark;
+pub use group::GroupWriter;
 pub use runs::{InputFile, NewRun, Run, RunCounts, RunId, RunStatus};
 pub use units::{NewUnit, Unit, UnitKind, UnitState};
 

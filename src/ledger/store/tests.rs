@@ -120,3 +120,15 @@ fn insert_is_unique_per_environment_and_adopt_moves_the_unit() {
     assert_eq!(u.last_error.as_deref(), Some("400 invalid_request: number"));
     assert_eq!(l.units_of_run(r2).unwrap().len(), 2);
 }
+
+#[test]
+fn has_units_is_per_environment() {
+    let (_d, l) = ledger();
+    let run = l.start_run(&NewRun::default()).unwrap();
+    assert!(!l.has_units("local").unwrap());
+    let u = l.insert_unit(run, "local", &new_unit("k")).unwrap();
+    l.mark_rejected(u.id, "400 invalid_request: number")
+        .unwrap();
+    assert!(l.has_units("local").unwrap());
+    assert!(!l.has_units("sandbox").unwrap());
+}

@@ -149,11 +149,12 @@ impl Unit {
     }
 }
 
-const UNIT_COLUMNS: &str = "id, run_id, env, kind, import_key, source_key, source_rows, number, \
+pub(super) const UNIT_COLUMNS: &str =
+    "id, run_id, env, kind, import_key, source_key, source_rows, number, \
      payload_hash, state, remote_id, created, attempts, last_error, updated_at, before_image, \
      patch, after_updated_at";
 
-fn unit_from_row(r: &Row<'_>) -> rusqlite::Result<Unit> {
+pub(super) fn unit_from_row(r: &Row<'_>) -> rusqlite::Result<Unit> {
     let kind: String = r.get(3)?;
     let state: String = r.get(9)?;
     Ok(Unit {
@@ -358,6 +359,13 @@ impl Ledger {
                 now_ms()
             ])?;
         Ok(())
+    }
+
+    /// Whether `env` has any unit recorded, in any run and state.
+    pub fn has_units(&self, env: &str) -> Result<bool> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached("SELECT 1 FROM units WHERE env = ?1 LIMIT 1")?;
+        Ok(stmt.exists([env])?)
     }
 
     /// The units of a run, in the order they were first recorded.

@@ -12,7 +12,7 @@ pub use outcome::ImportOutcome;
 
 use super::connect::{connect, runtime, ConnectError, ConnectOptions};
 use super::pipeline::{self, rules_for, Batch, BatchError};
-use super::preflight::ensure_tax_rates;
+use super::preflight::{list_tax_rates, report_created};
 use crate::config::Settings;
 use crate::error::{Ending, ErrorKind};
 use crate::ledger::{InputFile, Ledger, LedgerError, NewRun, Run, RunCounts, RunId, RunStatus};
@@ -20,7 +20,7 @@ use crate::mapping::{roundtrip, LoadOptions, Mapping, MappingError};
 use crate::model::Draft;
 use crate::progress::{Handoff, Reporter};
 use crate::report::{Reports, Summary};
-use crate::upload::{CountsSnapshot, Engine, EngineConfig, OnExisting, Stop};
+use crate::upload::{CountsSnapshot, Engine, EngineConfig, OnExisting, Remote, Stop};
 use crate::validate::Valid;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -403,6 +403,12 @@ fn upload(
 ) -> Result<Uploaded, ImportError> {
     let env = &settings.env_label;
     let runtime = runtime(2).map_err(ImportError::Runtime)?;
+    // On an environment the ledger has nothing for, every valid document
+    // is sent, so the account's first page of customers is asked for with
+    // the tax rates, and the list read as the second pass starts; otherwise
+    // only when a document first needs it (a rerun that finds everything
+    // imported asks for nothing).
+    let fresh = !run.ledger.has_units(env)?;
     let conn = runtime
         .block_on(connect(
             settings,
@@ -417,13 +423,24 @@ fn upload(
             source: Box::new(source),
         })?;
     let client = conn.client.clone();
-    match runtime.block_on(ensure_tax_rates(&client, &run.rules.vat, reporter)) {
-        Ok(known) => run.rules.known_tax_rates = Some(known),
+    let first_customers = fresh.then(|| {
+        let client = client.clone();
+        runtime.spawn(async move { client.customers_page(1).await })
+    });
+    let rates = match runtime.block_on(list_tax_rates(&client, &run.rules.vat)) {
+        Ok(rates) => rates,
         Err(e) => {
             runtime.block_on(conn.close());
             return Err(ImportError::Preflight(e));
         }
-    }
+    };
+    run.rules.known_tax_rates = Some(rates.known.clone());
+    // The standard rates the account lacks are created while the batch is
+    // surveyed (validation needs only their ids), and before any document.
+    let creating = runtime.spawn({
+        let client = client.clone();
+        async move { rates.create_missing(&client).await }
+    });
     let rules = Arc::new(run.rules.clone());
     let batch = Batch {
         mapping: run.mapping,
@@ -448,6 +465,7 @@ fn upload(
             .map_err(BatchError::from)?;
         Ok((summary, book))
     })();
+    let created = runtime.block_on(creating);
     let (summary, book) = match surveyed {
         Ok(s) => s,
         Err(e) => {
@@ -455,6 +473,17 @@ fn upload(
             return Err(e);
         }
     };
+    match created {
+        Ok(Ok(ids)) => report_created(&ids, reporter),
+        Ok(Err(e)) => {
+            runtime.block_on(conn.close());
+            return Err(ImportError::Preflight(e));
+        }
+        Err(_) => {
+            runtime.block_on(conn.close());
+            return Err(ImportError::Internal("the tax-rate creation failed"));
+        }
+    }
     // The second pass: the same documents again, each valid one to the
     // engine with its customer's merged record.
     // The upload's length is what the survey found valid; each side says
@@ -477,6 +506,13 @@ fn upload(
         customers_in_batch: book.counts().referenced,
     };
     let engine = Engine::with_progress(client.clone(), run.ledger.clone(), cfg, uploaded.clone());
+    if let Some(first) = first_customers {
+        engine.seed_customers(first);
+        runtime.spawn({
+            let engine = engine.clone();
+            async move { engine.prefetch_customers().await }
+        });
+    }
     let (tx, rx) = tokio::sync::mpsc::channel::<Valid<Draft>>(256);
 
     let (delivered, stop) = std::thread::scope(|scope| {

@@ -181,11 +181,20 @@ impl<R: Remote> Engine<R> {
             });
             return Ok(Ok(f.id));
         }
-        let unit = self.claim(prior, &new_unit).await?;
-        match self
-            .send_unit(&unit, &body, draft.customer.number.as_deref(), false)
-            .await?
-        {
+        let claimed = match prior {
+            Some(p) => Some(self.claim(Some(p), &new_unit).await?),
+            None => None,
+        };
+        let (unit_id, end) = self
+            .claim_and_send(
+                claimed,
+                &new_unit,
+                &body,
+                draft.customer.number.as_deref(),
+                false,
+            )
+            .await?;
+        match end {
             UnitEnd::Done(id) | UnitEnd::Updated(id) => {
                 bump(&self.counters.customers_created);
                 self.note_customer(listed_as(draft, found_id(id, key)));
@@ -197,7 +206,7 @@ impl<R: Remote> Engine<R> {
             }
             UnitEnd::Skipped => match self
                 .ledger
-                .unit_by_id(unit.id)
+                .unit_by_id(unit_id)
                 .map_err(|e| self.ledger_failed(e))?
                 .and_then(|u| u.remote_id)
             {

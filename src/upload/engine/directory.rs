@@ -2,17 +2,20 @@
 //! request per 100 customers on the account instead of one look-up per
 //! customer of the batch (on a fresh account, one request in all).
 //!
-//! The list is read the first time a customer must be looked up, and only
+//! The list is read as the upload starts ([`Engine::prefetch_customers`])
+//! or else the first time a customer must be looked up, and only
 //! when the batch names at least [`MIN_CUSTOMERS`] customers and the
 //! account's list is no longer in pages than the batch has customers; else
 //! (or after a page fails) each customer is looked up on its own, as
-//! before. What the list holds is found; what it lacks is absent only when
+//! before. Its first page may be asked for before the batch is surveyed
+//! ([`Engine::seed_customers`]); a smaller batch then uses it when it is
+//! the whole list, as it costs nothing more. What the list holds is found; what it lacks is absent only when
 //! every page was read. Customers this run finds or creates are added, so
 //! a customer named once by number and once by tax id is still one.
 
 use super::{Engine, Halt};
 use crate::model::MatchOn;
-use crate::upload::remote::{Found, Listed, Remote};
+use crate::upload::remote::{CustomerPage, Found, Listed, Remote, RemoteResult};
 use std::collections::HashMap;
 use std::sync::Mutex;
 
@@ -68,10 +71,16 @@ impl Directory {
 /// The directory, read once, shared by every worker.
 pub(super) type DirectoryCell = tokio::sync::OnceCell<Mutex<Directory>>;
 
+/// The first page of the account's customers, in flight.
+pub type FirstPage = tokio::task::JoinHandle<RemoteResult<CustomerPage>>;
+
 impl<R: Remote> Engine<R> {
     /// What the account's list says about a customer, reading the list the
     /// first time ([`Known::Unknown`] when the batch is too small for it).
     pub(super) async fn listed_customer(&self, on: MatchOn, value: &str) -> Result<Known, Halt> {
+        if let Some(dir) = self.directory.get() {
+            return Ok(dir.lock().unwrap_or_else(|p| p.into_inner()).get(on, value));
+        }
         if self.cfg.customers_in_batch < MIN_CUSTOMERS {
             return Ok(Known::Unknown);
         }
@@ -80,6 +89,51 @@ impl<R: Remote> Engine<R> {
             .get_or_try_init(|| async { self.read_directory().await.map(Mutex::new) })
             .await?;
         Ok(dir.lock().unwrap_or_else(|p| p.into_inner()).get(on, value))
+    }
+
+    /// The account's first page of customers, asked for already (on a
+    /// fresh environment, while the batch is surveyed); the list's reading
+    /// starts from it instead of asking again.
+    pub fn seed_customers(&self, first: FirstPage) {
+        *self
+            .first_customers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(first);
+    }
+
+    /// Read the account's list now, when the batch is one it is read for,
+    /// so the first documents do not wait a round trip for it (a failure
+    /// leaves it to the first use, which stops the engine as before). For
+    /// a smaller batch, a first page in hand is used when it is the whole
+    /// list.
+    pub async fn prefetch_customers(&self) {
+        if self.cfg.customers_in_batch >= MIN_CUSTOMERS {
+            let _ = self
+                .directory
+                .get_or_try_init(|| async { self.read_directory().await.map(Mutex::new) })
+                .await;
+            return;
+        }
+        let Some(first) = self.take_first_page() else {
+            return;
+        };
+        if let Ok(Ok(page)) = first.await {
+            if page.last {
+                let mut dir = Directory::default();
+                for c in &page.customers {
+                    dir.add(c);
+                }
+                dir.complete = true;
+                let _ = self.directory.set(Mutex::new(dir));
+            }
+        }
+    }
+
+    fn take_first_page(&self) -> Option<FirstPage> {
+        self.first_customers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
     }
 
     /// A customer this run found or created, by the values it was sent with.
@@ -93,7 +147,14 @@ impl<R: Remote> Engine<R> {
         let mut dir = Directory::default();
         let mut page = 1u32;
         loop {
-            let got = self.retrying(|| self.remote.customers_page(page)).await?;
+            let seeded = match (page, self.take_first_page()) {
+                (1, Some(first)) => first.await.ok().and_then(Result::ok),
+                _ => None,
+            };
+            let got = match seeded {
+                Some(got) => got,
+                None => self.retrying(|| self.remote.customers_page(page)).await?,
+            };
             for c in &got.customers {
                 dir.add(c);
             }

@@ -6,7 +6,11 @@
 //! Per document: resolve its customer (one creation in flight per customer
 //! however many documents wait for it, then cached), create the invoice or
 //! credit note, then the invoice's payments. Every unit's intent is
-//! committed before its request and its outcome after the reply. Stopping
+//! committed before its request and its outcome after the reply; both go
+//! through a writer thread that groups them into shared commits (a new
+//! unit's claim and intent are one write; an outcome is not awaited, and a
+//! crash before its commit leaves the unit `sending`, looked up before any
+//! re-send). Stopping
 //! (Ctrl-C, refused credentials, an API that stays unreachable) takes no new
 //! documents, lets the requests in flight finish and be recorded, and leaves
 //! every unit in a state `--resume` continues from.
@@ -33,6 +37,7 @@
 mod counters;
 mod customers;
 mod directory;
+pub use directory::FirstPage;
 mod payments;
 mod retry;
 mod send;
@@ -48,7 +53,7 @@ use send::UnitEnd;
 use super::keys;
 use super::protocol::{self, Plan};
 use super::remote::Remote;
-use crate::ledger::{Ledger, LedgerError, NewUnit, RunId, Unit, UnitKind};
+use crate::ledger::{GroupWriter, Ledger, LedgerError, NewUnit, RunId, Unit, UnitKind};
 use crate::model::{Draft, Record, IMPORT_KEY};
 use crate::progress::{NoProgress, Progress};
 use crate::validate::Valid;
@@ -121,9 +126,14 @@ enum DocEnd {
 pub struct Engine<R: Remote> {
     remote: R,
     ledger: Arc<Ledger>,
+    /// The hot writes (intents, outcomes), grouped into shared commits.
+    writer: GroupWriter,
     cfg: EngineConfig,
     customers: Mutex<HashMap<String, CustomerCell>>,
     directory: directory::DirectoryCell,
+    /// The account's first page of customers, asked for before the engine
+    /// was built ([`Engine::seed_customers`]); taken by the first reading.
+    first_customers: Mutex<Option<directory::FirstPage>>,
     counters: Arc<Counters>,
     cancel: CancellationToken,
     stop: Mutex<Option<Stop>>,
@@ -136,10 +146,12 @@ impl<R: Remote> Engine<R> {
     pub fn new(remote: R, ledger: Arc<Ledger>, cfg: EngineConfig) -> Arc<Self> {
         Arc::new(Engine {
             remote,
+            writer: GroupWriter::start(ledger.clone()),
             ledger,
             cfg,
             customers: Mutex::new(HashMap::new()),
             directory: Default::default(),
+            first_customers: Mutex::new(None),
             counters: Arc::new(Counters::default()),
             cancel: CancellationToken::new(),
             stop: Mutex::new(None),
@@ -236,6 +248,10 @@ impl<R: Remote> Engine<R> {
         drop(rx);
         while let Some(done) = tasks.join_next().await {
             self.reap(done);
+        }
+        // The outcomes not committed yet.
+        if let Err(e) = self.writer.flush().await {
+            let _ = self.ledger_failed(e);
         }
         self.stopped()
     }
@@ -341,18 +357,31 @@ impl<R: Remote> Engine<R> {
             }
             Plan::RejectedInThisRun => return Ok(DocEnd::Rejected),
             Plan::Send | Plan::LookUpThenSend => {
-                let unit = self.claim(prior, &new_unit(&hash)).await?;
+                let unit = new_unit(&hash);
+                // A unit recorded before is claimed at once; a new one only
+                // with its intent, in one commit, once its customer is known.
+                let claimed = match prior {
+                    Some(p) => Some(self.claim(Some(p), &unit).await?),
+                    None => None,
+                };
                 let customer = match self.customer(draft).await? {
                     Ok(id) => id,
-                    Err(msg) => return self.reject_doc(&unit, &format!("customer: {msg}")),
+                    Err(msg) => {
+                        let u = match claimed {
+                            Some(u) => u,
+                            None => self.claim(None, &unit).await?,
+                        };
+                        return self.reject_doc(&u, &format!("customer: {msg}"));
+                    }
                 };
                 if let Some(o) = body.as_object_mut() {
                     o.insert("customer".into(), customer.into());
                 }
                 let look_up = plan == Plan::LookUpThenSend;
                 match self
-                    .send_unit(&unit, &body, number.as_deref(), look_up)
+                    .claim_and_send(claimed, &unit, &body, number.as_deref(), look_up)
                     .await?
+                    .1
                 {
                     UnitEnd::Done(id) => (DocEnd::Done, Some(id)),
                     UnitEnd::Updated(id) => (DocEnd::Updated, Some(id)),
@@ -375,6 +404,41 @@ impl<R: Remote> Engine<R> {
             .mark_rejected(unit.id, msg)
             .map_err(|e| self.ledger_failed(e))?;
         Ok(DocEnd::Rejected)
+    }
+
+    /// Send a unit: `claimed` by this run already, or new, then inserted
+    /// `sending` (its claim and its intent) in one grouped commit before the
+    /// request. Returns the unit's id with how it ended.
+    async fn claim_and_send(
+        &self,
+        claimed: Option<Unit>,
+        new: &NewUnit,
+        body: &serde_json::Value,
+        number: Option<&str>,
+        look_up: bool,
+    ) -> Result<(i64, UnitEnd), Halt> {
+        if let Some(unit) = claimed {
+            let end = self.send_unit(&unit, body, number, look_up, false).await?;
+            return Ok((unit.id, end));
+        }
+        let inserted = self
+            .writer
+            .insert_sending(self.cfg.run, &self.cfg.env, new)
+            .await
+            .map_err(|e| self.ledger_failed(e))?;
+        if let Some(unit) = inserted {
+            let end = self.send_unit(&unit, body, number, look_up, true).await?;
+            return Ok((unit.id, end));
+        }
+        // Recorded meanwhile under the same key: claimed as it is, and
+        // looked up before anything is sent.
+        let prior = self
+            .ledger
+            .unit(&self.cfg.env, &new.import_key)
+            .map_err(|e| self.ledger_failed(e))?;
+        let unit = self.claim(prior, new).await?;
+        let end = self.send_unit(&unit, body, number, true, false).await?;
+        Ok((unit.id, end))
     }
 
     /// The unit as this run's: inserted when new, taken over from an

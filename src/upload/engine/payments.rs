@@ -53,10 +53,18 @@ impl<R: Remote> Engine<R> {
             if !plan.works() {
                 continue;
             }
-            let unit = self.claim(prior, &new_unit(&hash)).await?;
+            let unit = new_unit(&hash);
+            let claimed = match prior {
+                Some(p) => Some(self.claim(Some(p), &unit).await?),
+                None => None,
+            };
             let customer = match self.customer(draft).await? {
                 Ok(id) => id,
                 Err(msg) => {
+                    let unit = match claimed {
+                        Some(u) => u,
+                        None => self.claim(None, &unit).await?,
+                    };
                     self.ledger
                         .mark_rejected(unit.id, &format!("customer: {msg}"))
                         .map_err(|e| self.ledger_failed(e))?;
@@ -79,7 +87,11 @@ impl<R: Remote> Engine<R> {
                 }
             }
             let look_up = plan == Plan::LookUpThenSend;
-            match self.send_unit(&unit, &body, None, look_up).await? {
+            match self
+                .claim_and_send(claimed, &unit, &body, None, look_up)
+                .await?
+                .1
+            {
                 UnitEnd::Done(_)
                 | UnitEnd::Updated(_)
                 | UnitEnd::Unchanged(_)

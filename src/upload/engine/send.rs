@@ -41,12 +41,17 @@ pub(super) enum UnitEnd {
 impl<R: Remote> Engine<R> {
     /// Put one unit on the account, following the protocol: look up first
     /// when it may have been sent, commit the intent, send, record the outcome.
+    /// `intent_committed`: the unit was inserted `sending` (claim and intent
+    /// in one commit), so its first attempt needs no other intent. Intents
+    /// are awaited through the group writer (committed before the request);
+    /// a `done` outcome goes with the next group, not awaited.
     pub(super) async fn send_unit(
         &self,
         unit: &Unit,
         body: &serde_json::Value,
         number: Option<&str>,
         mut look_up: bool,
+        mut intent_committed: bool,
     ) -> Result<UnitEnd, Halt> {
         let kind = unit.kind;
         let idem = keys::idempotency_key(&unit.import_key, &unit.payload_hash, self.cfg.run);
@@ -57,16 +62,20 @@ impl<R: Remote> Engine<R> {
             }
             if look_up {
                 if let Some(found) = self.look_up(kind, &unit.import_key).await? {
-                    self.ledger
-                        .mark_done(unit.id, found.id, true)
+                    self.writer
+                        .mark_done_later(unit.id, found.id, true)
                         .map_err(|e| self.ledger_failed(e))?;
                     return Ok(UnitEnd::Done(found.id));
                 }
             }
-            let attempt = self
-                .ledger
-                .mark_sending(unit.id)
-                .map_err(|e| self.ledger_failed(e))?;
+            let attempt = if std::mem::take(&mut intent_committed) {
+                unit.attempts.max(1)
+            } else {
+                self.writer
+                    .mark_sending(unit.id)
+                    .await
+                    .map_err(|e| self.ledger_failed(e))?
+            };
             tries += 1;
             let reply = match self.remote.create(kind, body, &idem).await {
                 Ok(id) => Reply::Created(id),
@@ -82,8 +91,8 @@ impl<R: Remote> Engine<R> {
             tracing::debug!(unit = unit.id, %kind, attempt, ?reply, "reply");
             match protocol::after_reply(reply, tries, self.cfg.max_attempts) {
                 AfterReply::Done(id) => {
-                    self.ledger
-                        .mark_done(unit.id, id, true)
+                    self.writer
+                        .mark_done_later(unit.id, id, true)
                         .map_err(|e| self.ledger_failed(e))?;
                     return Ok(UnitEnd::Done(id));
                 }
