@@ -91,6 +91,11 @@ taxes = { column = "Cota TVA", lookup = { "20%" = "tva20", "8%" = "tva8", "0%" =
 check_net = { column = "Valoare fără TVA", decimal = "auto" }
 check_vat = { column = "Suma TVA", decimal = "auto" }
 check_gross = { column = "Total", decimal = "auto" }
+
+# The ODS sheet is loaded whole: 15 columns of 1,000,000 rows are over the
+# default 2,000,000 cells (XLSX is streamed, and not bound by this).
+[limits]
+max_sheet_cells = 20000000
 "#;
 
 const GOODS: [&str; 10] = [
