@@ -17,19 +17,81 @@
 //! format by the file's first bytes.
 
 mod cfb;
-mod xml;
+pub(super) mod xml;
 
 use super::{Format, Limit, Limits, ReadError};
 use crate::model::text::{bytes, thousands};
 use std::io::Read;
 use std::path::Path;
+use std::sync::Arc;
 
 /// Check a workbook before it is read (see the module docs).
-pub fn check(path: &Path, format: Format, limits: &Limits) -> Result<(), ReadError> {
+pub fn check(path: &Path, format: Format, limits: &Limits) -> Result<Arc<Scanned>, ReadError> {
+    let meta = std::fs::metadata(path)
+        .map_err(|e| ReadError::file(path, "failed to open", Some(Box::new(e))))?;
+    // A command opens its first input more than once (its header, then its
+    // rows); the same file under the same limits passes the same way.
+    let key = Checked::of(path, format, limits, &meta);
+    let mut done = CHECKED.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(key) = &key {
+        if let Some((_, scanned)) = done.iter().find(|(k, _)| k == key) {
+            return Ok(scanned.clone());
+        }
+    }
+    let scanned = Arc::new(check_now(path, format, limits, meta.len())?);
+    if let Some(key) = key {
+        if done.len() >= 16 {
+            done.remove(0);
+        }
+        done.push((key, scanned.clone()));
+    }
+    Ok(scanned)
+}
+
+/// A file as checked: where it is, which file it is and when it was last
+/// written, and the limits it was checked under.
+#[derive(Debug, PartialEq)]
+struct Checked {
+    path: std::path::PathBuf,
+    format: Format,
+    limits: Limits,
+    len: u64,
+    modified: std::time::SystemTime,
+    #[cfg(unix)]
+    inode: (u64, u64),
+}
+
+impl Checked {
+    fn of(
+        path: &Path,
+        format: Format,
+        limits: &Limits,
+        meta: &std::fs::Metadata,
+    ) -> Option<Checked> {
+        #[cfg(unix)]
+        use std::os::unix::fs::MetadataExt as _;
+        Some(Checked {
+            path: std::path::absolute(path).ok()?,
+            format,
+            limits: *limits,
+            len: meta.len(),
+            modified: meta.modified().ok()?,
+            #[cfg(unix)]
+            inode: (meta.dev(), meta.ino()),
+        })
+    }
+}
+
+/// The files this process checked, the last few.
+static CHECKED: std::sync::Mutex<Vec<(Checked, Arc<Scanned>)>> = std::sync::Mutex::new(Vec::new());
+
+fn check_now(
+    path: &Path,
+    format: Format,
+    limits: &Limits,
+    size: u64,
+) -> Result<Scanned, ReadError> {
     let fail = |m: String| ReadError::file(path, m, None);
-    let size = std::fs::metadata(path)
-        .map_err(|e| ReadError::file(path, "failed to open", Some(Box::new(e))))?
-        .len();
     match format {
         Format::Xls => {
             if size > limits.max_part_bytes {
@@ -41,12 +103,22 @@ pub fn check(path: &Path, format: Format, limits: &Limits) -> Result<(), ReadErr
             }
             let data = crate::fs::read(path)
                 .map_err(|e| ReadError::file(path, "failed to read", Some(Box::new(e))))?;
-            cfb::check(&data, limits).map_err(fail)
+            cfb::check(&data, limits).map_err(fail)?;
+            Ok(Scanned::default())
         }
         Format::Xlsx => xlsx(path, limits).map_err(fail),
-        Format::Ods => ods(path, limits).map_err(fail),
-        _ => Ok(()),
+        Format::Ods => ods(path, limits).map_err(fail).map(|()| Scanned::default()),
+        _ => Ok(Scanned::default()),
     }
+}
+
+/// What the check read on its way that the reader would read again: the
+/// merged regions of each big worksheet part it scanned whole (by the
+/// part's path in the archive; a part with a region it could not read is
+/// left out).
+#[derive(Debug, Default)]
+pub struct Scanned {
+    pub merges: std::collections::HashMap<String, Vec<calamine::Dimensions>>,
 }
 
 type Zip = zip::ZipArchive<std::io::BufReader<std::fs::File>>;
@@ -59,9 +131,10 @@ fn open_zip(path: &Path) -> Result<Option<Zip>, String> {
 
 /// The parts of an XLSX: their sizes, the shared strings' count, the big
 /// sheets' cells.
-fn xlsx(path: &Path, limits: &Limits) -> Result<(), String> {
+fn xlsx(path: &Path, limits: &Limits) -> Result<Scanned, String> {
+    let mut scanned = Scanned::default();
     let Some(mut zip) = open_zip(path)? else {
-        return Ok(());
+        return Ok(scanned);
     };
     let mut big_sheets: Vec<String> = Vec::new();
     for i in 0..zip.len() {
@@ -104,11 +177,14 @@ fn xlsx(path: &Path, limits: &Limits) -> Result<(), String> {
         let entry = zip
             .by_name(&name)
             .map_err(|e| format!("{name} cannot be read: {e}"))?;
-        let mut h = SheetScan { row: 0 };
+        let mut h = SheetScan::default();
         let max = limits.max_cell_bytes;
         xml::scan(entry, max, &name, &limits_text(limits), &mut h)?;
+        if let Some(regions) = h.regions.finish() {
+            scanned.merges.insert(name, regions);
+        }
     }
-    Ok(())
+    Ok(scanned)
 }
 
 fn limits_text(limits: &Limits) -> String {
@@ -154,17 +230,23 @@ fn shared_strings_count(
     Ok(())
 }
 
-/// A big worksheet's scan: its row numbers, for messages.
+/// A big worksheet's scan: its row numbers, for messages, and its merged
+/// regions, for the reader.
+#[derive(Default)]
 struct SheetScan {
     row: u64,
+    regions: crate::read::sheet::merges::Regions,
 }
 
 impl xml::Handler for SheetScan {
     fn tag(&mut self, tag: &[u8]) -> Result<(), String> {
-        if xml::name(tag) == b"row" {
+        let name = xml::name(tag);
+        if name == b"row" {
             if let Some(r) = xml::number(tag, b"r") {
                 self.row = r;
             }
+        } else if name.ends_with(b"mergeCell") {
+            self.regions.tag(tag)?;
         }
         Ok(())
     }
@@ -321,6 +403,56 @@ mod tests {
             &mut h,
         )?;
         Ok(h.total)
+    }
+
+    /// A workbook of one sheet of 3,000 rows (about 60 KB unpacked, its
+    /// other parts under 8 KB), regions merged as given, written by
+    /// rust_xlsxwriter.
+    fn workbook(path: &Path, merged: &[(u32, u16, u32, u16)]) {
+        let mut wb = rust_xlsxwriter::Workbook::new();
+        let ws = wb.add_worksheet();
+        for r in 0..3000u32 {
+            ws.write(r, 1, r).unwrap();
+        }
+        for &(r0, c0, r1, c1) in merged {
+            ws.merge_range(r0, c0, r1, c1, "m", &rust_xlsxwriter::Format::new())
+                .unwrap();
+        }
+        wb.save(path).unwrap();
+    }
+
+    #[test]
+    fn a_file_is_checked_again_once_rewritten_and_a_big_sheet_hands_on_its_regions() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("b.xlsx");
+        // The sheet is big (scanned whole); the other parts are not.
+        let limits = Limits {
+            max_part_bytes: 16 << 10,
+            ..Limits::default()
+        };
+        let region = |r0, c0, r1, c1| calamine::Dimensions {
+            start: (r0, c0),
+            end: (r1, c1),
+        };
+        workbook(&path, &[(3, 0, 4, 2)]);
+        let first = check(&path, Format::Xlsx, &limits).unwrap();
+        let again = check(&path, Format::Xlsx, &limits).unwrap();
+        assert!(Arc::ptr_eq(&first, &again), "the same file is checked once");
+        assert_eq!(
+            first.merges.get("xl/worksheets/sheet1.xml"),
+            Some(&vec![region(3, 0, 4, 2)])
+        );
+        // Under other limits it is checked again: the sheet is not big.
+        let small = check(&path, Format::Xlsx, &Limits::default()).unwrap();
+        assert!(small.merges.is_empty());
+
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        workbook(&path, &[(5, 1, 6, 1), (10, 0, 10, 3)]);
+        let rewritten = check(&path, Format::Xlsx, &limits).unwrap();
+        assert_eq!(
+            rewritten.merges.get("xl/worksheets/sheet1.xml"),
+            Some(&vec![region(5, 1, 6, 1), region(10, 0, 10, 3)])
+        );
     }
 
     #[test]

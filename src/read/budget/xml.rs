@@ -7,7 +7,7 @@
 use std::io::Read;
 
 /// What a scan is looking for.
-pub(super) trait Handler {
+pub(in crate::read) trait Handler {
     /// A tag (between `<` and `>`, both left out): `table:table-row
     /// table:number-rows-repeated="3"`, `/table:table-row`, `c r="A1"/`.
     fn tag(&mut self, tag: &[u8]) -> Result<(), String>;
@@ -18,7 +18,7 @@ pub(super) trait Handler {
 
 /// Scan `r`: each tag to `h`; a text run or a tag longer than `max`
 /// bytes is an error (with `what`, the part's name).
-pub(super) fn scan(
+pub(in crate::read) fn scan(
     mut r: impl Read,
     max: u64,
     what: &str,
@@ -86,7 +86,7 @@ pub(super) fn scan(
 }
 
 /// The tag's name (`table:table-row`, `/table:table`).
-pub(super) fn name(tag: &[u8]) -> &[u8] {
+pub(in crate::read) fn name(tag: &[u8]) -> &[u8] {
     let end = tag
         .iter()
         .position(|b| b.is_ascii_whitespace() || *b == b'/' && tag.first() != Some(&b'/'))
@@ -95,12 +95,12 @@ pub(super) fn name(tag: &[u8]) -> &[u8] {
 }
 
 /// Whether the tag closes itself (`<x/>`).
-pub(super) fn self_closing(tag: &[u8]) -> bool {
+pub(in crate::read) fn self_closing(tag: &[u8]) -> bool {
     tag.last() == Some(&b'/')
 }
 
 /// The value of attribute `attr` in a tag.
-pub(super) fn attr<'t>(tag: &'t [u8], attr: &[u8]) -> Option<&'t [u8]> {
+pub(in crate::read) fn attr<'t>(tag: &'t [u8], attr: &[u8]) -> Option<&'t [u8]> {
     let mut from = 0;
     while let Some(i) = memchr::memmem::find(&tag[from..], attr) {
         let at = from + i;
@@ -120,7 +120,7 @@ pub(super) fn attr<'t>(tag: &'t [u8], attr: &[u8]) -> Option<&'t [u8]> {
 }
 
 /// An attribute as a whole number.
-pub(super) fn number(tag: &[u8], attr_name: &[u8]) -> Option<u64> {
+pub(in crate::read) fn number(tag: &[u8], attr_name: &[u8]) -> Option<u64> {
     std::str::from_utf8(attr(tag, attr_name)?)
         .ok()?
         .trim()

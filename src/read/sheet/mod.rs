@@ -20,6 +20,7 @@
 
 mod assemble;
 mod cell;
+pub(super) mod merges;
 
 pub(crate) use cell::number_text;
 
@@ -46,12 +47,22 @@ struct Found {
 
 enum Msg {
     Header(Result<Found, ReadError>),
+    /// Rows in order, [`ROWS_PER_MSG`] at most: one wake-up of the
+    /// receiving thread per batch, not per row.
+    Rows(Vec<SourceRow>),
     Row(Result<SourceRow, ReadError>),
 }
+
+/// Rows sent together. With [`MSGS_IN_FLIGHT`], at most 1,024 rows wait
+/// between the threads.
+const ROWS_PER_MSG: usize = 64;
+const MSGS_IN_FLIGHT: usize = 16;
 
 /// A worksheet (or several, one after another) being read.
 pub struct SheetSource {
     rx: Receiver<Msg>,
+    /// The rest of the last batch received.
+    batch: std::vec::IntoIter<SourceRow>,
     headers: Vec<String>,
     detected: Detected,
     done: bool,
@@ -110,9 +121,9 @@ impl SheetSource {
     pub fn open(path: &Path, spec: &SourceSpec, format: Format) -> Result<SheetSource, ReadError> {
         sniff(path, format)?;
         // What calamine would hold, checked before it is given the file.
-        super::budget::check(path, format, &spec.limits)?;
+        let scanned = super::budget::check(path, format, &spec.limits)?;
         let limits = spec.limits;
-        let (tx, rx) = sync_channel::<Msg>(256);
+        let (tx, rx) = sync_channel::<Msg>(MSGS_IN_FLIGHT);
         let path_buf = path.to_path_buf();
         let sel = spec.sheet.clone();
         let header_row = spec.header_row.max(1);
@@ -127,6 +138,8 @@ impl SheetSource {
                     tx: &tx,
                     header_sent: false,
                     stopped: false,
+                    scanned: Some(scanned),
+                    pending: Vec::new(),
                 };
                 crate::crash::working_on_file(&reader.file, None);
                 // A damaged workbook must give an error, never take the program down.
@@ -145,6 +158,8 @@ impl SheetSource {
                         false,
                     ),
                 };
+                // The rows read before an error (or a panic) go first.
+                reader.flush();
                 if let Err(e) = r {
                     let _ = tx.send(if header_sent {
                         Msg::Row(Err(e))
@@ -159,6 +174,7 @@ impl SheetSource {
         match rx.recv() {
             Ok(Msg::Header(Ok(found))) => Ok(SheetSource {
                 rx,
+                batch: Vec::new().into_iter(),
                 headers: found.headers,
                 detected: Detected {
                     format,
@@ -173,7 +189,7 @@ impl SheetSource {
                 done: false,
             }),
             Ok(Msg::Header(Err(e))) | Ok(Msg::Row(Err(e))) => Err(e),
-            Ok(Msg::Row(Ok(_))) | Err(_) => Err(ReadError::file(
+            Ok(Msg::Row(Ok(_))) | Ok(Msg::Rows(_)) | Err(_) => Err(ReadError::file(
                 path,
                 "the workbook reader stopped before the header row",
                 None,
@@ -192,17 +208,28 @@ fn wb_error(
 
 /// An open workbook: XLSX streamed, the others loaded a sheet at a time.
 enum Book {
-    Xlsx(Box<calamine::Xlsx<std::io::BufReader<std::fs::File>>>),
+    /// With the regions the budget check found in its big sheets.
+    Xlsx(
+        Box<calamine::Xlsx<std::io::BufReader<std::fs::File>>>,
+        Arc<super::budget::Scanned>,
+    ),
     Other(Box<calamine::Sheets<std::io::BufReader<std::fs::File>>>),
 }
 
 impl Book {
-    fn open(path: &Path, format: Format) -> Result<Book, ReadError> {
+    fn open(
+        path: &Path,
+        format: Format,
+        scanned: Arc<super::budget::Scanned>,
+    ) -> Result<Book, ReadError> {
         Ok(match format {
-            Format::Xlsx => Book::Xlsx(Box::new(
-                calamine::open_workbook(path)
-                    .map_err(|e| wb_error(path, "not a readable XLSX workbook", e))?,
-            )),
+            Format::Xlsx => Book::Xlsx(
+                Box::new(
+                    calamine::open_workbook(path)
+                        .map_err(|e| wb_error(path, "not a readable XLSX workbook", e))?,
+                ),
+                scanned,
+            ),
             _ => Book::Other(Box::new(
                 calamine::open_workbook_auto(path)
                     .map_err(|e| wb_error(path, "not a readable workbook", e))?,
@@ -212,16 +239,23 @@ impl Book {
 
     fn sheet_names(&self) -> Vec<String> {
         match self {
-            Book::Xlsx(wb) => wb.sheet_names(),
+            Book::Xlsx(wb, _) => wb.sheet_names(),
             Book::Other(wb) => wb.sheet_names(),
         }
     }
 
     /// The merged regions of sheet `name`; more than [`MAX_MERGES`] is an
     /// error.
-    fn merges(&mut self, path: &Path, name: &str) -> Result<Vec<Dimensions>, ReadError> {
+    fn merges(
+        &mut self,
+        path: &Path,
+        name: &str,
+        limits: Limits,
+    ) -> Result<Vec<Dimensions>, ReadError> {
         let merges = match self {
-            Book::Xlsx(wb) => wb.merge_cells_by_sheet_name(name).unwrap_or_default(),
+            // A byte scan of the sheet's part, or calamine's reading of it.
+            Book::Xlsx(wb, scanned) => merges::find(path, name, limits.max_cell_bytes, scanned)
+                .unwrap_or_else(|| wb.merge_cells_by_sheet_name(name).unwrap_or_default()),
             Book::Other(wb) => match &mut **wb {
                 calamine::Sheets::Xls(x) => x.merge_cells_by_sheet_name(name).unwrap_or_default(),
                 _ => Vec::new(),
@@ -254,7 +288,7 @@ impl Book {
         let what = format!("failed to read sheet {name:?}");
         let damaged = |m: String| ReadError::file(path, m, None);
         match self {
-            Book::Xlsx(wb) => {
+            Book::Xlsx(wb, _) => {
                 let mut cells = wb
                     .worksheet_cells_reader(name)
                     .map_err(|e| wb_error(path, &what, e))?;
@@ -307,7 +341,7 @@ impl Book {
         header_row: u64,
         limits: Limits,
     ) -> Result<Option<(Vec<String>, u64)>, ReadError> {
-        let merges = self.merges(path, name)?;
+        let merges = self.merges(path, name, limits)?;
         let mut asm = Assembler::new(file.clone(), name, header_row, limits, merges, None);
         let mut found = None;
         self.cells(path, name, &mut asm, |asm| {
@@ -333,6 +367,10 @@ struct ThreadReader<'a> {
     header_sent: bool,
     /// The receiver has gone.
     stopped: bool,
+    /// What the budget check read already, for the workbook's opening.
+    scanned: Option<Arc<super::budget::Scanned>>,
+    /// Rows not sent yet (fewer than [`ROWS_PER_MSG`]).
+    pending: Vec<SourceRow>,
 }
 
 impl ThreadReader<'_> {
@@ -342,8 +380,24 @@ impl ThreadReader<'_> {
         }
     }
 
+    fn send_row(&mut self, row: SourceRow) {
+        self.pending.push(row);
+        if self.pending.len() >= ROWS_PER_MSG {
+            self.flush();
+        }
+    }
+
+    /// Send the rows not sent yet.
+    fn flush(&mut self) {
+        if !self.pending.is_empty() {
+            let rows = std::mem::replace(&mut self.pending, Vec::with_capacity(ROWS_PER_MSG));
+            self.send(Msg::Rows(rows));
+        }
+    }
+
     fn run(&mut self, format: Format, sel: Option<&SheetSel>) -> Result<(), ReadError> {
-        let mut book = Book::open(self.path, format)?;
+        let scanned = self.scanned.take().unwrap_or_default();
+        let mut book = Book::open(self.path, format, scanned)?;
         let names = book.sheet_names();
         let path = self.path;
         let (selected, every) = match sel {
@@ -431,7 +485,7 @@ impl ThreadReader<'_> {
             notes,
         })));
         for (name, columns) in plan {
-            let merges = book.merges(path, &name)?;
+            let merges = book.merges(path, &name, self.limits)?;
             let mut asm = Assembler::new(
                 self.file.clone(),
                 &name,
@@ -450,7 +504,7 @@ impl ThreadReader<'_> {
 
     /// One sheet: its header decides the columns.
     fn single(&mut self, book: &mut Book, name: &str) -> Result<(), ReadError> {
-        let merges = book.merges(self.path, name)?;
+        let merges = book.merges(self.path, name, self.limits)?;
         let mut asm = Assembler::new(
             self.file.clone(),
             name,
@@ -492,11 +546,13 @@ impl ThreadReader<'_> {
                         self.send(Msg::Header(Ok(found)));
                     }
                     Event::Header(..) => {}
-                    Event::Row(r) => self.send(Msg::Row(Ok(r))),
+                    Event::Row(r) => self.send_row(r),
                 }
             }
             !self.stopped
-        })
+        })?;
+        self.flush();
+        Ok(())
     }
 }
 
@@ -570,10 +626,17 @@ impl Iterator for SheetSource {
     type Item = Result<SourceRow, ReadError>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        if let Some(row) = self.batch.next() {
+            return Some(Ok(row));
+        }
         if self.done {
             return None;
         }
         match self.rx.recv() {
+            Ok(Msg::Rows(rows)) => {
+                self.batch = rows.into_iter();
+                self.next()
+            }
             Ok(Msg::Row(r)) => {
                 if r.as_ref().is_err_and(ReadError::is_fatal) {
                     self.done = true;
