@@ -75,3 +75,17 @@ pub(super) fn from_data(v: &calamine::Data) -> Cell {
         Data::Empty => Cell::Empty,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_print_without_float_noise() {
+        assert_eq!(number_text(3.0), "3");
+        assert_eq!(number_text(0.1 + 0.2), "0.3");
+        assert_eq!(number_text(1234.5), "1234.5");
+        assert_eq!(number_text(-0.05), "-0.05");
+        assert_eq!(number_text(45123.0), "45123");
+    }
+}

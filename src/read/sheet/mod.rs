@@ -21,6 +21,9 @@
 mod assemble;
 mod cell;
 pub(super) mod merges;
+mod sniff;
+
+use sniff::sniff;
 
 pub(crate) use cell::number_text;
 
@@ -30,7 +33,6 @@ use super::{
 use crate::model::text::{cut, thousands};
 use assemble::{fit, Assembler, Columns, Event};
 use calamine::{Dimensions, Reader};
-use std::io::Read as _;
 use std::path::Path;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
@@ -77,45 +79,9 @@ impl std::fmt::Debug for SheetSource {
     }
 }
 
-const ZIP_MAGIC: &[u8] = b"PK\x03\x04";
-
 /// Merged regions a sheet may have: each is looked at on every row it
 /// covers.
 const MAX_MERGES: usize = 100_000;
-const CFB_MAGIC: &[u8] = &[0xD0, 0xCF, 0x11, 0xE0];
-
-fn sniff(path: &Path, format: Format) -> Result<(), ReadError> {
-    let mut head = [0u8; 8];
-    let n = std::fs::File::open(path)
-        .and_then(|mut f| f.read(&mut head))
-        .map_err(|e| ReadError::file(path, "failed to open", Some(Box::new(e))))?;
-    let head = &head[..n];
-    let (magic, what) = match format {
-        Format::Xls => (CFB_MAGIC, "an XLS workbook (an OLE2 compound file)"),
-        Format::Ods => (ZIP_MAGIC, "an ODS workbook (a ZIP archive)"),
-        _ => (ZIP_MAGIC, "an XLSX workbook (a ZIP archive)"),
-    };
-    if head.starts_with(magic) {
-        return Ok(());
-    }
-    let hint = if n == 0 {
-        "the file is empty".to_string()
-    } else if head.starts_with(ZIP_MAGIC) && format == Format::Xls {
-        "it is a ZIP archive: if it is an .xlsx file, rename it or set `format = \"xlsx\"`"
-            .to_string()
-    } else if head.starts_with(CFB_MAGIC) {
-        "it is an OLE2 file: if it is an old .xls file, rename it or set `format = \"xls\"`"
-            .to_string()
-    } else if head
-        .iter()
-        .all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace() || *b >= 0x80)
-    {
-        "it looks like text: if it is CSV, rename it to .csv or set `format = \"csv\"`".to_string()
-    } else {
-        format!("it starts with bytes {head:02X?}")
-    };
-    Err(ReadError::file(path, format!("not {what}: {hint}"), None))
-}
 
 impl SheetSource {
     pub fn open(path: &Path, spec: &SourceSpec, format: Format) -> Result<SheetSource, ReadError> {
@@ -668,15 +634,6 @@ impl RecordSource for SheetSource {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn numbers_print_without_float_noise() {
-        assert_eq!(number_text(3.0), "3");
-        assert_eq!(number_text(0.1 + 0.2), "0.3");
-        assert_eq!(number_text(1234.5), "1234.5");
-        assert_eq!(number_text(-0.05), "-0.05");
-        assert_eq!(number_text(45123.0), "45123");
-    }
 
     #[test]
     fn names_are_listed_briefly() {
