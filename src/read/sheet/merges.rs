@@ -110,7 +110,7 @@ fn tags_of<T>(
     };
     // A workbook's own parts are small; a big one is not the plain case.
     xml::scan(
-        entry.take(max_tag.max(1 << 20) * 4),
+        entry.take(max_tag.max(1 << 20).saturating_mul(4)),
         max_tag,
         name,
         "",
