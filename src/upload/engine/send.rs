@@ -57,7 +57,10 @@ impl<R: Remote> Engine<R> {
         let idem = keys::idempotency_key(&unit.import_key, &unit.payload_hash, self.cfg.run);
         let mut tries = 0u32;
         loop {
-            if self.cancel.is_cancelled() {
+            // A unit whose intent is committed is in flight: it is sent and
+            // recorded even after Ctrl-C, so that no unit is left `sending`
+            // with nothing sent. Before any other attempt, a stop halts.
+            if !intent_committed && self.cancel.is_cancelled() {
                 return Err(Halt);
             }
             if look_up {
