@@ -556,7 +556,7 @@ pub fn toml_cell(v: &toml::Value) -> Option<Cell> {
         toml::Value::String(s) if s.is_empty() => Cell::Empty,
         toml::Value::String(s) => Cell::Text(s.into()),
         toml::Value::Integer(i) => Cell::Number(i.to_string().into()),
-        toml::Value::Float(f) => Cell::Number(crate::read::sheet::number_text(*f).into()),
+        toml::Value::Float(f) => Cell::Number(crate::read::sheet::number_text(*f)),
         toml::Value::Boolean(b) => Cell::Bool(*b),
         toml::Value::Datetime(d) => match (d.date, d.time) {
             (Some(date), None) => Cell::Date(chrono::NaiveDate::from_ymd_opt(

@@ -4,14 +4,39 @@
 
 use crate::read::Cell;
 use calamine::DataRef;
+use compact_str::{format_compact, CompactString, ToCompactString};
 
 /// A float as Excel shows it: 15 significant digits, no float noise.
-pub(crate) fn number_text(f: f64) -> String {
+pub(crate) fn number_text(f: f64) -> CompactString {
     if f.fract() == 0.0 && f.abs() < 1e15 {
-        return format!("{}", f as i64);
+        return (f as i64).to_compact_string();
+    }
+    // The shortest text that reads back as `f`: when it has 15 significant
+    // digits or fewer, rounding to 15 changes nothing (most cells: 1234.5).
+    let shortest = format_compact!("{f}");
+    if significant_digits(&shortest) <= 15 {
+        return shortest;
     }
     let rounded: f64 = format!("{f:.14e}").parse().unwrap_or(f);
-    format!("{rounded}")
+    format_compact!("{rounded}")
+}
+
+/// Digits of a decimal text without its leading and trailing zeros.
+fn significant_digits(s: &str) -> usize {
+    let digits = s.as_bytes().iter().filter(|b| b.is_ascii_digit());
+    let mut n = 0;
+    let mut zeros = 0;
+    for &d in digits {
+        if d == b'0' {
+            if n > 0 {
+                zeros += 1;
+            }
+        } else {
+            n += zeros + 1;
+            zeros = 0;
+        }
+    }
+    n
 }
 
 fn datetime_cell(dt: &calamine::ExcelDateTime) -> Cell {
@@ -19,12 +44,12 @@ fn datetime_cell(dt: &calamine::ExcelDateTime) -> Cell {
     // mapping reports them at their cell (and calamine's conversion of
     // such values would overflow).
     if dt.is_duration() || !(0.0..2_958_466.0).contains(&dt.as_f64()) {
-        return Cell::Number(number_text(dt.as_f64()).into());
+        return Cell::Number(number_text(dt.as_f64()));
     }
     match dt.as_datetime() {
         Some(t) if t.time() == chrono::NaiveTime::MIN => Cell::Date(t.date()),
         Some(t) => Cell::DateTime(t),
-        None => Cell::Number(number_text(dt.as_f64()).into()),
+        None => Cell::Number(number_text(dt.as_f64())),
     }
 }
 
@@ -48,15 +73,15 @@ fn text_cell(s: &str) -> Cell {
 
 pub(super) fn from_ref(v: &DataRef<'_>) -> Cell {
     match v {
-        DataRef::Int(i) => Cell::Number(compact_str::ToCompactString::to_compact_string(i)),
-        DataRef::Float(f) => Cell::Number(number_text(*f).into()),
+        DataRef::Int(i) => Cell::Number(i.to_compact_string()),
+        DataRef::Float(f) => Cell::Number(number_text(*f)),
         DataRef::String(s) => text_cell(s),
         DataRef::SharedString(s) => text_cell(s),
         DataRef::Bool(b) => Cell::Bool(*b),
         DataRef::DateTime(d) => datetime_cell(d),
         DataRef::DateTimeIso(s) => iso_cell(s),
         DataRef::DurationIso(s) => Cell::Text(s.as_str().into()),
-        DataRef::Error(e) => Cell::Error(compact_str::ToCompactString::to_compact_string(e)),
+        DataRef::Error(e) => Cell::Error(e.to_compact_string()),
         DataRef::Empty => Cell::Empty,
     }
 }
@@ -64,14 +89,14 @@ pub(super) fn from_ref(v: &DataRef<'_>) -> Cell {
 pub(super) fn from_data(v: &calamine::Data) -> Cell {
     use calamine::Data;
     match v {
-        Data::Int(i) => Cell::Number(compact_str::ToCompactString::to_compact_string(i)),
-        Data::Float(f) => Cell::Number(number_text(*f).into()),
+        Data::Int(i) => Cell::Number(i.to_compact_string()),
+        Data::Float(f) => Cell::Number(number_text(*f)),
         Data::String(s) => text_cell(s),
         Data::Bool(b) => Cell::Bool(*b),
         Data::DateTime(d) => datetime_cell(d),
         Data::DateTimeIso(s) => iso_cell(s),
         Data::DurationIso(s) => Cell::Text(s.as_str().into()),
-        Data::Error(e) => Cell::Error(compact_str::ToCompactString::to_compact_string(e)),
+        Data::Error(e) => Cell::Error(e.to_compact_string()),
         Data::Empty => Cell::Empty,
     }
 }
@@ -87,5 +112,31 @@ mod tests {
         assert_eq!(number_text(1234.5), "1234.5");
         assert_eq!(number_text(-0.05), "-0.05");
         assert_eq!(number_text(45123.0), "45123");
+        assert_eq!(number_text(1e20), "100000000000000000000");
+        assert_eq!(number_text(0.000_001_5), "0.0000015");
+        assert_eq!(number_text(f64::NAN), "NaN");
+    }
+
+    /// The rule as first written: every float through 15 digits.
+    fn rounded_always(f: f64) -> String {
+        if f.fract() == 0.0 && f.abs() < 1e15 {
+            return format!("{}", f as i64);
+        }
+        let rounded: f64 = format!("{f:.14e}").parse().unwrap_or(f);
+        format!("{rounded}")
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_shortcut_prints_what_rounding_to_15_digits_prints(
+            bits in proptest::num::u64::ANY,
+            cents in -10_000_000_000i64..10_000_000_000,
+            scale in 0u32..7,
+        ) {
+            for f in [f64::from_bits(bits), cents as f64 / 10f64.powi(scale as i32), (cents as f64).sqrt()] {
+                let (quick, slow) = (number_text(f), rounded_always(f));
+                proptest::prop_assert_eq!(quick.as_str(), slow.as_str(), "{:e}", f);
+            }
+        }
     }
 }
