@@ -481,16 +481,29 @@ fn encode<B: Serialize + ?Sized>(method: &str, url: &Url, body: &B) -> Result<By
 }
 
 pub(crate) fn decode<T: DeserializeOwned>(method: &str, reply: &Reply) -> Result<T, ApiError> {
+    decode_seed(method, reply, std::marker::PhantomData::<T>)
+}
+
+/// [`decode`] through a seed (a decoder that carries state, as one that
+/// skips fields no one reads).
+pub(crate) fn decode_seed<T, S>(method: &str, reply: &Reply, seed: S) -> Result<T, ApiError>
+where
+    S: for<'de> serde::de::DeserializeSeed<'de, Value = T>,
+{
     let body: &[u8] = if reply.body.iter().all(|b| b.is_ascii_whitespace()) {
         b"null"
     } else {
         &reply.body
     };
-    serde_json::from_slice(body).map_err(|source| ApiError::Decode {
+    let fail = |source| ApiError::Decode {
         request: format!("{method} {}", reply.url),
         snippet: snippet(&reply.body),
         source,
-    })
+    };
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let v = seed.deserialize(&mut de).map_err(fail)?;
+    de.end().map_err(fail)?;
+    Ok(v)
 }
 
 #[cfg(test)]

@@ -162,6 +162,19 @@ impl PageBody {
         })
     }
 
+    /// The page's objects, decoded through `seed` (one that skips fields,
+    /// for one).
+    pub fn decode_with<T, S>(&self, seed: S) -> Result<Page<T>, ApiError>
+    where
+        S: for<'de> serde::de::DeserializeSeed<'de, Value = Vec<T>>,
+    {
+        Ok(Page {
+            items: super::client::decode_seed("GET", &self.reply, seed)?,
+            total: self.total,
+            page: self.page,
+        })
+    }
+
     /// The request, as errors name it.
     pub fn request(&self) -> String {
         format!("GET {}", self.reply.url)

@@ -26,6 +26,7 @@ pub mod csv;
 pub mod engine;
 pub mod jsonl;
 pub mod layout;
+mod lean;
 pub mod options;
 pub mod period;
 pub mod query;
@@ -110,6 +111,9 @@ pub async fn run_export(
             lines: opts.layout.lines,
         });
     }
+    // What no column reads is skipped as the pages are decoded.
+    let unread: std::sync::Arc<[String]> =
+        lean::unread(&tables, sink.control_totals.is_some()).into();
     let writer = PageWriter::new(&opts.output, tables, sink, previous.clone())?;
     let recorder = Recorder {
         inner: progress,
@@ -120,10 +124,14 @@ pub async fn run_export(
     // request and decoding then run while the writer flattens this one.
     let pages = client
         .list_bodies(opts.resource.path(), &query)
-        .map(|body| async move {
-            let body = body?;
-            let request = body.request();
-            let page = tokio::task::spawn_blocking(move || body.decode::<serde_json::Value>())
+        .map(|body| {
+            let unread = unread.clone();
+            async move {
+                let body = body?;
+                let request = body.request();
+                let page = tokio::task::spawn_blocking(move || {
+                    body.decode_with(lean::Objects { skip: &unread })
+                })
                 .await
                 .map_err(|e| {
                     if e.is_panic() {
@@ -134,10 +142,11 @@ pub async fn run_export(
                         message: "decoding the page was cancelled".into(),
                     }
                 })??;
-            Ok(RawPage {
-                items: page.items,
-                total: page.total,
-            })
+                Ok(RawPage {
+                    items: page.items,
+                    total: page.total,
+                })
+            }
         })
         .buffered(DECODERS);
     let written = drive(pages, writer, &recorder, &opts.cancel)
