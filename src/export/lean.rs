@@ -121,6 +121,31 @@ mod tests {
     }
 
     #[test]
+    fn items_are_skipped_only_when_nothing_reads_them() {
+        use crate::export::layout::{Layout, LayoutRequest};
+        use crate::export::Resource;
+        let tables = |req: LayoutRequest| {
+            Layout::build(Resource::Invoices, &req)
+                .unwrap()
+                .tables(true)
+        };
+        let plain = tables(LayoutRequest::default());
+        assert_eq!(unread(&plain, false), ["items"]);
+        // Control totals add up the lines' taxes.
+        assert!(unread(&plain, true).is_empty());
+        let lines = tables(LayoutRequest {
+            lines: true,
+            ..Default::default()
+        });
+        assert!(unread(&lines, false).is_empty());
+        let picked = tables(LayoutRequest {
+            columns: Some("number,items".into()),
+            ..Default::default()
+        });
+        assert!(unread(&picked, false).is_empty());
+    }
+
+    #[test]
     fn a_broken_page_is_still_an_error() {
         let skip = vec!["items".to_string()];
         for bad in [
