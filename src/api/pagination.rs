@@ -1,7 +1,7 @@
 //! Lists (API.md "Lists"): the query parameters, and the pages as an async
 //! stream that follows `Link: rel="next"` until there is none.
 
-use super::client::{decode, Client};
+use super::client::{decode_seed, Client};
 use super::error::ApiError;
 use futures::stream::{self, BoxStream, StreamExt};
 use serde::de::DeserializeOwned;
@@ -155,11 +155,7 @@ pub struct PageBody {
 impl PageBody {
     /// The page's objects.
     pub fn decode<T: DeserializeOwned>(&self) -> Result<Page<T>, ApiError> {
-        Ok(Page {
-            items: decode("GET", &self.reply)?,
-            total: self.total,
-            page: self.page,
-        })
+        self.decode_with(std::marker::PhantomData::<Vec<T>>)
     }
 
     /// The page's objects, decoded through `seed` (one that skips fields,
@@ -169,7 +165,7 @@ impl PageBody {
         S: for<'de> serde::de::DeserializeSeed<'de, Value = Vec<T>>,
     {
         Ok(Page {
-            items: super::client::decode_seed("GET", &self.reply, seed)?,
+            items: decode_seed("GET", &self.reply, seed)?,
             total: self.total,
             page: self.page,
         })
