@@ -6,7 +6,9 @@ use crate::model::{Customer, CustomerType, MatchOn};
 /// A customer field the book merges, with how to read and write it.
 pub(super) struct FieldDef {
     pub(super) name: &'static str,
-    pub(super) get: fn(&Customer) -> Option<String>,
+    /// The field's value, borrowed: the book reads every field of every
+    /// document and keeps a copy only of the values it chooses.
+    pub(super) get: fn(&Customer) -> Option<&str>,
     pub(super) set: fn(&mut Customer, &str),
 }
 
@@ -14,7 +16,7 @@ macro_rules! text_field {
     ($name:literal, $f:ident) => {
         FieldDef {
             name: $name,
-            get: |c| c.$f.clone(),
+            get: |c| c.$f.as_deref(),
             set: |c, v| c.$f = Some(v.to_string()),
         }
     };
@@ -48,14 +50,13 @@ pub(super) const NUMBER: usize = 0;
 pub(super) const TAX_ID: usize = 1;
 pub(super) const NAME: usize = 2;
 
-fn type_name(t: CustomerType) -> String {
+fn type_name(t: CustomerType) -> &'static str {
     match t {
         CustomerType::Company => "company",
         CustomerType::Person => "person",
         CustomerType::Government => "government",
         CustomerType::NonProfit => "non_profit",
     }
-    .to_string()
 }
 
 /// How values are compared: trimmed, and ignoring case (as the API compares

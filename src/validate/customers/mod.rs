@@ -145,15 +145,24 @@ impl CustomerBook {
     /// non-empty value of each field, in input order; values a rule found
     /// wrong are not taken). Returns the document's place in input order.
     pub fn record(&mut self, verdict: &Verdict) -> u64 {
+        let key = CustomerKey::of(&verdict.customer, verdict.match_on);
+        self.record_as(key.as_ref(), verdict)
+    }
+
+    /// [`CustomerBook::record`] with the document's key worked out.
+    fn record_as(&mut self, key: Option<&CustomerKey>, verdict: &Verdict) -> u64 {
         let ordinal = self.docs;
         self.docs += 1;
-        let Some(key) = CustomerKey::of(&verdict.customer, verdict.match_on) else {
+        let Some(key) = key else {
             self.unmatched_docs += 1;
             return ordinal;
         };
-        let mut claim: Option<String> = None;
-        let rec = self.records.entry(key.clone()).or_default();
+        let rec = match self.records.get_mut(key) {
+            Some(rec) => rec,
+            None => self.records.entry(key.clone()).or_default(),
+        };
         rec.docs += 1;
+        let mut claim: Option<String> = None;
         for (i, def) in FIELDS.iter().enumerate() {
             if rec.fields[i].is_some() {
                 continue;
@@ -166,9 +175,9 @@ impl CustomerBook {
             }
             if i == NUMBER && key.on == MatchOn::TaxId {
                 // A number another customer took first is not this one's.
-                match self.numbers.get(&fold(&v)) {
-                    Some(owner) if *owner != key => continue,
-                    _ => claim = Some(fold(&v)),
+                match self.numbers.get(&fold(v)) {
+                    Some(owner) if owner != key => continue,
+                    _ => claim = Some(fold(v)),
                 }
             }
             rec.fields[i] = Some(Chosen {
@@ -179,7 +188,7 @@ impl CustomerBook {
             });
         }
         if let Some(n) = claim {
-            self.numbers.entry(n).or_insert(key);
+            self.numbers.entry(n).or_insert_with(|| key.clone());
         }
         ordinal
     }
@@ -190,24 +199,31 @@ impl CustomerBook {
     /// one's name releases come back judged, in input order; the rest come
     /// back from [`CustomerBook::finish`].
     pub fn observe(&mut self, verdict: &mut Verdict) -> (bool, Vec<Box<Verdict>>) {
-        let ordinal = self.record(verdict);
+        // The key, worked out once for the document's turn.
+        let key = CustomerKey::of(&verdict.customer, verdict.match_on);
+        let ordinal = self.record_as(key.as_ref(), verdict);
         let mut released = Vec::new();
-        if let Some(k) = CustomerKey::of(&verdict.customer, verdict.match_on) {
-            let named = self.records[&k].fields[NAME].is_some();
+        if let Some(k) = &key {
+            let named = self.records.get(k).is_some_and(|r| r.fields[NAME].is_some());
             if named {
-                if let Some(held) = self.waiting.remove(&k) {
-                    for (o, mut v) in held {
-                        self.judge(o, &mut v);
-                        released.push(v);
+                if !self.waiting.is_empty() {
+                    if let Some(held) = self.waiting.remove(k) {
+                        for (o, mut v) in held {
+                            self.judge_as(Some(k), o, &mut v);
+                            released.push(v);
+                        }
                     }
                 }
-            } else if !self.on_account(&k) {
+            } else if !self.on_account(k) {
                 let held = Box::new(std::mem::take(verdict));
-                self.waiting.entry(k).or_default().push((ordinal, held));
+                self.waiting
+                    .entry(k.clone())
+                    .or_default()
+                    .push((ordinal, held));
                 return (false, released);
             }
         }
-        self.judge(ordinal, verdict);
+        self.judge_as(key.as_ref(), ordinal, verdict);
         (true, released)
     }
 
@@ -219,7 +235,8 @@ impl CustomerBook {
         held.sort_by_key(|(o, _)| *o);
         held.into_iter()
             .map(|(o, mut v)| {
-                self.judge(o, &mut v);
+                let key = CustomerKey::of(&v.customer, v.match_on);
+                self.judge_as(key.as_ref(), o, &mut v);
                 v
             })
             .collect()
@@ -230,12 +247,20 @@ impl CustomerBook {
     /// record. The same on a finished book as at the document's turn in a
     /// single pass.
     pub fn judge(&mut self, ordinal: u64, verdict: &mut Verdict) {
+        let key = CustomerKey::of(&verdict.customer, verdict.match_on);
+        self.judge_as(key.as_ref(), ordinal, verdict);
+    }
+
+    /// [`CustomerBook::judge`] with the document's key worked out.
+    fn judge_as(&mut self, key: Option<&CustomerKey>, ordinal: u64, verdict: &mut Verdict) {
         let was_valid = verdict.is_valid();
-        let (problems, conflicts) = self.judgement(ordinal, verdict);
+        let (problems, conflicts) = self.judgement(key, ordinal, verdict);
+        if problems.is_empty() && conflicts.is_empty() {
+            return;
+        }
         let rejects = problems.iter().any(Problem::is_error);
         verdict.problems.extend(problems);
-        let key = CustomerKey::of(&verdict.customer, verdict.match_on);
-        if let Some(rec) = key.and_then(|k| self.records.get_mut(&k)) {
+        if let Some(rec) = key.and_then(|k| self.records.get_mut(k)) {
             for c in conflicts {
                 rec.conflict(c);
             }
@@ -248,14 +273,20 @@ impl CustomerBook {
     /// [`CustomerBook::judge`] on a finished book that is not to change (a
     /// second pass over the same input): the problems only.
     pub fn check(&self, ordinal: u64, verdict: &mut Verdict) {
-        let (problems, _) = self.judgement(ordinal, verdict);
+        let key = CustomerKey::of(&verdict.customer, verdict.match_on);
+        let (problems, _) = self.judgement(key.as_ref(), ordinal, verdict);
         verdict.problems.extend(problems);
     }
 
-    fn judgement(&self, ordinal: u64, verdict: &Verdict) -> (Vec<Problem>, Vec<Conflict>) {
+    fn judgement(
+        &self,
+        key: Option<&CustomerKey>,
+        ordinal: u64,
+        verdict: &Verdict,
+    ) -> (Vec<Problem>, Vec<Conflict>) {
         let mut problems = Vec::new();
         let mut conflicts = Vec::new();
-        let Some(key) = CustomerKey::of(&verdict.customer, verdict.match_on) else {
+        let Some(key) = key else {
             // Said already: a totals row (no customer to match), or a
             // customer a rule found wanting (`required`: no name, no number).
             let said = verdict.problems.iter().any(|p| {
@@ -280,10 +311,10 @@ impl CustomerBook {
             );
             return (problems, conflicts);
         };
-        let Some(rec) = self.records.get(&key) else {
+        let Some(rec) = self.records.get(key) else {
             return (problems, conflicts);
         };
-        let taken_by = |v: &str| self.numbers.get(&fold(v)).filter(|o| **o != key);
+        let taken_by = |v: &str| self.numbers.get(&fold(v)).filter(|o| *o != key);
         let identity = key.identity();
         for (i, def) in FIELDS.iter().enumerate() {
             // Nothing to say where the record holds nothing (the common
@@ -301,8 +332,8 @@ impl CustomerBook {
             let path = || format!("customer.{}", def.name);
             let cell = || verdict.origin(&path());
             match (Some(chosen), own) {
-                (Some(c), Some(v)) if c.doc != ordinal && !same(i, &c.value, &v) => {
-                    if i == NUMBER && key.on == MatchOn::TaxId && taken_by(&v).is_some() {
+                (Some(c), Some(v)) if c.doc != ordinal && !same(i, &c.value, v) => {
+                    if i == NUMBER && key.on == MatchOn::TaxId && taken_by(v).is_some() {
                         // Reported below: another customer's number.
                         continue;
                     }
@@ -330,7 +361,7 @@ impl CustomerBook {
                         Problem::warning(codes::CUSTOMER_DISAGREES, &path, message)
                     };
                     problems.push(
-                        p.found(v.clone())
+                        p.found(v)
                             .expected(format!("{:?}, as at {chosen_at}", c.value))
                             .at(cell.as_ref())
                             .at_row(verdict.first_row()),
@@ -344,7 +375,7 @@ impl CustomerBook {
                         field: def.name,
                         chosen: c.value.clone(),
                         chosen_at,
-                        other: v,
+                        other: v.to_string(),
                         other_at,
                         error,
                     });
@@ -374,7 +405,7 @@ impl CustomerBook {
         // A number another customer of the batch took first.
         if key.on == MatchOn::TaxId {
             let own = (FIELDS[NUMBER].get)(&verdict.customer).filter(|v| !v.trim().is_empty());
-            if let Some((v, owner)) = own.and_then(|v| taken_by(&v).map(|o| (v, o))) {
+            if let Some((v, owner)) = own.and_then(|v| taken_by(v).map(|o| (v, o))) {
                 problems.push(
                     Problem::error(
                         codes::CUSTOMER_NUMBER_TAKEN,

@@ -82,9 +82,9 @@ impl CustomerBook {
             .filter_map(|(i, def)| {
                 let chosen = rec.fields[i].as_ref()?;
                 let theirs = (def.get)(account).unwrap_or_default();
-                (!same(i, &chosen.value, &theirs)).then(|| AccountDifference {
+                (!same(i, &chosen.value, theirs)).then(|| AccountDifference {
                     field: def.name,
-                    account: theirs,
+                    account: theirs.to_string(),
                     file: chosen.value.clone(),
                     at: place(chosen),
                 })
