@@ -77,6 +77,25 @@ fn line_alts(
     Some([net, vat, net.add(vat)?])
 }
 
+/// The document's totals as another rounding would give them: the sums of
+/// the lines' (only with no document-level discounts or taxes).
+fn doc_alts(
+    invoice: &crate::model::Invoice,
+    rate_value: impl Fn(&str) -> Option<Decimal>,
+    dp: u32,
+) -> Option<[Alt; 3]> {
+    if !(invoice.discounts.is_empty() && invoice.taxes.is_empty()) {
+        return None;
+    }
+    invoice
+        .items
+        .iter()
+        .try_fold([Alt::of(Decimal::ZERO, dp); 3], |acc, line| {
+            let a = line_alts(line, &rate_value, dp)?;
+            Some([acc[0].add(a[0])?, acc[1].add(a[1])?, acc[2].add(a[2])?])
+        })
+}
+
 /// Whether two values are the same number written the same way (digits
 /// and scale), so that they differ by exactly zero.
 fn same_form(a: Decimal, b: Decimal) -> bool {
@@ -88,7 +107,7 @@ fn reconcile(
     field: impl FnOnce() -> String,
     what: &str,
     (stated, computed): (Option<Money>, Option<Money>),
-    alt: Option<Alt>,
+    alt: impl FnOnce() -> Option<Alt>,
     how: impl FnOnce() -> String,
 ) {
     let (Some(stated), Some(computed)) = (stated, computed) else {
@@ -113,8 +132,10 @@ fn reconcile(
         return;
     }
     let expected = format!("{computed} ({})", how());
-    let explained = alt
-        .filter(|_| diff <= Decimal::new(2, 2))
+    // Other roundings are worked out only for a difference they may explain.
+    let explained = (diff <= Decimal::new(2, 2))
+        .then(alt)
+        .flatten()
         .and_then(|a| a.explains(stated));
     let p = match (c.draft.checks.tolerance, explained) {
         (Some(t), _) if diff <= t => Problem::warning(
@@ -146,7 +167,7 @@ fn reconcile_line(
     i: usize,
     lc: &LineChecks,
     lt: &LineTotals,
-    alts: Option<[Alt; 3]>,
+    alts: impl Fn() -> Option<[Alt; 3]>,
 ) {
     let line = &c.draft.invoice.items[i];
     let q = line.quantity.unwrap_or(Decimal::ONE);
@@ -163,7 +184,7 @@ fn reconcile_line(
         || format!("checks.lines[{i}].net"),
         "line net amount",
         (lc.net, lt.net),
-        alts.map(|a| a[0]),
+        || alts().map(|a| a[0]),
         net_how,
     );
     let vat_how = || {
@@ -183,7 +204,7 @@ fn reconcile_line(
         || format!("checks.lines[{i}].vat"),
         "line VAT",
         (lc.vat, lt.vat),
-        alts.map(|a| a[1]),
+        || alts().map(|a| a[1]),
         vat_how,
     );
     reconcile(
@@ -191,7 +212,7 @@ fn reconcile_line(
         || format!("checks.lines[{i}].gross"),
         "line gross amount",
         (lc.gross, lt.gross),
-        alts.map(|a| a[2]),
+        || alts().map(|a| a[2]),
         || "net + VAT".into(),
     );
 }
@@ -270,25 +291,17 @@ pub(super) fn reconciliation(c: &mut Check) -> DocTotals {
         .collect();
     let units = c.units;
     let rate_value = |id: &str| vat.get(id).map(|r| r.value);
-    // The document's totals as another rounding would give them: the sums
-    // of the lines' (with no document-level discounts or taxes).
-    let mut doc_alts: Option<[Alt; 3]> = (d.invoice.discounts.is_empty()
-        && d.invoice.taxes.is_empty())
-    .then_some([Alt::of(Decimal::ZERO, units); 3]);
     let t = totals_with(
         &d.invoice,
         d.kind == DocKind::CreditNote,
         rate_value,
         |i, lt| {
-            let alts = line_alts(&d.invoice.items[i], rate_value, units);
-            doc_alts = doc_alts.zip(alts).and_then(|(acc, a)| {
-                Some([acc[0].add(a[0])?, acc[1].add(a[1])?, acc[2].add(a[2])?])
-            });
             if unmapped.contains(&i) {
                 return;
             }
             line_range(c, i, lt);
             if let Some(lc) = checks.lines.get(i) {
+                let alts = || line_alts(&d.invoice.items[i], rate_value, units);
                 reconcile_line(c, i, lc, lt, alts);
             }
         },
@@ -302,7 +315,7 @@ pub(super) fn reconciliation(c: &mut Check) -> DocTotals {
         || "checks.subtotal".into(),
         "subtotal",
         (checks.subtotal, t.subtotal),
-        doc_alts.map(|a| a[0]),
+        || doc_alts(&d.invoice, rate_value, units).map(|a| a[0]),
         || "Σ line amounts".into(),
     );
     reconcile(
@@ -310,7 +323,7 @@ pub(super) fn reconciliation(c: &mut Check) -> DocTotals {
         || "checks.tax".into(),
         "VAT total",
         (checks.tax, t.tax),
-        doc_alts.map(|a| a[1]),
+        || doc_alts(&d.invoice, rate_value, units).map(|a| a[1]),
         || "Σ line and document taxes".into(),
     );
     reconcile(
@@ -318,7 +331,7 @@ pub(super) fn reconciliation(c: &mut Check) -> DocTotals {
         || "checks.total".into(),
         "document total",
         (checks.total, t.total),
-        doc_alts.map(|a| a[2]),
+        || doc_alts(&d.invoice, rate_value, units).map(|a| a[2]),
         || "subtotal − discounts + taxes".into(),
     );
     t
