@@ -20,7 +20,11 @@ pub const AMOUNT_LIMIT_TEXT: &str = "1,000,000,000,000";
 /// Whether an amount is one the API can hold.
 #[inline]
 pub fn in_range(value: Decimal) -> bool {
-    value.abs() < AMOUNT_LIMIT
+    // A value is its digits over 10^scale: digits below the limit are a
+    // value below it at any scale, with no rescaling to compare (almost
+    // every amount; the rest are compared in full).
+    const DIGITS: u128 = 1_000_000_000_000;
+    value.mantissa().unsigned_abs() < DIGITS || value.abs() < AMOUNT_LIMIT
 }
 use serde::{Deserializer, Serialize, Serializer};
 use std::str::FromStr;
@@ -72,5 +76,22 @@ mod tests {
         assert!(in_range(dec!(-999_999_999_999.99)));
         assert!(!in_range(dec!(1_000_000_000_000)));
         assert!(!in_range(Decimal::MAX) && !in_range(Decimal::MIN));
+        // Digits past the shortcut's bound, at a scale that keeps them in range.
+        assert!(in_range(dec!(999_999_999_999.999_999)));
+        assert!(!in_range(dec!(1_000_000_000_000.000_001)));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_shortcut_agrees_with_comparing_in_full(
+            lo in proptest::prelude::any::<u32>(),
+            mid in proptest::prelude::any::<u32>(),
+            hi in 0u32..4,
+            negative in proptest::prelude::any::<bool>(),
+            scale in 0u32..=28,
+        ) {
+            let v = Decimal::from_parts(lo, mid, hi, negative, scale);
+            proptest::prop_assert_eq!(in_range(v), v.abs() < AMOUNT_LIMIT);
+        }
     }
 }

@@ -139,9 +139,27 @@ pub fn bad_character(s: &str, kind: TextKind) -> Option<(usize, char, BadChar)> 
     // `№`, dashes or guillemets in it (lead bytes 0xE2 and 0xC2) is not
     // decoded whole.
     let suspicious = |b: u8| b < 0x20 || matches!(b, 0x7f | 0xc2 | 0xd8 | 0xe2 | 0xef);
+    // The same test without branches, for whole chunks at a time (which
+    // the compiler turns into vector compares): most text has no such
+    // byte at all.
+    let any_suspicious = |chunk: &[u8]| {
+        chunk.iter().fold(false, |any, &b| {
+            any | (b < 0x20) | (b == 0x7f) | (b == 0xc2) | (b == 0xd8) | (b == 0xe2) | (b == 0xef)
+        })
+    };
+    const CHUNK: usize = 16;
     let bytes = s.as_bytes();
     let mut at = 0;
-    while let Some(step) = bytes[at..].iter().position(|&b| suspicious(b)) {
+    loop {
+        while bytes.len() - at >= CHUNK && !any_suspicious(&bytes[at..at + CHUNK]) {
+            at += CHUNK;
+        }
+        if !any_suspicious(&bytes[at..]) {
+            return None;
+        }
+        let Some(step) = bytes[at..].iter().position(|&b| suspicious(b)) else {
+            return None;
+        };
         at += step;
         // `at` is a character boundary: no suspicious byte is a
         // continuation byte (0x80–0xBF).
@@ -157,7 +175,6 @@ pub fn bad_character(s: &str, kind: TextKind) -> Option<(usize, char, BadChar)> 
         }
         at += c.len_utf8();
     }
-    None
 }
 
 /// `c` as an escape people can read: `\u{1b}`, `\u{202e}`.
@@ -317,8 +334,21 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn bad_character_is_the_first_one_a_walk_finds(
-            s in "[a-ză \\t\\n\\r\u{1}\u{7f}\u{80}\u{9f}\u{a0}\u{ab}\u{ad}\u{61b}\u{61c}\u{200a}-\u{2010}\u{2013}\u{2029}-\u{202f}\u{205f}-\u{206a}\u{2116}\u{feff}\u{fffd}Жё€]{0,12}"
+            s in "[a-ză \\t\\n\\r\u{1}\u{7f}\u{80}\u{9f}\u{a0}\u{ab}\u{ad}\u{61b}\u{61c}\u{200a}-\u{2010}\u{2013}\u{2029}-\u{202f}\u{205f}-\u{206a}\u{2116}\u{feff}\u{fffd}Жё€]{0,40}"
         ) {
+            for kind in [TextKind::Identifier, TextKind::Free] {
+                proptest::prop_assert_eq!(bad_character(&s, kind), bad_character_by_walking(&s, kind));
+            }
+        }
+
+        /// Long clean runs (skipped a chunk at a time) before the mix.
+        #[test]
+        fn bad_character_past_clean_runs_is_the_one_a_walk_finds(
+            clean in "[a-zA-Z0-9ăîșțâ ЖёМД€.,;-]{0,70}",
+            s in "[a-z \t\n\u{1}\u{7f}\u{85}\u{a0}\u{ad}\u{200b}\u{202e}\u{2116}\u{feff}Жё]{0,6}",
+            tail in "[a-ză Ж]{0,20}",
+        ) {
+            let s = format!("{clean}{s}{tail}");
             for kind in [TextKind::Identifier, TextKind::Free] {
                 proptest::prop_assert_eq!(bad_character(&s, kind), bad_character_by_walking(&s, kind));
             }
