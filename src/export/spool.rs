@@ -224,6 +224,66 @@ impl Spool {
         done
     }
 
+    /// Whether every metadata key of `doc` has been seen.
+    pub(super) fn knows_keys(&self, doc: &Value) -> bool {
+        match doc.get("metadata") {
+            Some(Value::Object(m)) => m.keys().all(|k| self.key_ids.contains_key(k)),
+            _ => true,
+        }
+    }
+
+    /// The ids of the keys seen, in name order: the order of the columns
+    /// that [`Spool::expand`] makes.
+    pub(super) fn sorted_ids(&self) -> Vec<u32> {
+        self.sorted_keys()
+            .into_iter()
+            .map(|k| self.key_ids[k])
+            .collect()
+    }
+
+    /// Hold a row already flattened for the tables as [`Spool::expand`]
+    /// expanded them (`ids`: [`Spool::sorted_ids`] then), in the form
+    /// [`Spool::hold`] gives it; `unexpanded`: its table before.
+    pub(super) fn hold_row(
+        &mut self,
+        unexpanded: &Table,
+        table: usize,
+        cells: &[Cell],
+        ids: &[u32],
+    ) -> std::io::Result<()> {
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.clear();
+        put_u32(&mut buf, table as u32);
+        let cell = |at: usize| cells.get(at).unwrap_or(&Cell::Empty);
+        let mut at = 0;
+        for c in &unexpanded.columns {
+            if !c.field.is_metadata_columns() {
+                put_cell(&mut buf, cell(at));
+                at += 1;
+                continue;
+            }
+            // The slot's keys: those with a cell (a missing key replays as
+            // an empty cell, as an empty one does).
+            buf.push(SLOT);
+            let filled = |(k, id): (usize, &u32)| {
+                let c = cell(at + k);
+                (!matches!(c, Cell::Empty)).then_some((*id, c))
+            };
+            put_u32(
+                &mut buf,
+                ids.iter().enumerate().filter_map(filled).count() as u32,
+            );
+            for (id, c) in ids.iter().enumerate().filter_map(filled) {
+                put_u32(&mut buf, id);
+                put_cell(&mut buf, c);
+            }
+            at += ids.len();
+        }
+        let done = self.out.write_all(&buf);
+        self.buf = buf;
+        done
+    }
+
     /// The first objects held.
     pub(super) fn sample(&self) -> &[Value] {
         &self.sample

@@ -83,6 +83,30 @@ pub struct PageWriter {
     rows: u64,
     /// With `metadata.*` columns: the objects until their keys are known.
     spool: Option<Spool>,
+    /// With `metadata.*` columns: whether the rows are being written as the
+    /// pages come, on the guess that the first objects' keys are all.
+    guess: Guess,
+}
+
+/// Writing while paging despite `metadata.*` columns, whose number is known
+/// only at the end: once [`WIDTH_SAMPLE`] objects have come (the ones that
+/// size the columns anyway), the columns are expanded for the keys they
+/// hold, and the rows are written as they come, while the spool still
+/// holds every object. An object with a key not seen before ends the
+/// guess: that file is dropped and the spool replayed at the end as
+/// without it. The spool's file is dropped when the guess holds.
+enum Guess {
+    /// Not yet [`WIDTH_SAMPLE`] objects.
+    Waiting,
+    /// Rows written as they come; the tables as they were before the
+    /// expansion, and the spool's ids of the keys it expanded, in the
+    /// expanded columns' order.
+    Writing {
+        unexpanded: Vec<Table>,
+        ids: Vec<u32>,
+    },
+    /// A key came that the guess did not have: the spool to the end.
+    Dropped,
 }
 
 fn id_of(v: &Value) -> Option<i64> {
@@ -151,6 +175,7 @@ impl PageWriter {
             rows: 0,
             opts,
             spool,
+            guess: Guess::Waiting,
         })
     }
 
@@ -230,20 +255,60 @@ impl PageWriter {
                     what: e.0,
                 })?;
             }
-            if let Some(spool) = &mut self.spool {
-                let rows = rows_of(&self.tables, doc);
-                spool
-                    .hold(&self.tables, doc, rows)
-                    .map_err(|source| SinkError::Io {
-                        path: self.target.clone(),
-                        source,
-                    })?;
+            if self.spool.is_some() {
+                self.hold(doc)?;
                 continue;
             }
             self.write(doc)?;
         }
         self.objects += new;
         Ok(new)
+    }
+
+    /// With `metadata.*` columns: hold the object in the spool and, while
+    /// the guess holds, write its rows too, flattened once for both.
+    fn hold(&mut self, doc: &Value) -> Result<(), SinkError> {
+        if let (Guess::Writing { .. }, Some(spool)) = (&self.guess, &self.spool) {
+            if spool.knows_keys(doc) {
+                return self.write_held(doc);
+            }
+            self.drop_guess()?;
+        }
+        let Some(spool) = &mut self.spool else {
+            return Ok(());
+        };
+        spool
+            .hold(&self.tables, doc, rows_of(&self.tables, doc))
+            .map_err(|source| SinkError::Io {
+                path: self.target.clone(),
+                source,
+            })?;
+        if matches!(self.guess, Guess::Waiting) && spool.sample().len() >= WIDTH_SAMPLE {
+            self.start_guess()?;
+        }
+        Ok(())
+    }
+
+    /// An object whose metadata keys the guess has: its rows to the sink,
+    /// and to the spool in case a later object ends the guess.
+    fn write_held(&mut self, doc: &Value) -> Result<(), SinkError> {
+        let (Guess::Writing { unexpanded, ids }, Some(sink), Some(spool)) =
+            (&self.guess, self.sink.as_mut(), self.spool.as_mut())
+        else {
+            return Ok(());
+        };
+        for (i, line) in rows_of(&self.tables, doc) {
+            fill(&mut self.cells, &self.tables[i].columns, doc, line);
+            spool
+                .hold_row(&unexpanded[i], i, &self.cells, ids)
+                .map_err(|source| SinkError::Io {
+                    path: self.target.clone(),
+                    source,
+                })?;
+            sink.row(i, &self.cells)?;
+            self.rows += 1;
+        }
+        Ok(())
     }
 
     /// Write one object's rows.
@@ -260,12 +325,55 @@ impl PageWriter {
         Ok(())
     }
 
+    /// [`WIDTH_SAMPLE`] objects have come: expand the `metadata.*` columns
+    /// for the keys they hold, open the sink and write them (see [`Guess`]).
+    fn start_guess(&mut self) -> Result<(), SinkError> {
+        let Some(spool) = &self.spool else {
+            return Ok(());
+        };
+        let unexpanded = self.tables.clone();
+        spool.expand(&mut self.tables);
+        let (sample, ids) = (spool.sample().to_vec(), spool.sorted_ids());
+        self.open(&sample)?;
+        self.guess = Guess::Writing { unexpanded, ids };
+        for doc in &sample {
+            self.write(doc)?;
+        }
+        Ok(())
+    }
+
+    /// A key the guess did not have: its file is dropped (a fresh one
+    /// takes its place), and the spool goes on to the end.
+    fn drop_guess(&mut self) -> Result<(), SinkError> {
+        let Guess::Writing { unexpanded, .. } = std::mem::replace(&mut self.guess, Guess::Dropped)
+        else {
+            return Ok(());
+        };
+        tracing::debug!(
+            objects = self.objects,
+            "a metadata key came after the first objects: the rows are written at the end"
+        );
+        self.sink = None;
+        self.tables = unexpanded;
+        self.rows = 0;
+        let fresh = crate::fs::temp_beside(&self.target).map_err(|e| SinkError::Io {
+            path: e.path,
+            source: e.source,
+        })?;
+        self.tmp = Some(fresh);
+        Ok(())
+    }
+
     /// The metadata keys are known: expand the `metadata.*` columns, open
-    /// the sink, and write the objects held back.
+    /// the sink, and write the objects held back (unless the guess held:
+    /// they are written).
     fn unspool(&mut self) -> Result<(), SinkError> {
         let Some(spool) = self.spool.take() else {
             return Ok(());
         };
+        if matches!(self.guess, Guess::Writing { .. }) {
+            return Ok(());
+        }
         let unexpanded = self.tables.clone();
         spool.expand(&mut self.tables);
         self.open(spool.sample())?;

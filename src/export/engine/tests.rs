@@ -213,3 +213,149 @@ async fn incremental_skips_what_was_written() {
     assert_eq!(second.watermark, Some(mark));
     assert_eq!(std::fs::read_to_string(&out).unwrap(), "");
 }
+
+/// Invoices `1..=n` whose metadata holds `source` and, on every seventh,
+/// `project`; `late`: invoice `n` also holds `zz`, a key no earlier one has.
+fn with_metadata(n: i64, late: bool) -> Vec<Value> {
+    (1..=n)
+        .map(|i| {
+            let mut doc = invoice(i, 100 + i);
+            let mut m = json!({"source": format!("src-{}", i % 3)});
+            if i % 7 == 0 {
+                m["project"] = json!(format!("p{i}"));
+            }
+            if late && i == n {
+                m["zz"] = json!(true);
+            }
+            doc["metadata"] = m;
+            doc
+        })
+        .collect()
+}
+
+/// Export `docs` in pages of 100 to `out` with `metadata.*` columns; the
+/// rows written.
+async fn export_metadata(docs: Vec<Value>, out: &Path, opts: SinkOptions) -> u64 {
+    let pages: Vec<Result<RawPage, Boom>> = docs
+        .chunks(100)
+        .map(|c| {
+            Ok(RawPage {
+                items: c.to_vec(),
+                total: None,
+            })
+        })
+        .collect();
+    let tables = Layout::build(
+        Resource::Invoices,
+        &LayoutRequest {
+            columns: Some("number,metadata.*,total,updated_at".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap()
+    .tables(opts.format == OutputFormat::Xlsx);
+    let w = PageWriter::new(out, tables, opts, None).unwrap();
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let written = drive(futures::stream::iter(pages), w, &NoProgress, &cancel)
+        .await
+        .unwrap();
+    written.stats.rows
+}
+
+/// The first sheet of an XLSX file, every cell as text.
+fn xlsx_cells(path: &Path) -> Vec<Vec<String>> {
+    use calamine::{open_workbook, Reader, Xlsx};
+    let mut wb: Xlsx<_> = open_workbook(path).unwrap();
+    let range = wb.worksheet_range_at(0).unwrap().unwrap();
+    range
+        .rows()
+        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .collect()
+}
+
+#[tokio::test]
+async fn rows_are_written_while_paging_when_the_first_objects_hold_every_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("m.csv");
+    assert_eq!(
+        export_metadata(with_metadata(250, false), &out, csv_opts()).await,
+        250
+    );
+    let text = std::fs::read_to_string(&out).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 251);
+    assert_eq!(
+        lines[0],
+        "number,metadata.project,metadata.source,total,updated_at"
+    );
+    for (i, line) in (1..=250).zip(&lines[1..]) {
+        let project = if i % 7 == 0 {
+            format!("p{i}")
+        } else {
+            String::new()
+        };
+        let want = format!("INV-{i:04},{project},src-{},10.50,", i % 3);
+        assert!(line.starts_with(&want), "{line} / {want}");
+    }
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+}
+
+#[tokio::test]
+async fn a_key_after_the_first_objects_gets_its_column_and_every_row_still_comes() {
+    for format in [OutputFormat::Csv, OutputFormat::Xlsx] {
+        let dir = tempfile::tempdir().unwrap();
+        let ext = if format == OutputFormat::Csv {
+            "csv"
+        } else {
+            "xlsx"
+        };
+        let opts = SinkOptions {
+            format,
+            ..Default::default()
+        };
+        // The same objects, the last one with a key the first 100 do
+        // not hold (the guess is dropped), and without it (it holds).
+        let (late, held) = (
+            dir.path().join(format!("late.{ext}")),
+            dir.path().join(format!("held.{ext}")),
+        );
+        assert_eq!(
+            export_metadata(with_metadata(230, true), &late, opts.clone()).await,
+            230
+        );
+        assert_eq!(
+            export_metadata(with_metadata(230, false), &held, opts).await,
+            230
+        );
+        let read = |p: &Path| -> Vec<Vec<String>> {
+            if format == OutputFormat::Csv {
+                std::fs::read_to_string(p)
+                    .unwrap()
+                    .lines()
+                    .map(|l| l.split(',').map(str::to_string).collect())
+                    .collect()
+            } else {
+                xlsx_cells(p)
+            }
+        };
+        let (late, held) = (read(&late), read(&held));
+        assert_eq!(late.len(), 231, "{format:?}");
+        assert_eq!(held.len(), 231, "{format:?}");
+        // `metadata.zz` sits after `metadata.source`: the rest is the same.
+        let zz = late[0].iter().position(|h| h == "metadata.zz").unwrap();
+        assert_eq!(late[0][zz - 1], "metadata.source", "{format:?}");
+        for (r, (l, h)) in late.iter().zip(&held).enumerate() {
+            let mut l = l.clone();
+            let z = l.remove(zz);
+            assert_eq!(&l, h, "{format:?} row {r}");
+            let want = match r {
+                0 => "metadata.zz",
+                230 => "true",
+                _ => "",
+            };
+            assert_eq!(z, want, "{format:?} row {r}");
+        }
+        // The dropped guess's file is gone with the spool.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+    }
+}

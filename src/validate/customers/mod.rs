@@ -204,7 +204,10 @@ impl CustomerBook {
         let ordinal = self.record_as(key.as_ref(), verdict);
         let mut released = Vec::new();
         if let Some(k) = &key {
-            let named = self.records.get(k).is_some_and(|r| r.fields[NAME].is_some());
+            let named = self
+                .records
+                .get(k)
+                .is_some_and(|r| r.fields[NAME].is_some());
             if named {
                 if !self.waiting.is_empty() {
                     if let Some(held) = self.waiting.remove(k) {
