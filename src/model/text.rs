@@ -157,9 +157,7 @@ pub fn bad_character(s: &str, kind: TextKind) -> Option<(usize, char, BadChar)> 
         if !any_suspicious(&bytes[at..]) {
             return None;
         }
-        let Some(step) = bytes[at..].iter().position(|&b| suspicious(b)) else {
-            return None;
-        };
+        let step = bytes[at..].iter().position(|&b| suspicious(b))?;
         at += step;
         // `at` is a character boundary: no suspicious byte is a
         // continuation byte (0x80–0xBF).

@@ -425,7 +425,7 @@ impl CustomerBook {
                 );
             }
         }
-        if rec.fields[NAME].is_none() && !self.on_account(&key) {
+        if rec.fields[NAME].is_none() && !self.on_account(key) {
             problems.push(
                 Problem::error(
                     codes::CUSTOMER_INCOMPLETE,
