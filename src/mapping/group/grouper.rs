@@ -45,7 +45,15 @@ pub(super) struct Grouper {
     mode: Mode,
     /// Hashes keys for `last`.
     seed: foldhash::fast::RandomState,
+    /// First pass: each key's (hash's) last row.
     last: Hashed<u64>,
+    /// Second pass: the rows that are their key's last, a bit per row
+    /// (`last` turned around when the second pass begins: a row's bit is
+    /// found by its index, where a key's entry is a lookup in a table of
+    /// one entry per document, most of them out of the caches).
+    ends: Option<Vec<u64>>,
+    /// The documents the first pass found (`last`'s entries).
+    counted: u64,
     open: Keys<Pending>,
     /// The group opened last, kept out of `open` while its rows come one
     /// after another, as in a file sorted by document.
@@ -103,6 +111,8 @@ impl Grouper {
             mode,
             seed: Default::default(),
             last: Hashed::default(),
+            ends: None,
+            counted: 0,
             open: Keys::default(),
             recent: None,
             record: None,
@@ -116,7 +126,33 @@ impl Grouper {
     /// After the first pass: the documents it found (one per key; rows
     /// without a key, which become documents of their own, not counted).
     pub(super) fn documents_counted(&self) -> u64 {
-        self.last.len() as u64
+        match self.ends {
+            Some(_) => self.counted,
+            None => self.last.len() as u64,
+        }
+    }
+
+    /// The first pass is over: its notes become a bit per row.
+    fn seal(&mut self) -> &[u64] {
+        let last = std::mem::take(&mut self.last);
+        self.counted = last.len() as u64;
+        let rows = last.values().max().map_or(0, |&m| m + 1);
+        let mut bits = vec![0u64; rows.div_ceil(64) as usize];
+        for &i in last.values() {
+            bits[(i / 64) as usize] |= 1 << (i % 64);
+        }
+        self.ends.insert(bits)
+    }
+
+    /// Second pass: whether row `i` is the last of its key's rows (a row
+    /// past every key's last one is, as in a file that grew).
+    fn is_end(&mut self, i: u64) -> bool {
+        let ends = match &self.ends {
+            Some(e) => e.as_slice(),
+            None => self.seal(),
+        };
+        ends.get((i / 64) as usize)
+            .is_none_or(|w| w >> (i % 64) & 1 == 1)
     }
 
     fn classify<'r>(&self, cells: &'r [Cell], sheet: Option<&str>, full: bool) -> Class<'r> {
@@ -239,8 +275,7 @@ impl Grouper {
         match (&self.mode, class) {
             (Mode::Key, Class::Keyed(k)) => {
                 // `k` borrows from `row`: owned copies are made only where kept.
-                let h = std::hash::BuildHasher::hash_one(&self.seed, &*k);
-                let complete = self.last.get(&h).is_none_or(|&l| l <= i);
+                let complete = self.is_end(i);
                 let recent = matches!(&self.recent, Some((r, _)) if *r == *k);
                 if !complete {
                     if let (true, Some((_, doc))) = (recent, &mut self.recent) {

@@ -7,7 +7,8 @@
 //!    for every key, the position of its last row (`HashMap<hash of the
 //!    key, row>`: 16 bytes a document; two keys of one 64-bit hash, which
 //!    is as good as never, would only keep the earlier one's document open
-//!    to the end of the file);
+//!    to the end of the file), turned into a bit per row when it is done
+//!    (is this row its key's last?);
 //! 2. the second pass adds every row to its key's open document; when the
 //!    key's last row arrives, the document is complete and is handed on.
 //!
