@@ -168,13 +168,19 @@ pub fn minor_units(code: &str) -> Option<u32> {
     let &[a, b, c] = code.as_bytes() else {
         return None;
     };
-    let upper = [
+    // Three bytes as one number (big-endian, so numbers order as the
+    // codes do): each step of the search is one integer comparison.
+    let packed = |s: &[u8]| match *s {
+        [a, b, c] => u32::from_be_bytes([0, a, b, c]),
+        _ => 0,
+    };
+    let upper = packed(&[
         a.to_ascii_uppercase(),
         b.to_ascii_uppercase(),
         c.to_ascii_uppercase(),
-    ];
+    ]);
     CURRENCIES
-        .binary_search_by(|(c, _)| c.as_bytes().cmp(&upper[..]))
+        .binary_search_by(|(c, _)| packed(c.as_bytes()).cmp(&upper))
         .ok()
         .map(|i| CURRENCIES[i].1)
 }
@@ -191,6 +197,14 @@ mod tests {
     #[test]
     fn table_is_sorted_and_unique() {
         assert!(CURRENCIES.windows(2).all(|w| w[0].0 < w[1].0));
+        // Three upper-case letters each, which the search packs in a number.
+        assert!(CURRENCIES
+            .iter()
+            .all(|(c, _)| c.len() == 3 && c.bytes().all(|b| b.is_ascii_uppercase())));
+        // Every code is found (the search orders as the table does).
+        for (c, units) in CURRENCIES {
+            assert_eq!(minor_units(c), Some(*units), "{c}");
+        }
     }
 
     #[test]
