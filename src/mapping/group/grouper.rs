@@ -6,6 +6,7 @@
 //! key, unreadable) are sorted out here, and each document gets its source
 //! key (`group:`, `row:`, `record:`).
 
+use super::spill::Spill;
 use super::{Done, DraftStats, Pending};
 use crate::mapping::compile::Plan;
 use crate::model::{Draft, Problem, RowRef};
@@ -441,14 +442,31 @@ pub(super) fn plain_first_pass(
     Ok(Some(splitter.numbers_as_parser(breaks)))
 }
 
-/// The first pass the ordinary way: every row's key and skip-rule cells.
+/// The first pass the ordinary way: every row's key and skip-rule cells;
+/// with `keep` (a workbook), every cell the mapping reads, each row kept
+/// for the second pass, which then reads it from the returned [`Spill`].
 pub(super) fn first_pass(
     g: &mut Grouper,
     path: &std::path::Path,
     source: &read::SourceSpec,
     plan: &Plan,
-) -> Result<(), ReadError> {
-    let src = read::open_projected(path, source, Some(plan.key_projection()))?;
+    keep: bool,
+) -> Result<Option<Spill>, ReadError> {
+    let io = |what: &str, e: std::io::Error| ReadError::file(path, what, Some(Box::new(e)));
+    let mut spill = match keep {
+        true => Some(Spill::new().map_err(|e| {
+            io(
+                "failed to create a temporary file for the rows of the first pass",
+                e,
+            )
+        })?),
+        false => None,
+    };
+    let projection = match keep {
+        true => plan.row_projection(),
+        false => plan.key_projection(),
+    };
+    let src = read::open_projected(path, source, Some(projection))?;
     for (i, item) in src.enumerate() {
         if item.as_ref().is_err_and(ReadError::is_fatal) {
             return Err(item
@@ -456,6 +474,10 @@ pub(super) fn first_pass(
                 .unwrap_or_else(|| ReadError::file(path, "failed to read", None)));
         }
         g.note(i as u64, &item);
+        if let Some(s) = &mut spill {
+            s.keep(&item)
+                .map_err(|e| io("failed to keep the rows of the first pass", e))?;
+        }
     }
-    Ok(())
+    Ok(spill)
 }

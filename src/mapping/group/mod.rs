@@ -26,6 +26,11 @@
 //! (a property test holds the two to that). Any other file is read by the
 //! parser.
 //!
+//! A workbook's sheet (XLSX, ODS, XLS) is read once: the first pass keeps
+//! the rows in a temporary file ([`spill`]) and the second reads them from
+//! there, since inflating and parsing a sheet's XML is the costliest part
+//! of reading it.
+//!
 //! The second pass runs on a reader thread, which only reads rows and looks
 //! at their key and skip-rule cells. Completed documents go in batches to
 //! the pool, which maps their rows and assembles the drafts (and, with
@@ -45,6 +50,7 @@
 mod assemble;
 mod grouper;
 mod pipeline;
+mod spill;
 
 pub use pipeline::{drafts, drafts_then, Drafts};
 

@@ -184,13 +184,20 @@ fn work<T: Send + 'static>(
     // second pass splits it the same way: the rows and line numbers the
     // parser would give, with no parsing.
     let mut plain_second = false;
+    // A workbook's rows, kept by the first pass for the second.
+    let mut kept = None;
     if g.needs_first_pass() {
         match plain_first_pass(&mut g, path, source, &plan) {
             Ok(Some(one_way)) => plain_second = one_way,
             Ok(None) => {
                 g = Grouper::new(plan.clone());
-                if let Err(e) = first_pass(&mut g, path, source, &plan) {
-                    return fail(e);
+                let keep = matches!(
+                    source.format.or_else(|| read::Format::from_path(path)),
+                    Some(read::Format::Xlsx | read::Format::Xls | read::Format::Ods)
+                );
+                match first_pass(&mut g, path, source, &plan, keep) {
+                    Ok(k) => kept = k,
+                    Err(e) => return fail(e),
                 }
             }
             Err(e) => return fail(e),
@@ -225,6 +232,29 @@ fn work<T: Send + 'static>(
                 return second.fail(e);
             }
             Err(e) => return second.fail(e),
+        }
+    } else if let Some(spill) = kept {
+        let unkept = |e: std::io::Error| {
+            ReadError::file(
+                path,
+                "failed to read the rows kept from the first pass",
+                Some(Box::new(e)),
+            )
+        };
+        let mut rows = match spill.rows() {
+            Ok(r) => r,
+            Err(e) => return second.fail(unkept(e)),
+        };
+        loop {
+            match rows.next_item() {
+                Ok(Some(item)) => {
+                    if !second.feed(item) {
+                        break;
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => return second.fail(unkept(e)),
+            }
         }
     } else {
         let src = match read::open_projected(path, source, Some(plan.row_projection())) {
