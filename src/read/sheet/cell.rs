@@ -11,6 +11,25 @@ pub(crate) fn number_text(f: f64) -> CompactString {
     if f.fract() == 0.0 && f.abs() < 1e15 {
         return (f as i64).to_compact_string();
     }
+    // Whole cents (most amounts and prices): below 10¹³ the cents' text is
+    // the shortest that reads back as `f` (a float within half a step of
+    // it is within 0.01 of it only at that text), at most 15 digits.
+    let cents = (f * 100.0).round();
+    if cents.abs() < 1e15 && cents / 100.0 == f {
+        let c = cents as i64;
+        let (units, frac) = (c.unsigned_abs() / 100, c.unsigned_abs() % 100);
+        let mut s = CompactString::default();
+        if c < 0 {
+            s.push('-');
+        }
+        s.push_str(&units.to_compact_string());
+        s.push('.');
+        s.push(char::from(b'0' + (frac / 10) as u8));
+        if frac % 10 != 0 {
+            s.push(char::from(b'0' + (frac % 10) as u8));
+        }
+        return s;
+    }
     // The shortest text that reads back as `f`: when it has 15 significant
     // digits or fewer, rounding to 15 changes nothing (most cells: 1234.5).
     let shortest = format_compact!("{f}");
@@ -131,9 +150,20 @@ mod tests {
         fn the_shortcut_prints_what_rounding_to_15_digits_prints(
             bits in proptest::num::u64::ANY,
             cents in -10_000_000_000i64..10_000_000_000,
+            big in -1_000_000_000_000_000i64..1_000_000_000_000_000,
             scale in 0u32..7,
         ) {
-            for f in [f64::from_bits(bits), cents as f64 / 10f64.powi(scale as i32), (cents as f64).sqrt()] {
+            let near = |c: i64, k: i32| c as f64 / 100.0 + k as f64 * 0.001;
+            for f in [
+                f64::from_bits(bits),
+                cents as f64 / 10f64.powi(scale as i32),
+                (cents as f64).sqrt(),
+                // Cents up to and past the shortcut's bound, and next to cents.
+                big as f64 / 100.0,
+                near(cents, 1),
+                near(cents, -3),
+                f64::from_bits((cents as f64 / 100.0).to_bits() + 1),
+            ] {
                 let (quick, slow) = (number_text(f), rounded_always(f));
                 proptest::prop_assert_eq!(quick.as_str(), slow.as_str(), "{:e}", f);
             }
