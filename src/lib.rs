@@ -51,6 +51,7 @@
 //!   [`crash`]: what was being worked on when a bug struck.
 
 pub mod api;
+mod binary;
 pub mod cli;
 pub mod config;
 pub mod crash;

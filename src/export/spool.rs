@@ -10,7 +10,7 @@ use super::columns::{Cell, Column, FieldPath};
 use super::engine::WIDTH_SAMPLE;
 use super::layout::Table;
 use super::sink::{SinkError, SinkOptions};
-use chrono::{Datelike, NaiveDate};
+use crate::binary::{put_date, put_datetime, put_text, put_u32};
 use rust_decimal::Decimal;
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap};
@@ -39,18 +39,12 @@ const DATETIME: u8 = 6;
 const BOOL: u8 = 7;
 const SLOT: u8 = 8;
 
-fn put_u32(buf: &mut Vec<u8>, n: u32) {
-    buf.extend_from_slice(&n.to_le_bytes());
-}
-
 fn put_cell(buf: &mut Vec<u8>, cell: &Cell) {
     match cell {
         Cell::Empty => buf.push(EMPTY),
         Cell::Text(s) => {
             buf.push(TEXT);
-            // A cell's text is far below 4 GiB (it comes from one API page).
-            put_u32(buf, s.len() as u32);
-            buf.extend_from_slice(s.as_bytes());
+            put_text(buf, s);
         }
         Cell::Money(d) => {
             buf.push(MONEY);
@@ -66,13 +60,11 @@ fn put_cell(buf: &mut Vec<u8>, cell: &Cell) {
         }
         Cell::Date(d) => {
             buf.push(DATE);
-            buf.extend_from_slice(&d.num_days_from_ce().to_le_bytes());
+            put_date(buf, *d);
         }
         Cell::DateTime(t) => {
             buf.push(DATETIME);
-            let t = t.and_utc();
-            buf.extend_from_slice(&t.timestamp().to_le_bytes());
-            buf.extend_from_slice(&t.timestamp_subsec_nanos().to_le_bytes());
+            put_datetime(buf, *t);
         }
         Cell::Bool(b) => {
             buf.push(BOOL);
@@ -83,67 +75,49 @@ fn put_cell(buf: &mut Vec<u8>, cell: &Cell) {
 
 /// Reads back what [`put_cell`] wrote.
 struct Reader<R> {
-    inner: R,
-}
-
-fn corrupt(what: &str) -> std::io::Error {
-    std::io::Error::new(
-        std::io::ErrorKind::InvalidData,
-        format!("the export's spool file is damaged ({what})"),
-    )
+    inner: crate::binary::Reader<R>,
 }
 
 impl<R: Read> Reader<R> {
-    fn bytes<const N: usize>(&mut self) -> std::io::Result<[u8; N]> {
-        let mut b = [0u8; N];
-        self.inner.read_exact(&mut b)?;
-        Ok(b)
+    fn new(inner: R) -> Reader<R> {
+        Reader {
+            inner: crate::binary::Reader::new(inner, "the export's spool file"),
+        }
+    }
+
+    fn damaged(&self, what: &str) -> std::io::Error {
+        self.inner.damaged(what)
     }
 
     fn u32(&mut self) -> std::io::Result<u32> {
-        self.bytes().map(u32::from_le_bytes)
+        self.inner.u32()
     }
 
     /// The next row's table, or `None` at the end of the file.
     fn table(&mut self) -> std::io::Result<Option<u32>> {
-        let mut b = [0u8; 4];
-        match self.inner.read(&mut b[..1])? {
-            0 => return Ok(None),
-            _ => self.inner.read_exact(&mut b[1..])?,
-        }
-        Ok(Some(u32::from_le_bytes(b)))
-    }
-
-    fn text(&mut self) -> std::io::Result<String> {
-        let n = self.u32()? as usize;
-        let mut v = vec![0u8; n];
-        self.inner.read_exact(&mut v)?;
-        String::from_utf8(v).map_err(|_| corrupt("text"))
+        let Some(first) = self.inner.first_byte()? else {
+            return Ok(None);
+        };
+        let [b, c, d] = self.inner.bytes()?;
+        Ok(Some(u32::from_le_bytes([first, b, c, d])))
     }
 
     fn tag(&mut self) -> std::io::Result<u8> {
-        self.bytes::<1>().map(|b| b[0])
+        self.inner.u8()
     }
 
     fn cell(&mut self, tag: u8) -> std::io::Result<Cell> {
+        let r = &mut self.inner;
         Ok(match tag {
             EMPTY => Cell::Empty,
-            TEXT => Cell::Text(self.text()?),
-            MONEY => Cell::Money(Decimal::deserialize(self.bytes()?)),
-            DECIMAL => Cell::Decimal(Decimal::deserialize(self.bytes()?)),
-            INTEGER => Cell::Integer(i64::from_le_bytes(self.bytes()?)),
-            DATE => NaiveDate::from_num_days_from_ce_opt(i32::from_le_bytes(self.bytes()?))
-                .map(Cell::Date)
-                .ok_or_else(|| corrupt("date"))?,
-            DATETIME => {
-                let secs = i64::from_le_bytes(self.bytes()?);
-                let nanos = u32::from_le_bytes(self.bytes()?);
-                chrono::DateTime::from_timestamp(secs, nanos)
-                    .map(|t| Cell::DateTime(t.naive_utc()))
-                    .ok_or_else(|| corrupt("date and time"))?
-            }
-            BOOL => Cell::Bool(self.tag()? != 0),
-            _ => return Err(corrupt("cell")),
+            TEXT => Cell::Text(r.text()?),
+            MONEY => Cell::Money(Decimal::deserialize(r.bytes()?)),
+            DECIMAL => Cell::Decimal(Decimal::deserialize(r.bytes()?)),
+            INTEGER => Cell::Integer(i64::from_le_bytes(r.bytes()?)),
+            DATE => Cell::Date(r.date()?),
+            DATETIME => Cell::DateTime(r.datetime()?),
+            BOOL => Cell::Bool(r.u8()? != 0),
+            _ => return Err(r.damaged("cell")),
         })
     }
 }
@@ -341,16 +315,14 @@ impl Spool {
         let n_keys = order.len();
         let mut file = self.out.into_inner().map_err(|e| io(e.into_error()))?;
         file.rewind().map_err(io)?;
-        let mut r = Reader {
-            inner: BufReader::with_capacity(1 << 16, file),
-        };
+        let mut r = Reader::new(BufReader::with_capacity(1 << 16, file));
         let mut cells: Vec<Cell> = Vec::new();
         while let Some(t) = r.table().map_err(io)? {
             let t = t as usize;
             let columns = unexpanded
                 .get(t)
                 .map(|t| t.columns.len())
-                .ok_or_else(|| io(corrupt("table")))?;
+                .ok_or_else(|| io(r.damaged("table")))?;
             cells.clear();
             for _ in 0..columns {
                 let tag = r.tag().map_err(io)?;
@@ -364,7 +336,7 @@ impl Spool {
                     let id = r.u32().map_err(io)? as usize;
                     let tag = r.tag().map_err(io)?;
                     let cell = r.cell(tag).map_err(io)?;
-                    let at = order.get(id).ok_or_else(|| io(corrupt("key")))?;
+                    let at = order.get(id).ok_or_else(|| io(r.damaged("key")))?;
                     cells[start + at] = cell;
                 }
             }
@@ -377,6 +349,7 @@ impl Spool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::NaiveDate;
     use rust_decimal_macros::dec;
 
     #[test]
@@ -399,9 +372,7 @@ mod tests {
         for c in &cells {
             put_cell(&mut buf, c);
         }
-        let mut r = Reader {
-            inner: buf.as_slice(),
-        };
+        let mut r = Reader::new(buf.as_slice());
         for c in &cells {
             let tag = r.tag().unwrap();
             let back = r.cell(tag).unwrap();
@@ -411,9 +382,7 @@ mod tests {
             }
         }
         assert!(r.table().unwrap().is_none(), "nothing left");
-        let mut bad = Reader {
-            inner: &[TEXT, 9, 0, 0, 0, b'x'][..],
-        };
+        let mut bad = Reader::new(&[TEXT, 9, 0, 0, 0, b'x'][..]);
         assert!(
             bad.cell(TEXT).is_err(),
             "a cut file is an error, not a panic"

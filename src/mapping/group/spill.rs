@@ -7,11 +7,11 @@
 //! there, in order, as the source gave them (row-level errors included).
 //! Memory stays flat: the file is on disk, and is gone when dropped.
 
+use crate::binary::{put_date, put_datetime, put_text, put_u32, Reader};
 use crate::model::RowRef;
 use crate::read::{Cell, ReadError, SourceRow};
-use chrono::{DateTime, Datelike, NaiveDate};
 use compact_str::CompactString;
-use std::io::{BufReader, BufWriter, Read, Seek, Write};
+use std::io::{BufReader, BufWriter, Seek, Write};
 use std::sync::Arc;
 
 /// The rows written so far, and the names they refer to by number.
@@ -38,16 +38,6 @@ const ERROR: u8 = 6;
 
 /// No sheet.
 const NONE: u32 = u32::MAX;
-
-fn put_u32(buf: &mut Vec<u8>, n: u32) {
-    buf.extend_from_slice(&n.to_le_bytes());
-}
-
-fn put_text(buf: &mut Vec<u8>, s: &str) {
-    // A cell or message is far below 4 GiB: each is bounded by the limits.
-    put_u32(buf, s.len() as u32);
-    buf.extend_from_slice(s.as_bytes());
-}
 
 impl Spill {
     pub(super) fn new() -> std::io::Result<Spill> {
@@ -104,13 +94,11 @@ impl Spill {
                 }
                 Cell::Date(d) => {
                     buf.push(DATE);
-                    buf.extend_from_slice(&d.num_days_from_ce().to_le_bytes());
+                    put_date(buf, *d);
                 }
                 Cell::DateTime(t) => {
                     buf.push(DATETIME);
-                    let t = t.and_utc();
-                    buf.extend_from_slice(&t.timestamp().to_le_bytes());
-                    buf.extend_from_slice(&t.timestamp_subsec_nanos().to_le_bytes());
+                    put_datetime(buf, *t);
                 }
             }
         }
@@ -153,7 +141,10 @@ impl Spill {
         let mut file = self.out.into_inner().map_err(|e| e.into_error())?;
         file.rewind()?;
         Ok(Rows {
-            inner: BufReader::with_capacity(1 << 16, file),
+            inner: Reader::new(
+                BufReader::with_capacity(1 << 16, file),
+                "the file of rows kept from the first pass",
+            ),
             names: self.names,
         })
     }
@@ -161,46 +152,26 @@ impl Spill {
 
 /// Reads back what [`Spill::keep`] wrote.
 pub(super) struct Rows {
-    inner: BufReader<std::fs::File>,
+    inner: Reader<BufReader<std::fs::File>>,
     names: Vec<Arc<str>>,
 }
 
-fn damaged(what: &str) -> std::io::Error {
-    std::io::Error::new(
-        std::io::ErrorKind::InvalidData,
-        format!("the rows kept from the first pass are damaged ({what})"),
-    )
-}
-
 impl Rows {
-    fn bytes<const N: usize>(&mut self) -> std::io::Result<[u8; N]> {
-        let mut b = [0u8; N];
-        self.inner.read_exact(&mut b)?;
-        Ok(b)
-    }
-
-    fn u32(&mut self) -> std::io::Result<u32> {
-        self.bytes().map(u32::from_le_bytes)
-    }
-
     fn text(&mut self) -> std::io::Result<CompactString> {
-        let n = self.u32()? as usize;
-        let mut v = vec![0u8; n];
-        self.inner.read_exact(&mut v)?;
-        CompactString::from_utf8(v).map_err(|_| damaged("text"))
+        self.inner.text().map(CompactString::from)
     }
 
     fn name(&self, i: u32) -> std::io::Result<Arc<str>> {
         self.names
             .get(i as usize)
             .cloned()
-            .ok_or_else(|| damaged("name"))
+            .ok_or_else(|| self.inner.damaged("name"))
     }
 
     fn at(&mut self) -> std::io::Result<RowRef> {
-        let file = self.u32()?;
-        let sheet = self.u32()?;
-        let row = u64::from_le_bytes(self.bytes()?);
+        let file = self.inner.u32()?;
+        let sheet = self.inner.u32()?;
+        let row = self.inner.u64()?;
         Ok(RowRef {
             file: self.name(file)?,
             sheet: match sheet {
@@ -213,34 +184,19 @@ impl Rows {
 
     fn row(&mut self) -> std::io::Result<SourceRow> {
         let at = self.at()?;
-        let n = self.u32()? as usize;
+        let n = self.inner.u32()? as usize;
         // Not trusted for the allocation: a damaged count ends at the file's end.
         let mut cells = Vec::with_capacity(n.min(1 << 12));
         for _ in 0..n {
-            let [tag] = self.bytes()?;
-            cells.push(match tag {
+            cells.push(match self.inner.u8()? {
                 EMPTY => Cell::Empty,
                 TEXT => Cell::Text(self.text()?),
                 NUMBER => Cell::Number(self.text()?),
                 ERROR => Cell::Error(self.text()?),
-                BOOL => Cell::Bool(self.bytes::<1>()?[0] != 0),
-                DATE => {
-                    let days = i32::from_le_bytes(self.bytes()?);
-                    Cell::Date(
-                        NaiveDate::from_num_days_from_ce_opt(days)
-                            .ok_or_else(|| damaged("date"))?,
-                    )
-                }
-                DATETIME => {
-                    let secs = i64::from_le_bytes(self.bytes()?);
-                    let nanos = u32::from_le_bytes(self.bytes()?);
-                    Cell::DateTime(
-                        DateTime::from_timestamp(secs, nanos)
-                            .ok_or_else(|| damaged("date and time"))?
-                            .naive_utc(),
-                    )
-                }
-                _ => return Err(damaged("cell")),
+                BOOL => Cell::Bool(self.inner.u8()? != 0),
+                DATE => Cell::Date(self.inner.date()?),
+                DATETIME => Cell::DateTime(self.inner.datetime()?),
+                _ => return Err(self.inner.damaged("cell")),
             });
         }
         Ok(SourceRow { at, cells })
@@ -248,15 +204,14 @@ impl Rows {
 
     /// The next item, as the source gave it; `None` at the end.
     pub(super) fn next_item(&mut self) -> std::io::Result<Option<Result<SourceRow, ReadError>>> {
-        let mut tag = [0u8; 1];
-        if self.inner.read(&mut tag)? == 0 {
+        let Some(tag) = self.inner.first_byte()? else {
             return Ok(None);
-        }
-        Ok(Some(match tag[0] {
+        };
+        Ok(Some(match tag {
             ROW => Ok(self.row()?),
             RAGGED => {
-                let expected = self.u32()? as usize;
-                let found = self.u32()? as usize;
+                let expected = self.inner.u32()? as usize;
+                let found = self.inner.u32()? as usize;
                 Err(ReadError::Ragged {
                     row: Box::new(self.row()?),
                     expected,
@@ -265,10 +220,10 @@ impl Rows {
             }
             UNREADABLE => {
                 let at = self.at()?;
-                let message = self.text()?.into_string();
+                let message = self.inner.text()?;
                 Err(ReadError::Row { at, message })
             }
-            _ => return Err(damaged("record")),
+            _ => return Err(self.inner.damaged("record")),
         }))
     }
 }
@@ -276,6 +231,7 @@ impl Rows {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::{DateTime, NaiveDate};
     use proptest::prelude::*;
 
     fn cell() -> BoxedStrategy<Cell> {
