@@ -94,6 +94,11 @@ pub(super) struct Decoder {
 }
 
 impl Decoder {
+    /// Whether cells are raw UTF-8, checked as they are read.
+    pub(super) fn is_utf8(&self) -> bool {
+        matches!(self.decode, Decode::Utf8)
+    }
+
     pub(super) fn text(&self, bytes: &[u8], line: u64) -> Result<CompactString, ReadError> {
         match self.decode {
             Decode::Cells(enc) => Ok(match &self.table {

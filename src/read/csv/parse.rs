@@ -400,6 +400,22 @@ pub(super) fn build_row<'f>(
     found: usize,
     field: impl Fn(usize) -> &'f [u8],
 ) -> Result<Result<SourceRow, ReadError>, ReadError> {
+    let line = at.row;
+    build_row_with(at, width, projection, found, field, |_, f| {
+        decoder.text(f, line)
+    })
+}
+
+/// [`build_row`] with each wanted, non-empty cell's text made by `text`
+/// (its index and bytes): for a record already known to be UTF-8.
+pub(super) fn build_row_with<'f>(
+    at: RowRef,
+    width: usize,
+    projection: &Projection,
+    found: usize,
+    field: impl Fn(usize) -> &'f [u8],
+    text: impl Fn(usize, &[u8]) -> Result<compact_str::CompactString, ReadError>,
+) -> Result<Result<SourceRow, ReadError>, ReadError> {
     let mut cells = Vec::with_capacity(width);
     for i in 0..width.min(found) {
         let wanted = projection
@@ -409,7 +425,7 @@ pub(super) fn build_row<'f>(
         if !wanted || f.is_empty() {
             cells.push(Cell::Empty);
         } else {
-            cells.push(Cell::Text(decoder.text(f, at.row)?));
+            cells.push(Cell::Text(text(i, f)?));
         }
     }
     cells.resize(width, Cell::Empty);

@@ -22,9 +22,10 @@
 mod quoted;
 
 use super::decode::Decoder;
-use super::parse::{build_row, CsvSource};
+use super::parse::{build_row, build_row_with, CsvSource};
 use crate::model::RowRef;
 use crate::read::{Cell, Projection, ReadError, SourceRow};
+use compact_str::CompactString;
 use quoted::{Parse, Quoted, Rec};
 use std::io::Read;
 use std::path::PathBuf;
@@ -123,6 +124,17 @@ impl PlainRows {
     /// All the data rows' bytes.
     pub fn all(&self) -> std::ops::Range<u64> {
         self.start..self.end
+    }
+
+    /// A record's bytes as text, when the file is read as UTF-8 and they
+    /// are: its cells, cut at ASCII delimiters and quotes, are then text
+    /// too. `None` sends the record's cells through the decoder one by one
+    /// (which names the line of a cell that is not UTF-8).
+    fn utf8<'b>(&self, bytes: &'b [u8]) -> Option<&'b str> {
+        let ascii_cuts = self.delimiter.is_ascii() && self.quote.is_ascii();
+        (ascii_cuts && self.decoder.is_utf8())
+            .then(|| std::str::from_utf8(bytes).ok())
+            .flatten()
     }
 
     /// The data rows' bytes in at most `n` parts of about the same size,
@@ -253,27 +265,52 @@ impl PlainRows {
                     ends.clear();
                     ends.extend(memchr::memchr_iter(self.delimiter, line));
                     ends.push(line.len());
-                    let field = |i: usize| {
-                        let from = if i == 0 { 0 } else { ends[i - 1] + 1 };
-                        &line[from..ends[i]]
-                    };
-                    build_row(
+                    let from = |i: usize| if i == 0 { 0 } else { ends[i - 1] + 1 };
+                    let field = |i: usize| &line[from(i)..ends[i]];
+                    match self.utf8(line) {
+                        // Checked once for the whole line, not per cell.
+                        Some(text) => build_row_with(
+                            at,
+                            self.width,
+                            &self.projection,
+                            ends.len(),
+                            field,
+                            |i, f| match text.get(from(i)..ends[i]) {
+                                Some(t) => Ok(CompactString::from(t)),
+                                None => self.decoder.text(f, n),
+                            },
+                        ),
+                        None => build_row(
+                            at,
+                            self.width,
+                            &self.projection,
+                            &self.decoder,
+                            ends.len(),
+                            field,
+                        ),
+                    }
+                }
+                Rec::Quoted(q) => match self.utf8(q.bytes()) {
+                    Some(text) => build_row_with(
+                        at,
+                        self.width,
+                        &self.projection,
+                        q.ends.len(),
+                        |i| q.field(i).unwrap_or_default(),
+                        |i, f| match q.field_in(text, i) {
+                            Some(t) => Ok(CompactString::from(t)),
+                            None => self.decoder.text(f, n),
+                        },
+                    ),
+                    None => build_row(
                         at,
                         self.width,
                         &self.projection,
                         &self.decoder,
-                        ends.len(),
-                        field,
-                    )
-                }
-                Rec::Quoted(q) => build_row(
-                    at,
-                    self.width,
-                    &self.projection,
-                    &self.decoder,
-                    q.ends.len(),
-                    |i| q.field(i).unwrap_or_default(),
-                ),
+                        q.ends.len(),
+                        |i| q.field(i).unwrap_or_default(),
+                    ),
+                },
             }
             .map_err(Halt::Fatal)?;
             Ok(each(item))

@@ -31,6 +31,18 @@ pub(super) enum Parse {
 }
 
 impl Quoted {
+    /// The fields' bytes, one after another.
+    pub(super) fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The `i`th field of `text`, [`Quoted::bytes`] as text.
+    pub(super) fn field_in<'t>(&self, text: &'t str, i: usize) -> Option<&'t str> {
+        let to = *self.ends.get(i)?;
+        let from = if i == 0 { 0 } else { self.ends[i - 1] };
+        text.get(from..to)
+    }
+
     /// The `i`th field's bytes.
     pub(super) fn field(&self, i: usize) -> Option<&[u8]> {
         let to = *self.ends.get(i)?;
