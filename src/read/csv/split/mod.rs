@@ -22,7 +22,7 @@
 mod quoted;
 
 use super::decode::Decoder;
-use super::parse::{build_row, build_row_with, CsvSource};
+use super::parse::{build_row_with, CsvSource};
 use crate::model::RowRef;
 use crate::read::{Cell, Projection, ReadError, SourceRow};
 use compact_str::CompactString;
@@ -260,57 +260,39 @@ impl PlainRows {
                 sheet: None,
                 row: n,
             };
+            // A cell's text: cut from its record's, when the record was
+            // checked as UTF-8 once, else decoded (and checked) alone.
+            let text_of = |cut: Option<&str>, f: &[u8]| match cut {
+                Some(t) => Ok(CompactString::from(t)),
+                None => self.decoder.text(f, n),
+            };
             let item = match rec {
                 Rec::Line(line) => {
                     ends.clear();
                     ends.extend(memchr::memchr_iter(self.delimiter, line));
                     ends.push(line.len());
                     let from = |i: usize| if i == 0 { 0 } else { ends[i - 1] + 1 };
-                    let field = |i: usize| &line[from(i)..ends[i]];
-                    match self.utf8(line) {
-                        // Checked once for the whole line, not per cell.
-                        Some(text) => build_row_with(
-                            at,
-                            self.width,
-                            &self.projection,
-                            ends.len(),
-                            field,
-                            |i, f| match text.get(from(i)..ends[i]) {
-                                Some(t) => Ok(CompactString::from(t)),
-                                None => self.decoder.text(f, n),
-                            },
-                        ),
-                        None => build_row(
-                            at,
-                            self.width,
-                            &self.projection,
-                            &self.decoder,
-                            ends.len(),
-                            field,
-                        ),
-                    }
+                    let text = self.utf8(line);
+                    build_row_with(
+                        at,
+                        self.width,
+                        &self.projection,
+                        ends.len(),
+                        |i| &line[from(i)..ends[i]],
+                        |i, f| text_of(text.and_then(|t| t.get(from(i)..ends[i])), f),
+                    )
                 }
-                Rec::Quoted(q) => match self.utf8(q.bytes()) {
-                    Some(text) => build_row_with(
+                Rec::Quoted(q) => {
+                    let text = self.utf8(q.bytes());
+                    build_row_with(
                         at,
                         self.width,
                         &self.projection,
                         q.ends.len(),
                         |i| q.field(i).unwrap_or_default(),
-                        |i, f| match q.field_in(text, i) {
-                            Some(t) => Ok(CompactString::from(t)),
-                            None => self.decoder.text(f, n),
-                        },
-                    ),
-                    None => build_row(
-                        at,
-                        self.width,
-                        &self.projection,
-                        &self.decoder,
-                        q.ends.len(),
-                        |i| q.field(i).unwrap_or_default(),
-                    ),
-                },
+                        |i, f| text_of(text.and_then(|t| q.field_in(t, i)), f),
+                    )
+                }
             }
             .map_err(Halt::Fatal)?;
             Ok(each(item))
