@@ -34,11 +34,17 @@ pub(crate) struct Reader<R> {
     inner: R,
     /// The file, as errors name it ("the export's spool file").
     file: &'static str,
+    /// The last text read, its room kept for the next.
+    scratch: Vec<u8>,
 }
 
 impl<R: Read> Reader<R> {
     pub(crate) fn new(inner: R, file: &'static str) -> Reader<R> {
-        Reader { inner, file }
+        Reader {
+            inner,
+            file,
+            scratch: Vec::new(),
+        }
     }
 
     /// The error for bytes that are not what was written.
@@ -76,16 +82,27 @@ impl<R: Read> Reader<R> {
         }
     }
 
-    pub(crate) fn text(&mut self) -> std::io::Result<String> {
+    /// The next text, borrowed until the next read (the rows' cells are
+    /// mostly short: made from this, they need no allocation of their own).
+    pub(crate) fn str(&mut self) -> std::io::Result<&str> {
         let n = self.u32()? as usize;
-        let mut v = Vec::new();
+        self.scratch.clear();
         // The length is not trusted for the allocation: a damaged one ends
         // at the file's end.
-        (&mut self.inner).take(n as u64).read_to_end(&mut v)?;
-        if v.len() != n {
+        (&mut self.inner)
+            .take(n as u64)
+            .read_to_end(&mut self.scratch)?;
+        if self.scratch.len() != n {
             return Err(std::io::ErrorKind::UnexpectedEof.into());
         }
-        String::from_utf8(v).map_err(|_| self.damaged("text"))
+        match std::str::from_utf8(&self.scratch) {
+            Ok(s) => Ok(s),
+            Err(_) => Err(self.damaged("text")),
+        }
+    }
+
+    pub(crate) fn text(&mut self) -> std::io::Result<String> {
+        self.str().map(String::from)
     }
 
     pub(crate) fn date(&mut self) -> std::io::Result<NaiveDate> {

@@ -120,6 +120,11 @@ pub enum Format {
 }
 
 impl Format {
+    /// A workbook (XLSX, XLS, ODS) rather than text.
+    pub fn is_workbook(self) -> bool {
+        matches!(self, Format::Xlsx | Format::Xls | Format::Ods)
+    }
+
     pub const NAMES: [&'static str; 9] = [
         "csv", "tsv", "xlsx", "xlsm", "xls", "ods", "json", "jsonl", "ndjson",
     ];
@@ -194,6 +199,13 @@ pub struct SourceSpec {
     pub fill_down: Vec<String>,
     /// What a read takes at most ([`Limits`]).
     pub limits: Limits,
+}
+
+impl SourceSpec {
+    /// The format `path` is read as: the mapping's, else the extension's.
+    pub fn format_of(&self, path: &Path) -> Option<Format> {
+        self.format.or_else(|| Format::from_path(path))
+    }
 }
 
 impl Default for SourceSpec {
@@ -329,7 +341,7 @@ pub fn open_projected(
     spec: &SourceSpec,
     projection: Projection,
 ) -> Result<Box<dyn RecordSource + Send>, ReadError> {
-    let format = match spec.format.or_else(|| Format::from_path(path)) {
+    let format = match spec.format_of(path) {
         Some(f) => f,
         None => {
             return Err(ReadError::file(
@@ -370,7 +382,7 @@ pub fn plain(
     if !spec.fill_down.is_empty() {
         return Ok(None);
     }
-    match spec.format.or_else(|| Format::from_path(path)) {
+    match spec.format_of(path) {
         Some(format @ (Format::Csv | Format::Tsv)) => {
             csv::CsvSource::open(path, spec, format, projection)?.plain()
         }

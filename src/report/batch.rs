@@ -208,7 +208,7 @@ pub fn layout_for(
     let xlsx = match ext.as_deref() {
         Some("xlsx" | "xlsm") => true,
         Some("csv" | "tsv" | "txt") => false,
-        _ => matches!(input_format, Format::Xlsx | Format::Xls | Format::Ods),
+        _ => input_format.is_workbook(),
     };
     let same_family = |f: Format| matches!(f, Format::Csv | Format::Tsv) != xlsx;
     let format = if xlsx {

@@ -453,18 +453,16 @@ pub(super) fn first_pass(
     keep: bool,
 ) -> Result<Option<Spill>, ReadError> {
     let io = |what: &str, e: std::io::Error| ReadError::file(path, what, Some(Box::new(e)));
-    let mut spill = match keep {
-        true => Some(Spill::new().map_err(|e| {
+    let (mut spill, projection) = if keep {
+        let spill = Spill::new().map_err(|e| {
             io(
                 "failed to create a temporary file for the rows of the first pass",
                 e,
             )
-        })?),
-        false => None,
-    };
-    let projection = match keep {
-        true => plan.row_projection(),
-        false => plan.key_projection(),
+        })?;
+        (Some(spill), plan.row_projection())
+    } else {
+        (None, plan.key_projection())
     };
     let src = read::open_projected(path, source, Some(projection))?;
     for (i, item) in src.enumerate() {

@@ -191,10 +191,9 @@ fn work<T: Send + 'static>(
             Ok(Some(one_way)) => plain_second = one_way,
             Ok(None) => {
                 g = Grouper::new(plan.clone());
-                let keep = matches!(
-                    source.format.or_else(|| read::Format::from_path(path)),
-                    Some(read::Format::Xlsx | read::Format::Xls | read::Format::Ods)
-                );
+                let keep = source
+                    .format_of(path)
+                    .is_some_and(read::Format::is_workbook);
                 match first_pass(&mut g, path, source, &plan, keep) {
                     Ok(k) => kept = k,
                     Err(e) => return fail(e),

@@ -158,7 +158,7 @@ pub(super) struct Rows {
 
 impl Rows {
     fn text(&mut self) -> std::io::Result<CompactString> {
-        self.inner.text().map(CompactString::from)
+        self.inner.str().map(CompactString::from)
     }
 
     fn name(&self, i: u32) -> std::io::Result<Arc<str>> {
