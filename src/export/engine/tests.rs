@@ -45,6 +45,19 @@ fn tables(lines: bool, two: bool) -> Vec<Table> {
     .tables(two)
 }
 
+/// The tables of a `--columns` list.
+fn columns(list: &str, two: bool) -> Vec<Table> {
+    Layout::build(
+        Resource::Invoices,
+        &LayoutRequest {
+            columns: Some(list.into()),
+            ..Default::default()
+        },
+    )
+    .unwrap()
+    .tables(two)
+}
+
 #[tokio::test]
 async fn repeats_are_dropped_and_file_lands_whole() {
     let dir = tempfile::tempdir().unwrap();
@@ -112,15 +125,7 @@ async fn each_metadata_key_gets_a_column_once_all_are_known() {
             total: Some(2),
         }),
     ];
-    let tables = Layout::build(
-        Resource::Invoices,
-        &LayoutRequest {
-            columns: Some("number,metadata.*,total".into()),
-            ..Default::default()
-        },
-    )
-    .unwrap()
-    .tables(false);
+    let tables = columns("number,metadata.*,total", false);
     let w = PageWriter::new(&out, tables, csv_opts(), None).unwrap();
     let cancel = tokio_util::sync::CancellationToken::new();
     let written = drive(futures::stream::iter(pages), w, &NoProgress, &cancel)
@@ -245,15 +250,10 @@ async fn export_metadata(docs: Vec<Value>, out: &Path, opts: SinkOptions) -> u64
             })
         })
         .collect();
-    let tables = Layout::build(
-        Resource::Invoices,
-        &LayoutRequest {
-            columns: Some("number,metadata.*,total,updated_at".into()),
-            ..Default::default()
-        },
-    )
-    .unwrap()
-    .tables(opts.format == OutputFormat::Xlsx);
+    let tables = columns(
+        "number,metadata.*,total,updated_at",
+        opts.format == OutputFormat::Xlsx,
+    );
     let w = PageWriter::new(out, tables, opts, None).unwrap();
     let cancel = tokio_util::sync::CancellationToken::new();
     let written = drive(futures::stream::iter(pages), w, &NoProgress, &cancel)
