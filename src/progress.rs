@@ -25,6 +25,8 @@ pub trait Progress: Send + Sync {
     fn waiting(&self, _what: Option<&str>) {}
     /// The stage is over: clear the display.
     fn finish(&self) {}
+    /// The stage starts over: its count back to 0, its total unknown.
+    fn restart(&self) {}
 }
 
 /// Shows nothing.

@@ -169,6 +169,10 @@ impl Progress for Bar {
     fn finish(&self) {
         self.pb.finish_and_clear();
     }
+    fn restart(&self) {
+        self.pb.set_position(0);
+        self.pb.reset_eta();
+    }
 }
 
 impl Drop for Bar {
@@ -331,6 +335,9 @@ impl Progress for LineStage {
     }
     fn finish(&self) {
         self.with(|s| s.done = true);
+    }
+    fn restart(&self) {
+        self.with(|s| s.pos = 0);
     }
 }
 

@@ -29,7 +29,7 @@ use std::sync::Arc;
 
 pub use crate::suggest::did_you_mean;
 pub use example::{draft_view, run_examples, ExampleOutcome};
-pub use group::{drafts, drafts_from_rows, drafts_then, DraftStats, Drafts};
+pub use group::{drafts, drafts_from_rows, drafts_then, DraftStats, Drafts, Restartable, Step};
 
 /// A loaded, checked mapping file.
 #[derive(Debug, Clone)]

@@ -11,7 +11,7 @@
 //! verify` compares what it hands over with the account).
 
 use crate::error::ErrorKind;
-use crate::mapping::{drafts_then, DraftStats, Mapping, MappingError};
+use crate::mapping::{drafts_then, DraftStats, Mapping, MappingError, Step};
 use crate::model::Draft;
 use crate::progress::Progress;
 use crate::read::ReadError;
@@ -134,17 +134,31 @@ pub fn survey(
     progress: &dyn Progress,
 ) -> Result<(DraftStats, CustomerBook), BatchError> {
     let mut seen = Duplicates::default();
-    let mut book = CustomerBook::new(batch.rules.known_customers.clone());
+    let new_book = || CustomerBook::new(batch.rules.known_customers.clone());
+    let mut book = new_book();
     let validator = seen.validator(batch.rules.clone(), Keep::Verdicts);
-    let mut source = drafts_then(batch.mapping, batch.files, validator)?;
+    // Read in one pass where each document's rows are adjacent; where they
+    // are not, the stream starts over and everything here with it.
+    let mut source = drafts_then(batch.mapping, batch.files, validator)?.restartable();
+    let before = reports.summary.clone();
     let mut counted = 0;
-    while let Some(validated) = source.next() {
+    while let Some(step) = source.next_step() {
         // The first pass of a file grouped by key counted its documents.
         if source.counted() != counted {
             counted = source.counted();
             progress.set_total(counted);
         }
-        let mut validated = validated?;
+        let mut validated = match step? {
+            Step::Item(v) => v,
+            Step::Restart => {
+                seen.forget();
+                book = new_book();
+                reports.restart(before.clone())?;
+                progress.restart();
+                counted = 0;
+                continue;
+            }
+        };
         seen.check_validated(&mut validated);
         let (now, released) = book.observe(validated.verdict_mut());
         for v in released {

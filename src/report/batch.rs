@@ -53,6 +53,19 @@ impl Reports {
         })
     }
 
+    /// Start over: the summary back to `summary` (as it was before the
+    /// first document), the errors list and the rejects' rows empty.
+    pub fn restart(&mut self, summary: Summary) -> Result<(), ReportError> {
+        self.summary = summary;
+        if let Some(e) = &mut self.errors {
+            e.restart()?;
+        }
+        if let Some(w) = &mut self.rejects {
+            w.restart();
+        }
+        Ok(())
+    }
+
     /// Count a document and add it to the reports.
     pub fn record(&mut self, verdict: &Verdict) -> Result<(), ReportError> {
         self.summary.record(verdict);

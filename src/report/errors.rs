@@ -50,6 +50,13 @@ impl ErrorsWriter {
         })
     }
 
+    /// Start the list over, empty (a new temporary file; the old one is
+    /// removed).
+    pub fn restart(&mut self) -> Result<(), ReportError> {
+        *self = ErrorsWriter::create(&self.path.clone())?;
+        Ok(())
+    }
+
     /// Write every problem of a document (a valid one's warnings too).
     pub fn push(&mut self, verdict: &Verdict) -> Result<(), ReportError> {
         let doc = verdict.document();

@@ -135,6 +135,13 @@ pub enum Keep {
 }
 
 impl Duplicates {
+    /// Forget every number seen (the stream starts over); the hashing
+    /// stays the one its validator shares.
+    pub fn forget(&mut self) {
+        self.first.clear();
+        self.places.clear();
+    }
+
     /// [`validate_one`] with its rules, for a stream that validates each
     /// draft on the thread pool as soon as it is built
     /// ([`drafts_then`](crate::mapping::drafts_then)); pass its results, in

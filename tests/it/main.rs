@@ -15,6 +15,7 @@ mod install;
 mod malformed;
 mod mapping;
 mod ops;
+mod passes;
 mod profiles;
 mod read;
 mod roundtrip;

@@ -60,7 +60,24 @@ pub(super) struct Grouper {
     /// after another, as in a file sorted by document.
     recent: Option<(String, Pending)>,
     record: Option<(RowRef, Pending)>,
+    /// One pass ([`Grouper::one_pass`]): the keys (hashes) of the groups
+    /// opened so far, to tell when one comes back.
+    closed: Option<Hashed<()>>,
+    /// One pass: documents of their own (a row with no key, an unreadable
+    /// row) that came while the recent group was open, in order. They go
+    /// out after it, as the two passes hand them on, unless another of its
+    /// rows comes, which puts them before it.
+    waiting: Vec<Done>,
+    /// One pass: a key came back after its group was handed on (or too
+    /// many documents waited): what was handed on is not what two passes
+    /// would give, and the file must be read again in two passes.
+    broken: bool,
 }
+
+/// One pass: documents of their own that may wait behind an open group at
+/// most (beyond, the file is read in two passes, as it then needs no
+/// memory for them).
+const WAITING_MAX: usize = 1024;
 
 /// The cell at `idx`, or an empty one past the end.
 fn cell_at(cells: &[Cell], idx: usize) -> &Cell {
@@ -117,11 +134,30 @@ impl Grouper {
             open: Keys::default(),
             recent: None,
             record: None,
+            closed: None,
+            waiting: Vec::new(),
+            broken: false,
         }
     }
 
+    /// Group in one pass, taking each group's rows to be adjacent: a group
+    /// is complete when a row of another key comes. If a key comes back
+    /// after its group was handed on, [`Grouper::broken`] says so from then
+    /// on and the file must be read again in two passes; until then, what
+    /// is handed on is what two passes would hand on, in the same order.
+    pub(super) fn one_pass(&mut self) {
+        if matches!(self.mode, Mode::Key) {
+            self.closed = Some(Hashed::default());
+        }
+    }
+
+    /// One pass: a key came back (see [`Grouper::one_pass`]).
+    pub(super) fn broken(&self) -> bool {
+        self.broken
+    }
+
     pub(super) fn needs_first_pass(&self) -> bool {
-        matches!(self.mode, Mode::Key)
+        matches!(self.mode, Mode::Key) && self.closed.is_none()
     }
 
     /// After the first pass: the documents it found (one per key; rows
@@ -253,12 +289,13 @@ impl Grouper {
                 stats.rows_read += 1;
                 stats.row_errors += 1;
                 let p = Problem::error("unreadable_row", "row", message).at_row(Some(&at));
-                done.push(Done::Draft(Box::new(Draft {
+                let own = Done::Draft(Box::new(Draft {
                     source_key: row_key(&at),
                     rows: vec![at],
                     problems: vec![p],
                     ..Default::default()
-                })));
+                }));
+                self.own(own, done);
                 return Ok(());
             }
             Err(fatal) => return Err(fatal),
@@ -274,6 +311,31 @@ impl Grouper {
             stats.row_errors += 1;
         }
         match (&self.mode, class) {
+            (Mode::Key, Class::Keyed(k)) if self.closed.is_some() => {
+                if let Some((_, doc)) = self.recent.as_mut().filter(|(r, _)| *r == *k) {
+                    drop(k);
+                    doc.push(row, problems, false);
+                    done.append(&mut self.waiting);
+                    return Ok(());
+                }
+                let h = std::hash::BuildHasher::hash_one(&self.seed, &*k);
+                if self
+                    .closed
+                    .as_mut()
+                    .is_some_and(|c| c.insert(h, ()).is_some())
+                {
+                    self.broken = true;
+                    return Ok(());
+                }
+                if let Some((before, doc)) = self.recent.take() {
+                    done.push(Done::Rows(doc, group_key(&before)));
+                }
+                done.append(&mut self.waiting);
+                let k = k.into_owned();
+                let mut doc = Pending::new(i);
+                doc.push(row, problems, true);
+                self.recent = Some((k, doc));
+            }
             (Mode::Key, Class::Keyed(k)) => {
                 // `k` borrows from `row`: owned copies are made only where kept.
                 let complete = self.is_end(i);
@@ -331,7 +393,7 @@ impl Grouper {
                 let key = row_key(&row.at);
                 let mut doc = Pending::new(i);
                 doc.push(row, problems, true);
-                done.push(Done::Rows(doc, key));
+                self.own(Done::Rows(doc, key), done);
             }
             (Mode::Record, _) => match &mut self.record {
                 Some((at, doc)) if *at == row.at => doc.push(row, problems, true),
@@ -355,8 +417,20 @@ impl Grouper {
         Ok(())
     }
 
+    /// A document of its own, complete: handed on, or in one pass, waiting
+    /// behind the group open.
+    fn own(&mut self, doc: Done, done: &mut Vec<Done>) {
+        if self.closed.is_none() || self.recent.is_none() {
+            return done.push(doc);
+        }
+        if self.waiting.len() == WAITING_MAX {
+            self.broken = true;
+        }
+        self.waiting.push(doc);
+    }
+
     /// End of the file: the documents still open, in the order of their
-    /// first rows.
+    /// first rows (and in one pass, those waiting behind the last group).
     pub(super) fn rest(&mut self) -> Vec<Done> {
         let mut done = Vec::new();
         if let Some((at, doc)) = self.record.take() {
@@ -368,6 +442,7 @@ impl Grouper {
         for (k, doc) in rest {
             done.push(Done::Rows(doc, group_key(&k)));
         }
+        done.append(&mut self.waiting);
         done
     }
 }

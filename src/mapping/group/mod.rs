@@ -52,7 +52,7 @@ mod grouper;
 mod pipeline;
 mod spill;
 
-pub use pipeline::{drafts, drafts_then, Drafts};
+pub use pipeline::{drafts, drafts_then, Drafts, Restartable, Step};
 
 use super::compile::Plan;
 use crate::model::{Draft, Problem};

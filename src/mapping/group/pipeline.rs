@@ -31,7 +31,27 @@ pub struct Drafts<T = Draft> {
     failed: bool,
     /// Documents the first passes of the files started so far counted.
     counted: Arc<AtomicU64>,
+    /// For each file, whether to read it in one pass ([`Restartable`]).
+    one_pass: Vec<bool>,
 }
+
+/// What [`Restartable::next_step`] gives: the next result, or word that
+/// the stream starts over from its first document.
+#[derive(Debug)]
+pub enum Step<T> {
+    Item(T),
+    /// Forget every result so far: they come again, from the first.
+    Restart,
+}
+
+/// A stream of drafts (see [`Drafts::restartable`]) that reads a file
+/// grouped by key in one pass, taking each document's rows to be adjacent,
+/// and starts over, reading that file in two passes, when a key comes back
+/// after its document was handed on. It reads a CSV file by the quick
+/// splitter in one pass too, and starts over with the parser if the file
+/// turns out to need it.
+#[derive(Debug)]
+pub struct Restartable<T>(Drafts<T>);
 
 /// What is done with each draft as soon as it is built.
 type Then<T> = Arc<dyn Fn(Draft) -> T + Send + Sync>;
@@ -99,6 +119,7 @@ pub fn drafts_then<T: Send + 'static>(
         stats: DraftStats::default(),
         failed: false,
         counted: Arc::default(),
+        one_pass: Vec::new(),
     })
 }
 
@@ -110,9 +131,20 @@ impl<T: Send + 'static> Drafts<T> {
 
     /// The documents that the first passes (grouping by key) of the files
     /// started so far counted, known before their documents come: the
-    /// total a progress bar can show. 0 without grouping by key.
+    /// total a progress bar can show. 0 without grouping by key, and when
+    /// a file is read in one pass (the total is not known).
     pub fn counted(&self) -> u64 {
+        if self.one_pass.contains(&true) {
+            return 0;
+        }
         self.counted.load(Ordering::Relaxed)
+    }
+
+    /// Read in one pass where it can be done, for a consumer that can start
+    /// over (see [`Restartable`]).
+    pub fn restartable(mut self) -> Restartable<T> {
+        self.one_pass = vec![true; self.files.len()];
+        Restartable(self)
     }
 
     /// What was detected about each file (encoding and confidence, delimiter, sheet).
@@ -132,6 +164,7 @@ impl<T: Send + 'static> Drafts<T> {
             return Ok(false);
         };
         let plan = self.plans[self.next_file].clone();
+        let one_pass = self.one_pass.get(self.next_file).copied().unwrap_or(false);
         self.next_file += 1;
         let (tx, rx) = std::sync::mpsc::sync_channel(QUEUED);
         let source = self.mapping.source().clone();
@@ -140,7 +173,10 @@ impl<T: Send + 'static> Drafts<T> {
         let counted = self.counted.clone();
         std::thread::Builder::new()
             .name("drafts".into())
-            .spawn(move || work(&worker_path, &source, plan, &then, &tx, &counted))
+            .spawn(move || {
+                let pass = Passes { one: one_pass };
+                work(&worker_path, &source, plan, pass, &then, &tx, &counted)
+            })
             .map_err(|e| {
                 ReadError::file(&path, "failed to start a reader thread", Some(Box::new(e)))
             })?;
@@ -155,9 +191,22 @@ const QUEUED: usize = 8;
 /// A batch's results, made on the thread pool (or the panic that stopped it).
 type Built<T> = std::sync::mpsc::Receiver<std::thread::Result<Vec<T>>>;
 
-/// What the worker sends, in file order: a batch of documents being built
-/// (or the error that stopped the file) and the counts of the rows behind it.
-type Batch<T> = (Result<Built<T>, ReadError>, DraftStats);
+/// What the worker sends, in file order.
+enum Batch<T> {
+    /// A batch of documents being built, and the counts of the rows behind it.
+    Built(Built<T>, DraftStats),
+    /// The error that stopped the file.
+    Failed(ReadError),
+    /// Read in one pass, the file needs two: what it sent is to be forgotten.
+    Restart,
+}
+
+/// How the worker reads its file.
+#[derive(Debug, Clone, Copy)]
+struct Passes {
+    /// In one pass, sending [`Batch::Restart`] when it cannot be done.
+    one: bool,
+}
 
 /// A file's rows are handed on for mapping in batches of about this many:
 /// small enough that a batch's rows and drafts stay in the caches of the
@@ -165,25 +214,30 @@ type Batch<T> = (Result<Built<T>, ReadError>, DraftStats);
 const BATCH_ROWS: usize = 256;
 
 /// The worker: first pass (keys), then the second pass, grouping rows and
-/// handing completed documents on in batches. Stops at a fatal error or
-/// when the consumer is gone.
+/// handing completed documents on in batches; or, with `pass.one`, the
+/// second pass alone. Stops at a fatal error or when the consumer is gone.
 fn work<T: Send + 'static>(
     path: &std::path::Path,
     source: &read::SourceSpec,
     plan: Arc<Plan>,
+    pass: Passes,
     then: &Then<T>,
     tx: &std::sync::mpsc::SyncSender<Batch<T>>,
     counted: &AtomicU64,
 ) {
     let fail = |e: ReadError| {
-        let _ = tx.send((Err(e), DraftStats::default()));
+        let _ = tx.send(Batch::Failed(e));
     };
     crate::crash::working_on_file(&read::file_label(path), None);
     let mut g = Grouper::new(plan.clone());
+    if pass.one {
+        g.one_pass();
+    }
     // After a quick first pass over a file whose lines break one way, the
     // second pass splits it the same way: the rows and line numbers the
-    // parser would give, with no parsing.
-    let mut plain_second = false;
+    // parser would give, with no parsing. In one pass, the splitter is
+    // tried and the file read again if it does not qualify.
+    let mut plain_second = pass.one;
     // A workbook's rows, kept by the first pass for the second.
     let mut kept = None;
     if g.needs_first_pass() {
@@ -214,18 +268,21 @@ fn work<T: Send + 'static>(
         stats: DraftStats::default(),
         stopped: false,
     };
-    if plain_second {
-        let splitter = read::plain(path, source, Some(plan.row_projection()));
-        let read = match splitter {
-            Ok(Some(s)) => s.rows_numbered(|item| second.feed(item)),
-            Ok(None) => Ok(false),
-            Err(e) => Err(e),
-        };
-        match read {
+    let splitter = match plain_second {
+        true => match read::plain(path, source, Some(plan.row_projection())) {
+            Ok(s) => s,
+            Err(e) => return second.fail(e),
+        },
+        false => None,
+    };
+    if let Some(splitter) = splitter {
+        match splitter.rows_numbered(|item| second.feed(item)) {
             Ok(true) => {}
-            Ok(false) if second.stopped => {}
-            // Quotes or other line breaks in the second pass: the file
-            // changed between the passes.
+            Ok(false) if second.stopped => return,
+            // In one pass: quotes the splitter leaves to the parser, or
+            // line breaks it does not number as the parser does.
+            Ok(false) if pass.one => return second.restart(),
+            // After the first pass: the file changed between the passes.
             Ok(false) => {
                 let e = ReadError::file(path, "the file changed while it was being read", None);
                 return second.fail(e);
@@ -296,6 +353,10 @@ impl<T: Send + 'static> Second<'_, T> {
             self.fail(e);
             return false;
         }
+        if self.g.broken() {
+            self.restart();
+            return false;
+        }
         self.next += 1;
         self.rows += 1;
         if self.rows == BATCH_ROWS {
@@ -316,8 +377,14 @@ impl<T: Send + 'static> Second<'_, T> {
         let batch = std::mem::take(&mut self.done);
         let stats = std::mem::take(&mut self.stats);
         if hand_on(self.plan, self.then, batch, stats, self.tx) {
-            let _ = self.tx.send((Err(e), DraftStats::default()));
+            let _ = self.tx.send(Batch::Failed(e));
         }
+    }
+
+    /// One pass cannot be done: the consumer starts over.
+    fn restart(&mut self) {
+        self.stopped = true;
+        let _ = self.tx.send(Batch::Restart);
     }
 
     /// The end of the file: the documents still open go out.
@@ -350,17 +417,16 @@ fn hand_on<T: Send + 'static>(
         // The receiver is gone only when the consumer stopped reading.
         let _ = built.send(results);
     });
-    tx.send((Ok(receiver), stats)).is_ok()
+    tx.send(Batch::Built(receiver, stats)).is_ok()
 }
 
-impl<T: Send + 'static> Iterator for Drafts<T> {
-    type Item = Result<T, ReadError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
+impl<T: Send + 'static> Drafts<T> {
+    /// The next result, or a restart (only when reading in one pass).
+    fn step(&mut self) -> Option<Result<Step<T>, ReadError>> {
         loop {
             if let Some(d) = self.queue.next() {
                 self.stats.drafts += 1;
-                return Some(Ok(d));
+                return Some(Ok(Step::Item(d)));
             }
             if self.failed {
                 return None;
@@ -375,23 +441,88 @@ impl<T: Send + 'static> Iterator for Drafts<T> {
                     }
                 }
             };
-            let Ok((batch, st)) = rx.recv() else {
+            let Ok(batch) = rx.recv() else {
                 // The worker finished the file.
                 self.cur = None;
                 continue;
             };
-            self.stats.rows_read += st.rows_read;
-            self.stats.rows_skipped += st.rows_skipped;
-            self.stats.row_errors += st.row_errors;
-            match batch.map(|built| built.recv()) {
-                Ok(Ok(Ok(results))) => self.queue = results.into_iter(),
-                // Building panicked: a bug, raised here.
-                Ok(Ok(Err(panic))) => std::panic::resume_unwind(panic),
-                Ok(Err(_)) => panic!("a batch of drafts was dropped unbuilt"),
-                Err(e) => {
+            let (built, st) = match batch {
+                Batch::Built(built, st) => (built, st),
+                Batch::Failed(e) => {
                     self.failed = true;
                     return Some(Err(e));
                 }
+                Batch::Restart => {
+                    self.start_over();
+                    return Some(Ok(Step::Restart));
+                }
+            };
+            self.stats.rows_read += st.rows_read;
+            self.stats.rows_skipped += st.rows_skipped;
+            self.stats.row_errors += st.row_errors;
+            match built.recv() {
+                Ok(Ok(results)) => self.queue = results.into_iter(),
+                // Building panicked: a bug, raised here.
+                Ok(Err(panic)) => std::panic::resume_unwind(panic),
+                Err(_) => panic!("a batch of drafts was dropped unbuilt"),
+            }
+        }
+    }
+
+    /// The file being read needs two passes: it will be read so, and the
+    /// stream starts again from the first file.
+    fn start_over(&mut self) {
+        let file = self.next_file.saturating_sub(1);
+        if let Some(one) = self.one_pass.get_mut(file) {
+            *one = false;
+        }
+        tracing::info!(
+            file = %self.files[file].display(),
+            "the rows of a document are not all adjacent: reading the file again, in two passes"
+        );
+        // The worker stopped after sending the restart; what is still in
+        // the channel is before it.
+        self.cur = None;
+        self.queue = Vec::new().into_iter();
+        self.stats = DraftStats::default();
+        self.counted.store(0, Ordering::Relaxed);
+        self.next_file = 0;
+    }
+}
+
+impl<T: Send + 'static> Restartable<T> {
+    /// The next result, or [`Step::Restart`]: forget the results so far,
+    /// which come again from the first.
+    pub fn next_step(&mut self) -> Option<Result<Step<T>, ReadError>> {
+        self.0.step()
+    }
+
+    /// Counts so far (complete once the stream is exhausted).
+    pub fn stats(&self) -> DraftStats {
+        self.0.stats()
+    }
+
+    /// As [`Drafts::counted`].
+    pub fn counted(&self) -> u64 {
+        self.0.counted()
+    }
+}
+
+impl<T: Send + 'static> Iterator for Drafts<T> {
+    type Item = Result<T, ReadError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self.step()? {
+            Ok(Step::Item(d)) => Some(Ok(d)),
+            Err(e) => Some(Err(e)),
+            // Only a `Restartable` reads in one pass; this stream never restarts.
+            Ok(Step::Restart) => {
+                self.failed = true;
+                Some(Err(ReadError::file(
+                    &self.files[self.next_file.saturating_sub(1)],
+                    "internal error: a stream read in two passes started over",
+                    None,
+                )))
             }
         }
     }

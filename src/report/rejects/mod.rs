@@ -152,6 +152,13 @@ impl RejectsWriter {
         }
     }
 
+    /// Forget every document pushed (the stream starts over).
+    pub fn restart(&mut self) {
+        self.rows.clear();
+        self.documents = 0;
+        self.customers.clear();
+    }
+
     /// The customers with a problem (conflicting values, none to create
     /// with), listed on a sheet `Customers` of an XLSX report.
     pub fn set_customers(&mut self, customers: Vec<CustomerReport>) {
