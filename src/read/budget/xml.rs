@@ -17,28 +17,69 @@ pub(in crate::read) trait Handler {
 }
 
 /// Scan `r`: each tag to `h`; a text run or a tag longer than `max`
-/// bytes is an error (with `what`, the part's name).
+/// bytes is an error (with `what`, the part's name). `r` (a part being
+/// inflated) is read on a thread of its own, a block ahead, so that
+/// inflating and looking at the tags take a core each.
 pub(in crate::read) fn scan(
-    mut r: impl Read,
+    r: impl Read + Send,
     max: u64,
     what: &str,
     limit_text: &str,
     h: &mut impl Handler,
 ) -> Result<(), String> {
-    let mut buf = vec![0u8; 256 << 10];
+    std::thread::scope(|scope| {
+        let (tx, blocks) = std::sync::mpsc::sync_channel(BLOCKS_AHEAD);
+        scope.spawn(move || read_ahead(r, &tx));
+        let blocks = blocks
+            .into_iter()
+            .map(|b| b.map_err(|e| format!("{what} cannot be read: {e}")));
+        // Returning drops the receiver, which stops the reading thread.
+        scan_blocks(blocks, max, what, limit_text, h)
+    })
+}
+
+/// Blocks read ahead of the scan, at most (each [`BLOCK`] bytes).
+const BLOCKS_AHEAD: usize = 4;
+const BLOCK: usize = 256 << 10;
+
+/// Read `r` to its end in blocks, each sent on `tx` (an error last), until
+/// the scan is gone.
+fn read_ahead(mut r: impl Read, tx: &std::sync::mpsc::SyncSender<std::io::Result<Vec<u8>>>) {
+    loop {
+        let mut buf = vec![0u8; BLOCK];
+        let block = match r.read(&mut buf) {
+            Ok(0) => return,
+            Ok(n) => {
+                buf.truncate(n);
+                Ok(buf)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => Err(e),
+        };
+        let failed = block.is_err();
+        if tx.send(block).is_err() || failed {
+            return;
+        }
+    }
+}
+
+fn scan_blocks(
+    blocks: impl Iterator<Item = Result<Vec<u8>, String>>,
+    max: u64,
+    what: &str,
+    limit_text: &str,
+    h: &mut impl Handler,
+) -> Result<(), String> {
     let mut in_tag = false;
+    // A tag that runs over the end of a block.
     let mut tag: Vec<u8> = Vec::new();
     let mut text_run = 0u64;
     let too_long = |h: &dyn Fn() -> String, kind: &str| {
         format!("{what}: {kind} of more than {limit_text}{}", h())
     };
-    loop {
-        let n = r
-            .read(&mut buf)
-            .map_err(|e| format!("{what} cannot be read: {e}"))?;
-        if n == 0 {
-            return Ok(());
-        }
+    for buf in blocks {
+        let buf = buf?;
+        let n = buf.len();
         let mut pos = 0;
         while pos < n {
             let chunk = &buf[pos..n];
@@ -69,8 +110,15 @@ pub(in crate::read) fn scan(
                             return Err(too_long(&|| h.place(), "a text (a cell's value)"));
                         }
                         text_run = 0;
-                        in_tag = true;
                         pos += start + 1;
+                        // A tag within the block is looked at where it is.
+                        match memchr::memchr(b'>', &buf[pos..n]) {
+                            Some(end) if end as u64 <= max => {
+                                h.tag(&buf[pos..pos + end])?;
+                                pos += end + 1;
+                            }
+                            _ => in_tag = true,
+                        }
                     }
                     None => {
                         text_run += chunk.len() as u64;
@@ -83,6 +131,7 @@ pub(in crate::read) fn scan(
             }
         }
     }
+    Ok(())
 }
 
 /// The tag's name (`table:table-row`, `/table:table`).
