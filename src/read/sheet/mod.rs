@@ -58,6 +58,11 @@ enum Msg {
 /// Rows sent together. With [`MSGS_IN_FLIGHT`], at most 1,024 rows wait
 /// between the threads.
 const ROWS_PER_MSG: usize = 64;
+
+/// An XLSX sheet's cells go from the reading thread to the one making rows
+/// in batches of this many, at most [`CELL_BATCHES`] waiting.
+const CELL_BATCH: usize = 1024;
+const CELL_BATCHES: usize = 4;
 const MSGS_IN_FLIGHT: usize = 16;
 
 /// A worksheet (or several, one after another) being read.
@@ -243,13 +248,16 @@ impl Book {
     }
 
     /// Every cell of sheet `name` in row order into `asm`, until `more`
-    /// says stop.
+    /// says stop. An XLSX sheet's cells are read (inflated, parsed, made
+    /// [`Cell`](super::Cell)s) on this thread and made into rows on another,
+    /// a few batches behind, so that the reading, the costliest part, has
+    /// a core to itself.
     fn cells(
         &mut self,
         path: &Path,
         name: &str,
         asm: &mut Assembler,
-        mut more: impl FnMut(&mut Assembler) -> bool,
+        mut more: impl FnMut(&mut Assembler) -> bool + Send,
     ) -> Result<(), ReadError> {
         let what = format!("failed to read sheet {name:?}");
         let damaged = |m: String| ReadError::file(path, m, None);
@@ -258,20 +266,59 @@ impl Book {
                 let mut cells = wb
                     .worksheet_cells_reader(name)
                     .map_err(|e| wb_error(path, &what, e))?;
-                loop {
-                    match cells.next_cell() {
-                        Ok(Some(c)) => {
-                            let (r, col) = c.get_position();
-                            asm.push(r, col, cell::from_ref(c.get_value()))
-                                .map_err(damaged)?;
-                            if !more(asm) {
-                                return Ok(());
+                let (tx, rx) = sync_channel::<Vec<(u32, u32, super::Cell)>>(CELL_BATCHES);
+                let (read, assembled) = std::thread::scope(|scope| {
+                    let asm = &mut *asm;
+                    let more = &mut more;
+                    // Ok(true): every cell was taken; Ok(false): `more` said stop.
+                    let assembler = scope.spawn(move || -> Result<bool, ReadError> {
+                        for batch in rx {
+                            for (r, col, cell) in batch {
+                                asm.push(r, col, cell).map_err(damaged)?;
+                                if !more(asm) {
+                                    return Ok(false);
+                                }
                             }
                         }
-                        Ok(None) => break,
-                        Err(e) => return Err(wb_error(path, &what, e)),
-                    }
+                        Ok(true)
+                    });
+                    let mut batch = Vec::with_capacity(CELL_BATCH);
+                    let read = loop {
+                        match cells.next_cell() {
+                            Ok(Some(c)) => {
+                                let (r, col) = c.get_position();
+                                batch.push((r, col, cell::from_ref(c.get_value())));
+                                if batch.len() == CELL_BATCH {
+                                    let full = std::mem::replace(
+                                        &mut batch,
+                                        Vec::with_capacity(CELL_BATCH),
+                                    );
+                                    // The assembler stopped: it says why.
+                                    if tx.send(full).is_err() {
+                                        break Ok(());
+                                    }
+                                }
+                            }
+                            Ok(None) => {
+                                let _ = tx.send(batch);
+                                break Ok(());
+                            }
+                            Err(e) => break Err(wb_error(path, &what, e)),
+                        }
+                    };
+                    drop(tx);
+                    let assembled = assembler
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                    (read, assembled)
+                });
+                // The rows before a damaged cell or an unreadable part go
+                // out first; an error the assembler found comes earlier in
+                // the sheet than one the reader found after it.
+                if !assembled? {
+                    return Ok(());
                 }
+                read?;
             }
             Book::Other(wb) => {
                 let range = wb
