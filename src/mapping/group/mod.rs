@@ -18,13 +18,29 @@
 //! order). Header fields are taken from the group's first row that has
 //! them; a later row with a different value is a problem `group_disagrees`.
 //!
+//! A consumer that can start over ([`Drafts::restartable`], as validation's
+//! survey of the batch does) gets the same documents in one pass when each
+//! document's rows are adjacent, the common case: a group is complete when
+//! a row of another key comes, and the keys seen are kept (a hash each) to
+//! tell when one comes back. Then the stream says [`Step::Restart`] and
+//! that file is read again in two passes, from the first file on. A row
+//! with no key (or one that cannot be read), a document of its own, waits
+//! behind the open group, so that the order is the two passes' order; more
+//! than 1,024 waiting also send the file to two passes. A key that comes
+//! back early (a shuffled file) costs a few hundred rows read twice; one
+//! that comes back at the very end, the whole file.
+//!
 //! A CSV file with no quote characters is split at its line breaks and
 //! delimiters with `memchr`, many times faster than the CSV parser: the
 //! first pass so in parts at once on the `rayon` pool ([`csv::PlainRows`]),
 //! and, when its lines all break one way (`\n` or `\r\n`), the second pass
 //! too, which then gives the very rows and line numbers the parser would
 //! (a property test holds the two to that). Any other file is read by the
-//! parser.
+//! parser. In one pass, the splitter is tried on any CSV file whose
+//! encoding keeps its bytes (grouped by key or not): if its quoting is one
+//! the splitter leaves to the parser, or its line breaks are not numbered
+//! as the parser numbers them (found at the end), the stream starts over
+//! with the ordinary read.
 //!
 //! A workbook's sheet (XLSX, ODS, XLS) is read once: the first pass keeps
 //! the rows in a temporary file ([`spill`]) and the second reads them from

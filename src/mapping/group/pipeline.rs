@@ -1,5 +1,6 @@
 //! The threaded pipeline behind [`Drafts`]: each file in turn on a reader
-//! thread (both passes), completed documents handed in batches of about
+//! thread (both passes, or one for a [`Restartable`] stream), completed
+//! documents handed in batches of about
 //! [`BATCH_ROWS`] rows to the `rayon` pool to be built (and, with
 //! [`drafts_then`], taken a step further), and the consumer taking the
 //! batches in the order they were handed on, at most [`QUEUED`] ahead.
