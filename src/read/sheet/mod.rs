@@ -59,6 +59,13 @@ enum Msg {
 /// between the threads.
 const ROWS_PER_MSG: usize = 64;
 
+/// A cell as read: calamine's value (a shared string borrowed from the
+/// workbook), or already made a cell.
+enum Raw<'a> {
+    Ref(calamine::DataRef<'a>),
+    Cell(super::Cell),
+}
+
 /// An XLSX sheet's cells go from the reading thread to the one making rows
 /// in batches of this many, at most [`CELL_BATCHES`] waiting.
 const CELL_BATCH: usize = 1024;
@@ -248,10 +255,10 @@ impl Book {
     }
 
     /// Every cell of sheet `name` in row order into `asm`, until `more`
-    /// says stop. An XLSX sheet's cells are read (inflated, parsed, made
-    /// [`Cell`](super::Cell)s) on this thread and made into rows on another,
-    /// a few batches behind, so that the reading, the costliest part, has
-    /// a core to itself.
+    /// says stop. An XLSX sheet's cells are read (inflated and parsed) on
+    /// this thread and made [`Cell`](super::Cell)s and rows on another, a
+    /// few batches behind, so that the reading, the costliest part, has a
+    /// core to itself.
     fn cells(
         &mut self,
         path: &Path,
@@ -266,14 +273,18 @@ impl Book {
                 let mut cells = wb
                     .worksheet_cells_reader(name)
                     .map_err(|e| wb_error(path, &what, e))?;
-                let (tx, rx) = sync_channel::<Vec<(u32, u32, super::Cell)>>(CELL_BATCHES);
+                let (tx, rx) = sync_channel::<Vec<(u32, u32, Raw<'_>)>>(CELL_BATCHES);
                 let (read, assembled) = std::thread::scope(|scope| {
                     let asm = &mut *asm;
                     let more = &mut more;
                     // Ok(true): every cell was taken; Ok(false): `more` said stop.
                     let assembler = scope.spawn(move || -> Result<bool, ReadError> {
                         for batch in rx {
-                            for (r, col, cell) in batch {
+                            for (r, col, raw) in batch {
+                                let cell = match raw {
+                                    Raw::Ref(v) => cell::from_ref(&v),
+                                    Raw::Cell(c) => c,
+                                };
                                 asm.push(r, col, cell).map_err(damaged)?;
                                 if !more(asm) {
                                     return Ok(false);
@@ -287,7 +298,17 @@ impl Book {
                         match cells.next_cell() {
                             Ok(Some(c)) => {
                                 let (r, col) = c.get_position();
-                                batch.push((r, col, cell::from_ref(c.get_value())));
+                                // A shared string is passed on by reference
+                                // (copied once, into its cell, over there);
+                                // a string of the cell's own is made its cell
+                                // here rather than copied twice.
+                                let raw = match c.get_value() {
+                                    v @ calamine::DataRef::String(_) => {
+                                        Raw::Cell(cell::from_ref(v))
+                                    }
+                                    v => Raw::Ref(v.clone()),
+                                };
+                                batch.push((r, col, raw));
                                 if batch.len() == CELL_BATCH {
                                     let full = std::mem::replace(
                                         &mut batch,
