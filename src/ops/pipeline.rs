@@ -128,6 +128,11 @@ pub struct Batch<'a> {
 /// against its customer, and record every verdict in `reports` (counted on
 /// `progress`), in input order but for documents that waited for their
 /// customer's name. Returns the counts and the finished book.
+///
+/// A file grouped by key is read once when each document's rows are
+/// adjacent; when they are not, the stream starts over
+/// ([`Step::Restart`]) and so does everything here: the numbers seen,
+/// the book, the reports (back to what they held before) and the count.
 pub fn survey(
     batch: &Batch<'_>,
     reports: &mut Reports,

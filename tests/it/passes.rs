@@ -101,6 +101,16 @@ fn register(seed: u64, docs: usize, odd: Option<usize>) -> Vec<Vec<String>> {
     rows
 }
 
+/// The rows in an order of the seed's.
+fn shuffled(rows: &[Vec<String>], seed: u64) -> Vec<Vec<String>> {
+    let mut rows = rows.to_vec();
+    let mut r = Lcg(seed);
+    for i in (1..rows.len()).rev() {
+        rows.swap(i, r.next(i + 1));
+    }
+    rows
+}
+
 /// The rows as CSV with `;`, lines ending in `eol`: a field quoted when it
 /// needs it, and about one in `quote_any` others too.
 fn csv(rows: &[Vec<String>], eol: &str, quote_any: usize, seed: u64) -> String {
@@ -179,13 +189,7 @@ fn csv_files_read_in_one_pass_give_what_two_passes_give() {
     for seed in [1, 7, 23] {
         let rows = register(seed, 400, None);
         let odd = register(seed, 400, Some(6));
-        // A key coming back: early (shuffled), and once, after the last
-        // document (a correction appended at the end).
-        let mut shuffled = rows.clone();
-        let mut r = Lcg(seed);
-        for i in (1..shuffled.len()).rev() {
-            shuffled.swap(i, r.next(i + 1));
-        }
+        // The odd rows with nothing to quote.
         let unquoted: Vec<Vec<String>> = odd
             .iter()
             .map(|row| {
@@ -194,6 +198,8 @@ fn csv_files_read_in_one_pass_give_what_two_passes_give() {
                     .collect()
             })
             .collect();
+        // A key coming back once, after the last document (a correction
+        // appended at the end); shuffled files have keys back early.
         let mut late = rows.clone();
         late.push(rows[1].clone());
         let cases: Vec<(&str, String, usize)> = vec![
@@ -206,17 +212,11 @@ fn csv_files_read_in_one_pass_give_what_two_passes_give() {
             ),
             ("adjacent, with odd rows", csv(&odd, "\n", 6, seed), 0),
             ("adjacent, every field quoted", csv(&rows, "\n", 1, seed), 0),
-            ("shuffled", csv(&shuffled, "\n", 6, seed), 1),
+            ("shuffled", csv(&shuffled(&rows, seed), "\n", 6, seed), 1),
             ("a key back at the end", csv(&late, "\r\n", 6, seed), 1),
             (
                 "odd rows, shuffled",
-                {
-                    let mut s = odd.clone();
-                    for i in (1..s.len()).rev() {
-                        s.swap(i, r.next(i + 1));
-                    }
-                    csv(&s, "\n", 6, seed)
-                },
+                csv(&shuffled(&odd, seed), "\n", 6, seed),
                 1,
             ),
         ];
@@ -256,11 +256,10 @@ fn files_the_quick_splitter_cannot_number_are_read_again_by_the_parser() {
     // Windows-1251 (a single-byte code page the splitter decodes).
     let cyr = csv(&register(6, 300, Some(8)), "\r\n", 5, 6);
     let bytes = encoding_rs::WINDOWS_1251.encode(&cyr).0.into_owned();
-    let mut m1251 = MAPPING.replace(
+    let m1251 = MAPPING.replace(
         "format = \"csv\"",
         "format = \"csv\"\nencoding = \"windows-1251\"",
     );
-    m1251 = m1251.replace('\r', "");
     let m1251 = Mapping::load(&dir.write("m1251.toml", m1251)).unwrap();
     check("windows-1251", &m1251, &[dir.write("cyr.csv", bytes)], 0);
 }
@@ -269,36 +268,18 @@ fn files_the_quick_splitter_cannot_number_are_read_again_by_the_parser() {
 fn more_rows_of_their_own_than_may_wait_behind_a_group_read_in_two_passes() {
     let dir = TestDir::new();
     let m = mapping(&dir);
-    let mut rows = register(9, 20, None);
-    // 1,100 rows with no key between two rows of the last document.
-    let last = rows.pop().unwrap();
-    let first_of_last = rows.iter().rposition(|r| r[0] != last[0]).unwrap() + 1;
-    let mut tail = rows.split_off(first_of_last);
-    tail.insert(0, last.clone());
-    rows.extend(tail);
-    for i in 0..1100 {
-        rows.push(vec![String::new(), "01.03.2025".into(), format!("c{i}")]);
+    // Rows with no key between two rows of the last document: 300 wait
+    // behind it and go out after it, in one pass; 1,100 are too many.
+    for (waiting, restarts) in [(300, 0), (1100, 1)] {
+        let mut rows = register(9, 20, None);
+        let last = rows.last().unwrap().clone();
+        for i in 0..waiting {
+            rows.push(vec![String::new(), "01.03.2025".into(), format!("c{i}")]);
+        }
+        rows.push(last);
+        let f = dir.write(format!("wait-{waiting}.csv"), csv(&rows, "\n", 7, 9));
+        check(&format!("{waiting} waiting"), &m, &[f], restarts);
     }
-    rows.push(last);
-    check(
-        "1,100 waiting",
-        &m,
-        &[dir.write("wait.csv", csv(&rows, "\n", 7, 9))],
-        1,
-    );
-    // Fewer: they wait and go out in order, in one pass.
-    let mut rows = register(9, 20, None);
-    let last = rows.last().unwrap().clone();
-    for i in 0..300 {
-        rows.push(vec![String::new(), "01.03.2025".into(), format!("c{i}")]);
-    }
-    rows.push(last);
-    check(
-        "300 waiting",
-        &m,
-        &[dir.write("wait300.csv", csv(&rows, "\n", 7, 9))],
-        0,
-    );
 }
 
 fn xlsx(path: &Path, rows: &[Vec<String>]) {
@@ -329,13 +310,8 @@ fn workbooks_and_several_files_read_in_one_pass_give_what_two_passes_give() {
     let adjacent = dir.join("a.xlsx");
     xlsx(&adjacent, &rows);
     check("xlsx, adjacent", &m, std::slice::from_ref(&adjacent), 0);
-    let mut shuffled = rows.clone();
-    let mut r = Lcg(11);
-    for i in (1..shuffled.len()).rev() {
-        shuffled.swap(i, r.next(i + 1));
-    }
     let s = dir.join("s.xlsx");
-    xlsx(&s, &shuffled);
+    xlsx(&s, &shuffled(&rows, 11));
     check("xlsx, shuffled", &m, std::slice::from_ref(&s), 1);
     // Two files, the second shuffled: the stream starts over from the first.
     check("two files", &m, &[adjacent.clone(), s], 1);
