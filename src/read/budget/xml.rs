@@ -29,7 +29,10 @@ pub(in crate::read) fn scan(
 ) -> Result<(), String> {
     std::thread::scope(|scope| {
         let (tx, blocks) = std::sync::mpsc::sync_channel(BLOCKS_AHEAD);
-        scope.spawn(move || read_ahead(r, &tx));
+        std::thread::Builder::new()
+            .name("scan-part".into())
+            .spawn_scoped(scope, move || read_ahead(r, &tx))
+            .map_err(|e| format!("{what} cannot be read: failed to start a thread ({e})"))?;
         let blocks = blocks
             .into_iter()
             .map(|b| b.map_err(|e| format!("{what} cannot be read: {e}")));

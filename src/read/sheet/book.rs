@@ -131,21 +131,31 @@ impl Book {
                     let asm = &mut *asm;
                     let more = &mut more;
                     // Ok(true): every cell was taken; Ok(false): `more` said stop.
-                    let assembler = scope.spawn(move || -> Result<bool, ReadError> {
-                        for batch in rx {
-                            for (r, col, raw) in batch {
-                                let cell = match raw {
-                                    Raw::Ref(v) => cell::from_ref(&v),
-                                    Raw::Cell(c) => c,
-                                };
-                                asm.push(r, col, cell).map_err(damaged)?;
-                                if !more(asm) {
-                                    return Ok(false);
+                    let assembler = std::thread::Builder::new()
+                        .name("sheet-rows".into())
+                        .spawn_scoped(scope, move || -> Result<bool, ReadError> {
+                            for batch in rx {
+                                for (r, col, raw) in batch {
+                                    let cell = match raw {
+                                        Raw::Ref(v) => cell::from_ref(&v),
+                                        Raw::Cell(c) => c,
+                                    };
+                                    asm.push(r, col, cell).map_err(damaged)?;
+                                    if !more(asm) {
+                                        return Ok(false);
+                                    }
                                 }
                             }
+                            Ok(true)
+                        });
+                    let assembler = match assembler {
+                        Ok(a) => a,
+                        Err(e) => {
+                            let what = "failed to start a thread to make the sheet's rows";
+                            let e = ReadError::file(path, what, Some(Box::new(e)));
+                            return (Ok(()), Err(e));
                         }
-                        Ok(true)
-                    });
+                    };
                     let mut batch = Vec::with_capacity(CELL_BATCH);
                     let read = loop {
                         match cells.next_cell() {
