@@ -174,10 +174,7 @@ impl<T: Send + 'static> Drafts<T> {
         let counted = self.counted.clone();
         std::thread::Builder::new()
             .name("drafts".into())
-            .spawn(move || {
-                let pass = Passes { one: one_pass };
-                work(&worker_path, &source, plan, pass, &then, &tx, &counted)
-            })
+            .spawn(move || work(&worker_path, &source, plan, one_pass, &then, &tx, &counted))
             .map_err(|e| {
                 ReadError::file(&path, "failed to start a reader thread", Some(Box::new(e)))
             })?;
@@ -202,26 +199,19 @@ enum Batch<T> {
     Restart,
 }
 
-/// How the worker reads its file.
-#[derive(Debug, Clone, Copy)]
-struct Passes {
-    /// In one pass, sending [`Batch::Restart`] when it cannot be done.
-    one: bool,
-}
-
 /// A file's rows are handed on for mapping in batches of about this many:
 /// small enough that a batch's rows and drafts stay in the caches of the
 /// core that maps them (1,024 ran about 10% slower here than 256).
 const BATCH_ROWS: usize = 256;
 
 /// The worker: first pass (keys), then the second pass, grouping rows and
-/// handing completed documents on in batches; or, with `pass.one`, the
-/// second pass alone. Stops at a fatal error or when the consumer is gone.
+/// handing completed documents on in batches; or, with `one_pass`, the
+/// second pass alone, sending [`Batch::Restart`] when that cannot be done. Stops at a fatal error or when the consumer is gone.
 fn work<T: Send + 'static>(
     path: &std::path::Path,
     source: &read::SourceSpec,
     plan: Arc<Plan>,
-    pass: Passes,
+    one_pass: bool,
     then: &Then<T>,
     tx: &std::sync::mpsc::SyncSender<Batch<T>>,
     counted: &AtomicU64,
@@ -231,14 +221,14 @@ fn work<T: Send + 'static>(
     };
     crate::crash::working_on_file(&read::file_label(path), None);
     let mut g = Grouper::new(plan.clone());
-    if pass.one {
+    if one_pass {
         g.one_pass();
     }
     // After a quick first pass over a file whose lines break one way, the
     // second pass splits it the same way: the rows and line numbers the
     // parser would give, with no parsing. In one pass, the splitter is
     // tried and the file read again if it does not qualify.
-    let mut plain_second = pass.one;
+    let mut plain_second = one_pass;
     // A workbook's rows, kept by the first pass for the second.
     let mut kept = None;
     if g.needs_first_pass() {
@@ -282,7 +272,7 @@ fn work<T: Send + 'static>(
             Ok(false) if second.stopped => return,
             // In one pass: quotes the splitter leaves to the parser, or
             // line breaks it does not number as the parser does.
-            Ok(false) if pass.one => return second.restart(),
+            Ok(false) if one_pass => return second.restart(),
             // After the first pass: the file changed between the passes.
             Ok(false) => {
                 let e = ReadError::file(path, "the file changed while it was being read", None);
