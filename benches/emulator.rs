@@ -25,7 +25,7 @@ use facturare_etl::emulator::{self, Config, KeySpec};
 /// measured as `facturare-etl emulator` runs it (the bare server and the
 /// client get it too).
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: facturare_etl::alloc::Mi = facturare_etl::alloc::Mi;
 use serde_json::json;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;

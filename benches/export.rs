@@ -40,7 +40,7 @@ use std::time::Instant;
 /// The allocator the binary ships with (src/main.rs), so that both children
 /// measure the exporter as users run it.
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: facturare_etl::alloc::Mi = facturare_etl::alloc::Mi;
 
 const KEY: &str = "bench_key_1";
 

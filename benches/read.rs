@@ -11,7 +11,7 @@
 use facturare_etl::mapping::{drafts, Mapping};
 
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: facturare_etl::alloc::Mi = facturare_etl::alloc::Mi;
 
 use facturare_etl::read::{self, SourceSpec};
 use std::io::Write;

@@ -45,7 +45,7 @@ use std::path::Path;
 use std::time::Instant;
 
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: facturare_etl::alloc::Mi = facturare_etl::alloc::Mi;
 
 const HEADER: &str = "Номер;Дата;Код контрагента;Контрагент;IDNO;Номенклатура;Ед.;Количество;Цена;Ставка НДС;Сумма без НДС;Сумма НДС;Всего;Валюта;Комментарий";
 

@@ -40,7 +40,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: facturare_etl::alloc::Mi = facturare_etl::alloc::Mi;
 
 const SHEET: &str = "Facturi";
 

@@ -50,6 +50,7 @@
 //! - [`suggest`]: "did you mean"; [`fs`]: file operations that name the path;
 //!   [`crash`]: what was being worked on when a bug struck.
 
+pub mod alloc;
 pub mod api;
 mod binary;
 pub mod cli;

@@ -2,10 +2,9 @@
 
 use std::process::ExitCode;
 
-/// mimalloc: mapping allocates many small strings, often freed on another
-/// thread; it cut the CPU time of read + map by about a sixth (benches/read.rs).
+/// mimalloc (see [`facturare_etl::alloc`]).
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: facturare_etl::alloc::Mi = facturare_etl::alloc::Mi;
 
 fn main() -> ExitCode {
     facturare_etl::cli::main()
