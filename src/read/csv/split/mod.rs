@@ -133,7 +133,7 @@ impl PlainRows {
     fn utf8<'b>(&self, bytes: &'b [u8]) -> Option<&'b str> {
         let ascii_cuts = self.delimiter.is_ascii() && self.quote.is_ascii();
         (ascii_cuts && self.decoder.is_utf8())
-            .then(|| std::str::from_utf8(bytes).ok())
+            .then(|| simdutf8::basic::from_utf8(bytes).ok())
             .flatten()
     }
 
