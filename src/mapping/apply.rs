@@ -249,19 +249,21 @@ fn in_range(d: Decimal, text: impl FnOnce() -> String) -> Result<Decimal, FieldE
 fn typed(f: &Field, cell: &Cell) -> Result<Option<Val>, FieldErr> {
     let text = || cell.as_text().trim().to_string();
     let v = match &f.parse {
+        // Rate ids are cut from the cell's text, not from a copy of it.
+        Parse::Text if f.ty == Ty::Rates => Val::Rates(
+            cell.as_text()
+                .split([',', ';'])
+                .map(str::trim)
+                .filter(|x| !x.is_empty())
+                .map(String::from)
+                .collect(),
+        ),
         Parse::Text => {
             let s = match cell {
                 Cell::Text(s) => s.as_str().to_owned(),
                 other => other.as_text().into_owned(),
             };
             match f.ty {
-                Ty::Rates => Val::Rates(
-                    s.split([',', ';'])
-                        .map(str::trim)
-                        .filter(|x| !x.is_empty())
-                        .map(String::from)
-                        .collect(),
-                ),
                 Ty::Kind => Val::Kind(parse_kind(&s).ok_or_else(|| FieldErr {
                     code: "bad_kind",
                     message: "the document kind is not known".into(),
@@ -454,7 +456,7 @@ pub fn map_row_with(plan: &Plan, row: &SourceRow, header_fields: bool) -> RowOut
         // Filled in by the caller for the fields it maps after all.
         Vec::new()
     };
-    let mut lines = Vec::new();
+    let mut lines = Vec::with_capacity(plan.lines.len());
     for (slot, fields) in plan.lines.iter().enumerate() {
         let mut out = LineOut {
             slot,

@@ -310,6 +310,11 @@ fn finalize(plan: &Plan, acc: Acc, source_key: String) -> Draft {
                 continue;
             };
             let mut owned = take_text(&mut m.val);
+            // A line's rate ids, moved into it rather than copied.
+            let rates = match &mut m.val {
+                Val::Rates(r) => std::mem::take(r),
+                _ => Vec::new(),
+            };
             let v = &m.val;
             let mut text = |_: &Val| owned.take().unwrap_or_else(|| v.to_string());
             match (&f.target, v) {
@@ -324,13 +329,14 @@ fn finalize(plan: &Plan, acc: Acc, source_key: String) -> Draft {
                 (Target::Line("type"), _) => item.kind = Some(text(v)),
                 (Target::Line("quantity"), Val::Dec(x)) => item.quantity = Some(*x),
                 (Target::Line("unit_cost"), Val::Dec(x)) => item.unit_cost = Some(*x),
-                (Target::Line("taxes"), Val::Rates(r)) => {
-                    for id in r {
+                (Target::Line("taxes"), Val::Rates(_)) => {
+                    item.taxes.reserve_exact(rates.len());
+                    for id in rates {
                         if id.eq_ignore_ascii_case("exempt") {
                             item.taxable = Some(false);
                             item.metadata.insert("vat".into(), "exempt".into());
                         } else {
-                            item.taxes.push(AppliedRate::tax(id.clone()));
+                            item.taxes.push(AppliedRate::tax(id));
                         }
                     }
                 }
