@@ -112,12 +112,15 @@ impl Decoder {
                 }
                 None => enc.decode_without_bom_handling(bytes).0.into(),
             }),
-            Decode::Utf8 => CompactString::from_utf8(bytes).map_err(|_| ReadError::Encoding {
-                file: self.file.clone(),
-                line,
-                encoding: "UTF-8",
-                hint: not_utf8_hint(bytes),
-            }),
+            Decode::Utf8 => match simdutf8::basic::from_utf8(bytes) {
+                Ok(text) => Ok(CompactString::from(text)),
+                Err(_) => Err(ReadError::Encoding {
+                    file: self.file.clone(),
+                    line,
+                    encoding: "UTF-8",
+                    hint: not_utf8_hint(bytes),
+                }),
+            },
             // Decoded by encoding_rs: always UTF-8.
             Decode::Stream => Ok(CompactString::from_utf8_lossy(bytes)),
         }
