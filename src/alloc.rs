@@ -13,6 +13,14 @@
 //! machine word (sizes are whole words, pages start aligned), so [`Mi`]
 //! takes the plain calls for layouts that need no more than that, and the
 //! aligned ones otherwise.
+//!
+//! mimalloc is built with `no_thp` (Cargo.toml): without it, it asks the
+//! kernel for transparent huge pages on its arenas, and every 2 MiB page
+//! it touches, and touches again after handing memory back, is zeroed
+//! whole. On the 1,000,000-line quoted register that was 0.25–0.32 s of
+//! system time against 0.11–0.15 s, and the whole run about 6% slower
+//! (interleaved runs, BENCHMARKS.md, session 12), on a 200,000-row XLSX
+//! 12%, with 15–20% more peak memory.
 
 use libmimalloc_sys as mi;
 use std::alloc::{GlobalAlloc, Layout};
