@@ -111,7 +111,7 @@ pub fn origin(f: &Field, at: &RowRef) -> Option<CellRef> {
 
 /// Evaluate a field on a row: `Ok(None)` when empty; the bool tells whether
 /// the row held anything for it (before defaults).
-pub fn eval(f: &Field, row: &SourceRow) -> Result<(Option<Val>, bool), FieldErr> {
+pub fn eval(f: &Field, row: &SourceRow) -> Result<(Option<Val>, bool), Box<FieldErr>> {
     let raw: Cow<'_, Cell> = match &f.src {
         Src::Column { idx, .. } => Cow::Borrowed(row.cell(*idx)),
         Src::Const(c) => Cow::Borrowed(c),
@@ -183,12 +183,12 @@ pub fn eval(f: &Field, row: &SourceRow) -> Result<(Option<Val>, bool), FieldErr>
                 match captured {
                     Some(c) => s = Cow::Owned(c),
                     None => {
-                        return Err(FieldErr {
+                        return Err(Box::new(FieldErr {
                             code: "no_match",
                             message: "the value does not match the mapping's pattern".into(),
                             found: s.into_owned(),
                             expected: format!("text matching /{}/", re.as_str()),
-                        })
+                        }))
                     }
                 }
             }
@@ -213,12 +213,12 @@ pub fn eval(f: &Field, row: &SourceRow) -> Result<(Option<Val>, bool), FieldErr>
         match l.get(&key) {
             Some(v) => cell = Cow::Owned(Cell::Text(v.into())),
             None => {
-                return Err(FieldErr {
+                return Err(Box::new(FieldErr {
                     code: "not_in_lookup",
                     message: "the value is not in the mapping's lookup table".into(),
                     found: key.into_owned(),
                     expected: l.keys_hint(),
-                })
+                }))
             }
         }
     }
@@ -246,7 +246,7 @@ fn in_range(d: Decimal, text: impl FnOnce() -> String) -> Result<Decimal, FieldE
     })
 }
 
-fn typed(f: &Field, cell: &Cell) -> Result<Option<Val>, FieldErr> {
+fn typed(f: &Field, cell: &Cell) -> Result<Option<Val>, Box<FieldErr>> {
     let text = || cell.as_text().trim().to_string();
     let v = match &f.parse {
         // Rate ids are cut from the cell's text, not from a copy of it.
@@ -286,7 +286,7 @@ fn typed(f: &Field, cell: &Cell) -> Result<Option<Val>, FieldErr> {
             if let Some(d) = d {
                 let (from, until) = f.years;
                 if !(from..=until).contains(&d.year()) {
-                    return Err(FieldErr {
+                    return Err(Box::new(FieldErr {
                         code: "date_out_of_range",
                         message: format!(
                             "the date is outside the years {from} to {until} (set `years` in the mapping's [limits] if such dates are meant)"
@@ -300,14 +300,14 @@ fn typed(f: &Field, cell: &Cell) -> Result<Option<Val>, FieldErr> {
                             }
                         },
                         expected: format!("a date from {from}-01-01 to {until}-12-31"),
-                    });
+                    }));
                 }
             }
             match d {
                 Some(d) if f.ty == Ty::Date => Val::Date(d),
                 Some(d) => Val::Text(d.format("%Y-%m-%d").to_string()),
                 None => {
-                    return Err(FieldErr {
+                    return Err(Box::new(FieldErr {
                         code: "bad_date",
                         message: "the value is not a date".into(),
                         found: cell.as_text().into_owned(),
@@ -319,7 +319,7 @@ fn typed(f: &Field, cell: &Cell) -> Result<Option<Val>, FieldErr> {
                                 .collect::<Vec<_>>()
                                 .join(" or ")
                         ),
-                    })
+                    }))
                 }
             }
         }
@@ -333,12 +333,12 @@ fn typed(f: &Field, cell: &Cell) -> Result<Option<Val>, FieldErr> {
                 Some(d) if f.ty == Ty::Decimal => Val::Dec(in_range(d, text)?),
                 Some(d) => Val::Text(d.normalize().to_string()),
                 None => {
-                    return Err(FieldErr {
+                    return Err(Box::new(FieldErr {
                         code: "bad_decimal",
                         message: "the value is not a number".into(),
                         found: text(),
                         expected: loc.example().into(),
-                    })
+                    }))
                 }
             }
         }
@@ -355,12 +355,12 @@ fn typed(f: &Field, cell: &Cell) -> Result<Option<Val>, FieldErr> {
                 Some(i) if f.ty == Ty::Id => Val::Int(i),
                 Some(i) => Val::Text(i.to_string()),
                 None => {
-                    return Err(FieldErr {
+                    return Err(Box::new(FieldErr {
                         code: "bad_integer",
                         message: "the value is not a whole number".into(),
                         found: text(),
                         expected: "a whole number such as 12".into(),
-                    })
+                    }))
                 }
             }
         }
@@ -375,12 +375,12 @@ fn typed(f: &Field, cell: &Cell) -> Result<Option<Val>, FieldErr> {
             match t {
                 Some(t) => Val::Moment(t),
                 None => {
-                    return Err(FieldErr {
+                    return Err(Box::new(FieldErr {
                         code: "bad_datetime",
                         message: "the value is not a date and time".into(),
                         found: text(),
                         expected: "a date and time such as 2026-12-03 09:33:10 (Chisinau)".into(),
-                    })
+                    }))
                 }
             }
         }
@@ -395,12 +395,12 @@ fn typed(f: &Field, cell: &Cell) -> Result<Option<Val>, FieldErr> {
                 Some(b) => Val::Text(b.to_string()),
                 None => {
                     let (yes, no) = lang.words();
-                    return Err(FieldErr {
+                    return Err(Box::new(FieldErr {
                         code: "bad_bool",
                         message: "the value is not a yes/no word".into(),
                         found: text(),
                         expected: format!("one of {} or {}", yes.join("/"), no.join("/")),
-                    });
+                    }));
                 }
             }
         }
@@ -477,7 +477,7 @@ pub fn map_row_with(plan: &Plan, row: &SourceRow, header_fields: bool) -> RowOut
                 }
                 Err(e) => {
                     content = true;
-                    out.errors.push((j, e, origin(f, &row.at)));
+                    out.errors.push((j, *e, origin(f, &row.at)));
                     out.fields.push(None);
                 }
             }
