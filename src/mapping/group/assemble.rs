@@ -310,9 +310,10 @@ fn finalize(plan: &Plan, acc: Acc, source_key: String) -> Draft {
                 continue;
             };
             let mut owned = take_text(&mut m.val);
-            // A line's rate ids, moved into it rather than copied.
-            let rates = match &mut m.val {
-                Val::Rates(r) => std::mem::take(r),
+            // A line's rate ids, moved into it rather than copied (only for
+            // the arm below that takes them: any other keeps its value).
+            let rates = match (&f.target, &mut m.val) {
+                (Target::Line("taxes"), Val::Rates(r)) => std::mem::take(r),
                 _ => Vec::new(),
             };
             let v = &m.val;
